@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from './load.js';
+import type { Env } from './resolve-env.js';
+
+export const MIN_JWT_SECRET_LENGTH = 32;
+
+export interface JwtSecrets {
+  current: string;
+  /** Accepted for verification during rotation. */
+  previous: string | null;
+}
+
+const REQUIRED = `JWT_SECRET_KEY: must be set and at least ${MIN_JWT_SECRET_LENGTH} characters long`;
+
+/**
+ * Reads the JWT signing secret, failing closed. Only `agnes demo` may generate one, stored as
+ * `state/jwt-secret` (0600) so demo sessions survive restarts.
+ */
+export function resolveJwtSecrets(env: Env, options: { dataDir: string; demo?: boolean }): JwtSecrets {
+  const previous = env.JWT_SECRET_KEY_PREVIOUS || null;
+  if (previous !== null && previous.length < MIN_JWT_SECRET_LENGTH) {
+    throw new ConfigError([
+      `JWT_SECRET_KEY_PREVIOUS: must be at least ${MIN_JWT_SECRET_LENGTH} characters long`,
+    ]);
+  }
+  const configured = env.JWT_SECRET_KEY;
+  if (configured !== undefined && configured !== '') {
+    if (configured.length < MIN_JWT_SECRET_LENGTH) throw new ConfigError([REQUIRED]);
+    return { current: configured, previous };
+  }
+  if (!options.demo) throw new ConfigError([REQUIRED]);
+  const stateDir = join(options.dataDir, 'state');
+  const file = join(stateDir, 'jwt-secret');
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.length >= MIN_JWT_SECRET_LENGTH) return { current: stored, previous };
+  }
+  mkdirSync(stateDir, { recursive: true, mode: 0o750 });
+  const generated = randomBytes(48).toString('base64url');
+  writeFileSync(file, `${generated}\n`, { mode: 0o600 });
+  return { current: generated, previous };
+}

@@ -1,0 +1,81 @@
+import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import type { StateDb } from './db.js';
+import * as m0001 from './migrations/0001_initial.js';
+
+/** Forward-only migrations, in order. A new migration is a new file added here. */
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': m0001,
+};
+
+export class MigrationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MigrationError';
+  }
+}
+
+function migrator(db: StateDb): Migrator {
+  return new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+}
+
+export interface MigrationStatus {
+  name: string;
+  executedAt: string | null;
+}
+
+/** Applied and pending migrations; a migration the code does not know is an error. */
+export async function migrationStatus(db: StateDb): Promise<MigrationStatus[]> {
+  const known = await migrator(db).getMigrations();
+  await refuseUnknownMigrations(db);
+  return known.map((m) => ({ name: m.name, executedAt: m.executedAt ? m.executedAt.toISOString() : null }));
+}
+
+async function refuseUnknownMigrations(db: StateDb): Promise<void> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((table) => table.name === 'kysely_migration')) return;
+  // biome-ignore lint/suspicious/noExplicitAny: Kysely's own ledger table is not part of our schema type
+  const ledger = db as unknown as Kysely<any>;
+  const applied: { name: string }[] = await ledger
+    .selectFrom('kysely_migration')
+    .select('name')
+    .orderBy('name')
+    .execute();
+  const unknown = applied.map((row) => row.name).filter((name) => !(name in MIGRATIONS));
+  if (unknown.length > 0) {
+    throw new MigrationError(
+      `state store has migration ${unknown.join(', ')} that this version does not know; refusing to start (no downgrade)`,
+    );
+  }
+}
+
+/** Applies pending migrations under Kysely's migration lock and records `schema_version`. */
+export async function migrateToLatest(db: StateDb): Promise<string[]> {
+  await refuseUnknownMigrations(db);
+  const { error, results }: MigrationResultSet = await migrator(db).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(
+      `migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const latest = Object.keys(MIGRATIONS).length;
+  const current = await db.selectFrom('schema_version').select('version').executeTakeFirst();
+  if (!current) {
+    await db
+      .insertInto('schema_version')
+      .values({ version: latest, applied_at: new Date().toISOString() })
+      .execute();
+  } else if (current.version !== latest) {
+    await db
+      .updateTable('schema_version')
+      .set({ version: latest, applied_at: new Date().toISOString() })
+      .execute();
+  }
+  return applied;
+}
+
+export async function schemaVersion(db: StateDb): Promise<number | null> {
+  const row = await db.selectFrom('schema_version').select('version').executeTakeFirst();
+  return row?.version ?? null;
+}
