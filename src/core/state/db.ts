@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { type DialectAdapter, Kysely, type MigrationLockOptions, SqliteAdapter, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { SqlitePortabilityPlugin } from './sqlite-plugin.js';
 
@@ -20,6 +20,32 @@ export function openStateDb(dataDir: string): StateDb {
   return openSqliteFile(stateDbPath(dataDir));
 }
 
+/**
+ * SQLite does support transactional DDL; Kysely's adapter just says otherwise. With it on, each
+ * migration batch runs in one transaction, and the lock below makes it start with a write, so a
+ * second process waits for SQLite's write lock (busy_timeout) instead of racing the first.
+ */
+class MigratingSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: Kysely's own signature
+  override async acquireMigrationLock(db: Kysely<any>, options: MigrationLockOptions): Promise<void> {
+    await db
+      .updateTable(options.lockTable)
+      .set({ is_locked: 1 })
+      .where('id', '=', options.lockRowId)
+      .execute();
+  }
+}
+
+class StateSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new MigratingSqliteAdapter();
+  }
+}
+
 export function openSqliteFile(path: string): StateDb {
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
@@ -27,7 +53,7 @@ export function openSqliteFile(path: string): StateDb {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   return new Kysely<Database>({
-    dialect: new SqliteDialect({ database }),
+    dialect: new StateSqliteDialect({ database }),
     plugins: [new SqlitePortabilityPlugin()],
   });
 }

@@ -10,6 +10,9 @@ import type { ColumnType } from 'kysely';
 /** A JSON column: parsed when selected, written as serialised text. */
 export type Json<T> = ColumnType<T, string, string>;
 
+/** A nullable JSON column: SQL NULL stays NULL (not the JSON text `null`). */
+export type NullableJson<T> = ColumnType<T | null, string | null, string | null>;
+
 export type Role = 'viewer' | 'analyst' | 'km_admin' | 'admin';
 
 export interface SchemaVersionTable {
@@ -187,7 +190,7 @@ export interface AuditLogTable {
   user_id: string | null;
   action: string;
   resource: string | null;
-  params: Json<Record<string, unknown> | null>;
+  params: NullableJson<Record<string, unknown>>;
   result: 'ok' | 'denied' | 'error';
   duration_ms: number | null;
   status_code: number | null;
@@ -224,7 +227,7 @@ export interface ScriptRegistryTable {
   recipients: Json<string[]>;
   timeout_seconds: number;
   enabled: boolean;
-  last_output: Json<{ stdout: string; stderr: string } | null>;
+  last_output: NullableJson<{ stdout: string; stderr: string }>;
   last_duration_ms: number | null;
   updated_at: string;
 }
@@ -296,7 +299,7 @@ export interface SyncJobsTable {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
-  report: Json<Record<string, unknown> | null>;
+  report: NullableJson<Record<string, unknown>>;
   error: string | null;
 }
 
@@ -311,6 +314,8 @@ export interface AlertsTable {
   channels: Json<string[]>;
   cooldown_minutes: number;
   enabled: boolean;
+  /** Consecutive runs that failed on access; the alert is disabled after 3 (08 §7). */
+  consecutive_errors: number;
   last_run_at: string | null;
   last_status: string | null;
   last_error: string | null;
@@ -390,4 +395,9 @@ export const JSON_COLUMNS: ReadonlySet<string> = new Set([
 
 export function toJson(value: unknown): string {
   return JSON.stringify(value ?? null);
+}
+
+/** Serialises a nullable JSON column, keeping absence as SQL NULL. */
+export function toNullableJson(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
 }

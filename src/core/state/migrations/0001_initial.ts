@@ -1,6 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import { portableTypes } from './column-types.js';
 
+const DELIVERY = ['pending', 'sent', 'failed', 'skipped'] as const;
+
 const inList = (column: string, values: readonly (string | number)[]) =>
   sql`${sql.ref(column)} in (${sql.join(values.map((v) => sql.lit(v)))})`;
 
@@ -255,12 +257,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('action', t.text, (c) => c.notNull())
     .addColumn('resource', t.text)
     .addColumn('params', t.json)
-    .addColumn('result', t.text, (c) => c.check(inList('result', ['ok', 'denied', 'error'])))
+    .addColumn('result', t.text, (c) => c.notNull().check(inList('result', ['ok', 'denied', 'error'])))
     .addColumn('duration_ms', t.int)
     .addColumn('status_code', t.int)
     .addColumn('request_id', t.text)
     .addColumn('ip', t.text)
-    .addColumn('client', t.text)
+    .addColumn('client', t.text, (c) =>
+      c.check(sql`client is null or ${inList('client', ['web', 'cli', 'service', 'api'])}`),
+    )
     .execute();
   await db.schema.createIndex('audit_log_timestamp').on('audit_log').column('timestamp').execute();
   await db.schema.createIndex('audit_log_user').on('audit_log').columns(['user_id', 'timestamp']).execute();
@@ -292,7 +296,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('source', t.text, (c) => c.notNull())
     .addColumn('deployed_at', t.ts, (c) => c.notNull())
     .addColumn('last_run', t.ts)
-    .addColumn('last_status', t.text)
+    .addColumn('last_status', t.text, (c) =>
+      c.check(sql`last_status is null or ${inList('last_status', ['ok', 'error', 'timeout', 'refused'])}`),
+    )
     .addColumn('runtime', t.text, (c) =>
       c
         .notNull()
@@ -414,6 +420,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('channels', t.json, (c) => c.notNull().defaultTo('[]'))
     .addColumn('cooldown_minutes', t.int, (c) => c.notNull().defaultTo(60))
     .addColumn('enabled', t.bool, (c) => c.notNull().defaultTo(true))
+    .addColumn('consecutive_errors', t.int, (c) => c.notNull().defaultTo(0))
     .addColumn('last_run_at', t.ts)
     .addColumn('last_status', t.text)
     .addColumn('last_error', t.text)
@@ -435,8 +442,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('source_id', t.text)
     .addColumn('created_at', t.ts, (c) => c.notNull())
     .addColumn('read_at', t.ts)
-    .addColumn('telegram_status', t.text, (c) => c.notNull().defaultTo('skipped'))
-    .addColumn('ws_status', t.text, (c) => c.notNull().defaultTo('skipped'))
+    .addColumn('telegram_status', t.text, (c) =>
+      c.notNull().defaultTo('skipped').check(inList('telegram_status', DELIVERY)),
+    )
+    .addColumn('ws_status', t.text, (c) =>
+      c.notNull().defaultTo('skipped').check(inList('ws_status', DELIVERY)),
+    )
     .addColumn('attempts', t.int, (c) => c.notNull().defaultTo(0))
     .addColumn('next_attempt_at', t.ts)
     .addColumn('last_error', t.text)

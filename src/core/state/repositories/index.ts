@@ -1,0 +1,81 @@
+import type { Kysely } from 'kysely';
+import { type Clock, systemClock } from '../../time.js';
+import type { Database } from '../schema.js';
+import { type AccessRequestsRepository, createAccessRequestsRepository } from './access-requests.js';
+import { type AlertsRepository, createAlertsRepository } from './alerts.js';
+import { type AuditRepository, createAuditRepository } from './audit.js';
+import { createGroupsRepository, type GroupsRepository } from './groups.js';
+import { inTransaction } from './in-transaction.js';
+import { createJobsRepository, type JobsRepository } from './jobs.js';
+import { createKnowledgeRepository, type KnowledgeRepository } from './knowledge.js';
+import { createNotificationsRepository, type NotificationsRepository } from './notifications.js';
+import { createPermissionsRepository, type PermissionsRepository } from './permissions.js';
+import { createProfilesRepository, type ProfilesRepository } from './profiles.js';
+import { createRegistryRepository, type RegistryRepository } from './registry.js';
+import { createScriptsRepository, type ScriptsRepository } from './scripts.js';
+import { createSyncStateRepository, type SyncStateRepository } from './sync-state.js';
+import { createTelegramRepository, type TelegramRepository } from './telegram.js';
+import { createTokensRepository, type TokensRepository } from './tokens.js';
+import { createUsersRepository, type UsersRepository } from './users.js';
+
+export * from './access-requests.js';
+export * from './alerts.js';
+export * from './audit.js';
+export * from './groups.js';
+export * from './jobs.js';
+export * from './knowledge.js';
+export * from './notifications.js';
+export { MAX_PER_PAGE, type Page, type PageRequest } from './paginate.js';
+export * from './permissions.js';
+export * from './profiles.js';
+export * from './registry.js';
+export * from './scripts.js';
+export * from './sync-state.js';
+export * from './telegram.js';
+export * from './tokens.js';
+export * from './users.js';
+
+export interface Repositories {
+  users: UsersRepository;
+  tokens: TokensRepository;
+  groups: GroupsRepository;
+  permissions: PermissionsRepository;
+  registry: RegistryRepository;
+  syncState: SyncStateRepository;
+  profiles: ProfilesRepository;
+  accessRequests: AccessRequestsRepository;
+  knowledge: KnowledgeRepository;
+  audit: AuditRepository;
+  telegram: TelegramRepository;
+  scripts: ScriptsRepository;
+  alerts: AlertsRepository;
+  notifications: NotificationsRepository;
+  jobs: JobsRepository;
+  /**
+   * Runs `work` in one transaction with every repository bound to it, for changes spanning
+   * aggregates (approve + grant, unregister + revoke + cancel). Inside a transaction it joins it.
+   */
+  transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
+}
+
+/** Every repository over one database handle (or transaction) and one clock. */
+export function createRepositories(db: Kysely<Database>, clock: Clock = systemClock): Repositories {
+  return {
+    users: createUsersRepository(db, clock),
+    tokens: createTokensRepository(db, clock),
+    groups: createGroupsRepository(db, clock),
+    permissions: createPermissionsRepository(db, clock),
+    registry: createRegistryRepository(db, clock),
+    syncState: createSyncStateRepository(db, clock),
+    profiles: createProfilesRepository(db, clock),
+    accessRequests: createAccessRequestsRepository(db, clock),
+    knowledge: createKnowledgeRepository(db, clock),
+    audit: createAuditRepository(db, clock),
+    telegram: createTelegramRepository(db, clock),
+    scripts: createScriptsRepository(db, clock),
+    alerts: createAlertsRepository(db, clock),
+    notifications: createNotificationsRepository(db, clock),
+    jobs: createJobsRepository(db, clock),
+    transaction: (work) => inTransaction(db, (trx) => work(createRepositories(trx, clock))),
+  };
+}

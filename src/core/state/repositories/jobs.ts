@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import { type Clock, nowIso, systemClock } from '../../time.js';
+import {
+  type Database,
+  type JobKind,
+  type JobStatus,
+  type SyncJobsTable,
+  toJson,
+  toNullableJson,
+} from '../schema.js';
+import { inTransaction } from './in-transaction.js';
+import { type Page, type PageRequest, paginate } from './paginate.js';
+
+export type Job = Selectable<SyncJobsTable>;
+
+export interface NewJob {
+  kind: JobKind;
+  requested_by: string | null;
+  source: string | null;
+  tables: string[];
+}
+
+export interface JobFilter {
+  status?: JobStatus;
+  source?: string;
+  kind?: JobKind;
+}
+
+export interface JobOutcome {
+  status: Extract<JobStatus, 'succeeded' | 'partial' | 'failed'>;
+  report: Record<string, unknown> | null;
+  error: string | null;
+}
+
+const ACTIVE: readonly JobStatus[] = ['queued', 'running'];
+
+/** The persisted queue of the in-app job runner (`sync_jobs`). */
+export function createJobsRepository(db: Kysely<Database>, clock: Clock = systemClock) {
+  const get = (id: string): Promise<Job | undefined> =>
+    db.selectFrom('sync_jobs').selectAll().where('id', '=', id).executeTakeFirst();
+
+  return {
+    create(input: NewJob): Promise<Job> {
+      return db
+        .insertInto('sync_jobs')
+        .values({
+          ...input,
+          id: randomUUID(),
+          tables: toJson(input.tables),
+          status: 'queued',
+          created_at: nowIso(clock),
+          report: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    },
+
+    get,
+
+    /** Newest first. */
+    list(filter: JobFilter = {}, page?: PageRequest): Promise<Page<Job>> {
+      let query = db.selectFrom('sync_jobs').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc');
+      if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+      if (filter.source !== undefined) query = query.where('source', '=', filter.source);
+      if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
+      return paginate(query, page);
+    },
+
+    /** Queued and running jobs of a source, oldest first: at most one of each (03-http-api.md §4). */
+    findActive(source: string): Promise<Job[]> {
+      return db
+        .selectFrom('sync_jobs')
+        .selectAll()
+        .where('source', '=', source)
+        .where('status', 'in', ACTIVE)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+    },
+
+    /**
+     * Adds tables to a job that is still queued (a trigger merging into it). Undefined when the
+     * job has started meanwhile; the caller then queues a follow-up instead.
+     */
+    mergeTables(id: string, tables: readonly string[]): Promise<Job | undefined> {
+      return inTransaction(db, async (trx) => {
+        const job = await trx
+          .selectFrom('sync_jobs')
+          .select('tables')
+          .where('id', '=', id)
+          .where('status', '=', 'queued')
+          .executeTakeFirst();
+        if (!job) return undefined;
+        const merged = [...new Set([...job.tables, ...tables])];
+        return trx
+          .updateTable('sync_jobs')
+          .set({ tables: toJson(merged) })
+          .where('id', '=', id)
+          .where('status', '=', 'queued')
+          .returningAll()
+          .executeTakeFirst();
+      });
+    },
+
+    /** Claims a queued job; false when another runner claimed it first. */
+    async markRunning(id: string): Promise<boolean> {
+      const result = await db
+        .updateTable('sync_jobs')
+        .set({ status: 'running', started_at: nowIso(clock) })
+        .where('id', '=', id)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    finish(id: string, outcome: JobOutcome): Promise<Job | undefined> {
+      return db
+        .updateTable('sync_jobs')
+        .set({
+          status: outcome.status,
+          report: toNullableJson(outcome.report),
+          error: outcome.error,
+          finished_at: nowIso(clock),
+        })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    /** At startup: a job left running by a previous process did not finish. */
+    async markAllRunningInterrupted(): Promise<number> {
+      const result = await db
+        .updateTable('sync_jobs')
+        .set({ status: 'interrupted', finished_at: nowIso(clock) })
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+  };
+}
+
+export type JobsRepository = ReturnType<typeof createJobsRepository>;

@@ -1,0 +1,88 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStateDb, type StateDb } from '../../../src/core/state/db.js';
+import {
+  MIGRATIONS,
+  MigrationError,
+  migrateToLatest,
+  schemaVersion,
+} from '../../../src/core/state/migrate.js';
+import type { Database } from '../../../src/core/state/schema.js';
+
+// A record over `keyof Database` makes the compiler fail when a table is added to the type only.
+const DATABASE_TABLES = {
+  schema_version: true,
+  users: true,
+  sync_state: true,
+  sync_history: true,
+  user_sync_settings: true,
+  table_registry: true,
+  table_profiles: true,
+  dataset_permissions: true,
+  access_requests: true,
+  knowledge_items: true,
+  knowledge_votes: true,
+  audit_log: true,
+  telegram_links: true,
+  pending_codes: true,
+  script_registry: true,
+  personal_access_tokens: true,
+  revoked_tokens: true,
+  magic_link_tokens: true,
+  groups: true,
+  group_members: true,
+  group_permissions: true,
+  sync_jobs: true,
+  alerts: true,
+  notifications: true,
+} satisfies Record<keyof Database, true>;
+
+describe('migrateToLatest', () => {
+  let dir: string;
+  let db: StateDb;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'agnes-migrate-'));
+    db = openStateDb(dir);
+  });
+
+  afterEach(async () => {
+    await db.destroy();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates every table of the Database type on an empty store and records the schema version', async () => {
+    const applied = await migrateToLatest(db);
+
+    const tables = await db.introspection.getTables();
+    expect(applied).toEqual(Object.keys(MIGRATIONS));
+    expect(tables.map((table) => table.name).sort()).toEqual(Object.keys(DATABASE_TABLES).sort());
+    expect(await schemaVersion(db)).toBe(Object.keys(MIGRATIONS).length);
+  });
+
+  it('is a no-op when run again', async () => {
+    await migrateToLatest(db);
+    const versionRows = await db.selectFrom('schema_version').selectAll().execute();
+
+    expect(await migrateToLatest(db)).toEqual([]);
+    expect(await db.selectFrom('schema_version').selectAll().execute()).toEqual(versionRows);
+  });
+
+  it('refuses a store holding a migration this version does not know, naming it', async () => {
+    await migrateToLatest(db);
+    // biome-ignore lint/suspicious/noExplicitAny: Kysely's ledger table is not part of the schema type
+    const ledger = db as unknown as Kysely<any>;
+    await ledger
+      .insertInto('kysely_migration')
+      .values({ name: '9999_from_the_future', timestamp: new Date().toISOString() })
+      .execute();
+
+    const attempt = migrateToLatest(db);
+
+    await expect(attempt).rejects.toBeInstanceOf(MigrationError);
+    await expect(attempt).rejects.toThrow(/9999_from_the_future/);
+  });
+});

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { MINUTE, useFreshStore } from './fresh-store.js';
+
+describe('jobs repository', () => {
+  const store = useFreshStore();
+
+  it('creates queued jobs with their tables, and finishes them with a report', async () => {
+    const { repos, clock } = store();
+    const job = await repos.jobs.create({
+      kind: 'sync',
+      requested_by: null,
+      source: 'shop',
+      tables: ['orders'],
+    });
+
+    expect(job).toMatchObject({
+      status: 'queued',
+      tables: ['orders'],
+      report: null,
+      created_at: clock.iso(),
+    });
+    expect(await repos.jobs.markRunning(job.id)).toBe(true);
+    clock.advance(MINUTE);
+    const report = { tables: { orders: { status: 'changed', rows: 12 } }, warnings: [] };
+    const finished = await repos.jobs.finish(job.id, {
+      status: 'partial',
+      report,
+      error: 'one table failed',
+    });
+
+    expect(finished).toMatchObject({
+      status: 'partial',
+      report,
+      error: 'one table failed',
+      started_at: job.created_at,
+      finished_at: clock.iso(),
+    });
+    expect(await repos.jobs.get(job.id)).toEqual(finished);
+  });
+
+  it('lets exactly one runner claim a queued job', async () => {
+    const { repos } = store();
+    const job = await repos.jobs.create({ kind: 'sync', requested_by: null, source: 'shop', tables: [] });
+
+    const claims = await Promise.all([repos.jobs.markRunning(job.id), repos.jobs.markRunning(job.id)]);
+
+    expect(claims.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('finds the active jobs of a source and merges tables only into a job still queued', async () => {
+    const { repos, clock } = store();
+    const running = await repos.jobs.create({
+      kind: 'sync',
+      requested_by: null,
+      source: 'shop',
+      tables: ['a'],
+    });
+    await repos.jobs.markRunning(running.id);
+    clock.advance(MINUTE);
+    const queued = await repos.jobs.create({
+      kind: 'sync',
+      requested_by: null,
+      source: 'shop',
+      tables: ['a', 'b'],
+    });
+    const done = await repos.jobs.create({ kind: 'sync', requested_by: null, source: 'shop', tables: [] });
+    await repos.jobs.finish(done.id, { status: 'succeeded', report: null, error: null });
+    await repos.jobs.create({ kind: 'sync', requested_by: null, source: 'jira', tables: [] });
+
+    const active = await repos.jobs.findActive('shop');
+    const merged = await repos.jobs.mergeTables(queued.id, ['b', 'c']);
+
+    expect(active.map((j) => j.id)).toEqual([running.id, queued.id]);
+    expect(merged?.tables).toEqual(['a', 'b', 'c']);
+    expect(await repos.jobs.mergeTables(running.id, ['z'])).toBeUndefined();
+    expect((await repos.jobs.get(running.id))?.tables).toEqual(['a']);
+  });
+
+  it('lists newest first with status, source and kind filters', async () => {
+    const { repos, clock } = store();
+    await repos.jobs.create({ kind: 'sync', requested_by: null, source: 'shop', tables: [] });
+    clock.advance(MINUTE);
+    await repos.jobs.create({ kind: 'profile', requested_by: null, source: 'shop', tables: ['orders'] });
+    clock.advance(MINUTE);
+    const latest = await repos.jobs.create({ kind: 'sync', requested_by: 'u1', source: 'jira', tables: [] });
+    await repos.jobs.markRunning(latest.id);
+
+    const page = await repos.jobs.list({}, { page: 1, per_page: 2 });
+
+    expect(page.total).toBe(3);
+    expect(page.items.map((j) => [j.kind, j.source])).toEqual([
+      ['sync', 'jira'],
+      ['profile', 'shop'],
+    ]);
+    expect((await repos.jobs.list({ status: 'running' })).items.map((j) => j.id)).toEqual([latest.id]);
+    expect((await repos.jobs.list({ source: 'shop' })).total).toBe(2);
+    expect((await repos.jobs.list({ kind: 'profile' })).items.map((j) => j.tables)).toEqual([['orders']]);
+  });
+
+  it('marks jobs left running by a previous process interrupted', async () => {
+    const { repos, clock } = store();
+    const running = await repos.jobs.create({
+      kind: 'rebuild',
+      requested_by: null,
+      source: null,
+      tables: [],
+    });
+    await repos.jobs.markRunning(running.id);
+    const queued = await repos.jobs.create({ kind: 'sync', requested_by: null, source: 'shop', tables: [] });
+    clock.advance(MINUTE);
+
+    expect(await repos.jobs.markAllRunningInterrupted()).toBe(1);
+
+    expect(await repos.jobs.get(running.id)).toMatchObject({
+      status: 'interrupted',
+      finished_at: clock.iso(),
+    });
+    expect((await repos.jobs.get(queued.id))?.status).toBe('queued');
+  });
+});
