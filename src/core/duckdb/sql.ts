@@ -18,3 +18,9 @@ export function quoteLiteral(value: string): string {
   if (hasControlCharacters(value)) throw new Error('literal contains control characters');
   return `'${value.replaceAll("'", "''")}'`;
 }
+
+/** String literal for free text such as SQL handed to the parser: newlines and tabs are fine, NUL is not. */
+export function quoteText(value: string): string {
+  if (value.includes('\u0000')) throw new Error('text contains NUL');
+  return `'${value.replaceAll("'", "''")}'`;
+}
