@@ -1,0 +1,455 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { copyFile, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openDuck, queryOne } from '../duckdb/engine.js';
+import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
+import { AgnesError } from '../errors.js';
+import { type AttachRemote, attachRemoteCatalog } from '../extract/remote-attach.js';
+import { DIR_MODE, fsyncDir, fsyncFile } from '../fs/atomic.js';
+import { acquireLock, LockTimeoutError } from '../fs/lock-file.js';
+import { isValidSourceName } from '../ids.js';
+import type { FileRecord } from '../state/schema.js';
+import { type Clock, systemClock } from '../time.js';
+import {
+  byteOrder,
+  emptySourceReport,
+  failedSource,
+  type RebuildReport,
+  type SkippedEntry,
+  type SourceReport,
+} from './report.js';
+import { type RebuildRequest, SingleFlight } from './single-flight.js';
+import { type BuildSession, buildSource, extractExists, type SourceOutcome } from './source-builder.js';
+import { computeStateChanges, type StateChanges, type SyncStateRecord } from './state-changes.js';
+import {
+  type BuildInfo,
+  createViewMapTables,
+  insertViewMapRows,
+  type RemoteAttachRecord,
+  readBuildInfo,
+  readViewMap,
+  writeBuildInfo,
+} from './view-map.js';
+
+/** What the orchestrator needs from the state store: read the current rows, apply one run's changes atomically. */
+export interface OrchestratorStateStore {
+  listSyncStates(): Promise<SyncStateRecord[]>;
+  applyRebuild(changes: StateChanges): Promise<void>;
+}
+
+export interface OrchestratorOptions {
+  dataDir: string;
+  state: OrchestratorStateStore;
+  remoteExtensions?: readonly string[];
+  installExtensions?: boolean;
+  attachRemote?: AttachRemote;
+  env?: Record<string, string | undefined>;
+  clock?: Clock;
+  /** How long to wait for another process's rebuild before failing with `rebuild_locked`. */
+  lockWaitMs?: number;
+  /**
+   * Test seam: awaited at named points of a run (`opened`, `source:<name>`, `closed`, `renamed`),
+   * so fault tests can kill the process exactly there.
+   */
+  pause?: (point: string) => Promise<void>;
+}
+
+export const ANALYTICS_FILE = 'server.duckdb';
+const TEMP_PREFIX = `${ANALYTICS_FILE}.tmp-`;
+
+interface ExtractListing {
+  sources: string[];
+  missing: string[];
+  skipped: SkippedEntry[];
+  exists: boolean;
+}
+
+/**
+ * Publishes every extract as views in `analytics/server.duckdb` (02 §2). Builds into a temp file
+ * and renames it into place, so readers see the old or the new generation and never a mix.
+ * Emits `generation` (number) after each publication.
+ */
+export class SyncOrchestrator extends EventEmitter {
+  readonly dataDir: string;
+  readonly analyticsDir: string;
+  readonly analyticsPath: string;
+  readonly #options: OrchestratorOptions;
+  readonly #clock: Clock;
+  readonly #flight: SingleFlight<RebuildReport>;
+  #pauseAt: ((point: string) => Promise<void>) | undefined;
+
+  constructor(options: OrchestratorOptions) {
+    super();
+    this.#options = options;
+    this.dataDir = options.dataDir;
+    this.analyticsDir = join(options.dataDir, 'analytics');
+    this.analyticsPath = join(this.analyticsDir, ANALYTICS_FILE);
+    this.#clock = options.clock ?? systemClock;
+    this.#flight = new SingleFlight((request) => this.#locked(request));
+    this.#pauseAt = options.pause;
+  }
+
+  /** Replaces the fault-test pause seam (see OrchestratorOptions.pause). */
+  setPause(pause: ((point: string) => Promise<void>) | undefined): void {
+    this.#pauseAt = pause;
+  }
+
+  /** Runs started by this orchestrator (coalesced calls share runs). */
+  get runs(): number {
+    return this.#flight.runs;
+  }
+
+  rebuild(): Promise<RebuildReport> {
+    return this.#flight.request({ kind: 'full' });
+  }
+
+  rebuildSource(name: string): Promise<RebuildReport> {
+    if (!isValidSourceName(name))
+      return Promise.reject(new AgnesError('invalid_name', 'source name is not a valid identifier'));
+    return this.#flight.request({ kind: 'source', source: name });
+  }
+
+  /** The published generation, or 0 when nothing has been published yet. */
+  async currentGeneration(): Promise<number> {
+    return (await this.#readPublished(false))?.build.generation ?? 0;
+  }
+
+  /** The published build record and view count, or null when there is no readable analytics file. */
+  async published(): Promise<{ build: BuildInfo; views: number } | null> {
+    const published = await this.#readPublished();
+    return published ? { build: published.build, views: published.views.length } : null;
+  }
+
+  async #locked(request: RebuildRequest): Promise<RebuildReport> {
+    await mkdir(this.analyticsDir, { recursive: true, mode: DIR_MODE });
+    const lock = await acquireLock(join(this.analyticsDir, '.rebuild.lock'), {
+      waitMs: this.#options.lockWaitMs ?? 60_000,
+    }).catch((error: unknown) => {
+      if (error instanceof LockTimeoutError)
+        throw new AgnesError('rebuild_locked', 'another rebuild is running; try again later');
+      throw error;
+    });
+    try {
+      await this.#removeStaleTemps();
+      return request.kind === 'full' ? await this.#runFull(null) : await this.#runSource(request.source);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #pause(point: string): Promise<void> {
+    if (this.#pauseAt) await this.#pauseAt(point);
+  }
+
+  async #removeStaleTemps(): Promise<void> {
+    for (const name of await readdir(this.analyticsDir)) {
+      if (name.startsWith(TEMP_PREFIX)) await rm(join(this.analyticsDir, name), { force: true });
+    }
+    await rm(`${this.analyticsPath}.wal`, { force: true });
+  }
+
+  #tempPath(): string {
+    return join(this.analyticsDir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+  }
+
+  async #readPublished(
+    withViews = true,
+  ): Promise<{ build: BuildInfo; views: Awaited<ReturnType<typeof readViewMap>> } | null> {
+    if (!(await lstat(this.analyticsPath).catch(() => null))) return null;
+    const duck = await openDuck();
+    try {
+      await duck.conn.run(`ATTACH ${quoteLiteral(this.analyticsPath)} AS published (READ_ONLY)`);
+      const build = await readBuildInfo(duck.conn, 'published');
+      if (!build) return null;
+      return { build, views: withViews ? await readViewMap(duck.conn, 'published') : [] };
+    } catch {
+      return null;
+    } finally {
+      duck.close();
+    }
+  }
+
+  async #listExtracts(): Promise<ExtractListing> {
+    const root = join(this.dataDir, 'extracts');
+    const entries = await readdir(root).catch(() => null);
+    const listing: ExtractListing = { sources: [], missing: [], skipped: [], exists: entries !== null };
+    if (!entries) {
+      listing.skipped.push({ entry: 'extracts', reason: 'no_extracts' });
+      return listing;
+    }
+    const seen = new Set<string>();
+    for (const entry of entries.sort(byteOrder)) {
+      const info = await lstat(join(root, entry));
+      if (info.isSymbolicLink()) listing.skipped.push({ entry, reason: 'symlink' });
+      else if (!info.isDirectory()) listing.skipped.push({ entry, reason: 'not_a_directory' });
+      else if (!isValidSourceName(entry)) listing.skipped.push({ entry, reason: 'invalid_name' });
+      else if (seen.has(entry.toLowerCase())) listing.skipped.push({ entry, reason: 'duplicate_source' });
+      else if (!(await extractExists(this.dataDir, entry))) {
+        seen.add(entry.toLowerCase());
+        listing.missing.push(entry);
+      } else {
+        seen.add(entry.toLowerCase());
+        listing.sources.push(entry);
+      }
+    }
+    return listing;
+  }
+
+  #session(
+    conn: BuildSession['conn'],
+    inspect: BuildSession['inspect'],
+    previousStates: readonly SyncStateRecord[],
+    listing: ExtractListing,
+  ): BuildSession {
+    return {
+      conn,
+      inspect,
+      dataDir: this.dataDir,
+      remoteExtensions: new Set(this.#options.remoteExtensions ?? ['keboola', 'bigquery']),
+      installExtensions: this.#options.installExtensions ?? false,
+      attachRemote: this.#options.attachRemote ?? attachRemoteCatalog,
+      env: this.#options.env ?? process.env,
+      published: new Map(),
+      aliases: new Map(),
+      sourceNames: new Set([...listing.sources, ...listing.missing].map((s) => s.toLowerCase())),
+      cache: hashCache(previousStates),
+      previous: new Map(previousStates.map((s) => [s.table_id, s])),
+    };
+  }
+
+  async #runFull(escalatedFrom: string | null): Promise<RebuildReport> {
+    const startedAt = this.#clock.now();
+    const started = performance.now();
+    const listing = await this.#listExtracts();
+    const previousStates = await this.#options.state.listSyncStates();
+    const generation = (await this.currentGeneration()) + 1;
+    const temp = this.#tempPath();
+    const outcomes: SourceOutcome[] = [];
+    let report: RebuildReport;
+    try {
+      const duck = await openDuck(temp);
+      const inspect = await openDuck();
+      try {
+        await this.#pause('opened');
+        await createViewMapTables(duck.conn);
+        const session = this.#session(duck.conn, inspect.conn, previousStates, listing);
+        for (const source of listing.sources) {
+          outcomes.push(await buildSource(session, source));
+          await this.#pause(`source:${source}`);
+        }
+        for (const source of listing.missing)
+          outcomes.push(failedOutcome(source, failedSource('missing_extract')));
+        await insertViewMapRows(
+          duck.conn,
+          outcomes.flatMap((o) => o.published.map((p) => p.row)),
+        );
+        report = this.#report(
+          'full',
+          null,
+          escalatedFrom,
+          startedAt,
+          started,
+          generation,
+          outcomes,
+          listing.skipped,
+        );
+        await writeBuildInfo(duck.conn, {
+          generation,
+          built_at: report.finished_at,
+          mode: 'full',
+          report,
+          remote_attach: outcomes.flatMap((o) => o.remoteAttach),
+          collisions: report.collisions,
+        });
+        await duck.conn.run('CHECKPOINT');
+      } finally {
+        inspect.close();
+        duck.close();
+      }
+      await this.#publish(temp);
+    } catch (error) {
+      await rm(temp, { force: true });
+      await rm(`${temp}.wal`, { force: true });
+      throw error;
+    }
+    const present = new Set([...listing.sources, ...listing.missing]);
+    // Only sources that still have live rows: a source removed earlier must not add history every run.
+    const live = previousStates.filter((s) => s.status !== 'removed').map((s) => s.source);
+    const removedSources = [...new Set(live)].filter((s) => !present.has(s));
+    await this.#applyState(outcomes, removedSources, previousStates, generation, report.finished_at);
+    this.emit('generation', generation);
+    return report;
+  }
+
+  async #runSource(name: string): Promise<RebuildReport> {
+    const startedAt = this.#clock.now();
+    const started = performance.now();
+    const listing = await this.#listExtracts();
+    const entry = await lstat(join(this.dataDir, 'extracts', name)).catch(() => null);
+    const shadowed = listing.skipped.some((s) => s.entry.toLowerCase() === name.toLowerCase());
+    if (!(await lstat(this.analyticsPath).catch(() => null)) || shadowed || (entry && !entry.isDirectory())) {
+      return this.#runFull(name);
+    }
+    const previousStates = await this.#options.state.listSyncStates();
+    const temp = this.#tempPath();
+    let outcome: SourceOutcome;
+    let report: RebuildReport;
+    let generation: number;
+    try {
+      await copyFile(this.analyticsPath, temp);
+      const duck = await openDuck(temp).catch(() => null);
+      if (!duck) {
+        // The published file is damaged: only a full rebuild can replace it (02 §2.3 step 5).
+        await rm(temp, { force: true });
+        await rm(`${temp}.wal`, { force: true });
+        return this.#runFull(name);
+      }
+      const inspect = await openDuck();
+      let escalate = false;
+      try {
+        await this.#pause('opened');
+        const catalog = String((await queryOne(duck.conn, 'SELECT current_database() AS db'))?.db);
+        const build = await readBuildInfo(duck.conn, catalog).catch(() => null);
+        const views = build ? await readViewMap(duck.conn, catalog) : [];
+        escalate = build === null;
+        if (build) {
+          generation = build.generation + 1;
+          const own = views.filter((v) => v.source === name);
+          for (const view of own)
+            await duck.conn.run(`DROP VIEW IF EXISTS main.${quoteIdent(view.view_name)}`);
+          await duck.conn.run('DELETE FROM _agnes_views WHERE source = $1', [name]);
+          const session = this.#session(duck.conn, inspect.conn, previousStates, listing);
+          for (const view of views)
+            if (view.source !== name)
+              session.published.set(view.table_id, { source: view.source, view: view.view_name });
+          for (const record of build.remote_attach) {
+            if (record.source !== name) session.aliases.set(record.alias, { ...record, attached: false });
+          }
+          outcome = listing.sources.includes(name)
+            ? await buildSource(session, name)
+            : failedOutcome(name, {
+                ...emptySourceReport(),
+                status: listing.missing.includes(name) ? 'failed' : 'removed',
+                reason: listing.missing.includes(name) ? 'missing_extract' : null,
+              });
+          await this.#pause(`source:${name}`);
+          const publishedIds = new Set(outcome.published.map((p) => p.row.table_id));
+          const releasesLostName = build.collisions.some(
+            (c) => c.kept === name && !publishedIds.has(c.table),
+          );
+          escalate = outcome.needsFullRebuild || releasesLostName;
+          if (!escalate) {
+            await insertViewMapRows(
+              duck.conn,
+              outcome.published.map((p) => p.row),
+            );
+            report = this.#report('source', name, null, startedAt, started, generation, [outcome], []);
+            report.views = views.length - own.length + outcome.published.length;
+            const remoteAttach: RemoteAttachRecord[] = [
+              ...build.remote_attach.filter((r) => r.source !== name),
+              ...outcome.remoteAttach,
+            ];
+            const collisions = [
+              ...build.collisions.filter((c) => c.kept !== name && c.dropped !== name),
+              ...outcome.collisions,
+            ];
+            report.collisions = collisions;
+            await writeBuildInfo(duck.conn, {
+              generation,
+              built_at: report.finished_at,
+              mode: 'source',
+              report,
+              remote_attach: remoteAttach,
+              collisions,
+            });
+            await duck.conn.run('CHECKPOINT');
+          }
+        }
+      } finally {
+        inspect.close();
+        duck.close();
+      }
+      if (escalate) {
+        await rm(temp, { force: true });
+        return this.#runFull(name);
+      }
+      await this.#publish(temp);
+    } catch (error) {
+      await rm(temp, { force: true });
+      await rm(`${temp}.wal`, { force: true });
+      throw error;
+    }
+    await this.#applyState([outcome!], [], previousStates, generation!, report!.finished_at);
+    this.emit('generation', generation!);
+    return report!;
+  }
+
+  async #publish(temp: string): Promise<void> {
+    await rm(`${temp}.wal`, { force: true });
+    await fsyncFile(temp);
+    await this.#pause('closed');
+    await rename(temp, this.analyticsPath);
+    await fsyncDir(this.analyticsDir);
+    await rm(`${this.analyticsPath}.wal`, { force: true });
+    await this.#pause('renamed');
+  }
+
+  async #applyState(
+    outcomes: SourceOutcome[],
+    removedSources: string[],
+    previous: SyncStateRecord[],
+    generation: number,
+    now: string,
+  ): Promise<void> {
+    const changes = computeStateChanges({ outcomes, removedSources, previous, generation, now, jobId: null });
+    await this.#options.state.applyRebuild(changes);
+  }
+
+  #report(
+    mode: 'full' | 'source',
+    source: string | null,
+    escalatedFrom: string | null,
+    startedAt: Date,
+    started: number,
+    generation: number,
+    outcomes: SourceOutcome[],
+    skipped: SkippedEntry[],
+  ): RebuildReport {
+    const sources: Record<string, SourceReport> = {};
+    for (const outcome of outcomes) sources[outcome.source] = outcome.report;
+    const durationMs = Math.round(performance.now() - started);
+    return {
+      generation,
+      mode,
+      source,
+      escalated_from: escalatedFrom,
+      started_at: startedAt.toISOString(),
+      finished_at: new Date(startedAt.getTime() + durationMs).toISOString(),
+      duration_ms: durationMs,
+      views: outcomes.reduce((sum, o) => sum + o.published.length, 0),
+      sources,
+      collisions: outcomes.flatMap((o) => o.collisions),
+      skipped_entries: skipped,
+    };
+  }
+}
+
+function failedOutcome(source: string, report: SourceReport): SourceOutcome {
+  return {
+    source,
+    report,
+    published: [],
+    collisions: [],
+    declared: new Set(),
+    remoteAttach: [],
+    needsFullRebuild: false,
+    durationMs: 0,
+  };
+}
+
+function hashCache(states: readonly SyncStateRecord[]): Map<string, FileRecord> {
+  const cache = new Map<string, FileRecord>();
+  for (const state of states) for (const file of state.files ?? []) cache.set(file.path, file);
+  return cache;
+}
