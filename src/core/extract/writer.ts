@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuck, queryOne, toNumber } from '../duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { errorMessage } from '../errors.js';
-import { DIR_MODE, fsyncDir, fsyncFile, publishFile, TEMP_FILE_PATTERN, tempPathFor } from '../fs/atomic.js';
+import { DIR_MODE, FILE_MODE, fsyncDir, fsyncFile, publishFile, TEMP_FILE_PATTERN, tempPathFor } from '../fs/atomic.js';
 import { acquireLock, type HeldLock } from '../fs/lock-file.js';
 import { isValidViewName } from '../ids.js';
 import { sha256File } from '../sync/hashing.js';
@@ -147,6 +147,7 @@ export class ExtractWriter {
     const temp = tempPathFor(finalPath);
     try {
       await conn.run(`COPY (${selectSql}) TO ${quoteLiteral(temp)} (${PARQUET_COPY_OPTIONS})`);
+      await chmod(temp, FILE_MODE);
       await fsyncFile(temp);
       const [sha256, info, rows] = await Promise.all([
         sha256File(temp),
@@ -175,6 +176,7 @@ export class ExtractWriter {
       const input = createReadStream(sourcePath, { highWaterMark: 1024 * 1024 });
       input.on('data', (chunk) => hash.update(chunk as Buffer));
       await pipeline(input, createWriteStream(temp, { mode: 0o640 }));
+      await chmod(temp, FILE_MODE);
       await fsyncFile(temp);
       const info = await stat(temp);
       await publishFile(temp, finalPath);
@@ -309,6 +311,7 @@ export class ExtractWriter {
         session.close();
       }
       await rm(`${temp}.wal`, { force: true });
+      await chmod(temp, FILE_MODE);
       await fsyncFile(temp);
       await publishFile(temp, finalPath);
       await rm(`${finalPath}.wal`, { force: true });

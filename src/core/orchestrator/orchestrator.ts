@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { copyFile, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDuck, queryOne } from '../duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { AgnesError } from '../errors.js';
 import { type AttachRemote, attachRemoteCatalog } from '../extract/remote-attach.js';
-import { DIR_MODE, fsyncDir, fsyncFile } from '../fs/atomic.js';
+import { DIR_MODE, FILE_MODE, fsyncDir, fsyncFile } from '../fs/atomic.js';
 import { acquireLock, LockTimeoutError } from '../fs/lock-file.js';
 import { isValidSourceName } from '../ids.js';
 import type { FileRecord } from '../state/schema.js';
@@ -387,7 +387,8 @@ export class SyncOrchestrator extends EventEmitter {
 
   async #publish(temp: string): Promise<void> {
     await rm(`${temp}.wal`, { force: true });
-    await fsyncFile(temp);
+    await chmod(temp, FILE_MODE);
+      await fsyncFile(temp);
     await this.#pause('closed');
     await rename(temp, this.analyticsPath);
     await fsyncDir(this.analyticsDir);

@@ -1,0 +1,14 @@
+import type { Connector } from '../core/extract/connector.js';
+import { localConnector } from './local/index.js';
+
+/**
+ * Every connector the app can run, by type. Built-in connectors are registered here exactly as a
+ * third-party one would be.
+ */
+export const CONNECTORS: ReadonlyMap<string, Connector> = new Map([[localConnector.type, localConnector]]);
+
+export function connectorFor(type: string): Connector {
+  const connector = CONNECTORS.get(type);
+  if (!connector) throw new Error(`no connector of type ${type}`);
+  return connector;
+}

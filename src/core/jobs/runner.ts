@@ -1,0 +1,140 @@
+import { errorMessage } from '../errors.js';
+import { sanitizeDetail } from '../orchestrator/sanitize.js';
+import type { Job } from '../state/repositories/index.js';
+import { runSyncJob, type SyncJobDeps } from './sync-job.js';
+
+export interface JobRunnerOptions extends SyncJobDeps {
+  /** Sync jobs of different sources that may run at once (`sync.parallel_sources`). */
+  parallel: number;
+}
+
+export interface SyncRequest {
+  source: string;
+  tables?: string[];
+  requestedBy?: string | null;
+  fullRefresh?: boolean;
+}
+
+interface Running {
+  source: string;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The in-app job runner (01 §5): sync jobs persisted in `sync_jobs`, at most one per source at a
+ * time, `parallel` sources at once, all work off the request path. Requests for a source that
+ * already has a queued job merge into it instead of queueing twice.
+ */
+export class JobRunner {
+  readonly #deps: JobRunnerOptions;
+  readonly #running = new Map<string, Running>();
+  readonly #waiters = new Map<string, ((job: Job) => void)[]>();
+  readonly #fullRefresh = new Set<string>();
+  #stopping = false;
+  #started = false;
+  #pumping: Promise<void> = Promise.resolve();
+
+  constructor(deps: JobRunnerOptions) {
+    this.#deps = deps;
+  }
+
+  /** Jobs a previous process left running did not finish; queued ones start now. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await this.#deps.repos.jobs.markAllRunningInterrupted();
+    this.#pump();
+  }
+
+  async enqueueSync(request: SyncRequest): Promise<Job> {
+    const tables = request.tables ?? [];
+    const active = await this.#deps.repos.jobs.findActive(request.source);
+    const queued = active.find((job) => job.status === 'queued');
+    let job: Job | undefined;
+    if (queued && (queued.tables.length === 0 || tables.length === 0)) {
+      job = queued.tables.length === 0 ? queued : undefined;
+    } else if (queued) {
+      job = await this.#deps.repos.jobs.mergeTables(queued.id, tables);
+    }
+    job ??= await this.#deps.repos.jobs.create({
+      kind: 'sync',
+      requested_by: request.requestedBy ?? null,
+      source: request.source,
+      tables,
+    });
+    if (request.fullRefresh) this.#fullRefresh.add(job.id);
+    this.#pump();
+    return job;
+  }
+
+  /** Resolves with the job's final row once it has finished. */
+  async waitFor(jobId: string): Promise<Job> {
+    const current = await this.#deps.repos.jobs.get(jobId);
+    if (!current) throw new Error(`job ${jobId} does not exist`);
+    if (current.status !== 'queued' && current.status !== 'running') return current;
+    return new Promise((resolve) => {
+      this.#waiters.set(jobId, [...(this.#waiters.get(jobId) ?? []), resolve]);
+    });
+  }
+
+  /** Stops taking jobs, kills running extractors and marks their jobs `interrupted`. */
+  async shutdown(): Promise<void> {
+    this.#stopping = true;
+    for (const running of this.#running.values()) running.abort.abort();
+    await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    await this.#pumping;
+    await this.#deps.repos.jobs.markAllRunningInterrupted();
+  }
+
+  #pump(): void {
+    this.#pumping = this.#pumping
+      .then(() => this.#startQueued())
+      .catch((error: unknown) => {
+        this.#deps.log.error({ err: errorMessage(error) }, 'job runner could not start queued jobs');
+      });
+  }
+
+  async #startQueued(): Promise<void> {
+    if (this.#stopping) return;
+    const queued = (
+      await this.#deps.repos.jobs.list({ status: 'queued', kind: 'sync' }, { page: 1, per_page: 200 })
+    ).items.reverse();
+    for (const job of queued) {
+      if (this.#running.size >= this.#deps.parallel) return;
+      if (!job.source || this.#running.has(job.source)) continue;
+      if (!(await this.#deps.repos.jobs.markRunning(job.id))) continue;
+      const abort = new AbortController();
+      const running: Running = { source: job.source, abort, done: Promise.resolve() };
+      running.done = this.#run(job, abort.signal).finally(() => {
+        this.#running.delete(job.source!);
+        this.#pump();
+      });
+      this.#running.set(job.source, running);
+    }
+  }
+
+  async #run(job: Job, signal: AbortSignal): Promise<void> {
+    const fullRefresh = this.#fullRefresh.delete(job.id);
+    this.#deps.log.info({ job: job.id, source: job.source }, 'sync job started');
+    let finished: Job | undefined;
+    try {
+      const outcome = await runSyncJob(this.#deps, job, { fullRefresh, signal });
+      if (signal.aborted) return;
+      finished = await this.#deps.repos.jobs.finish(job.id, outcome);
+      this.#deps.log.info({ job: job.id, source: job.source, status: outcome.status }, 'sync job finished');
+    } catch (error) {
+      if (signal.aborted) return;
+      this.#deps.log.error({ job: job.id, err: errorMessage(error) }, 'sync job failed');
+      finished = await this.#deps.repos.jobs.finish(job.id, {
+        status: 'failed',
+        report: null,
+        error: sanitizeDetail(error),
+      });
+    } finally {
+      const final = finished ?? (await this.#deps.repos.jobs.get(job.id));
+      for (const resolve of this.#waiters.get(job.id) ?? []) if (final) resolve(final);
+      this.#waiters.delete(job.id);
+    }
+  }
+}
