@@ -1,0 +1,27 @@
+import { resolve } from 'node:path';
+import { generateSampleData } from '../../connectors/local/sample/generate.js';
+import type { SampleSize } from '../../connectors/local/sample/sizes.js';
+
+/** `agnes generate-sample-data`: the deterministic demo data set (07 §2). */
+export async function sampleData(options: {
+  out: string;
+  size: SampleSize;
+  scale: number;
+  seed: number;
+  endDate: string;
+  format: 'parquet' | 'csv';
+}): Promise<number> {
+  const result = await generateSampleData({
+    outDir: resolve(options.out),
+    size: options.size,
+    scale: options.scale,
+    seed: options.seed,
+    endDate: options.endDate,
+    format: options.format,
+  });
+  const perSecond = Math.round(result.totalRows / Math.max(result.durationMs / 1000, 0.001));
+  process.stdout.write(
+    `wrote ${result.totalRows} rows in ${result.files.length} files to ${options.out} (${result.durationMs} ms, ${perSecond} rows/s)\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,78 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { type Logger, pino } from 'pino';
+import {
+  type InstanceConfig,
+  type JwtSecrets,
+  type LoadedConfig,
+  loadConfig,
+  resolveJwtSecrets,
+} from '../core/config/index.js';
+import { configuredSources, type SourceDefinition } from '../core/config/sources.js';
+import { AGNES_BIN } from '../core/package-info.js';
+import { type AppContext, createAppContext } from '../server/context.js';
+import { loggerOptions } from '../server/logger.js';
+
+/** `.env` in the working directory fills variables the environment does not already set. */
+export function environment(cwd: string = process.cwd()): NodeJS.ProcessEnv {
+  const file = join(cwd, '.env');
+  if (!existsSync(file)) return process.env;
+  const fromFile = parseEnv(readFileSync(file, 'utf8'));
+  for (const [key, value] of Object.entries(fromFile)) {
+    if (process.env[key] === undefined) process.env[key] = value;
+  }
+  return process.env;
+}
+
+export interface InstanceOptions {
+  dataDir?: string;
+  defaultDataDir?: string;
+  /** `agnes demo`: may generate the JWT secret. */
+  demo?: boolean;
+  /** Logs to stderr, keeping stdout for the command's own output. */
+  logToStderr?: boolean;
+}
+
+export interface Instance {
+  loaded: LoadedConfig;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+}
+
+export function loadInstance(options: InstanceOptions = {}): Instance {
+  const env = environment();
+  const loaded = loadConfig({ env, dataDir: options.dataDir, defaultDataDir: options.defaultDataDir });
+  const log = pino(
+    loggerOptions(loaded.config.server.log_level),
+    pino.destination(options.logToStderr ? 2 : 1),
+  );
+  for (const warning of loaded.warnings) log.warn({ config: true }, warning);
+  if (!loaded.configPath) log.info('no instance.yaml found; every key takes its default');
+  return { loaded, env, log };
+}
+
+export function secretsFor(instance: Instance, demo = false): JwtSecrets {
+  return resolveJwtSecrets(instance.env, { dataDir: instance.loaded.dataDir, demo });
+}
+
+/** Opens the app context for an operator command or the server. */
+export function openContext(
+  instance: Instance,
+  secrets: JwtSecrets,
+  extraSources: readonly SourceDefinition[] = [],
+  config: InstanceConfig = instance.loaded.config,
+): Promise<AppContext> {
+  return createAppContext({
+    config,
+    dataDir: instance.loaded.dataDir,
+    secrets,
+    sources: [...configuredSources(config), ...extraSources],
+    extractor: { command: process.execPath, args: [AGNES_BIN, 'extract', '--stdin-config'] },
+    log: instance.log,
+    env: instance.env,
+  });
+}
+
+/** Operator commands that do not sign tokens still open the state store; they need no secret. */
+export const NO_SECRETS: JwtSecrets = { current: '', previous: null };

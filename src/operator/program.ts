@@ -1,0 +1,176 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { SAMPLE_SIZES, type SampleSize } from '../connectors/local/sample/sizes.js';
+import { PACKAGE_VERSION } from '../core/package-info.js';
+import { configCheck } from './commands/config-check.js';
+import { demo } from './commands/demo.js';
+import { extractChild, extractSource, validate } from './commands/extract.js';
+import { migrate } from './commands/migrate.js';
+import { profile } from './commands/profile.js';
+import { rebuild } from './commands/rebuild.js';
+import { sampleData } from './commands/sample-data.js';
+import { serve } from './commands/serve.js';
+import { printVersion } from './commands/version.js';
+import { failAndExit } from './output.js';
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+function isoDate(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    throw new InvalidArgumentError('must be a date YYYY-MM-DD');
+  }
+  return value;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Runs a command body; a returned number becomes the exit code, a thrown error a clean message. */
+function run<A extends unknown[]>(
+  body: (...args: A) => unknown,
+) {
+  return async (...args: A) => {
+    try {
+      const code = await body(...args);
+      if (typeof code === 'number') process.exitCode = code;
+    } catch (error) {
+      failAndExit(error);
+    }
+  };
+}
+
+/** The `agnes` executable (01 §6): server, services and operator commands. */
+export function agnesProgram(): Command {
+  const program = new Command('agnes')
+    .description('Agnes — data distribution for AI analysts: server and operator commands')
+    .version(PACKAGE_VERSION)
+    .showHelpAfterError()
+    .enablePositionalOptions();
+
+  program
+    .command('serve')
+    .description('apply migrations and serve the API and web UI')
+    .option('--host <host>', 'interface to listen on (default: server.host)')
+    .option('--port <port>', 'port to listen on (default: server.port)', integer)
+    .action(run((opts: { host?: string; port?: number }) => serve(opts)));
+
+  program
+    .command('demo')
+    .description('create or reuse a demo instance with sample data, print its logins and serve it')
+    .option('--data-dir <dir>', 'demo data directory (default: $DATA_DIR or ./demo-data)')
+    .addOption(new Option('--size <size>', 'sample data size').choices(SAMPLE_SIZES).default('s'))
+    .option('--host <host>', 'interface to listen on', 'localhost')
+    .option('--port <port>', 'port to listen on', integer)
+    .option('--reset', 'wipe the demo data directory first', false)
+    .action(
+      run((opts: { dataDir?: string; size: SampleSize; host: string; port?: number; reset: boolean }) =>
+        demo({ dataDir: opts.dataDir, size: opts.size, host: opts.host, port: opts.port, reset: opts.reset }),
+      ),
+    );
+
+  program
+    .command('migrate')
+    .description('apply pending state-store migrations')
+    .option('--status', 'list applied and pending migrations', false)
+    .action(run((opts: { status: boolean }) => migrate(opts)));
+
+  program
+    .command('rebuild')
+    .description('publish the extracts as analytics views once and print the rebuild report')
+    .option('--source <name>', 'rebuild one source only')
+    .option('--json', 'print the report as JSON', false)
+    .action(run((opts: { source?: string; json: boolean }) => rebuild(opts)));
+
+  const extract = program
+    .command('extract')
+    .description("run a source's extractor, then publish it (or validate an extract directory)")
+    .option('--source <name>', 'the source to extract')
+    .option('--table <id>', 'limit to a table (repeatable)', collect, [])
+    .option('--full-refresh', 'ignore watermarks and unchanged-input shortcuts', false)
+    .option('--stdin-config', 'internal: run as the extractor child of a sync job', false)
+    .option('--json', 'print the job as JSON', false)
+    .action(
+      run(
+        (opts: {
+          source?: string;
+          table: string[];
+          fullRefresh: boolean;
+          stdinConfig: boolean;
+          json: boolean;
+        }) => {
+          if (opts.stdinConfig) return extractChild();
+          if (!opts.source) {
+            process.stderr.write('agnes extract: give --source NAME (or use `agnes extract validate DIR`)\n');
+            return 2;
+          }
+          return extractSource({
+            source: opts.source,
+            tables: opts.table,
+            fullRefresh: opts.fullRefresh,
+            json: opts.json,
+          });
+        },
+      ),
+    );
+  extract
+    .command('validate <dir>')
+    .description('check an extract directory against every rule of the extract contract')
+    .option('--json', 'print findings as JSON', false)
+    .action(run((dir: string, opts: { json: boolean }) => validate(dir, opts)));
+
+  program
+    .command('profile')
+    .description('profile tables and store the results')
+    .option('--table <id>', 'profile this table (repeatable)', collect, [])
+    .option('--all', 're-profile every published table', false)
+    .option('--json', 'print the report as JSON', false)
+    .action(
+      run((opts: { table: string[]; all: boolean; json: boolean }) =>
+        profile({ tables: opts.table, all: opts.all, json: opts.json }),
+      ),
+    );
+
+  program
+    .command('generate-sample-data')
+    .description('write the deterministic sample data set')
+    .requiredOption('--out <dir>', 'output directory')
+    .addOption(new Option('--size <size>', 'base size').choices(SAMPLE_SIZES).default('s'))
+    .option('--scale <factor>', 'multiply every row count', positive, 1)
+    .option('--seed <n>', 'random seed', integer, 42)
+    .option('--end-date <date>', 'last day (exclusive) of the data', isoDate, '2026-03-01')
+    .addOption(new Option('--format <format>', 'file format').choices(['parquet', 'csv']).default('parquet'))
+    .action(
+      run(
+        (opts: {
+          out: string;
+          size: SampleSize;
+          scale: number;
+          seed: number;
+          endDate: string;
+          format: 'parquet' | 'csv';
+        }) => sampleData(opts),
+      ),
+    );
+
+  const config = program.command('config').description('configuration tools');
+  config
+    .command('check')
+    .description('validate instance.yaml and the environment')
+    .option('--print', 'print the resolved configuration with secrets masked', false)
+    .action(run((opts: { print: boolean }) => configCheck(opts)));
+
+  program
+    .command('version')
+    .description('print package, DuckDB and state schema versions')
+    .action(run(() => printVersion()));
+
+  return program;
+}

@@ -1,0 +1,63 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isAgnesError } from '../core/errors.js';
+import type { AgnesApp } from './app.js';
+
+export interface ErrorBody {
+  detail: string;
+  code: string;
+  request_id: string;
+  errors?: { path: string; message: string }[];
+}
+
+function validationErrors(error: FastifyError): { path: string; message: string }[] {
+  return (error.validation ?? []).map((v) => {
+    const base = `/${error.validationContext ?? 'body'}${v.instancePath}`;
+    const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
+    if (missing.additionalProperty)
+      return { path: `${base}/${missing.additionalProperty}`, message: 'unknown field' };
+    if (missing.missingProperty)
+      return { path: `${base}/${missing.missingProperty}`, message: 'is required' };
+    return { path: base, message: v.message ?? 'is invalid' };
+  });
+}
+
+/**
+ * The one place errors become HTTP responses (03 §0.2): typed errors keep their code and status;
+ * schema failures are 422 with per-field messages; anything else is a plain 500 whose details
+ * stay in the log, never in the response.
+ */
+export function registerErrorHandling(app: AgnesApp): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const requestId = String(request.id);
+    if (isAgnesError(error)) {
+      return reply
+        .status(error.status)
+        .send({ detail: error.detail, code: error.code, request_id: requestId });
+    }
+    if (error.validation) {
+      const body: ErrorBody = {
+        detail: 'request validation failed',
+        code: 'validation_failed',
+        request_id: requestId,
+        errors: validationErrors(error),
+      };
+      return reply.status(422).send(body);
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const detail =
+        status === 413 ? 'payload too large' : status === 415 ? 'unsupported media type' : 'bad request';
+      const code =
+        status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
+      return reply.status(status).send({ detail, code, request_id: requestId });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply
+      .status(500)
+      .send({ detail: 'internal error', code: 'internal_error', request_id: requestId });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ detail: 'not found', code: 'not_found', request_id: String(request.id) }),
+  );
+}
