@@ -223,7 +223,9 @@ export class SyncOrchestrator extends EventEmitter {
     const started = performance.now();
     const listing = await this.#listExtracts();
     const previousStates = await this.#options.state.listSyncStates();
-    const generation = (await this.currentGeneration()) + 1;
+    // The recorded generations keep the count monotonic even when the published file was lost.
+    const recorded = Math.max(0, ...previousStates.map((state) => state.updated_generation ?? 0));
+    const generation = Math.max(await this.currentGeneration(), recorded) + 1;
     const temp = this.#tempPath();
     const outcomes: SourceOutcome[] = [];
     let report: RebuildReport;
@@ -388,7 +390,7 @@ export class SyncOrchestrator extends EventEmitter {
   async #publish(temp: string): Promise<void> {
     await rm(`${temp}.wal`, { force: true });
     await chmod(temp, FILE_MODE);
-      await fsyncFile(temp);
+    await fsyncFile(temp);
     await this.#pause('closed');
     await rename(temp, this.analyticsPath);
     await fsyncDir(this.analyticsDir);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { type DialectAdapter, Kysely, type MigrationLockOptions, SqliteAdapter, SqliteDialect } from 'kysely';
@@ -47,6 +47,9 @@ class StateSqliteDialect extends SqliteDialect {
 }
 
 export function openSqliteFile(path: string): StateDb {
+  // Created 0640 before SQLite opens it: the state holds password hashes, and SQLite gives its
+  // -wal and -shm files the database file's permissions.
+  closeSync(openSync(path, 'a', 0o640));
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
