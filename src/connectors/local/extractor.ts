@@ -1,6 +1,7 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { openDuck } from '../../core/duckdb/engine.js';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type DuckSession, openDuck } from '../../core/duckdb/engine.js';
+import { errorMessage } from '../../core/errors.js';
 import type {
   ExtractContext,
   ExtractFailure,
@@ -8,9 +9,10 @@ import type {
   ExtractResult,
 } from '../../core/extract/connector.js';
 import { ExtractWriter, type WrittenFile } from '../../core/extract/writer.js';
+import { DIR_MODE } from '../../core/fs/atomic.js';
 import { sanitizeDetail } from '../../core/orchestrator/sanitize.js';
 import { sha256File } from '../../core/sync/hashing.js';
-import { type CsvOptions, readInputSql } from './convert.js';
+import { type CsvOptions, readInputSql, verifyGzip } from './convert.js';
 import { type InputFile, type PlannedTable, planInputs } from './inputs.js';
 import { type InputRecord, readSidecar, type Sidecar, writeSidecar } from './sidecar.js';
 
@@ -18,6 +20,33 @@ export interface LocalSourceConfig {
   path: string;
   csv?: Partial<CsvOptions>;
 }
+
+/**
+ * DuckDB memory bounds tried in turn for one table. Unbounded (DuckDB's default is 80% of RAM),
+ * full-file type detection keeps every buffer of the input cached, so the child's memory grew with
+ * the file (07 §1: large inputs are streamed, RSS flat). The small bound fits narrow tables; rows
+ * wide enough that one 122,880-row group does not fit are converted again with more memory rather
+ * than failing.
+ */
+const MEMORY_STEPS: readonly (string | null)[] = ['64MB', '1GB', null];
+
+/** Where a bounded conversion may spill: `DATA_DIR/tmp/` (the extract dir is `DATA_DIR/extracts/<source>`). */
+function spillDirectory(extractDir: string, source: string): string {
+  return resolve(extractDir, '..', '..', 'tmp', `extract-${source}`);
+}
+
+function openConverter(memoryLimit: string | null, spill: string): Promise<DuckSession> {
+  return openDuck(
+    ':memory:',
+    memoryLimit ? { memoryLimit, threads: 1, tempDirectory: spill } : { tempDirectory: spill },
+  );
+}
+
+function sameCsvOptions(a: CsvOptions | undefined, b: CsvOptions): boolean {
+  return a !== undefined && a.delimiter === b.delimiter && a.header === b.header && a.encoding === b.encoding;
+}
+
+const isOutOfMemory = (error: unknown) => errorMessage(error).includes('Out of Memory');
 
 interface TableRun {
   files: WrittenFile[];
@@ -44,18 +73,27 @@ export async function extractLocal(input: ExtractInput, context: ExtractContext)
     code: 'name_collision',
     message: `inputs ${c.inputs.join(', ')} map to the same table name`,
   }));
-  const sidecar = input.fullRefresh
-    ? { version: 1 as const, inputs: {}, tables: {} }
-    : await readSidecar(input.extractDir);
-  const nextSidecar: Sidecar = { version: 1, inputs: {}, tables: {} };
-  const duck = await openDuck();
+  const stored = input.fullRefresh ? null : await readSidecar(input.extractDir);
+  // Outputs converted with other CSV options (delimiter, header, encoding) are stale.
+  const sidecar: Sidecar =
+    stored && sameCsvOptions(stored.csv, csv) ? stored : { version: 1, inputs: {}, tables: {} };
+  const nextSidecar: Sidecar = { version: 1, inputs: {}, tables: {}, csv };
+  const spill = spillDirectory(input.extractDir, input.source);
+  await mkdir(spill, { recursive: true, mode: DIR_MODE });
+  const duck = await openConverter(MEMORY_STEPS[0] ?? null, spill);
   try {
     const previous = await writer.previous();
     const now = new Date().toISOString();
     for (const table of plan.tables) {
       context.progress(`${input.source}.${table.name}: ${table.inputs.length} input file(s)`);
       try {
-        const run = await convertTable(writer, duck.conn, table, csv, sidecar, nextSidecar);
+        const run = await convertWithinMemory(
+          duck,
+          spill,
+          (session) => convertTable(writer, session, table, csv, sidecar, nextSidecar),
+          (limit) =>
+            context.progress(`${input.source}.${table.name}: out of memory within ${limit}; retrying`),
+        );
         const extractedAt = (!run.changed && sidecar.tables[table.name]) || now;
         nextSidecar.tables[table.name] = extractedAt;
         writer.addLocalTable({ name: table.name, layout: table.layout, files: run.files, extractedAt });
@@ -78,13 +116,35 @@ export async function extractLocal(input: ExtractInput, context: ExtractContext)
     };
   } finally {
     duck.close();
+    await rm(spill, { recursive: true, force: true });
     await writer.abort();
+  }
+}
+
+/** Runs `convert` on the bounded session, then on sessions with more memory while DuckDB runs out. */
+async function convertWithinMemory(
+  first: DuckSession,
+  spill: string,
+  convert: (session: DuckSession) => Promise<TableRun>,
+  onRetry: (limit: string) => void,
+): Promise<TableRun> {
+  for (let step = 0; ; step++) {
+    const limit = MEMORY_STEPS[step] ?? null;
+    const session = step === 0 ? first : await openConverter(limit, spill);
+    try {
+      return await convert(session);
+    } catch (error) {
+      if (!isOutOfMemory(error) || limit === null) throw error;
+      onRetry(limit);
+    } finally {
+      if (session !== first) session.close();
+    }
   }
 }
 
 async function convertTable(
   writer: ExtractWriter,
-  conn: Parameters<ExtractWriter['writeParquet']>[0],
+  { conn }: DuckSession,
   table: PlannedTable,
   csv: CsvOptions,
   sidecar: Sidecar,
@@ -99,6 +159,7 @@ async function convertTable(
       continue;
     }
     const info = await stat(file.abs, { bigint: true });
+    if (file.rel.toLowerCase().endsWith('.gz')) await verifyGzip(file.abs);
     const output =
       file.kind === 'parquet'
         ? await writer.copyParquet(conn, file.abs, file.output)

@@ -53,6 +53,8 @@ function ignored(name: string): boolean {
 /** Lists a source directory into tables (07 §1); clashing names fail together instead of one winning. */
 export async function planInputs(sourceDir: string): Promise<InputPlan> {
   const candidates = new Map<string, PlannedTable[]>();
+  // Directories holding two inputs with the same shard name (`a.csv`, `A.csv`): failed, not half-read.
+  const shardClashes = new Set<string>();
   const add = (table: PlannedTable) =>
     candidates.set(table.name, [...(candidates.get(table.name) ?? []), table]);
 
@@ -81,7 +83,8 @@ export async function planInputs(sourceDir: string): Promise<InputPlan> {
         if (!(await lstat(childAbs)).isFile()) continue;
         const kind = classify(child);
         const shard = kind && shardFileName(kind.stem);
-        if (!kind || !shard || shards.has(shard)) continue;
+        if (!kind || !shard) continue;
+        if (shards.has(shard)) shardClashes.add(name);
         shards.add(shard);
         inputs.push({ rel: `${entry}/${child}`, abs: childAbs, kind: kind.kind, output: `${name}/${shard}` });
       }
@@ -91,7 +94,7 @@ export async function planInputs(sourceDir: string): Promise<InputPlan> {
 
   const plan: InputPlan = { tables: [], collisions: [] };
   for (const [name, tables] of [...candidates].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (tables.length === 1) plan.tables.push(tables[0]!);
+    if (tables.length === 1 && !shardClashes.has(name)) plan.tables.push(tables[0]!);
     else plan.collisions.push({ name, inputs: tables.flatMap((t) => t.inputs.map((i) => i.rel)) });
   }
   return plan;

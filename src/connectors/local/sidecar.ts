@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WrittenFile } from '../../core/extract/writer.js';
 import { writeFileAtomic } from '../../core/fs/atomic.js';
+import type { CsvOptions } from './convert.js';
 
 /** `extracts/<name>/.inputs.json`: what each input last produced, so unchanged inputs are not converted again. */
 export interface InputRecord {
@@ -16,6 +17,8 @@ export interface Sidecar {
   inputs: Record<string, InputRecord>;
   /** Table → `extracted_at` of its current data. */
   tables: Record<string, string>;
+  /** The CSV options the outputs were converted with; other options make every input new. */
+  csv?: CsvOptions;
 }
 
 const FILE = '.inputs.json';

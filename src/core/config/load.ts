@@ -94,7 +94,8 @@ function removeUnknownKeys(
 }
 
 function escapeReferences(value: unknown): unknown {
-  if (typeof value === 'string') return value.replaceAll('${', '$${');
+  // A replacer function: in a replacement string `$$` would mean a single `$`, undoing the escape.
+  if (typeof value === 'string') return value.replaceAll('${', () => '$${');
   if (Array.isArray(value)) return value.map(escapeReferences);
   if (isObject(value))
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeReferences(v)]));

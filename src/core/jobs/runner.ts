@@ -31,6 +31,8 @@ export class JobRunner {
   readonly #running = new Map<string, Running>();
   readonly #waiters = new Map<string, ((job: Job) => void)[]>();
   readonly #fullRefresh = new Set<string>();
+  /** Enqueues run one at a time, so two concurrent requests cannot both queue a job. */
+  #enqueueing: Promise<unknown> = Promise.resolve();
   #stopping = false;
   #started = false;
   #pumping: Promise<void> = Promise.resolve();
@@ -47,16 +49,20 @@ export class JobRunner {
     this.#pump();
   }
 
-  async enqueueSync(request: SyncRequest): Promise<Job> {
+  enqueueSync(request: SyncRequest): Promise<Job> {
+    const next = this.#enqueueing.then(() => this.#enqueue(request));
+    this.#enqueueing = next.catch(() => undefined);
+    return next;
+  }
+
+  async #enqueue(request: SyncRequest): Promise<Job> {
     const tables = request.tables ?? [];
     const active = await this.#deps.repos.jobs.findActive(request.source);
     const queued = active.find((job) => job.status === 'queued');
+    // An empty table list means every table: merging into it changes nothing, merging it widens.
     let job: Job | undefined;
-    if (queued && (queued.tables.length === 0 || tables.length === 0)) {
-      job = queued.tables.length === 0 ? queued : undefined;
-    } else if (queued) {
-      job = await this.#deps.repos.jobs.mergeTables(queued.id, tables);
-    }
+    if (queued)
+      job = queued.tables.length === 0 ? queued : await this.#deps.repos.jobs.mergeTables(queued.id, tables);
     job ??= await this.#deps.repos.jobs.create({
       kind: 'sync',
       requested_by: request.requestedBy ?? null,
@@ -118,13 +124,26 @@ export class JobRunner {
     const fullRefresh = this.#fullRefresh.delete(job.id);
     this.#deps.log.info({ job: job.id, source: job.source }, 'sync job started');
     let finished: Job | undefined;
+    // Recorded before the waiters are told, so they see the job's final row.
+    const interrupted = async () =>
+      this.#deps.repos.jobs.finish(job.id, {
+        status: 'interrupted',
+        report: null,
+        error: 'interrupted by shutdown',
+      });
     try {
       const outcome = await runSyncJob(this.#deps, job, { fullRefresh, signal });
-      if (signal.aborted) return;
+      if (signal.aborted) {
+        finished = await interrupted();
+        return;
+      }
       finished = await this.#deps.repos.jobs.finish(job.id, outcome);
       this.#deps.log.info({ job: job.id, source: job.source, status: outcome.status }, 'sync job finished');
     } catch (error) {
-      if (signal.aborted) return;
+      if (signal.aborted) {
+        finished = await interrupted();
+        return;
+      }
       this.#deps.log.error({ job: job.id, err: errorMessage(error) }, 'sync job failed');
       finished = await this.#deps.repos.jobs.finish(job.id, {
         status: 'failed',

@@ -28,7 +28,7 @@ export interface JobFilter {
 }
 
 export interface JobOutcome {
-  status: Extract<JobStatus, 'succeeded' | 'partial' | 'failed'>;
+  status: Extract<JobStatus, 'succeeded' | 'partial' | 'failed' | 'interrupted'>;
   report: Record<string, unknown> | null;
   error: string | null;
 }
@@ -80,8 +80,9 @@ export function createJobsRepository(db: Kysely<Database>, clock: Clock = system
     },
 
     /**
-     * Adds tables to a job that is still queued (a trigger merging into it). Undefined when the
-     * job has started meanwhile; the caller then queues a follow-up instead.
+     * Adds tables to a job that is still queued (a trigger merging into it); an empty list means
+     * every table, on either side. Undefined when the job has started meanwhile; the caller then
+     * queues a follow-up instead.
      */
     mergeTables(id: string, tables: readonly string[]): Promise<Job | undefined> {
       return inTransaction(db, async (trx) => {
@@ -92,7 +93,8 @@ export function createJobsRepository(db: Kysely<Database>, clock: Clock = system
           .where('status', '=', 'queued')
           .executeTakeFirst();
         if (!job) return undefined;
-        const merged = [...new Set([...job.tables, ...tables])];
+        const merged =
+          job.tables.length === 0 || tables.length === 0 ? [] : [...new Set([...job.tables, ...tables])];
         return trx
           .updateTable('sync_jobs')
           .set({ tables: toJson(merged) })
