@@ -5,19 +5,43 @@
 export const ERROR_STATUS = {
   bad_request: 400,
   invalid_name: 400,
+  no_password: 400,
+  unknown_table: 400,
   unauthorized: 401,
+  invalid_credentials: 401,
+  invalid_token: 401,
+  invalid_link: 401,
+  invalid_bootstrap_token: 401,
   forbidden: 403,
   forbidden_role: 403,
+  csrf_failed: 403,
+  bootstrap_disabled: 403,
+  no_access: 403,
+  table_forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
   rebuild_locked: 409,
+  email_exists: 409,
+  name_exists: 409,
+  last_admin: 409,
+  too_many_tokens: 409,
+  already_pending: 409,
+  already_granted: 409,
+  too_many_pending: 409,
+  not_pending: 409,
+  table_unregistered: 409,
+  service_account: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   validation_failed: 422,
+  password_policy: 422,
+  invalid_dataset: 422,
   rate_limited: 429,
   internal_error: 500,
   upstream_error: 502,
   not_configured: 503,
+  email_not_configured: 503,
   unavailable: 503,
 } as const;
 
@@ -29,12 +53,22 @@ export class AgnesError extends Error {
   readonly status: number;
   readonly detail: string;
 
-  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
+  /** Extra fields for the response body (e.g. `status` of a request that is no longer pending). */
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options?: { cause?: unknown; status?: number; extra?: Record<string, unknown> },
+  ) {
     super(detail, options);
     this.name = 'AgnesError';
     this.code = code;
-    this.status = ERROR_STATUS[code];
+    // A few codes keep one name across two statuses, e.g. `invalid_token`: 401 for a session,
+    // 400 for a one-time link token in a form.
+    this.status = options?.status ?? ERROR_STATUS[code];
     this.detail = detail;
+    this.extra = options?.extra;
   }
 }
 

@@ -1,18 +1,35 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import type {} from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
-  type FastifyError,
   type FastifyInstance,
   type FastifyReply,
-  type FastifyRequest,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import type { Role } from '../core/state/schema.js';
+import { authRoutes } from './api/auth.js';
 import { healthRoutes } from './api/health.js';
+import { openApiRoutes } from './api/openapi.js';
+import { JwtService } from './auth/jwt.js';
+import { deriveKey } from './auth/keys.js';
+import { Mailer } from './auth/mailer.js';
+import { Authenticator } from './auth/principal.js';
+import { GoogleLogin } from './auth/providers/google.js';
 import type { AppContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { HealthMonitor } from './health-monitor.js';
+import { registerAudit } from './plugins/audit.js';
+import { CsrfProtection } from './plugins/csrf.js';
+import { registerOpenApi } from './plugins/openapi.js';
+import { EmailLimiter, limitOf, registerRateLimits } from './plugins/rate-limits.js';
+import { registerRouteAuth } from './plugins/route-auth.js';
+import { registerSecurityHeaders } from './plugins/security-headers.js';
+import { registerValidation } from './plugins/validation.js';
+import type { AppServices } from './services.js';
 
 export type AgnesApp = FastifyInstance<
   RawServerDefault,
@@ -27,46 +44,94 @@ export type AuthLabel = 'anon' | 'user' | 'analyst+' | 'km_admin+' | 'admin' | '
 
 declare module 'fastify' {
   interface FastifyContextConfig {
+    /** Who may call the route (03 §0.1); required on every route. */
     auth?: AuthLabel;
+    /** For `service` routes: the service account's minimum role. */
+    serviceRole?: Role;
+    /** Audit action of a read worth recording (04 §8); writes are always recorded. */
+    audit?: string;
+    /** Record the read only when it delivered data (2xx). */
+    auditSuccessOnly?: boolean;
+    /** Anonymous web form that needs CSRF protection against login CSRF. */
+    csrf?: 'form';
   }
 }
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+function services(ctx: AppContext): AppServices {
+  const { config, secrets, repos } = ctx;
+  const jwt = new JwtService(secrets, config.auth.jwt_ttl_hours);
+  return {
+    ctx,
+    jwt,
+    authenticator: new Authenticator(repos, jwt),
+    csrf: new CsrfProtection(
+      deriveKey(secrets.current, 'csrf'),
+      new URL(config.server.public_url ?? 'http://localhost').origin,
+    ),
+    mailer: Mailer.fromConfig(config.email),
+    google: new GoogleLogin(config, repos, deriveKey(secrets.current, 'oidc-state')),
+    limits: {
+      loginPerEmail: new EmailLimiter(limitOf(config, 'login_per_email')),
+      mailPerEmail: new EmailLimiter(limitOf(config, 'mail_per_email')),
+    },
+  };
+}
+
 /** Builds the app without listening: `agnes serve` listens, tests use `inject()` or port 0. */
 export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
+  const { config } = ctx;
   const app = Fastify({
     loggerInstance: ctx.log,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
-    bodyLimit: ctx.config.server.body_limit_bytes,
-    requestTimeout: ctx.config.server.request_timeout_seconds * 1000,
-    trustProxy: ctx.config.server.trust_proxy,
+    bodyLimit: config.server.body_limit_bytes,
+    requestTimeout: config.server.request_timeout_seconds * 1000,
+    trustProxy: config.server.trust_proxy,
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     },
-    // Malformed URLs fail before routing and hooks; without this Fastify answers in its own format,
-    // echoing the path and without X-Request-Id (03 §0.2).
-    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      const requestId = String(request.id);
-      const client = (error.statusCode ?? 500) < 500;
-      void reply
-        .header('X-Request-Id', requestId)
-        .status(client ? 400 : 500)
-        .send(
-          client
-            ? { detail: 'bad request', code: 'bad_request', request_id: requestId }
-            : { detail: 'internal error', code: 'internal_error', request_id: requestId },
-        );
+    frameworkErrors: (error, request, reply) => {
+      // Malformed URLs and the like never reach the error handler: answer in our format anyway.
+      reply.header('X-Request-Id', request.id);
+      const status =
+        error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      void (reply as FastifyReply)
+        .status(status)
+        .send({ detail: 'bad request', code: 'bad_request', request_id: String(request.id) });
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AgnesApp;
 
+  const shared = services(ctx);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  app.addHook('onClose', async () => shared.mailer?.close());
+  registerValidation(app);
   registerErrorHandling(app);
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await registerSecurityHeaders(app, config);
+  registerRouteAuth(app, shared.authenticator);
+  await registerRateLimits(app, config);
+  registerAudit(app, ctx.repos);
+  // Cookie-authenticated writes and the anonymous web forms carry the CSRF token (04 §4.2).
+  app.addHook('preHandler', async (request) => {
+    const cookieAuth = request.auth?.via === 'cookie';
+    const webForm =
+      request.routeOptions.config?.csrf === 'form' &&
+      request.headers['content-type']?.startsWith('application/x-www-form-urlencoded');
+    if (cookieAuth || webForm) shared.csrf.verify(request);
+  });
+  if (config.server.docs) {
+    await registerOpenApi(app, { title: config.instance.name, version: ctx.version });
+    await app.register(async (scope) => openApiRoutes(scope as AgnesApp));
+  }
+
   const monitor = new HealthMonitor(ctx);
   await app.register(async (scope) => healthRoutes(scope as AgnesApp, { monitor, version: ctx.version }));
+  await app.register(async (scope) => authRoutes(scope as AgnesApp, shared));
   return app;
 }

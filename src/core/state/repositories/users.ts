@@ -102,6 +102,22 @@ export function createUsersRepository(db: Kysely<Database>, clock: Clock = syste
         .executeTakeFirst();
     },
 
+    /**
+     * Single use: clears an invite or reset token in one conditional UPDATE, only when it was
+     * issued at or after `issuedAfter`, so of two concurrent uses exactly one gets the user.
+     */
+    claimToken(kind: 'setup' | 'reset', hash: string, issuedAfter: string): Promise<User | undefined> {
+      const token = kind === 'setup' ? 'setup_token' : 'reset_token';
+      const created = kind === 'setup' ? 'setup_token_created' : 'reset_token_created';
+      return db
+        .updateTable('users')
+        .set({ [token]: null, [created]: null, updated_at: nowIso(clock) })
+        .where(token, '=', hash)
+        .where(created, '>=', issuedAfter)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
     /** Tokens, memberships, grants, settings, votes, links, alerts and notifications go by FK cascade. */
     async delete(id: string): Promise<boolean> {
       const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();

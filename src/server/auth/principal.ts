@@ -1,0 +1,119 @@
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../../core/access/decide.js';
+import { AgnesError } from '../../core/errors.js';
+import type { Repositories, User } from '../../core/state/repositories/index.js';
+import { InvalidTokenError, type JwtService } from './jwt.js';
+import { PAT_PREFIX, sha256Hex } from './pat.js';
+
+export const ACCESS_COOKIE = 'access_token';
+
+export interface Authentication {
+  principal: Principal;
+  method: 'jwt' | 'pat' | 'ws_ticket';
+  via: 'bearer' | 'cookie';
+  /** The JWT's `jti`, or the PAT's id. */
+  tokenId: string;
+  issuedAt: string;
+  expiresAt: string | null;
+}
+
+const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
+const TOUCH_INTERVAL_MS = 60_000;
+
+function unauthorized(): AgnesError {
+  return new AgnesError('unauthorized', 'invalid or missing credentials');
+}
+
+export function toPrincipal(user: User, groups: readonly { id: string; name: string }[]): Principal {
+  return {
+    id: user.id,
+    email: user.email,
+    role: user.role,
+    active: user.active,
+    is_service: user.is_service,
+    groups,
+  };
+}
+
+/**
+ * Finds who is calling (04 §1.1): an `Authorization` header, if present, must be a non-empty
+ * Bearer credential and wins over the cookie; `agnes_pat_…` is a personal access token, anything
+ * else a session JWT. The user row (role, activity, groups) is loaded on every request.
+ */
+export class Authenticator {
+  readonly #touched = new Map<string, number>();
+
+  constructor(
+    private readonly repos: Repositories,
+    private readonly jwt: JwtService,
+  ) {}
+
+  /** Null for an anonymous request; throws 401 for a present but unusable credential. */
+  async authenticate(request: FastifyRequest): Promise<Authentication | null> {
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const match = BEARER.exec(header);
+      if (!match?.[1]) throw unauthorized();
+      return this.#credential(match[1], 'bearer', request.ip);
+    }
+    const cookie = request.cookies?.[ACCESS_COOKIE];
+    if (cookie) {
+      if (cookie.startsWith(PAT_PREFIX)) throw unauthorized();
+      return this.#credential(cookie, 'cookie', request.ip);
+    }
+    return null;
+  }
+
+  async #credential(credential: string, via: 'bearer' | 'cookie', ip: string): Promise<Authentication> {
+    return credential.startsWith(PAT_PREFIX) ? this.#pat(credential, ip) : this.#jwt(credential, via);
+  }
+
+  async #pat(token: string, ip: string): Promise<Authentication> {
+    const row = await this.repos.tokens.findByHash(sha256Hex(token));
+    const now = Date.now();
+    if (!row || row.revoked_at || (row.expires_at && Date.parse(row.expires_at) <= now)) throw unauthorized();
+    const user = await this.#activeUser(row.user_id);
+    const last = this.#touched.get(row.id) ?? 0;
+    if (now - last >= TOUCH_INTERVAL_MS) {
+      this.#touched.set(row.id, now);
+      await this.repos.tokens.touchLastUsed(row.id, ip);
+    }
+    return {
+      principal: toPrincipal(user, await this.repos.groups.listGroupsOfUser(user.id)),
+      method: 'pat',
+      via: 'bearer',
+      tokenId: row.id,
+      issuedAt: row.created_at,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  async #jwt(token: string, via: 'bearer' | 'cookie'): Promise<Authentication> {
+    let claims: Awaited<ReturnType<JwtService['verify']>>;
+    try {
+      claims = await this.jwt.verify(token);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw new AgnesError('unauthorized', 'invalid token');
+      throw error;
+    }
+    if (await this.repos.tokens.isRevoked(claims.jti)) throw new AgnesError('unauthorized', 'invalid token');
+    const user = await this.#activeUser(claims.sub);
+    if (user.sessions_valid_after && claims.iat * 1000 < Date.parse(user.sessions_valid_after)) {
+      throw new AgnesError('unauthorized', 'invalid token');
+    }
+    return {
+      principal: toPrincipal(user, await this.repos.groups.listGroupsOfUser(user.id)),
+      method: 'jwt',
+      via,
+      tokenId: claims.jti,
+      issuedAt: new Date(claims.iat * 1000).toISOString(),
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+    };
+  }
+
+  async #activeUser(id: string): Promise<User> {
+    const user = await this.repos.users.getById(id);
+    if (!user?.active) throw unauthorized();
+    return user;
+  }
+}

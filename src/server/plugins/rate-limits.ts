@@ -1,0 +1,112 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyRequest } from 'fastify';
+import type { InstanceConfig } from '../../core/config/index.js';
+import type { RATE_LIMIT_NAMES } from '../../core/config/schema.js';
+import { AgnesError } from '../../core/errors.js';
+import type { AgnesApp } from '../app.js';
+
+export type RateLimitName = (typeof RATE_LIMIT_NAMES)[number];
+
+interface Limit {
+  max: number;
+  window_seconds: number;
+}
+
+/** Defaults of 04 §4.1; `auth.rate_limits.<name>` overrides one. */
+const DEFAULTS: Record<RateLimitName, Limit & { key: 'ip' | 'user' | 'email' }> = {
+  login: { max: 10, window_seconds: 60, key: 'ip' },
+  login_per_email: { max: 5, window_seconds: 15 * 60, key: 'email' },
+  mail: { max: 20, window_seconds: 3600, key: 'ip' },
+  mail_per_email: { max: 5, window_seconds: 10 * 60, key: 'email' },
+  verify: { max: 10, window_seconds: 60, key: 'ip' },
+  bootstrap: { max: 3, window_seconds: 60, key: 'ip' },
+  telegram_verify: { max: 5, window_seconds: 10 * 60, key: 'user' },
+  access_request: { max: 20, window_seconds: 3600, key: 'user' },
+  upload: { max: 600, window_seconds: 3600, key: 'user' },
+  query: { max: 120, window_seconds: 60, key: 'user' },
+  webhook: { max: 1200, window_seconds: 60, key: 'ip' },
+  default: { max: 1200, window_seconds: 60, key: 'user' },
+};
+
+export function limitOf(config: InstanceConfig, name: RateLimitName): Limit {
+  return config.auth.rate_limits[name] ?? DEFAULTS[name];
+}
+
+/**
+ * The caller's key: the socket address unless `server.trust_proxy` names the proxy (Fastify then
+ * takes the right-most untrusted `X-Forwarded-For` hop), so a client-supplied header never
+ * changes it. User-keyed limits fall back to the address for anonymous callers.
+ */
+function keyFor(kind: 'ip' | 'user' | 'email', request: FastifyRequest): string {
+  if (kind === 'user' && request.auth) return `user:${request.auth.principal.id}`;
+  return `ip:${request.ip}`;
+}
+
+/** Route option for `config.rateLimit`. */
+export function routeLimit(config: InstanceConfig, name: RateLimitName) {
+  const limit = limitOf(config, name);
+  const kind = DEFAULTS[name].key;
+  return {
+    max: limit.max,
+    timeWindow: limit.window_seconds * 1000,
+    keyGenerator: (request: FastifyRequest) => `${name}:${keyFor(kind, request)}`,
+  };
+}
+
+export async function registerRateLimits(app: AgnesApp, config: InstanceConfig): Promise<void> {
+  await app.register(rateLimit, {
+    global: false,
+    // After the auth guard, so user-keyed limits can key on the caller.
+    hook: 'preHandler',
+    errorResponseBuilder: (_request, context) => {
+      const error = new AgnesError('rate_limited', 'too many requests');
+      Object.assign(error, { statusCode: context.statusCode, retryAfter: Math.ceil(context.ttl / 1000) });
+      return error;
+    },
+  });
+  // Every other /api route gets the default limit (04 §4.1).
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/') || route.config?.rateLimit !== undefined) return;
+    route.config = { ...route.config, rateLimit: routeLimit(config, 'default') };
+  });
+}
+
+/**
+ * Fixed-window counters keyed by email, for the limits @fastify/rate-limit cannot express (failed
+ * logins and mails per address). Bounded: expired windows are dropped as the map grows.
+ */
+export class EmailLimiter {
+  readonly #windows = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(private readonly limit: Limit) {}
+
+  #current(email: string, now: number) {
+    const key = email.trim().toLowerCase();
+    const window = this.#windows.get(key);
+    if (window && window.resetAt > now) return { key, window };
+    if (this.#windows.size > 10_000) {
+      for (const [k, w] of this.#windows) if (w.resetAt <= now) this.#windows.delete(k);
+    }
+    return { key, window: undefined };
+  }
+
+  /** Seconds until the email may try again, or 0 when it is under the limit. */
+  retryAfter(email: string, now = Date.now()): number {
+    const { window } = this.#current(email, now);
+    return window && window.count >= this.limit.max ? Math.ceil((window.resetAt - now) / 1000) : 0;
+  }
+
+  hit(email: string, now = Date.now()): void {
+    const { key, window } = this.#current(email, now);
+    if (window) window.count += 1;
+    else this.#windows.set(key, { count: 1, resetAt: now + this.limit.window_seconds * 1000 });
+  }
+
+  /** Counts a hit; throws 429 when the email is already over the limit. */
+  consume(email: string, now = Date.now()): void {
+    const wait = this.retryAfter(email, now);
+    if (wait > 0)
+      throw Object.assign(new AgnesError('rate_limited', 'too many requests'), { retryAfter: wait });
+    this.hit(email, now);
+  }
+}

@@ -1,0 +1,28 @@
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { AgnesApp } from '../app.js';
+
+function ajv(coerceTypes: boolean | 'array'): Ajv {
+  const instance = new Ajv({
+    coerceTypes,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: true,
+    strict: false,
+  });
+  addFormats.default(instance);
+  return instance;
+}
+
+/**
+ * Request validation (03 §0.3): unknown JSON fields are rejected, never silently dropped, and JSON
+ * bodies are not coerced (`"1"` is not a number). Query, path and header values arrive as text and
+ * are coerced to their schema types.
+ */
+export function registerValidation(app: AgnesApp): void {
+  const bodies = ajv(false);
+  const parameters = ajv('array');
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodies : parameters).compile(schema as Record<string, unknown>),
+  );
+}

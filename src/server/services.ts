@@ -1,0 +1,35 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { JwtService } from './auth/jwt.js';
+import type { Mailer } from './auth/mailer.js';
+import type { Authenticator } from './auth/principal.js';
+import type { GoogleLogin } from './auth/providers/google.js';
+import { isSecure } from './auth/sessions.js';
+import type { AppContext } from './context.js';
+import type { CsrfProtection } from './plugins/csrf.js';
+import type { EmailLimiter } from './plugins/rate-limits.js';
+import type { PageContext } from './web/components/layout.js';
+
+/** What routers share: the app context plus the server-side services built once per app. */
+export interface AppServices {
+  ctx: AppContext;
+  jwt: JwtService;
+  authenticator: Authenticator;
+  csrf: CsrfProtection;
+  mailer: Mailer | null;
+  google: GoogleLogin;
+  limits: { loginPerEmail: EmailLimiter; mailPerEmail: EmailLimiter };
+}
+
+/** Everything a server-rendered page needs from the request (nonce, CSRF token, config). */
+export function pageContext(
+  services: AppServices,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): PageContext {
+  const nonces = (reply as FastifyReply & { cspNonce?: { style: string } }).cspNonce;
+  return {
+    config: services.ctx.config,
+    styleNonce: nonces?.style ?? '',
+    csrfToken: services.csrf.ensureCookie(request, reply, isSecure(request, services.ctx.config)),
+  };
+}
