@@ -34,9 +34,7 @@ function isoDate(value: string): string {
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Runs a command body; a returned number becomes the exit code, a thrown error a clean message. */
-function run<A extends unknown[]>(
-  body: (...args: A) => unknown,
-) {
+function run<A extends unknown[]>(body: (...args: A) => unknown) {
   return async (...args: A) => {
     try {
       const code = await body(...args);

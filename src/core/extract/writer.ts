@@ -7,7 +7,15 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuck, queryOne, toNumber } from '../duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { errorMessage } from '../errors.js';
-import { DIR_MODE, FILE_MODE, fsyncDir, fsyncFile, publishFile, TEMP_FILE_PATTERN, tempPathFor } from '../fs/atomic.js';
+import {
+  DIR_MODE,
+  FILE_MODE,
+  fsyncDir,
+  fsyncFile,
+  publishFile,
+  TEMP_FILE_PATTERN,
+  tempPathFor,
+} from '../fs/atomic.js';
 import { acquireLock, type HeldLock } from '../fs/lock-file.js';
 import { isValidViewName } from '../ids.js';
 import { sha256File } from '../sync/hashing.js';
