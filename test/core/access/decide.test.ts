@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { accessView } from '../../../src/core/access/access.js';
-import { type GrantRow, type Principal, type RegisteredTable, decideAccess } from '../../../src/core/access/decide.js';
+import {
+  decideAccess,
+  type GrantRow,
+  type Principal,
+  type RegisteredTable,
+} from '../../../src/core/access/decide.js';
 
-const analyst: Principal = { id: 'u1', email: 'a@x.io', role: 'analyst', active: true, is_service: false, groups: [] };
+const analyst: Principal = {
+  id: 'u1',
+  email: 'a@x.io',
+  role: 'analyst',
+  active: true,
+  is_service: false,
+  groups: [],
+};
 const table = (id: string, bucket = '', extra: Partial<RegisteredTable> = {}): RegisteredTable => ({
   id,
   bucket,
@@ -10,12 +22,25 @@ const table = (id: string, bucket = '', extra: Partial<RegisteredTable> = {}): R
   is_discoverable: true,
   ...extra,
 });
-const user = (dataset: string, access: 'read' | 'none' = 'read'): GrantRow => ({ dataset, access, group: null });
-const group = (dataset: string, name = 'Analysts', access: 'read' | 'none' = 'read'): GrantRow => ({ dataset, access, group: name });
+const user = (dataset: string, access: 'read' | 'none' = 'read'): GrantRow => ({
+  dataset,
+  access,
+  group: null,
+});
+const group = (dataset: string, name = 'Analysts', access: 'read' | 'none' = 'read'): GrantRow => ({
+  dataset,
+  access,
+  group: name,
+});
 
 describe('decideAccess (04 §6.1, first match decides)', () => {
   it('denies an inactive principal before anything else, even an admin', () => {
-    const decision = decideAccess({ ...analyst, role: 'admin', active: false }, 'orders', table('orders', '', { is_public: true }), []);
+    const decision = decideAccess(
+      { ...analyst, role: 'admin', active: false },
+      'orders',
+      table('orders', '', { is_public: true }),
+      [],
+    );
     expect(decision).toEqual({ allowed: false, reason: 'inactive', via: null });
   });
 
@@ -24,7 +49,11 @@ describe('decideAccess (04 §6.1, first match decides)', () => {
   });
 
   it('keeps unregistered views admin-only, whatever grants exist', () => {
-    expect(decideAccess(analyst, 'orders', undefined, [user('orders')])).toEqual({ allowed: false, reason: 'unregistered', via: null });
+    expect(decideAccess(analyst, 'orders', undefined, [user('orders')])).toEqual({
+      allowed: false,
+      reason: 'unregistered',
+      via: null,
+    });
   });
 
   it('denies by default: a registered table is private unless public or granted', () => {
@@ -32,7 +61,9 @@ describe('decideAccess (04 §6.1, first match decides)', () => {
   });
 
   it('allows public tables', () => {
-    expect(decideAccess(analyst, 'products', table('products', 'sales', { is_public: true }), []).reason).toBe('public');
+    expect(
+      decideAccess(analyst, 'products', table('products', 'sales', { is_public: true }), []).reason,
+    ).toBe('public');
   });
 
   it('allows a direct grant, then a group grant naming the group', () => {
@@ -45,8 +76,12 @@ describe('decideAccess (04 §6.1, first match decides)', () => {
   });
 
   it('allows a bucket wildcard for the user or a group, but only on non-empty buckets', () => {
-    expect(decideAccess(analyst, 'campaigns', table('campaigns', 'marketing'), [user('marketing.*')]).reason).toBe('bucket_grant');
-    expect(decideAccess(analyst, 'campaigns', table('campaigns', 'marketing'), [group('marketing.*', 'Mkt')])).toEqual({
+    expect(
+      decideAccess(analyst, 'campaigns', table('campaigns', 'marketing'), [user('marketing.*')]).reason,
+    ).toBe('bucket_grant');
+    expect(
+      decideAccess(analyst, 'campaigns', table('campaigns', 'marketing'), [group('marketing.*', 'Mkt')]),
+    ).toEqual({
       allowed: true,
       reason: 'bucket_grant',
       via: 'Mkt',
@@ -55,9 +90,17 @@ describe('decideAccess (04 §6.1, first match decides)', () => {
   });
 
   it('treats access none as no grant, never as a deny', () => {
-    expect(decideAccess(analyst, 'orders', table('orders', 'sales'), [user('orders', 'none')]).reason).toBe('no_grant');
-    expect(decideAccess(analyst, 'orders', table('orders', 'sales', { is_public: true }), [user('orders', 'none')]).reason).toBe('public');
-    expect(decideAccess(analyst, 'orders', table('orders', 'sales'), [user('orders', 'none'), group('orders')]).reason).toBe('group_grant');
+    expect(decideAccess(analyst, 'orders', table('orders', 'sales'), [user('orders', 'none')]).reason).toBe(
+      'no_grant',
+    );
+    expect(
+      decideAccess(analyst, 'orders', table('orders', 'sales', { is_public: true }), [user('orders', 'none')])
+        .reason,
+    ).toBe('public');
+    expect(
+      decideAccess(analyst, 'orders', table('orders', 'sales'), [user('orders', 'none'), group('orders')])
+        .reason,
+    ).toBe('group_grant');
   });
 
   it('never matches a grant on another table or bucket', () => {
@@ -66,7 +109,9 @@ describe('decideAccess (04 §6.1, first match decides)', () => {
   });
 
   it('gives km_admin no data bypass', () => {
-    expect(decideAccess({ ...analyst, role: 'km_admin' }, 'orders', table('orders'), []).reason).toBe('no_grant');
+    expect(decideAccess({ ...analyst, role: 'km_admin' }, 'orders', table('orders'), []).reason).toBe(
+      'no_grant',
+    );
   });
 });
 
