@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryRows, toNumber } from '../duckdb/engine.js';
+import { queryRows, type Row, toNumber } from '../duckdb/engine.js';
 import { quoteIdent } from '../duckdb/sql.js';
 import { normaliseTimestamp } from '../time.js';
 import {
@@ -37,13 +37,22 @@ export interface ExtractContents {
   otherObjects: string[];
 }
 
-/** DESCRIBE, not duckdb_columns(): the latter enumerates every column of every attached catalog. */
-async function columnsOf(conn: DuckDBConnection, catalog: string, table: string): Promise<Column[]> {
-  const rows = await queryRows<{ column_name: string; column_type: string }>(
-    conn,
-    `DESCRIBE ${quoteIdent(catalog)}.main.${quoteIdent(table)}`,
-  );
-  return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+/**
+ * Reads a whole contract table with one query and takes its columns from the result itself:
+ * cheaper than DESCRIBE plus SELECT, and duckdb_columns() would bind every view of the catalog.
+ */
+async function readTable(
+  conn: DuckDBConnection,
+  catalog: string,
+  table: string,
+): Promise<{ columns: Column[]; rows: Row[] }> {
+  const reader = await conn.runAndReadAll(`SELECT * FROM ${quoteIdent(catalog)}.main.${quoteIdent(table)}`);
+  const names = reader.columnNames();
+  const types = reader.columnTypes().map((t) => t.toString());
+  return {
+    columns: names.map((name, i) => ({ name, type: types[i] ?? '' })),
+    rows: reader.getRowObjectsJS() as Row[],
+  };
 }
 
 /**
@@ -51,18 +60,16 @@ async function columnsOf(conn: DuckDBConnection, catalog: string, table: string)
  * validated identifier: it is quoted, but it is also how the caller named the ATTACH.
  */
 export async function readAttachedExtract(conn: DuckDBConnection, catalog: string): Promise<ExtractContents> {
-  const q = quoteIdent(catalog);
-  const tables = await queryRows<{ schema_name: string; table_name: string }>(
+  const objects = await queryRows<{ kind: string; schema_name: string; name: string; sql: string | null }>(
     conn,
-    'SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $1',
+    `SELECT 'table' AS kind, schema_name, table_name AS name, NULL AS sql FROM duckdb_tables() WHERE database_name = $1
+     UNION ALL
+     SELECT 'view', schema_name, view_name, sql FROM duckdb_views() WHERE database_name = $1 AND NOT internal`,
     [catalog],
   );
-  const viewRows = await queryRows<{ schema_name: string; view_name: string; sql: string }>(
-    conn,
-    'SELECT schema_name, view_name, sql FROM duckdb_views() WHERE database_name = $1 AND NOT internal',
-    [catalog],
-  );
-  const mainTables = new Set(tables.filter((t) => t.schema_name === 'main').map((t) => t.table_name));
+  const tables = objects.filter((o) => o.kind === 'table');
+  const viewRows = objects.filter((o) => o.kind === 'view');
+  const mainTables = new Set(tables.filter((t) => t.schema_name === 'main').map((t) => t.name));
   const contents: ExtractContents = {
     metaProblem: 'missing _meta table',
     meta: [],
@@ -72,23 +79,18 @@ export async function readAttachedExtract(conn: DuckDBConnection, catalog: strin
     hasFiles: mainTables.has('_files'),
     filesProblem: null,
     files: [],
-    views: new Map(viewRows.filter((v) => v.schema_name === 'main').map((v) => [v.view_name, v.sql])),
+    views: new Map(viewRows.filter((v) => v.schema_name === 'main').map((v) => [v.name, v.sql ?? ''])),
     baseTables: [...mainTables].filter((t) => !INTERNAL_TABLES.has(t)),
-    otherObjects: [
-      ...tables.filter((t) => t.schema_name !== 'main').map((t) => `${t.schema_name}.${t.table_name}`),
-      ...viewRows.filter((v) => v.schema_name !== 'main').map((v) => `${v.schema_name}.${v.view_name}`),
-    ],
+    otherObjects: [...tables, ...viewRows]
+      .filter((o) => o.schema_name !== 'main')
+      .map((o) => `${o.schema_name}.${o.name}`),
   };
 
   if (mainTables.has('_meta')) {
-    contents.metaProblem = checkColumns('_meta', await columnsOf(conn, catalog, '_meta'), META_COLUMNS);
+    const meta = await readTable(conn, catalog, '_meta');
+    contents.metaProblem = checkColumns('_meta', meta.columns, META_COLUMNS);
     if (!contents.metaProblem) {
-      const rows = await queryRows(
-        conn,
-        `SELECT table_name, description, rows::BIGINT AS rows, size_bytes::BIGINT AS size_bytes,
-                extracted_at, query_mode FROM ${q}.main._meta`,
-      );
-      contents.meta = rows.map((r) => ({
+      contents.meta = meta.rows.map((r) => ({
         table_name: String(r.table_name),
         description: r.description === null ? null : String(r.description),
         rows: toNumber(r.rows),
@@ -99,31 +101,24 @@ export async function readAttachedExtract(conn: DuckDBConnection, catalog: strin
     }
   }
   if (contents.hasRemoteAttach) {
-    contents.remoteAttachProblem = checkColumns(
-      '_remote_attach',
-      await columnsOf(conn, catalog, '_remote_attach'),
-      REMOTE_ATTACH_COLUMNS,
-    );
-    if (!contents.remoteAttachProblem) {
-      contents.remoteAttach = await queryRows<RemoteAttachRow & Record<string, unknown>>(
-        conn,
-        `SELECT alias, extension, url, token_env FROM ${q}.main._remote_attach`,
-      );
-    }
+    const remote = await readTable(conn, catalog, '_remote_attach');
+    contents.remoteAttachProblem = checkColumns('_remote_attach', remote.columns, REMOTE_ATTACH_COLUMNS);
+    if (!contents.remoteAttachProblem) contents.remoteAttach = remote.rows as unknown as RemoteAttachRow[];
   }
   if (contents.hasFiles) {
-    contents.filesProblem = checkColumns('_files', await columnsOf(conn, catalog, '_files'), FILES_COLUMNS);
+    const files = await readTable(conn, catalog, '_files');
+    contents.filesProblem = checkColumns('_files', files.columns, FILES_COLUMNS);
     if (!contents.filesProblem) {
-      const rows = await queryRows(
-        conn,
-        `SELECT table_name, path, size_bytes::BIGINT AS size_bytes, sha256 FROM ${q}.main._files ORDER BY table_name, path`,
-      );
-      contents.files = rows.map((r) => ({
-        table_name: String(r.table_name),
-        path: String(r.path),
-        size_bytes: toNumber(r.size_bytes) ?? -1,
-        sha256: String(r.sha256),
-      }));
+      contents.files = files.rows
+        .map((r) => ({
+          table_name: String(r.table_name),
+          path: String(r.path),
+          size_bytes: toNumber(r.size_bytes) ?? -1,
+          sha256: String(r.sha256),
+        }))
+        .sort((a, b) =>
+          a.table_name === b.table_name ? (a.path < b.path ? -1 : 1) : a.table_name < b.table_name ? -1 : 1,
+        );
     }
   }
   return contents;

@@ -237,7 +237,12 @@ async function checkLocalRow(
   }
   if (inspection.kind !== 'local') return;
   let total = 0;
-  for (const file of inspection.files) total += (await stat(file)).size;
+  for (const file of inspection.files) {
+    const info = await stat(file).catch(() => null);
+    // A missing file is already reported by the bind check (V7).
+    if (!info) return;
+    total += info.size;
+  }
   if (row.size_bytes !== null && row.size_bytes !== total) {
     findings.error(
       'V8',

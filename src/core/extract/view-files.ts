@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { collectTableReferences, type ParseNode, parseSelect, viewQuery } from '../duckdb/parse-tree.js';
@@ -23,8 +23,8 @@ async function expandParquetPath(pattern: string): Promise<string[] | null> {
     return entries.filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => join(dir, e.name));
   }
   if (/[*?[\]{}]/.test(pattern)) return null;
-  const info = await stat(pattern).catch(() => null);
-  return info?.isFile() ? [pattern] : [];
+  // Existence is the caller's to check (the orchestrator stats every file it records anyway).
+  return [pattern];
 }
 
 /** Parses several view definitions with one call to DuckDB's parser. */

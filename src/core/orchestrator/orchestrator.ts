@@ -20,21 +20,28 @@ import {
   type SourceReport,
 } from './report.js';
 import { type RebuildRequest, SingleFlight } from './single-flight.js';
-import { type BuildSession, buildSource, extractExists, type SourceOutcome } from './source-builder.js';
+import {
+  type BuildSession,
+  buildSource,
+  extractExists,
+  inspectExtract,
+  type SourceOutcome,
+} from './source-builder.js';
 import { computeStateChanges, type StateChanges, type SyncStateRecord } from './state-changes.js';
 import {
   type BuildInfo,
   createViewMapTables,
   insertViewMapRows,
-  type RemoteAttachRecord,
   readBuildInfo,
   readViewMap,
+  readViewOwners,
   writeBuildInfo,
 } from './view-map.js';
 
 /** What the orchestrator needs from the state store: read the current rows, apply one run's changes atomically. */
 export interface OrchestratorStateStore {
-  listSyncStates(): Promise<SyncStateRecord[]>;
+  /** Every row, or only the rows of one source. */
+  listSyncStates(source?: string): Promise<SyncStateRecord[]>;
   applyRebuild(changes: StateChanges): Promise<void>;
 }
 
@@ -57,6 +64,11 @@ export interface OrchestratorOptions {
 
 export const ANALYTICS_FILE = 'server.duckdb';
 const TEMP_PREFIX = `${ANALYTICS_FILE}.tmp-`;
+
+interface SourceBuild {
+  outcome: SourceOutcome;
+  report: RebuildReport;
+}
 
 interface ExtractListing {
   sources: string[];
@@ -236,8 +248,18 @@ export class SyncOrchestrator extends EventEmitter {
         await this.#pause('opened');
         await createViewMapTables(duck.conn);
         const session = this.#session(duck.conn, inspect.conn, previousStates, listing);
-        for (const source of listing.sources) {
-          outcomes.push(await buildSource(session, source));
+        let next =
+          listing.sources[0] === undefined
+            ? undefined
+            : inspectExtract(inspect.conn, this.dataDir, listing.sources[0]);
+        for (const [i, source] of listing.sources.entries()) {
+          const current = next!;
+          const following = listing.sources[i + 1];
+          next =
+            following === undefined
+              ? undefined
+              : current.then(() => inspectExtract(inspect.conn, this.dataDir, following));
+          outcomes.push(await buildSource(session, source, current));
           await this.#pause(`source:${source}`);
         }
         for (const source of listing.missing)
@@ -284,107 +306,152 @@ export class SyncOrchestrator extends EventEmitter {
     return report;
   }
 
+  /** What `extracts/` says about one source, without looking at the others' directories. */
+  async #sourceEntry(
+    name: string,
+  ): Promise<{ state: 'present' | 'missing' | 'absent' | 'unusable'; listing: ExtractListing }> {
+    const names = (await readdir(join(this.dataDir, 'extracts')).catch(() => [] as string[])).filter(
+      isValidSourceName,
+    );
+    // Of two names differing only in case the first in byte order is published; a full run sorts it out.
+    const shadowed = names.some(
+      (n) => n !== name && n.toLowerCase() === name.toLowerCase() && byteOrder(n, name) < 0,
+    );
+    const info = await lstat(join(this.dataDir, 'extracts', name)).catch(() => null);
+    let state: 'present' | 'missing' | 'absent' | 'unusable' = 'absent';
+    if (info)
+      state =
+        shadowed || !info.isDirectory()
+          ? 'unusable'
+          : (await extractExists(this.dataDir, name))
+            ? 'present'
+            : 'missing';
+    return {
+      state,
+      listing: {
+        sources: state === 'present' ? [name] : [],
+        missing: names.filter((n) => n !== name || state === 'missing'),
+        skipped: [],
+        exists: true,
+      },
+    };
+  }
+
   async #runSource(name: string): Promise<RebuildReport> {
     const startedAt = this.#clock.now();
     const started = performance.now();
-    const listing = await this.#listExtracts();
-    const entry = await lstat(join(this.dataDir, 'extracts', name)).catch(() => null);
-    const shadowed = listing.skipped.some((s) => s.entry.toLowerCase() === name.toLowerCase());
-    if (!(await lstat(this.analyticsPath).catch(() => null)) || shadowed || (entry && !entry.isDirectory())) {
+    const entry = await this.#sourceEntry(name);
+    if (entry.state === 'unusable' || !(await lstat(this.analyticsPath).catch(() => null)))
       return this.#runFull(name);
-    }
-    const previousStates = await this.#options.state.listSyncStates();
+    const previousStates = await this.#options.state.listSyncStates(name);
     const temp = this.#tempPath();
-    let outcome: SourceOutcome;
-    let report: RebuildReport;
-    let generation: number;
+    let built: SourceBuild | 'escalate';
     try {
       await copyFile(this.analyticsPath, temp);
-      const duck = await openDuck(temp).catch(() => null);
-      if (!duck) {
-        // The published file is damaged: only a full rebuild can replace it (02 §2.3 step 5).
-        await rm(temp, { force: true });
-        await rm(`${temp}.wal`, { force: true });
-        return this.#runFull(name);
-      }
-      const inspect = await openDuck();
-      let escalate = false;
-      try {
-        await this.#pause('opened');
-        const catalog = String((await queryOne(duck.conn, 'SELECT current_database() AS db'))?.db);
-        const build = await readBuildInfo(duck.conn, catalog).catch(() => null);
-        const views = build ? await readViewMap(duck.conn, catalog) : [];
-        escalate = build === null;
-        if (build) {
-          generation = build.generation + 1;
-          const own = views.filter((v) => v.source === name);
-          for (const view of own)
-            await duck.conn.run(`DROP VIEW IF EXISTS main.${quoteIdent(view.view_name)}`);
-          await duck.conn.run('DELETE FROM _agnes_views WHERE source = $1', [name]);
-          const session = this.#session(duck.conn, inspect.conn, previousStates, listing);
-          for (const view of views)
-            if (view.source !== name)
-              session.published.set(view.table_id, { source: view.source, view: view.view_name });
-          for (const record of build.remote_attach) {
-            if (record.source !== name) session.aliases.set(record.alias, { ...record, attached: false });
-          }
-          outcome = listing.sources.includes(name)
-            ? await buildSource(session, name)
-            : failedOutcome(name, {
-                ...emptySourceReport(),
-                status: listing.missing.includes(name) ? 'failed' : 'removed',
-                reason: listing.missing.includes(name) ? 'missing_extract' : null,
-              });
-          await this.#pause(`source:${name}`);
-          const publishedIds = new Set(outcome.published.map((p) => p.row.table_id));
-          const releasesLostName = build.collisions.some(
-            (c) => c.kept === name && !publishedIds.has(c.table),
-          );
-          escalate = outcome.needsFullRebuild || releasesLostName;
-          if (!escalate) {
-            await insertViewMapRows(
-              duck.conn,
-              outcome.published.map((p) => p.row),
-            );
-            report = this.#report('source', name, null, startedAt, started, generation, [outcome], []);
-            report.views = views.length - own.length + outcome.published.length;
-            const remoteAttach: RemoteAttachRecord[] = [
-              ...build.remote_attach.filter((r) => r.source !== name),
-              ...outcome.remoteAttach,
-            ];
-            const collisions = [
-              ...build.collisions.filter((c) => c.kept !== name && c.dropped !== name),
-              ...outcome.collisions,
-            ];
-            report.collisions = collisions;
-            await writeBuildInfo(duck.conn, {
-              generation,
-              built_at: report.finished_at,
-              mode: 'source',
-              report,
-              remote_attach: remoteAttach,
-              collisions,
-            });
-            await duck.conn.run('CHECKPOINT');
-          }
-        }
-      } finally {
-        inspect.close();
-        duck.close();
-      }
-      if (escalate) {
-        await rm(temp, { force: true });
-        return this.#runFull(name);
-      }
-      await this.#publish(temp);
+      built = await this.#buildInCopy(
+        temp,
+        name,
+        entry.state,
+        entry.listing,
+        previousStates,
+        startedAt,
+        started,
+      );
+      if (built !== 'escalate') await this.#publish(temp);
     } catch (error) {
       await rm(temp, { force: true });
       await rm(`${temp}.wal`, { force: true });
       throw error;
     }
-    await this.#applyState([outcome!], [], previousStates, generation!, report!.finished_at);
-    this.emit('generation', generation!);
-    return report!;
+    if (built === 'escalate') {
+      await rm(temp, { force: true });
+      await rm(`${temp}.wal`, { force: true });
+      return this.#runFull(name);
+    }
+    await this.#applyState(
+      [built.outcome],
+      [],
+      previousStates,
+      built.report.generation,
+      built.report.finished_at,
+    );
+    this.emit('generation', built.report.generation);
+    return built.report;
+  }
+
+  /**
+   * Rebuilds one source inside a copy of the published file (02 §2.3). Views of other sources are
+   * not re-bound, so their catalogs need not be attached. Returns `escalate` when only a full
+   * rebuild gives the right result: the copy is unreadable, a name this source wins would change
+   * a later source's view, or the source released a name another source lost earlier.
+   */
+  async #buildInCopy(
+    temp: string,
+    name: string,
+    state: 'present' | 'missing' | 'absent',
+    listing: ExtractListing,
+    previousStates: SyncStateRecord[],
+    startedAt: Date,
+    started: number,
+  ): Promise<SourceBuild | 'escalate'> {
+    const duck = await openDuck(temp).catch(() => null);
+    if (!duck) return 'escalate';
+    const inspect = await openDuck();
+    try {
+      await this.#pause('opened');
+      const catalog = String((await queryOne(duck.conn, 'SELECT current_database() AS db'))?.db);
+      const build = await readBuildInfo(duck.conn, catalog).catch(() => null);
+      if (!build) return 'escalate';
+      const owners = await readViewOwners(duck.conn, catalog);
+      const own = owners.filter((v) => v.source === name);
+      for (const view of own) await duck.conn.run(`DROP VIEW IF EXISTS main.${quoteIdent(view.view_name)}`);
+      await duck.conn.run('DELETE FROM _agnes_views WHERE source = $1', [name]);
+      const session = this.#session(duck.conn, inspect.conn, previousStates, listing);
+      for (const view of owners) {
+        if (view.source !== name)
+          session.published.set(view.table_id, { source: view.source, view: view.view_name });
+      }
+      for (const record of build.remote_attach) {
+        if (record.source !== name) session.aliases.set(record.alias, { ...record, attached: false });
+      }
+      const outcome =
+        state === 'present'
+          ? await buildSource(session, name)
+          : failedOutcome(name, {
+              ...emptySourceReport(),
+              status: state === 'missing' ? 'failed' : 'removed',
+              reason: state === 'missing' ? 'missing_extract' : null,
+            });
+      await this.#pause(`source:${name}`);
+      const publishedIds = new Set(outcome.published.map((p) => p.row.table_id));
+      const releasesLostName = build.collisions.some((c) => c.kept === name && !publishedIds.has(c.table));
+      if (outcome.needsFullRebuild || releasesLostName) return 'escalate';
+
+      const generation = build.generation + 1;
+      await insertViewMapRows(
+        duck.conn,
+        outcome.published.map((p) => p.row),
+      );
+      const report = this.#report('source', name, null, startedAt, started, generation, [outcome], []);
+      report.views = owners.length - own.length + outcome.published.length;
+      report.collisions = [
+        ...build.collisions.filter((c) => c.kept !== name && c.dropped !== name),
+        ...outcome.collisions,
+      ];
+      await writeBuildInfo(duck.conn, {
+        generation,
+        built_at: report.finished_at,
+        mode: 'source',
+        report,
+        remote_attach: [...build.remote_attach.filter((r) => r.source !== name), ...outcome.remoteAttach],
+        collisions: report.collisions,
+      });
+      await duck.conn.run('CHECKPOINT');
+      return { outcome, report };
+    } finally {
+      inspect.close();
+      duck.close();
+    }
   }
 
   async #publish(temp: string): Promise<void> {

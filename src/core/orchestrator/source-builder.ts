@@ -92,7 +92,11 @@ class SourceRun {
  * Publishes one source into the build session (02 §2.2 step 4). Nothing here throws for a bad
  * extract: every problem becomes a recorded reason and other sources are unaffected.
  */
-export async function buildSource(session: BuildSession, source: string): Promise<SourceOutcome> {
+export async function buildSource(
+  session: BuildSession,
+  source: string,
+  prefetched?: Promise<Inspection>,
+): Promise<SourceOutcome> {
   const started = performance.now();
   const run = new SourceRun(source);
   const finish = (report: SourceReport = run.report): SourceOutcome => ({
@@ -106,7 +110,7 @@ export async function buildSource(session: BuildSession, source: string): Promis
     durationMs: Math.round(performance.now() - started),
   });
   const extractPath = join(session.dataDir, 'extracts', source, EXTRACT_FILE);
-  const inspection = await inspectExtract(session.inspect, extractPath, source);
+  const inspection = await (prefetched ?? inspectExtract(session.inspect, session.dataDir, source));
   if (!inspection.ok) return finish(failedSource(inspection.reason));
   try {
     await session.conn.run(`ATTACH ${quoteLiteral(extractPath)} AS ${quoteIdent(source)} (READ_ONLY)`);
@@ -125,15 +129,21 @@ export async function buildSource(session: BuildSession, source: string): Promis
   }
 }
 
-type Inspection =
+export type Inspection =
   | { ok: true; contents: ExtractContents; parsed: Map<string, ParseNode[] | null> }
   | { ok: false; reason: 'attach_failed' | 'invalid_meta' };
 
-async function inspectExtract(
+/**
+ * Reads one extract's contract tables and parses its views on the inspection connection. Callers
+ * may start the next source's inspection while the current one is published: the two use
+ * different DuckDB instances, so they overlap on separate threads.
+ */
+export async function inspectExtract(
   conn: DuckDBConnection,
-  extractPath: string,
+  dataDir: string,
   source: string,
 ): Promise<Inspection> {
+  const extractPath = join(dataDir, 'extracts', source, EXTRACT_FILE);
   const alias = quoteIdent(source);
   try {
     await conn.run(`ATTACH ${quoteLiteral(extractPath)} AS ${alias} (READ_ONLY)`);

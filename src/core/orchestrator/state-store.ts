@@ -5,7 +5,8 @@ import type { OrchestratorStateStore } from './orchestrator.js';
 /** The orchestrator's view of the state store: state and history of one run land in one transaction. */
 export function orchestratorStateStore(db: StateDb): OrchestratorStateStore {
   return {
-    listSyncStates: () => createSyncStateRepository(db).listStates(),
+    listSyncStates: (source) =>
+      createSyncStateRepository(db).listStates(source === undefined ? {} : { source }),
     applyRebuild: (changes) =>
       db.transaction().execute(async (trx) => {
         const repository = createSyncStateRepository(trx);

@@ -122,6 +122,14 @@ export async function readViewMap(conn: DuckDBConnection, catalog: string): Prom
   }));
 }
 
+/** Which source owns which view name: all a source rebuild needs of the other sources' rows. */
+export async function readViewOwners(
+  conn: DuckDBConnection,
+  catalog: string,
+): Promise<{ view_name: string; table_id: string; source: string }[]> {
+  return queryRows(conn, `SELECT view_name, table_id, source FROM ${quoteIdent(catalog)}.main._agnes_views`);
+}
+
 export async function readBuildInfo(conn: DuckDBConnection, catalog: string): Promise<BuildInfo | null> {
   const rows = await queryRows(conn, `SELECT * FROM ${quoteIdent(catalog)}.main._agnes_build`);
   const r = rows[0];
