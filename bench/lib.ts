@@ -29,12 +29,14 @@ export interface Benchmark {
   run(ctx: BenchContext): Promise<Metric[]>;
 }
 
-export function formatMetric(bench: string, m: Metric): string {
+export function formatMetric(bench: string, m: Metric, smoke = false): string {
   const ratio = m.ratio ?? (m.baseline === 0 ? Number.POSITIVE_INFINITY : m.target / m.baseline);
   const pass = m.op === '<=' ? ratio <= m.limit : ratio >= m.limit;
   const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
-  const note = m.note ? ` (${m.note})` : '';
-  return `BENCH ${bench}.${m.metric} target=${fmt(m.target)}${m.unit} baseline=${fmt(m.baseline)}${m.unit} ratio=${ratio.toFixed(3)} limit=${m.op}${m.limit} ${pass ? 'PASS' : 'FAIL'}${note}`;
+  const note = [m.note, smoke ? 'smoke run: tiny sizes, ratio not judged' : undefined]
+    .filter(Boolean)
+    .join('; ');
+  return `BENCH ${bench}.${m.metric} target=${fmt(m.target)}${m.unit} baseline=${fmt(m.baseline)}${m.unit} ratio=${ratio.toFixed(3)} limit=${m.op}${m.limit} ${pass ? 'PASS' : 'FAIL'}${note ? ` (${note})` : ''}`;
 }
 
 export function header(versions: Record<string, string>): string {

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     try {
       console.log(`# ${bench.name}: ${bench.description}`);
       const metrics = await bench.run({ smoke, workDir });
-      for (const metric of metrics) console.log(formatMetric(bench.name, metric));
+      for (const metric of metrics) console.log(formatMetric(bench.name, metric, smoke));
     } catch (error) {
       failed += 1;
       console.error(`BENCH ${bench.name} ERROR ${error instanceof Error ? error.stack : String(error)}`);
