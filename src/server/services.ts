@@ -8,6 +8,7 @@ import type { AppContext } from './context.js';
 import type { CsrfProtection } from './plugins/csrf.js';
 import type { EmailLimiter } from './plugins/rate-limits.js';
 import type { PageContext } from './web/components/layout.js';
+import { styleNonce } from './web/render.js';
 
 /** What routers share: the app context plus the server-side services built once per app. */
 export interface AppServices {
@@ -26,10 +27,9 @@ export function pageContext(
   request: FastifyRequest,
   reply: FastifyReply,
 ): PageContext {
-  const nonces = (reply as FastifyReply & { cspNonce?: { style: string } }).cspNonce;
   return {
     config: services.ctx.config,
-    styleNonce: nonces?.style ?? '',
+    styleNonce: styleNonce(reply),
     csrfToken: services.csrf.ensureCookie(request, reply, isSecure(request, services.ctx.config)),
   };
 }

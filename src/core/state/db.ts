@@ -40,6 +40,30 @@ class MigratingSqliteAdapter extends SqliteAdapter {
   }
 }
 
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every statement anew; preparing costs as much as running a small query. Queries
+ * of one shape compile to the same SQL text, so statements are kept by text (LRU-bounded). Safe
+ * because better-sqlite3 runs a statement to completion before returning and we never stream.
+ */
+function cachePreparedStatements(database: SQLite.Database): SQLite.Database {
+  const prepare = database.prepare.bind(database);
+  const cache = new Map<string, SQLite.Statement>();
+  database.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (statement) {
+      cache.delete(source);
+    } else {
+      statement = prepare(source);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(source, statement);
+    return statement;
+  }) as typeof database.prepare;
+  return database;
+}
+
 class StateSqliteDialect extends SqliteDialect {
   override createAdapter(): DialectAdapter {
     return new MigratingSqliteAdapter();
@@ -50,7 +74,7 @@ export function openSqliteFile(path: string): StateDb {
   // Created 0640 before SQLite opens it: the state holds password hashes, and SQLite gives its
   // -wal and -shm files the database file's permissions.
   closeSync(openSync(path, 'a', 0o640));
-  const database = new SQLite(path);
+  const database = cachePreparedStatements(new SQLite(path));
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');

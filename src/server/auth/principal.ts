@@ -9,6 +9,8 @@ export const ACCESS_COOKIE = 'access_token';
 
 export interface Authentication {
   principal: Principal;
+  /** The user row loaded for this request (handlers need not load it again). */
+  user: User;
   method: 'jwt' | 'pat' | 'ws_ticket';
   via: 'bearer' | 'cookie';
   /** The JWT's `jti`, or the PAT's id. */
@@ -22,6 +24,11 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 function unauthorized(): AgnesError {
   return new AgnesError('unauthorized', 'invalid or missing credentials');
+}
+
+/** Every session-JWT failure is this one 401, whatever the cause (04 §2). */
+function invalidToken(): AgnesError {
+  return new AgnesError('invalid_token', 'invalid token');
 }
 
 export function toPrincipal(user: User, groups: readonly { id: string; name: string }[]): Principal {
@@ -69,17 +76,20 @@ export class Authenticator {
   }
 
   async #pat(token: string, ip: string): Promise<Authentication> {
-    const row = await this.repos.tokens.findByHash(sha256Hex(token));
+    const record = await this.repos.principals.byTokenHash(sha256Hex(token));
     const now = Date.now();
-    if (!row || row.revoked_at || (row.expires_at && Date.parse(row.expires_at) <= now)) throw unauthorized();
-    const user = await this.#activeUser(row.user_id);
+    const row = record?.token;
+    if (!record || !row || row.revoked_at || (row.expires_at && Date.parse(row.expires_at) <= now))
+      throw unauthorized();
+    if (!record.user.active) throw unauthorized();
     const last = this.#touched.get(row.id) ?? 0;
     if (now - last >= TOUCH_INTERVAL_MS) {
       this.#touched.set(row.id, now);
       await this.repos.tokens.touchLastUsed(row.id, ip);
     }
     return {
-      principal: toPrincipal(user, await this.repos.groups.listGroupsOfUser(user.id)),
+      principal: toPrincipal(record.user, record.groups),
+      user: record.user,
       method: 'pat',
       via: 'bearer',
       tokenId: row.id,
@@ -93,27 +103,22 @@ export class Authenticator {
     try {
       claims = await this.jwt.verify(token);
     } catch (error) {
-      if (error instanceof InvalidTokenError) throw new AgnesError('unauthorized', 'invalid token');
+      if (error instanceof InvalidTokenError) throw invalidToken();
       throw error;
     }
-    if (await this.repos.tokens.isRevoked(claims.jti)) throw new AgnesError('unauthorized', 'invalid token');
-    const user = await this.#activeUser(claims.sub);
-    if (user.sessions_valid_after && claims.iat * 1000 < Date.parse(user.sessions_valid_after)) {
-      throw new AgnesError('unauthorized', 'invalid token');
-    }
+    // The user row, groups and revocation of this `jti` in one query.
+    const record = await this.repos.principals.bySession(claims.sub, claims.jti);
+    if (!record || record.revoked || !record.user.active) throw invalidToken();
+    const validAfter = record.user.sessions_valid_after;
+    if (validAfter && claims.iat * 1000 < Date.parse(validAfter)) throw invalidToken();
     return {
-      principal: toPrincipal(user, await this.repos.groups.listGroupsOfUser(user.id)),
+      principal: toPrincipal(record.user, record.groups),
+      user: record.user,
       method: 'jwt',
       via,
       tokenId: claims.jti,
       issuedAt: new Date(claims.iat * 1000).toISOString(),
       expiresAt: new Date(claims.exp * 1000).toISOString(),
     };
-  }
-
-  async #activeUser(id: string): Promise<User> {
-    const user = await this.repos.users.getById(id);
-    if (!user?.active) throw unauthorized();
-    return user;
   }
 }

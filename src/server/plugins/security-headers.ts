@@ -1,17 +1,34 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
+import helmet, { type HelmetOptions } from 'helmet';
 import type { InstanceConfig } from '../../core/config/index.js';
 import type { AgnesApp } from '../app.js';
 
+/** The header set helmet would write, captured once: our policy has no per-request parts. */
+function staticHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader: (name: string, value: unknown) => {
+      headers[name] = String(value);
+    },
+    removeHeader: (name: string) => {
+      delete headers[name];
+    },
+  };
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, () => undefined);
+  return headers;
+}
+
 /**
- * Headers of 04 §4.4 on every response, and CORS only for listed origins. Styles need a
- * per-response nonce (the theme block); scripts come from our own origin only.
+ * Headers of 04 §4.4 on every response, and CORS only for listed origins. Scripts come from our
+ * own origin only. The policy is computed once with helmet and set as one header block (the
+ * Fastify plugin rebuilds helmet on every request); HTML pages add their per-response style nonce
+ * themselves (`web/render.ts`).
  */
 export async function registerSecurityHeaders(app: AgnesApp, config: InstanceConfig): Promise<void> {
   const https = config.server.public_url?.startsWith('https:') === true;
   const wsOrigin = config.ws_gateway.public_url ? new URL(config.ws_gateway.public_url).origin : null;
-  await app.register(helmet, {
-    enableCSPNonces: true,
+  const headers = staticHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -27,11 +44,14 @@ export async function registerSecurityHeaders(app: AgnesApp, config: InstanceCon
       },
     },
     strictTransportSecurity: https ? { maxAge: 31_536_000, includeSubDomains: false } : false,
-    frameguard: { action: 'deny' },
+    xFrameOptions: { action: 'deny' },
     referrerPolicy: { policy: 'same-origin' },
     crossOriginOpenerPolicy: { policy: 'same-origin' },
     crossOriginEmbedderPolicy: false,
     crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(headers);
   });
   if (config.server.cors_origins.length > 0) {
     await app.register(cors, { origin: [...config.server.cors_origins], credentials: true });

@@ -10,6 +10,7 @@ import { createJobsRepository, type JobsRepository } from './jobs.js';
 import { createKnowledgeRepository, type KnowledgeRepository } from './knowledge.js';
 import { createNotificationsRepository, type NotificationsRepository } from './notifications.js';
 import { createPermissionsRepository, type PermissionsRepository } from './permissions.js';
+import { createPrincipalsRepository, type PrincipalsRepository } from './principals.js';
 import { createProfilesRepository, type ProfilesRepository } from './profiles.js';
 import { createRegistryRepository, type RegistryRepository } from './registry.js';
 import { createScriptsRepository, type ScriptsRepository } from './scripts.js';
@@ -40,6 +41,7 @@ export interface Repositories {
   tokens: TokensRepository;
   groups: GroupsRepository;
   permissions: PermissionsRepository;
+  principals: PrincipalsRepository;
   registry: RegistryRepository;
   syncState: SyncStateRepository;
   profiles: ProfilesRepository;
@@ -65,6 +67,7 @@ export function createRepositories(db: Kysely<Database>, clock: Clock = systemCl
     tokens: createTokensRepository(db, clock),
     groups: createGroupsRepository(db, clock),
     permissions: createPermissionsRepository(db, clock),
+    principals: createPrincipalsRepository(db),
     registry: createRegistryRepository(db, clock),
     syncState: createSyncStateRepository(db, clock),
     profiles: createProfilesRepository(db, clock),
