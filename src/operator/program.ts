@@ -1,6 +1,8 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { SAMPLE_SIZES, type SampleSize } from '../connectors/local/sample/sizes.js';
+import { ROLES } from '../core/access/roles.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
+import type { Role } from '../core/state/schema.js';
 import { configCheck } from './commands/config-check.js';
 import { demo } from './commands/demo.js';
 import { extractChild, extractSource, validate } from './commands/extract.js';
@@ -9,6 +11,14 @@ import { profile } from './commands/profile.js';
 import { rebuild } from './commands/rebuild.js';
 import { sampleData } from './commands/sample-data.js';
 import { serve } from './commands/serve.js';
+import { createTokenCommand, listTokensCommand, revokeTokenCommand } from './commands/tokens.js';
+import {
+  createUserCommand,
+  deactivateCommand,
+  listUsersCommand,
+  setPasswordCommand,
+  setRoleCommand,
+} from './commands/users.js';
 import { printVersion } from './commands/version.js';
 import { failAndExit } from './output.js';
 
@@ -157,6 +167,65 @@ export function agnesProgram(): Command {
         }) => sampleData(opts),
       ),
     );
+
+  const users = program.command('users').description('manage users without HTTP (first admin, recovery)');
+  users
+    .command('create')
+    .description('create a user; an admin needs --password-stdin unless it is a --service account')
+    .requiredOption('--email <email>', 'email address (sign-in name)')
+    .option('--name <name>', 'display name')
+    .addOption(new Option('--role <role>', 'role').choices(ROLES).default('analyst'))
+    .option('--password-stdin', 'read the password from stdin (policy applies)', false)
+    .option('--service', 'service account: no password, personal access tokens only', false)
+    .action(
+      run((opts: { email: string; name?: string; role: Role; passwordStdin: boolean; service: boolean }) =>
+        createUserCommand(opts),
+      ),
+    );
+  users
+    .command('list')
+    .description('list users by email')
+    .option('--json', 'print as JSON', false)
+    .action(run((opts: { json: boolean }) => listUsersCommand(opts)));
+  users
+    .command('set-role')
+    .description("change a user's role (the last active admin cannot be demoted)")
+    .argument('<email>', "the user's email")
+    .addArgument(new Argument('<role>', 'the new role').choices(ROLES))
+    .action(run((email: string, role: Role) => setRoleCommand(email, role)));
+  users
+    .command('set-password')
+    .description("set a user's password from stdin; their sessions end")
+    .argument('<email>', "the user's email")
+    .option('--password-stdin', 'read the password from stdin (required)', false)
+    .action(run((email: string, opts: { passwordStdin: boolean }) => setPasswordCommand(email, opts)));
+  users
+    .command('deactivate')
+    .description('deactivate a user: sessions end, tokens are revoked')
+    .argument('<email>', "the user's email")
+    .action(run((email: string) => deactivateCommand(email)));
+
+  const tokens = program
+    .command('tokens')
+    .description('personal access tokens, typically for service accounts');
+  tokens
+    .command('create')
+    .description('create a token and print it once')
+    .requiredOption('--user <email>', "the owner's email")
+    .requiredOption('--name <name>', 'what the token is for (1–100 characters)')
+    .option('--expires-days <days>', 'lifetime in days (default auth.pat.default_expiry_days)', integer)
+    .action(run((opts: { user: string; name: string; expiresDays?: number }) => createTokenCommand(opts)));
+  tokens
+    .command('list')
+    .description("list a user's tokens (prefixes only)")
+    .requiredOption('--user <email>', "the owner's email")
+    .option('--json', 'print as JSON', false)
+    .action(run((opts: { user: string; json: boolean }) => listTokensCommand(opts)));
+  tokens
+    .command('revoke')
+    .description('revoke a token by id')
+    .argument('<id>', 'the token id (see tokens list)')
+    .action(run((id: string) => revokeTokenCommand(id)));
 
   const config = program.command('config').description('configuration tools');
   config

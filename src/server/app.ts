@@ -11,9 +11,16 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Role } from '../core/state/schema.js';
+import { accessRequestRoutes } from './api/access-requests.js';
+import { auditRoutes } from './api/audit.js';
 import { authRoutes } from './api/auth.js';
+import { groupRoutes } from './api/groups.js';
 import { healthRoutes } from './api/health.js';
 import { openApiRoutes } from './api/openapi.js';
+import { permissionRoutes } from './api/permissions.js';
+import { settingsRoutes } from './api/settings.js';
+import { tokenRoutes } from './api/tokens.js';
+import { userRoutes } from './api/users.js';
 import { JwtService } from './auth/jwt.js';
 import { deriveKey } from './auth/keys.js';
 import { Mailer } from './auth/mailer.js';
@@ -131,7 +138,16 @@ export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
   }
 
   const monitor = new HealthMonitor(ctx);
-  await app.register(async (scope) => healthRoutes(scope as AgnesApp, { monitor, version: ctx.version }));
+  await app.register(async (scope) =>
+    healthRoutes(scope as AgnesApp, { monitor, version: ctx.version, repos: ctx.repos }),
+  );
   await app.register(async (scope) => authRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => tokenRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => userRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => groupRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => permissionRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => accessRequestRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => settingsRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => auditRoutes(scope as AgnesApp, shared));
   return app;
 }

@@ -1,4 +1,5 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type TProperties, type TSchema, Type } from '@sinclair/typebox';
+import type { PageRequest } from '../core/state/repositories/index.js';
 
 /** Shapes shared by several routers (03 §0.2, §0.6), declared once for validation, types and OpenAPI. */
 
@@ -55,6 +56,28 @@ export const Paging = Type.Object({
   page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 });
+
+/** A query string with paging (03 §0.4) plus the route's own filters; unknown parameters → 422. */
+export function PagedQuery<T extends TProperties>(filters: T) {
+  return Type.Object({ ...Paging.properties, ...filters }, { additionalProperties: false });
+}
+
+/** `total`, `page` and `per_page`, which sit next to a list route's collection key. */
+export const PageFields = {
+  total: Type.Integer(),
+  page: Type.Integer(),
+  per_page: Type.Integer(),
+};
+
+/** The page a validated query asks for (the schema already applied the defaults). */
+export function pageOf(query: { page?: number; per_page?: number }): PageRequest {
+  return { page: query.page ?? 1, per_page: query.per_page ?? 50 };
+}
+
+/** An object id in a path, query or body: unknown ids are a 404, never a schema error. */
+export const Id = Type.String({ minLength: 1, maxLength: 100 });
+
+export const AccessSchema = Type.Union([Type.Literal('read'), Type.Literal('none')]);
 
 /** Every error status a route can answer, as OpenAPI responses. */
 export function errors(...statuses: number[]): Record<number, TSchema> {

@@ -1,18 +1,66 @@
 import { Type } from '@sinclair/typebox';
+import { loadAccessView } from '../../core/access/access.js';
+import type { Repositories } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
 import type { HealthMonitor } from '../health-monitor.js';
+import { errors, NullableTimestamp, Timestamp } from '../schemas.js';
+
+const Status = Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]);
 
 const HealthResponse = Type.Object({
-  status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]),
+  status: Status,
   version: Type.String(),
   timestamp: Type.String({ format: 'date-time' }),
 });
 
-/** Minimal public health (03 §3): no counts or names anonymously; 503 when unusable. */
+const DetailedResponse = Type.Object({
+  status: Status,
+  version: Type.String(),
+  timestamp: Timestamp,
+  services: Type.Object({
+    state_db: Type.Object({ status: Status, detail: Type.Optional(Type.String()) }),
+    analytics: Type.Object({
+      status: Status,
+      generation: Type.Union([Type.Integer(), Type.Null()]),
+      built_at: NullableTimestamp,
+      views: Type.Integer(),
+      failed_sources: Type.Array(Type.String()),
+    }),
+    data: Type.Object({
+      status: Status,
+      tables: Type.Integer(),
+      total_rows: Type.Integer(),
+      stale_tables: Type.Array(Type.String()),
+    }),
+    sync: Type.Object({
+      running_jobs: Type.Integer(),
+      last_job: Type.Union([
+        Type.Object({
+          id: Type.String(),
+          kind: Type.String(),
+          source: Type.Union([Type.String(), Type.Null()]),
+          status: Type.String(),
+          created_at: Timestamp,
+          finished_at: NullableTimestamp,
+        }),
+        Type.Null(),
+      ]),
+    }),
+    disk: Type.Object({ status: Status, free_bytes: Type.Integer() }),
+    users: Type.Optional(Type.Object({ count: Type.Integer() })),
+  }),
+});
+
+/**
+ * Public health (03 §3): no counts or names anonymously; 503 when unusable. The detailed view is
+ * for signed-in users: stale tables only among those the caller can read, user counts only for admins.
+ */
 export async function healthRoutes(
   app: AgnesApp,
-  deps: { monitor: HealthMonitor; version: string },
+  deps: { monitor: HealthMonitor; version: string; repos: Repositories },
 ): Promise<void> {
+  const { monitor, version, repos } = deps;
+
   app.get(
     '/api/health',
     {
@@ -24,9 +72,59 @@ export async function healthRoutes(
       },
     },
     async (_request, reply) => {
-      const snapshot = await deps.monitor.snapshot();
-      const body = { status: snapshot.status, version: deps.version, timestamp: new Date().toISOString() };
+      const snapshot = await monitor.snapshot();
+      const body = { status: snapshot.status, version, timestamp: new Date().toISOString() };
       return reply.status(snapshot.status === 'unhealthy' ? 503 : 200).send(body);
+    },
+  );
+
+  app.get(
+    '/api/health/detailed',
+    {
+      config: { auth: 'user' },
+      schema: {
+        tags: ['health'],
+        summary: 'Health of each part of the instance, as far as the caller may see it',
+        response: { 200: DetailedResponse, ...errors(401) },
+      },
+    },
+    async (request) => {
+      const principal = request.auth!.principal;
+      const [snapshot, view, running, latest] = await Promise.all([
+        monitor.snapshot(),
+        loadAccessView(repos, principal),
+        repos.jobs.list({ status: 'running' }, { page: 1, per_page: 1 }),
+        repos.jobs.list({}, { page: 1, per_page: 1 }),
+      ]);
+      const last = latest.items[0];
+      return {
+        status: snapshot.status,
+        version,
+        timestamp: new Date().toISOString(),
+        services: {
+          state_db: snapshot.state_db,
+          analytics: snapshot.analytics,
+          data: {
+            ...snapshot.data,
+            stale_tables: snapshot.data.stale_tables.filter((id) => view.canRead(id).allowed),
+          },
+          sync: {
+            running_jobs: running.total,
+            last_job: last
+              ? {
+                  id: last.id,
+                  kind: last.kind,
+                  source: last.source,
+                  status: last.status,
+                  created_at: last.created_at,
+                  finished_at: last.finished_at,
+                }
+              : null,
+          },
+          disk: snapshot.disk,
+          ...(principal.role === 'admin' ? { users: { count: await repos.users.count() } } : {}),
+        },
+      };
     },
   );
 }

@@ -3,6 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { type Clock, nowIso, systemClock } from '../../time.js';
 import type { Database, GroupMembersTable, GroupsTable } from '../schema.js';
 import { translateViolations } from './constraint-errors.js';
+import { isIn } from './in-list.js';
 import { type Page, type PageRequest, paginate } from './paginate.js';
 
 export type Group = Selectable<GroupsTable>;
@@ -132,6 +133,25 @@ export function createGroupsRepository(db: Kysely<Database>, clock: Clock = syst
         .where('group_members.group_id', '=', groupId)
         .orderBy('users.email')
         .execute();
+    },
+
+    /** Groups of several users at once (user lists), each user's groups by name. */
+    async listGroupsOfUsers(userIds: readonly string[]): Promise<Map<string, Group[]>> {
+      const rows = await db
+        .selectFrom('groups')
+        .innerJoin('group_members', 'group_members.group_id', 'groups.id')
+        .selectAll('groups')
+        .select('group_members.user_id')
+        .where((eb) => isIn(eb, 'group_members.user_id', [...new Set(userIds)]))
+        .orderBy('groups.name_key')
+        .execute();
+      const byUser = new Map<string, Group[]>();
+      for (const { user_id, ...group } of rows) {
+        const list = byUser.get(user_id) ?? [];
+        list.push(group);
+        byUser.set(user_id, list);
+      }
+      return byUser;
     },
 
     listGroupsOfUser(userId: string): Promise<Group[]> {

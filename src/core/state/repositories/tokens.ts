@@ -56,6 +56,10 @@ export function createTokensRepository(db: Kysely<Database>, clock: Clock = syst
         .executeTakeFirst();
     },
 
+    getById(id: string): Promise<PersonalAccessToken | undefined> {
+      return db.selectFrom('personal_access_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
     listByUser(userId: string): Promise<PersonalAccessToken[]> {
       return db
         .selectFrom('personal_access_tokens')
@@ -76,6 +80,17 @@ export function createTokensRepository(db: Kysely<Database>, clock: Clock = syst
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+
+    /** Revokes every active token of the user (deactivation, 04 §1.5); returns how many. */
+    async revokeAllForUser(userId: string): Promise<number> {
+      const result = await db
+        .updateTable('personal_access_tokens')
+        .set({ revoked_at: nowIso(clock) })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
 
     async touchLastUsed(id: string, ip: string | null): Promise<void> {

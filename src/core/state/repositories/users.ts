@@ -3,6 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { type Clock, nowIso, systemClock } from '../../time.js';
 import type { Database, Role, UsersTable } from '../schema.js';
 import { translateViolations } from './constraint-errors.js';
+import { isIn } from './in-list.js';
 import { type Page, type PageRequest, paginate } from './paginate.js';
 import { containsText } from './text-search.js';
 
@@ -80,6 +81,15 @@ export function createUsersRepository(db: Kysely<Database>, clock: Clock = syste
     /** Looks up by the SHA-256 hex of an invite token (the token itself is never stored). */
     getBySetupToken: (hash: string): Promise<User | undefined> => byColumn('setup_token', hash),
     getByResetToken: (hash: string): Promise<User | undefined> => byColumn('reset_token', hash),
+
+    /** The users among `ids` that exist, in no particular order. */
+    getMany(ids: readonly string[]): Promise<User[]> {
+      return db
+        .selectFrom('users')
+        .selectAll()
+        .where((eb) => isIn(eb, 'id', [...new Set(ids)]))
+        .execute();
+    },
 
     /** Sorted by email (unique, hence stable). */
     list(filter: UserFilter = {}, page?: PageRequest): Promise<Page<User>> {

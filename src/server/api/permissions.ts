@@ -1,0 +1,245 @@
+import { Type } from '@sinclair/typebox';
+import { loadAccessView } from '../../core/access/access.js';
+import { AgnesError } from '../../core/errors.js';
+import type { Repositories } from '../../core/state/repositories/index.js';
+import type { AgnesApp } from '../app.js';
+import { toPrincipal } from '../auth/principal.js';
+import { AccessSchema, errors, Id, NullableTimestamp, PagedQuery, PageFields, pageOf } from '../schemas.js';
+import type { AppServices } from '../services.js';
+import { checkGrantDataset, GrantDataset } from './grant-dataset.js';
+
+const GrantedBy = Type.Union([Type.String(), Type.Null()]);
+
+const UserGrant = Type.Object({
+  user_id: Type.String(),
+  dataset: Type.String(),
+  access: AccessSchema,
+  granted_by: GrantedBy,
+  granted_at: NullableTimestamp,
+});
+
+const UserPermissions = Type.Object({
+  user_id: Type.String(),
+  permissions: Type.Array(
+    Type.Object({
+      dataset: Type.String(),
+      access: AccessSchema,
+      granted_by: GrantedBy,
+      granted_at: NullableTimestamp,
+    }),
+  ),
+  group_permissions: Type.Array(
+    Type.Object({
+      group_id: Type.String(),
+      group_name: Type.String(),
+      dataset: Type.String(),
+      access: AccessSchema,
+    }),
+  ),
+  readable_tables: Type.Array(Type.String()),
+});
+
+const AccessReasonSchema = Type.Union(
+  [
+    'admin',
+    'public',
+    'user_grant',
+    'group_grant',
+    'bucket_grant',
+    'unregistered',
+    'no_grant',
+    'inactive',
+  ].map((reason) => Type.Literal(reason)),
+);
+
+const RevokeFields = { user_id: Type.Optional(Id), dataset: Type.Optional(GrantDataset) };
+
+/** The access function for another user, as that user would get it on their next request. */
+async function accessViewOfUser(repos: Repositories, userId: string) {
+  const user = await repos.users.getById(userId);
+  if (!user) throw new AgnesError('not_found', 'user not found');
+  const groups = await repos.groups.listGroupsOfUser(user.id);
+  return loadAccessView(repos, toPrincipal(user, groups));
+}
+
+/** Direct user grants (03 §10) and the admin's view of what a user can read and why. */
+export async function permissionRoutes(app: AgnesApp, services: AppServices): Promise<void> {
+  const { repos } = services.ctx;
+
+  app.post(
+    '/api/admin/permissions',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['permissions'],
+        summary: 'Grant a user read (or none) on a table id or <bucket>.*',
+        body: Type.Object(
+          { user_id: Id, dataset: GrantDataset, access: Type.Optional(AccessSchema) },
+          { additionalProperties: false },
+        ),
+        response: { 201: UserGrant, ...errors(401, 403, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { user_id, dataset } = request.body;
+      const access = request.body.access ?? 'read';
+      request.audit = { action: 'permission.grant', resource: user_id, params: { user_id, dataset, access } };
+      await checkGrantDataset(repos, dataset);
+      if (!(await repos.users.getById(user_id))) throw new AgnesError('not_found', 'user not found');
+      const grant = await repos.permissions.grantUser(user_id, {
+        dataset,
+        access,
+        granted_by: request.auth!.principal.id,
+      });
+      return reply.status(201).send({
+        user_id: grant.user_id,
+        dataset: grant.dataset,
+        access: grant.access,
+        granted_by: grant.granted_by,
+        granted_at: grant.granted_at,
+      });
+    },
+  );
+
+  app.delete(
+    '/api/admin/permissions',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['permissions'],
+        summary: "Revoke a user's grant; user_id and dataset in a JSON body or as query parameters",
+        body: Type.Object(RevokeFields, { additionalProperties: false }),
+        querystring: Type.Object(RevokeFields, { additionalProperties: false }),
+        response: { 200: Type.Object({ revoked: Type.Boolean() }), ...errors(401, 403, 422) },
+      },
+    },
+    async (request) => {
+      const user_id = request.body?.user_id ?? request.query.user_id;
+      const dataset = request.body?.dataset ?? request.query.dataset;
+      request.audit = {
+        action: 'permission.revoke',
+        resource: user_id ?? null,
+        params: { user_id, dataset },
+      };
+      if (user_id === undefined || dataset === undefined) {
+        throw new AgnesError('validation_failed', 'user_id and dataset are required', {
+          extra: {
+            errors: [
+              ...(user_id === undefined ? [{ path: '/body/user_id', message: 'is required' }] : []),
+              ...(dataset === undefined ? [{ path: '/body/dataset', message: 'is required' }] : []),
+            ],
+          },
+        });
+      }
+      return { revoked: await repos.permissions.revokeUser(user_id, dataset) };
+    },
+  );
+
+  app.get(
+    '/api/admin/permissions',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['permissions'],
+        summary: 'Direct user grants, optionally for one dataset',
+        querystring: PagedQuery({ dataset: Type.Optional(GrantDataset) }),
+        response: {
+          200: Type.Object({
+            permissions: Type.Array(Type.Composite([UserGrant, Type.Object({ email: Type.String() })])),
+            ...PageFields,
+          }),
+          ...errors(401, 403, 422),
+        },
+      },
+    },
+    async (request) => {
+      const page = await repos.permissions.listUserGrants(
+        { dataset: request.query.dataset },
+        pageOf(request.query),
+      );
+      return {
+        permissions: page.items.map((p) => ({
+          user_id: p.user_id,
+          email: p.email,
+          dataset: p.dataset,
+          access: p.access,
+          granted_by: p.granted_by,
+          granted_at: p.granted_at,
+        })),
+        total: page.total,
+        page: page.page,
+        per_page: page.per_page,
+      };
+    },
+  );
+
+  app.get(
+    '/api/admin/permissions/:user_id',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['permissions'],
+        summary: "A user's own and group grants, and the tables the access function lets them read",
+        params: Type.Object({ user_id: Id }),
+        response: { 200: UserPermissions, ...errors(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { user_id } = request.params;
+      const view = await accessViewOfUser(repos, user_id);
+      const [own, effective] = await Promise.all([
+        repos.permissions.listForUser(user_id),
+        repos.permissions.grantsForUser(user_id),
+      ]);
+      return {
+        user_id,
+        permissions: own.map((p) => ({
+          dataset: p.dataset,
+          access: p.access,
+          granted_by: p.granted_by,
+          granted_at: p.granted_at,
+        })),
+        group_permissions: effective.flatMap((g) =>
+          g.via.kind === 'group'
+            ? [
+                {
+                  group_id: g.via.group_id,
+                  group_name: g.via.group_name,
+                  dataset: g.dataset,
+                  access: g.access,
+                },
+              ]
+            : [],
+        ),
+        readable_tables: view.readableTables(),
+      };
+    },
+  );
+
+  app.get(
+    '/api/admin/access-check',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['permissions'],
+        summary: 'Whether a user can read a table, and why (the access function)',
+        querystring: Type.Object(
+          { user_id: Id, table_id: Type.String({ minLength: 1, maxLength: 300 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            allowed: Type.Boolean(),
+            reason: AccessReasonSchema,
+            via: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errors(401, 403, 404, 422),
+        },
+      },
+    },
+    async (request) => {
+      const view = await accessViewOfUser(repos, request.query.user_id);
+      return view.canRead(request.query.table_id);
+    },
+  );
+}
