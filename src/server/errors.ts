@@ -30,9 +30,18 @@ export function registerErrorHandling(app: AgnesApp): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const requestId = String(request.id);
     if (isAgnesError(error)) {
+      // Missing or invalid credentials, wherever they were found out (03 §0.1).
+      if (error.status === 401 && !reply.hasHeader('WWW-Authenticate'))
+        reply.header('WWW-Authenticate', 'Bearer');
+      // Limits counted outside @fastify/rate-limit (per email) say when to retry too (04 §4.1).
+      const retryAfter = (error as { retryAfter?: unknown }).retryAfter;
+      if (typeof retryAfter === 'number' && !reply.hasHeader('Retry-After'))
+        reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
+      // Extra fields (e.g. the current `status` of a request that is no longer pending) come
+      // first, so they can never replace the three fields every error has.
       return reply
         .status(error.status)
-        .send({ detail: error.detail, code: error.code, request_id: requestId });
+        .send({ ...error.extra, detail: error.detail, code: error.code, request_id: requestId });
     }
     if (error.validation) {
       const body: ErrorBody = {

@@ -465,10 +465,8 @@ export async function authRoutes(app: AgnesApp, services: AppServices): Promise<
     },
     async (request) => {
       const auth = request.auth!;
-      const user = await repos.users.getById(auth.principal.id);
-      if (!user) throw new AgnesError('unauthorized', 'authentication required');
       return {
-        ...userView(user, auth.principal.groups),
+        ...userView(auth.user, auth.principal.groups),
         auth: {
           method: auth.method,
           via: auth.via,
@@ -487,13 +485,13 @@ export async function authRoutes(app: AgnesApp, services: AppServices): Promise<
       schema: {
         tags: ['auth'],
         summary: 'End this session (or all of them with all: true)',
-        body: Type.Optional(LogoutBody),
+        body: LogoutBody,
         response: { 200: Type.Object({ status: Type.Literal('logged_out') }), ...errors(401, 403, 422) },
       },
     },
     async (request, reply) => {
       const auth = request.auth!;
-      const body = (request.body ?? {}) as Static<typeof LogoutBody>;
+      const body: Static<typeof LogoutBody> = request.body;
       request.audit.action = 'auth.logout';
       if (auth.method === 'pat') await repos.tokens.revoke(auth.tokenId, auth.principal.id);
       else

@@ -16,5 +16,11 @@ export function safeNext(next: unknown, fallback = '/dashboard'): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\\\u0000-\u001f\u007f]/.test(decoded)) return fallback;
   if (/^\/*[a-z][a-z0-9+.-]*:/i.test(decoded)) return fallback;
-  return decoded;
+  // A Location header carries Latin-1 only: spaces and non-ASCII characters go out percent-encoded
+  // (a lone surrogate cannot be encoded and falls back).
+  try {
+    return decoded.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c));
+  } catch {
+    return fallback;
+  }
 }

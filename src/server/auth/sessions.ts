@@ -14,7 +14,13 @@ export async function issueSession(
   user: User,
   now: Date = new Date(),
 ): Promise<TokenResponse> {
-  const { token, claims } = await jwt.sign(user.id, now);
+  // `iat` has whole seconds and `sessions_valid_after` is rounded up to the next one (logout
+  // everywhere, password setup/reset): a session issued within that second would be born dead,
+  // so it is dated at the cut-off instead (at most one second ahead).
+  const validAfter = user.sessions_valid_after ? Date.parse(user.sessions_valid_after) : Number.NaN;
+  const ahead = validAfter - now.getTime();
+  const issuedAt = ahead > 0 && ahead <= 1000 ? new Date(validAfter) : now;
+  const { token, claims } = await jwt.sign(user.id, issuedAt);
   return {
     access_token: token,
     token_type: 'bearer',

@@ -1,4 +1,4 @@
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import type { InstanceConfig } from '../../core/config/index.js';
 import type { RATE_LIMIT_NAMES } from '../../core/config/schema.js';
@@ -53,9 +53,62 @@ export function routeLimit(config: InstanceConfig, name: RateLimitName) {
   };
 }
 
+/**
+ * One counter space for every route. The plugin gives each route its own store by default, which
+ * would turn a limit shared by several routes (`login` on three routes, `mail` and `verify` on two
+ * or three, `default` on every other /api route) into one budget per route. Keys carry the limit's
+ * name, so different limits never share a counter. Bounded: expired windows are dropped as it grows.
+ */
+class SharedCounters implements FastifyRateLimitStore {
+  readonly #windows = new Map<string, { current: number; resetAt: number }>();
+
+  incr(
+    key: string,
+    callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
+    timeWindow: number,
+  ): void {
+    const now = Date.now();
+    let window = this.#windows.get(key);
+    if (!window || window.resetAt <= now) {
+      this.#makeRoom(now);
+      window = { current: 0, resetAt: now + timeWindow };
+      this.#windows.set(key, window);
+    }
+    window.current += 1;
+    callback(null, { current: window.current, ttl: window.resetAt - now });
+  }
+
+  read(
+    key: string,
+    callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
+    timeWindow: number,
+  ): void {
+    const now = Date.now();
+    const window = this.#windows.get(key);
+    if (!window || window.resetAt <= now) callback(null, { current: 0, ttl: timeWindow });
+    else callback(null, { current: window.current, ttl: window.resetAt - now });
+  }
+
+  child(): FastifyRateLimitStore {
+    return this;
+  }
+
+  #makeRoom(now: number): void {
+    if (this.#windows.size < 10_000) return;
+    for (const [key, window] of this.#windows) if (window.resetAt <= now) this.#windows.delete(key);
+    // Still full: drop the oldest windows (insertion order) rather than grow without bound.
+    for (const key of this.#windows.keys()) {
+      if (this.#windows.size < 10_000) break;
+      this.#windows.delete(key);
+    }
+  }
+}
+
 export async function registerRateLimits(app: AgnesApp, config: InstanceConfig): Promise<void> {
   await app.register(rateLimit, {
     global: false,
+    // Instantiated once per app; every route's `child()` is this same store.
+    store: SharedCounters,
     // After the auth guard, so user-keyed limits can key on the caller.
     hook: 'preHandler',
     errorResponseBuilder: (_request, context) => {

@@ -6,7 +6,19 @@ import type { AgnesApp, AuthLabel } from '../app.js';
 import type { Authentication, Authenticator } from '../auth/principal.js';
 import { DOCS_PREFIX } from './openapi.js';
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+  auth: AuthLabel;
+  /** Whether the route validates a JSON body (so unknown fields must be refused). */
+  hasBody: boolean;
+}
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route with its auth label, in registration order: the source of the route × role tests. */
+    agnesRoutes: RouteEntry[];
+  }
   interface FastifyRequest {
     /** The resolved caller, or null on anonymous routes and for anonymous callers. */
     auth: Authentication | null;
@@ -69,10 +81,15 @@ function pluginLabel(url: string): AuthLabel | undefined {
  */
 export function registerRouteAuth(app: AgnesApp, authenticator: Authenticator): void {
   app.decorateRequest('auth', null);
+  const table: RouteEntry[] = [];
+  app.decorate('agnesRoutes', table);
   app.addHook('onRoute', (route) => {
     const label = route.config?.auth ?? pluginLabel(route.url);
     if (!label) throw new Error(`route ${String(route.method)} ${route.url} declares no auth label`);
     route.config = { ...route.config, auth: label };
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      table.push({ method, url: route.url, auth: label, hasBody: Boolean(route.schema?.body) });
+    }
     if (route.schema) (route.schema as Record<string, unknown>)['x-agnes-auth'] = label;
     else route.schema = { 'x-agnes-auth': label } as unknown as typeof route.schema;
     if (!requiresPrincipal(label)) return;

@@ -25,4 +25,12 @@ export function registerValidation(app: AgnesApp): void {
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? bodies : parameters).compile(schema as Record<string, unknown>),
   );
+  // Bodies are JSON (or a form where a route says so): Fastify's built-in text/plain parser would
+  // hand a string to the schema (a 422) where an unsupported media type is a 415 (03 §0.2).
+  app.removeContentTypeParser('text/plain');
+  // A request without a body is validated as an empty object: optional-only bodies (logout)
+  // pass, bodies with required fields still get a 422 naming them.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
+  });
 }

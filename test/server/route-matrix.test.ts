@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Role } from '../../src/core/state/schema.js';
+import type { AuthLabel } from '../../src/server/app.js';
+import { generatePat } from '../../src/server/auth/pat.js';
+import type { RouteEntry } from '../../src/server/plugins/route-auth.js';
+import { call, createUser, type TestServer, type TestUser, withServer } from '../support/server.js';
+
+/**
+ * S2 (10 §3): every route × every kind of caller, generated from the app's own route table, so a
+ * new route is covered the moment it exists. Only the authorisation outcome is judged here: a
+ * caller the label admits must not get 401 or `forbidden_role`; others must.
+ */
+
+type Caller = 'anonymous' | Role | 'service';
+const CALLERS: Caller[] = ['anonymous', 'viewer', 'analyst', 'km_admin', 'admin', 'service'];
+const LEVEL: Record<Role, number> = { viewer: 0, analyst: 1, km_admin: 2, admin: 3 };
+
+/** Who a label admits; the service caller is a service account with role viewer. */
+function admits(label: AuthLabel, caller: Caller): boolean {
+  if (label === 'anon') return true;
+  if (caller === 'anonymous') return false;
+  const role: Role = caller === 'service' ? 'viewer' : caller;
+  switch (label) {
+    case 'user':
+    case 'owner':
+      return true;
+    case 'analyst+':
+      return LEVEL[role] >= LEVEL.analyst;
+    case 'km_admin+':
+      return LEVEL[role] >= LEVEL.km_admin;
+    case 'admin':
+      return role === 'admin';
+    case 'service':
+      return caller === 'service';
+    case 'hmac':
+      return true;
+  }
+}
+
+/** Concrete path for a route pattern: ids that exist nowhere, table ids that look real. */
+function concrete(url: string): string {
+  return url.replace(/:([A-Za-z_]+)/g, (_, name: string) =>
+    name.endsWith('_id') && name !== 'table_id' ? randomUUID() : 'orders',
+  );
+}
+
+describe('route × role matrix (S2)', () => {
+  let server: TestServer;
+  let routes: RouteEntry[];
+  const users = new Map<Caller, TestUser>();
+
+  beforeAll(async () => {
+    server = await withServer({
+      config: { auth: { rate_limits: { default: { max: 100_000, window_seconds: 60 } } } },
+    });
+    for (const role of ['viewer', 'analyst', 'km_admin', 'admin'] as const)
+      users.set(role, await createUser(server.ctx, role));
+    users.set('service', await createUser(server.ctx, 'viewer', { service: true }));
+    routes = server.app.agnesRoutes.filter(
+      (r) => r.method !== 'HEAD' && r.auth !== 'hmac' && !r.url.startsWith('/docs'),
+    );
+  });
+  afterAll(async () => server.close());
+
+  /** A fresh PAT per call: a route such as logout revokes the credential it was called with. */
+  async function credential(caller: Caller): Promise<string | undefined> {
+    const user = users.get(caller);
+    if (!user) return undefined;
+    const pat = generatePat();
+    await server.ctx.repos.tokens.create({
+      user_id: user.id,
+      name: `matrix ${randomUUID()}`,
+      token_hash: pat.hash,
+      prefix: pat.prefix,
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    return `Bearer ${pat.token}`;
+  }
+
+  it('declares an auth label on every route, and the table is not empty', () => {
+    expect(routes.length).toBeGreaterThan(10);
+    for (const route of server.app.agnesRoutes)
+      expect(route.auth, `${route.method} ${route.url}`).toBeTruthy();
+  });
+
+  it('gives every caller the outcome its label prescribes, on every route', async () => {
+    const failures: string[] = [];
+    for (const route of routes) {
+      for (const caller of CALLERS) {
+        const auth = await credential(caller);
+        const withBody = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method) && route.hasBody;
+        const response = await call(server, route.method, concrete(route.url), {
+          auth,
+          body: withBody ? {} : undefined,
+        });
+        const denied =
+          response.status === 401 ||
+          (response.status === 403 && response.body?.code === 'forbidden_role') ||
+          response.body?.code === 'forbidden';
+        const expected = admits(route.auth, caller);
+        if (response.status >= 500)
+          failures.push(`${route.method} ${route.url} as ${caller}: ${response.status}`);
+        else if (expected && denied)
+          failures.push(`${route.method} ${route.url} as ${caller}: refused with ${response.status}`);
+        else if (!expected && !denied)
+          failures.push(`${route.method} ${route.url} as ${caller}: allowed with ${response.status}`);
+        else if (!expected && caller === 'anonymous' && response.status !== 401) {
+          failures.push(`${route.method} ${route.url} anonymous: ${response.status} instead of 401`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  it('refuses unknown body fields with 422 on every write route (S15)', async () => {
+    const failures: string[] = [];
+    for (const route of routes.filter(
+      (r) => r.hasBody && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method),
+    )) {
+      const caller: Caller = route.auth === 'service' ? 'service' : 'admin';
+      const response = await call(server, route.method, concrete(route.url), {
+        auth: route.auth === 'anon' ? undefined : await credential(caller),
+        body: { unexpected_field_for_mass_assignment: true },
+      });
+      if (response.status !== 422) failures.push(`${route.method} ${route.url}: ${response.status}`);
+    }
+    expect(failures).toEqual([]);
+  }, 60_000);
+
+  it('lists every JSON route in the OpenAPI document with the same auth label', async () => {
+    const doc = (await call(server, 'GET', '/openapi.json')).body as {
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    };
+    const missing: string[] = [];
+    for (const route of routes) {
+      const path = route.url.replace(/:([A-Za-z_]+)/g, '{$1}');
+      const operation = doc.paths[path]?.[route.method.toLowerCase()];
+      const hidden =
+        route.url === '/openapi.json' ||
+        (route.method === 'GET' &&
+          operation === undefined &&
+          /^\/auth\/(email\/verify|password\/(setup|reset)|google\/)/.test(route.url));
+      if (hidden) continue;
+      if (!operation) missing.push(`${route.method} ${route.url}`);
+      else if (operation['x-agnes-auth'] !== route.auth)
+        missing.push(`${route.method} ${route.url}: label ${String(operation['x-agnes-auth'])}`);
+    }
+    expect(missing).toEqual([]);
+  });
+});

@@ -1,0 +1,151 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/core/config/index.js';
+import type { SourceDefinition } from '../../src/core/config/sources.js';
+import { AGNES_BIN } from '../../src/core/package-info.js';
+import type { Role } from '../../src/core/state/schema.js';
+import { type AgnesApp, buildApp } from '../../src/server/app.js';
+import { hashPassword } from '../../src/server/auth/passwords.js';
+import { generatePat } from '../../src/server/auth/pat.js';
+import { type AppContext, createAppContext } from '../../src/server/context.js';
+import { loggerOptions } from '../../src/server/logger.js';
+
+export const TEST_JWT_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+export interface ServerOptions {
+  /** instance.yaml content. */
+  config?: Record<string, unknown>;
+  /** Environment seen by config resolution (no process env leaks in). */
+  env?: Record<string, string>;
+  sources?: SourceDefinition[];
+  /** Collects every log line, for tests that check what logs contain. */
+  logs?: string[];
+  /** An existing data directory to reuse (otherwise a fresh temp dir). */
+  dataDir?: string;
+}
+
+export interface TestServer {
+  url: string;
+  app: AgnesApp;
+  ctx: AppContext;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/** The real app on a random loopback port, with a fresh DATA_DIR and explicit configuration. */
+export async function withServer(options: ServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'agnes-server-')));
+  const configPath = join(dataDir, 'instance.yaml');
+  await writeFile(configPath, stringify(options.config ?? {}));
+  const env: Record<string, string> = { JWT_SECRET_KEY: TEST_JWT_SECRET, ...options.env };
+  const loaded = loadConfig({ env, configPath, dataDir, cwd: dataDir });
+  const logs = options.logs;
+  const log = pino(
+    loggerOptions(logs ? 'trace' : 'silent'),
+    logs ? { write: (line: string) => void logs.push(line) } : undefined,
+  );
+  const ctx = await createAppContext({
+    config: loaded.config,
+    dataDir,
+    secrets: {
+      current: env.JWT_SECRET_KEY ?? TEST_JWT_SECRET,
+      previous: env.JWT_SECRET_KEY_PREVIOUS ?? null,
+    },
+    sources: options.sources ?? [],
+    extractor: { command: process.execPath, args: [AGNES_BIN, 'extract', '--stdin-config'] },
+    log,
+    env,
+  });
+  await ctx.orchestrator.rebuild();
+  const app = await buildApp(ctx);
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url: address,
+    app,
+    ctx,
+    dataDir,
+    async close() {
+      await app.close();
+      await ctx.close();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  role: Role;
+  /** A personal access token of this user. */
+  pat: string;
+  /** `Authorization` header value using the PAT. */
+  auth: string;
+}
+
+let counter = 0;
+
+/** A user with a password (Argon2id) and a PAT, created straight in the state store. */
+export async function createUser(
+  ctx: AppContext,
+  role: Role,
+  options: { email?: string; service?: boolean; active?: boolean; password?: string } = {},
+): Promise<TestUser> {
+  counter += 1;
+  const email = options.email ?? `${role}-${counter}-${Date.now()}@example.com`;
+  const password = options.password ?? `Corr3ct-Horse-${counter}-Battery`;
+  const user = await ctx.repos.users.create({
+    email,
+    role,
+    name: `${role} ${counter}`,
+    password_hash: await hashPassword(password),
+    is_service: options.service ?? false,
+    active: options.active ?? true,
+  });
+  const pat = generatePat();
+  await ctx.repos.tokens.create({
+    user_id: user.id,
+    name: 'test',
+    token_hash: pat.hash,
+    prefix: pat.prefix,
+    expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+  });
+  return { id: user.id, email: user.email, password, role, pat: pat.token, auth: `Bearer ${pat.token}` };
+}
+
+/** JSON request helper: returns status, headers and the parsed body (or text). */
+export async function call(
+  server: Pick<TestServer, 'url'>,
+  method: string,
+  path: string,
+  options: {
+    auth?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    form?: Record<string, string>;
+  } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary response shapes
+): Promise<{ status: number; headers: Headers; body: any; text: string }> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.auth) headers.authorization = options.auth;
+  let body: string | undefined;
+  if (options.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(options.form).toString();
+  } else if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  const response = await fetch(`${server.url}${path}`, { method, headers, body, redirect: 'manual' });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text;
+  }
+  return { status: response.status, headers: response.headers, body: parsed, text };
+}
