@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type {} from '@fastify/swagger';
@@ -6,6 +7,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
@@ -34,7 +36,8 @@ import { CsrfProtection } from './plugins/csrf.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { EmailLimiter, limitOf, registerRateLimits } from './plugins/rate-limits.js';
 import { registerRouteAuth } from './plugins/route-auth.js';
-import { registerSecurityHeaders } from './plugins/security-headers.js';
+import { addRouteHook, isMutating } from './plugins/route-hooks.js';
+import { registerCors, securityHeaders } from './plugins/security-headers.js';
 import { registerValidation } from './plugins/validation.js';
 import type { AppServices } from './services.js';
 
@@ -65,6 +68,14 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Request ids: a random per-process prefix and a counter, unique without a UUID per request. */
+const REQUEST_ID_PREFIX = randomBytes(6).toString('base64url');
+let requestCounter = 0;
+function nextRequestId(): string {
+  requestCounter += 1;
+  return `${REQUEST_ID_PREFIX}-${requestCounter.toString(36)}`;
+}
 
 function services(ctx: AppContext): AppServices {
   const { config, secrets, repos } = ctx;
@@ -98,7 +109,7 @@ export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : nextRequestId();
     },
     frameworkErrors: (error, request, reply) => {
       // Malformed URLs and the like never reach the error handler: answer in our format anyway.
@@ -112,25 +123,32 @@ export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as AgnesApp;
 
   const shared = services(ctx);
-  app.addHook('onRequest', async (request, reply) => {
+  const headers = securityHeaders(config);
+  // One synchronous hook for what every response carries (04 §4.4, 03 §0.2).
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(headers);
     reply.header('X-Request-Id', request.id);
+    done();
   });
   app.addHook('onClose', async () => shared.mailer?.close());
   registerValidation(app);
   registerErrorHandling(app);
-  await app.register(cookie);
+  await app.register(cookie, { hook: false });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
-  await registerSecurityHeaders(app, config);
+  await registerCors(app, config);
   registerRouteAuth(app, shared.authenticator);
   await registerRateLimits(app, config);
   registerAudit(app, ctx.repos);
   // Cookie-authenticated writes and the anonymous web forms carry the CSRF token (04 §4.2).
-  app.addHook('preHandler', async (request) => {
+  const verifyCsrf = async (request: FastifyRequest) => {
     const cookieAuth = request.auth?.via === 'cookie';
     const webForm =
       request.routeOptions.config?.csrf === 'form' &&
       request.headers['content-type']?.startsWith('application/x-www-form-urlencoded');
     if (cookieAuth || webForm) shared.csrf.verify(request);
+  };
+  app.addHook('onRoute', (route) => {
+    if (isMutating(route)) addRouteHook(route, 'preHandler', verifyCsrf);
   });
   if (config.server.docs) {
     await registerOpenApi(app, { title: config.instance.name, version: ctx.version });

@@ -33,6 +33,7 @@ import {
   setSessionCookie,
   type TokenResponse,
 } from '../auth/sessions.js';
+import { cookiesOf } from '../cookies.js';
 import { routeLimit } from '../plugins/rate-limits.js';
 import {
   Email,
@@ -440,7 +441,7 @@ export async function authRoutes(app: AgnesApp, services: AppServices): Promise<
         secure: isSecure(request, config),
       });
       try {
-        const { user, next } = await services.google.finish(query, request.cookies[OIDC_COOKIE]);
+        const { user, next } = await services.google.finish(query, cookiesOf(request)[OIDC_COOKIE]);
         const session = await issueSession(services.jwt, user);
         setSessionCookie(request, reply, config, session);
         request.log.info({ user: user.id }, 'google sign-in');

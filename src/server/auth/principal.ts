@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../../core/access/decide.js';
 import { AgnesError } from '../../core/errors.js';
 import type { Repositories, User } from '../../core/state/repositories/index.js';
+import { cookiesOf } from '../cookies.js';
 import { InvalidTokenError, type JwtService } from './jwt.js';
 import { PAT_PREFIX, sha256Hex } from './pat.js';
 
@@ -63,7 +64,7 @@ export class Authenticator {
       if (!match?.[1]) throw unauthorized();
       return this.#credential(match[1], 'bearer', request.ip);
     }
-    const cookie = request.cookies?.[ACCESS_COOKIE];
+    const cookie = cookiesOf(request)[ACCESS_COOKIE];
     if (cookie) {
       if (cookie.startsWith(PAT_PREFIX)) throw unauthorized();
       return this.#credential(cookie, 'cookie', request.ip);

@@ -1,8 +1,9 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { auditResult, redactParams } from '../../core/audit/redact.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Repositories } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
+import { addRouteHook, isMutating, MUTATING_METHODS } from './route-hooks.js';
 
 export interface AuditNote {
   action?: string;
@@ -19,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const MUTATING = MUTATING_METHODS;
 
 function clientOf(request: FastifyRequest): 'web' | 'cli' | 'service' | 'api' {
   const auth = request.auth;
@@ -44,13 +45,25 @@ export function defaultAction(method: string, url: string): string {
  * (04 §8), written from the response hook so no handler can forget it.
  */
 export function registerAudit(app: AgnesApp, repos: Repositories): void {
-  app.decorateRequest('audit', null as unknown as AuditNote);
-  app.addHook('onRequest', async (request) => {
-    request.audit = {};
+  const notes = new WeakMap<FastifyRequest, AuditNote>();
+  app.decorateRequest('audit', {
+    getter(this: FastifyRequest) {
+      let note = notes.get(this);
+      if (!note) {
+        note = {};
+        notes.set(this, note);
+      }
+      return note;
+    },
+    setter(this: FastifyRequest, value: AuditNote) {
+      notes.set(this, value);
+    },
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onRoute', (route) => {
+    if (isMutating(route) || route.config?.audit) addRouteHook(route, 'onResponse', writeAudit);
+  });
+  async function writeAudit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const route = request.routeOptions;
-    if (!route.url) return;
     const readAction = route.config?.audit;
     if (!MUTATING.has(request.method) && !readAction) return;
     // Some reads count only when they delivered data (downloads: 200/206).
@@ -62,7 +75,7 @@ export function registerAudit(app: AgnesApp, repos: Repositories): void {
     try {
       await repos.audit.append({
         user_id: note.userId !== undefined ? note.userId : (request.auth?.principal.id ?? null),
-        action: note.action ?? readAction ?? defaultAction(request.method, route.url),
+        action: note.action ?? readAction ?? defaultAction(request.method, route.url ?? request.url),
         resource: note.resource ?? Object.values((request.params as Record<string, string>) ?? {})[0] ?? null,
         params: (redactParams(params ?? null) as Record<string, unknown> | null) ?? null,
         result: auditResult(reply.statusCode),
@@ -75,5 +88,5 @@ export function registerAudit(app: AgnesApp, repos: Repositories): void {
     } catch (error) {
       request.log.error({ err: errorMessage(error) }, 'audit write failed');
     }
-  });
+  }
 }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AgnesError } from '../../core/errors.js';
+import { cookiesOf } from '../cookies.js';
 
 export const CSRF_COOKIE = 'agnes_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -39,7 +40,7 @@ export class CsrfProtection {
 
   /** The existing valid cookie value, or a fresh one set on the reply. */
   ensureCookie(request: FastifyRequest, reply: FastifyReply, secure: boolean): string {
-    const current = request.cookies[CSRF_COOKIE];
+    const current = cookiesOf(request)[CSRF_COOKIE];
     if (this.isGenuine(current)) return current;
     const token = this.issue();
     reply.setCookie(CSRF_COOKIE, token, { path: '/', sameSite: 'strict', secure, httpOnly: false });
@@ -49,7 +50,7 @@ export class CsrfProtection {
   /** Throws 403 `csrf_failed` unless the request carries the cookie's token and comes from our origin. */
   verify(request: FastifyRequest): void {
     if (SAFE_METHODS.has(request.method)) return;
-    const cookie = request.cookies[CSRF_COOKIE];
+    const cookie = cookiesOf(request)[CSRF_COOKIE];
     const header = request.headers[CSRF_HEADER];
     const field = (request.body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
     const submitted = typeof header === 'string' ? header : typeof field === 'string' ? field : undefined;

@@ -117,9 +117,16 @@ export async function registerRateLimits(app: AgnesApp, config: InstanceConfig):
       return error;
     },
   });
-  // Every other /api route gets the default limit (04 §4.1).
+  // Every other /api route gets the default limit (04 §4.1). The public health check is left out:
+  // monitors poll it, it is answered from a cache, and limiting it would only report outages
+  // that are not there.
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/api/') || route.config?.rateLimit !== undefined) return;
+    if (
+      !route.url.startsWith('/api/') ||
+      route.url === '/api/health' ||
+      route.config?.rateLimit !== undefined
+    )
+      return;
     route.config = { ...route.config, rateLimit: routeLimit(config, 'default') };
   });
 }

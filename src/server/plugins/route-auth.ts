@@ -5,6 +5,7 @@ import type { Role } from '../../core/state/schema.js';
 import type { AgnesApp, AuthLabel } from '../app.js';
 import type { Authentication, Authenticator } from '../auth/principal.js';
 import { DOCS_PREFIX } from './openapi.js';
+import { addRouteHook } from './route-hooks.js';
 
 export interface RouteEntry {
   method: string;

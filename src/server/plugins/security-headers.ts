@@ -25,10 +25,10 @@ function staticHeaders(options: HelmetOptions): Record<string, string> {
  * Fastify plugin rebuilds helmet on every request); HTML pages add their per-response style nonce
  * themselves (`web/render.ts`).
  */
-export async function registerSecurityHeaders(app: AgnesApp, config: InstanceConfig): Promise<void> {
+export function securityHeaders(config: InstanceConfig): Record<string, string> {
   const https = config.server.public_url?.startsWith('https:') === true;
   const wsOrigin = config.ws_gateway.public_url ? new URL(config.ws_gateway.public_url).origin : null;
-  const headers = staticHeaders({
+  return staticHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -49,10 +49,17 @@ export async function registerSecurityHeaders(app: AgnesApp, config: InstanceCon
     crossOriginOpenerPolicy: { policy: 'same-origin' },
     crossOriginEmbedderPolicy: false,
     crossOriginResourcePolicy: { policy: 'same-origin' },
+    // Legacy headers of no use to current browsers: left out, they only add bytes to every response.
+    xXssProtection: false,
+    xDownloadOptions: false,
+    xDnsPrefetchControl: false,
+    xPermittedCrossDomainPolicies: false,
+    originAgentCluster: false,
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.headers(headers);
-  });
+}
+
+/** CORS only for the listed origins, with credentials; off when none are configured. */
+export async function registerCors(app: AgnesApp, config: InstanceConfig): Promise<void> {
   if (config.server.cors_origins.length > 0) {
     await app.register(cors, { origin: [...config.server.cors_origins], credentials: true });
   }

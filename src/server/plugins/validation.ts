@@ -1,6 +1,8 @@
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import type { FastifyRequest } from 'fastify';
 import type { AgnesApp } from '../app.js';
+import { addRouteHook } from './route-hooks.js';
 
 function ajv(coerceTypes: boolean | 'array'): Ajv {
   const instance = new Ajv({
@@ -30,7 +32,10 @@ export function registerValidation(app: AgnesApp): void {
   app.removeContentTypeParser('text/plain');
   // A request without a body is validated as an empty object: optional-only bodies (logout)
   // pass, bodies with required fields still get a 422 naming them.
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
+  app.addHook('onRoute', (route) => {
+    if (!route.schema?.body) return;
+    addRouteHook(route, 'preValidation', async (request: FastifyRequest) => {
+      if (request.body === undefined) request.body = {};
+    });
   });
 }
