@@ -20,7 +20,10 @@ describe('OpenAPI document', () => {
 
   it('is served as /openapi.json and Swagger UI at /docs', async () => {
     expect((await call(server, 'GET', '/docs')).status).toBe(200);
-    const doc = (await call(server, 'GET', '/openapi.json')).body as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await call(server, 'GET', '/openapi.json')).body as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).length).toBeGreaterThan(20);
   });
