@@ -101,6 +101,6 @@ export function registerRouteAuth(app: AgnesApp, authenticator: Authenticator): 
       : [];
     // HEAD routes copy their GET route's hooks, guard included.
     if (existing.some((hook) => GUARD in hook)) return;
-    route.onRequest = [guard(label, authenticator, route.config?.serviceRole), ...existing];
+    addRouteHook(route, 'onRequest', guard(label, authenticator, route.config?.serviceRole), 'first');
   });
 }
