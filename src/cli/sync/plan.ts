@@ -1,0 +1,130 @@
+import { stat } from 'node:fs/promises';
+import { sha256File } from '../../core/sync/hashing.js';
+import type { Manifest, ManifestTable } from './manifest.js';
+import { unsafeReason } from './manifest.js';
+import { targetPath, UnsafePathError } from './paths.js';
+import type { SyncState } from './state.js';
+
+export interface FileTask {
+  table: string;
+  layout: 'single' | 'multi';
+  /** The server's file name (used in the URL and as the state key). */
+  name: string;
+  size: number;
+  hash: string;
+  target: string;
+}
+
+export interface TableError {
+  table: string;
+  file?: string;
+  code: string;
+  message: string;
+}
+
+export interface Plan {
+  /** Local tables selected for this run, valid and not remote. */
+  tables: ManifestTable[];
+  downloads: FileTask[];
+  unchanged: string[];
+  remote: string[];
+  /** Tables in the local state that the manifest no longer lists. */
+  prune: string[];
+  /** Shards recorded locally that their table no longer lists. */
+  staleShards: { table: string; name: string }[];
+  errors: TableError[];
+}
+
+export interface Selection {
+  tables?: string[];
+  dataset?: string;
+  verify?: boolean;
+  prune: boolean;
+}
+
+async function needsDownload(
+  task: FileTask,
+  recorded: { hash: string; size: number } | undefined,
+  verify: boolean,
+): Promise<boolean> {
+  if (!recorded || recorded.hash !== task.hash || recorded.size !== task.size) return true;
+  const info = await stat(task.target).catch(() => null);
+  if (!info?.isFile() || info.size !== task.size) return true;
+  return verify ? (await sha256File(task.target)) !== task.hash : false;
+}
+
+/** What a sync must do (06 §6 steps 3–5, 7, 8), from the manifest, the local state and the files. */
+export async function planSync(
+  manifest: Manifest,
+  state: SyncState,
+  parquetRoot: string,
+  selection: Selection,
+): Promise<Plan> {
+  const plan: Plan = {
+    tables: [],
+    downloads: [],
+    unchanged: [],
+    remote: [],
+    prune: [],
+    staleShards: [],
+    errors: [],
+  };
+  const wanted = (table: ManifestTable) =>
+    (!selection.tables?.length || selection.tables.includes(table.id)) &&
+    (!selection.dataset || table.dataset === selection.dataset);
+
+  for (const [key, table] of Object.entries(manifest.tables).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const unsafe = unsafeReason(key, table);
+    if (unsafe) {
+      plan.errors.push({ table: key.slice(0, 80), code: 'unsafe_name', message: unsafe });
+      continue;
+    }
+    if (!wanted(table)) continue;
+    if (table.layout === 'remote') {
+      plan.remote.push(table.id);
+      continue;
+    }
+    const layout = table.layout;
+    plan.tables.push(table);
+    const recorded = state.tables[table.id];
+    let changed = false;
+    try {
+      for (const file of table.files) {
+        const target = await targetPath(parquetRoot, table.id, layout, file.name);
+        const task: FileTask = {
+          table: table.id,
+          layout,
+          name: file.name,
+          size: file.size,
+          hash: file.hash,
+          target,
+        };
+        if (
+          await needsDownload(
+            task,
+            recorded?.layout === layout ? recorded.files[file.name] : undefined,
+            Boolean(selection.verify),
+          )
+        ) {
+          plan.downloads.push(task);
+          changed = true;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof UnsafePathError)) throw error;
+      plan.errors.push({ table: table.id, code: 'unsafe_name', message: error.message });
+      plan.downloads = plan.downloads.filter((d) => d.table !== table.id);
+      continue;
+    }
+    if (layout === 'multi' && recorded?.layout === 'multi') {
+      const listed = new Set(table.files.map((f) => f.name));
+      for (const name of Object.keys(recorded.files))
+        if (!listed.has(name)) plan.staleShards.push({ table: table.id, name });
+    }
+    if (!changed) plan.unchanged.push(table.id);
+  }
+  if (selection.prune) {
+    for (const id of Object.keys(state.tables)) if (!(id in manifest.tables)) plan.prune.push(id);
+  }
+  return plan;
+}

@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { openDuck, queryRows } from '../../core/duckdb/engine.js';
+import { quoteIdent, quoteLiteral } from '../../core/duckdb/sql.js';
+import type { TableError } from './plan.js';
+
+export interface LocalView {
+  id: string;
+  layout: 'single' | 'multi';
+  /** Absolute local files, sorted. */
+  files: string[];
+}
+
+const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS _da_views (
+  view_name VARCHAR PRIMARY KEY, table_id VARCHAR NOT NULL, files_hash VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL)`;
+
+function readSql(view: LocalView): string {
+  if (view.layout === 'single') return `SELECT * FROM read_parquet(${quoteLiteral(view.files[0]!)})`;
+  return `SELECT * FROM read_parquet([${view.files.map(quoteLiteral).join(', ')}], union_by_name = true)`;
+}
+
+function filesHash(view: LocalView): string {
+  return createHash('sha256').update(view.files.join('\n')).digest('hex');
+}
+
+/**
+ * Keeps one view per synced table in the local DuckDB file (06 §6 step 9). Only views recorded in
+ * `_da_views` are ever replaced or dropped: an object the user created under the same name is left
+ * alone and reported. Every table is checked before the transaction, so a corrupt file leaves no
+ * broken view, and all changes land in one transaction.
+ */
+export async function updateLocalViews(
+  dbPath: string,
+  views: LocalView[],
+  drop: string[],
+): Promise<TableError[]> {
+  await mkdir(dirname(dbPath), { recursive: true, mode: 0o755 });
+  const duck = await openDuck(dbPath);
+  const errors: TableError[] = [];
+  try {
+    const { conn } = duck;
+    await conn.run(BOOKKEEPING);
+    const managed = new Set(
+      (await queryRows<{ view_name: string }>(conn, 'SELECT view_name FROM _da_views')).map(
+        (r) => r.view_name,
+      ),
+    );
+    const objects = new Set(
+      (
+        await queryRows<{ name: string }>(
+          conn,
+          `SELECT table_name AS name FROM duckdb_tables() WHERE database_name = current_database()
+           UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal`,
+        )
+      ).map((r) => r.name.toLowerCase()),
+    );
+    const ready: LocalView[] = [];
+    const broken: string[] = [];
+    for (const view of views) {
+      if (objects.has(view.id) && !managed.has(view.id)) {
+        errors.push({
+          table: view.id,
+          code: 'name_conflict',
+          message: `a table or view named ${view.id} already exists in the local database`,
+        });
+        continue;
+      }
+      try {
+        await conn.run(`${readSql(view)} LIMIT 0`);
+        ready.push(view);
+      } catch {
+        errors.push({
+          table: view.id,
+          code: 'corrupt_file',
+          message: 'the local Parquet files cannot be read; run: da sync --verify',
+        });
+        if (managed.has(view.id)) broken.push(view.id);
+      }
+    }
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
+      for (const view of ready) {
+        await conn.run(`CREATE OR REPLACE VIEW main.${quoteIdent(view.id)} AS ${readSql(view)}`);
+        await conn.run('INSERT OR REPLACE INTO _da_views VALUES ($1, $2, $3, CAST($4 AS TIMESTAMP))', [
+          view.id,
+          view.id,
+          filesHash(view),
+          now,
+        ]);
+      }
+      for (const id of [...drop, ...broken]) {
+        if (!managed.has(id)) continue;
+        await conn.run(`DROP VIEW IF EXISTS main.${quoteIdent(id)}`);
+        await conn.run('DELETE FROM _da_views WHERE view_name = $1', [id]);
+      }
+      await conn.run('COMMIT');
+    } catch (error) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    await conn.run('CHECKPOINT');
+  } finally {
+    duck.close();
+  }
+  return errors;
+}
