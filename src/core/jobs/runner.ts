@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors.js';
 import { sanitizeDetail } from '../orchestrator/sanitize.js';
-import type { Job } from '../state/repositories/index.js';
+import type { Job, JobOutcome } from '../state/repositories/index.js';
+import { profileTables } from './profile-tables.js';
 import { runSyncJob, type SyncJobDeps } from './sync-job.js';
 
 export interface JobRunnerOptions extends SyncJobDeps {
@@ -15,6 +16,11 @@ export interface SyncRequest {
   fullRefresh?: boolean;
 }
 
+export interface ProfileRequest {
+  tableId: string;
+  requestedBy?: string | null;
+}
+
 interface Running {
   source: string;
   abort: AbortController;
@@ -24,7 +30,8 @@ interface Running {
 /**
  * The in-app job runner (01 §5): sync jobs persisted in `sync_jobs`, at most one per source at a
  * time, `parallel` sources at once, all work off the request path. Requests for a source that
- * already has a queued job merge into it instead of queueing twice.
+ * already has a queued job merge into it instead of queueing twice. Profile jobs (a forced
+ * re-profile of one table, 03 §7) share the queue but run one at a time, beside the sync slots.
  */
 export class JobRunner {
   readonly #deps: JobRunnerOptions;
@@ -36,6 +43,8 @@ export class JobRunner {
   #stopping = false;
   #started = false;
   #pumping: Promise<void> = Promise.resolve();
+  /** The profile job being run, if any: profiling is memory-heavy, so one at a time. */
+  #profiling: Promise<void> | null = null;
 
   constructor(deps: JobRunnerOptions) {
     this.#deps = deps;
@@ -74,6 +83,32 @@ export class JobRunner {
     return job;
   }
 
+  /**
+   * Queues a forced profile of one table. A queued (not yet started) profile job of the same
+   * table is returned instead of queueing a second one.
+   */
+  enqueueProfile(request: ProfileRequest): Promise<Job> {
+    const next = this.#enqueueing.then(async () => {
+      const queued = await this.#deps.repos.jobs.list(
+        { status: 'queued', kind: 'profile' },
+        { page: 1, per_page: 200 },
+      );
+      const same = queued.items.find((job) => job.tables.length === 1 && job.tables[0] === request.tableId);
+      const job =
+        same ??
+        (await this.#deps.repos.jobs.create({
+          kind: 'profile',
+          requested_by: request.requestedBy ?? null,
+          source: null,
+          tables: [request.tableId],
+        }));
+      this.#pump();
+      return job;
+    });
+    this.#enqueueing = next.catch(() => undefined);
+    return next;
+  }
+
   /** Resolves with the job's final row once it has finished. */
   async waitFor(jobId: string): Promise<Job> {
     const current = await this.#deps.repos.jobs.get(jobId);
@@ -90,6 +125,8 @@ export class JobRunner {
     for (const running of this.#running.values()) running.abort.abort();
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));
     await this.#pumping;
+    // Profiling runs in-process and is bounded by the profiler's caps: let it finish.
+    await this.#profiling;
     await this.#deps.repos.jobs.markAllRunningInterrupted();
   }
 
@@ -103,6 +140,7 @@ export class JobRunner {
 
   async #startQueued(): Promise<void> {
     if (this.#stopping) return;
+    await this.#startProfile();
     const queued = (
       await this.#deps.repos.jobs.list({ status: 'queued', kind: 'sync' }, { page: 1, per_page: 200 })
     ).items.reverse();
@@ -117,6 +155,50 @@ export class JobRunner {
         this.#pump();
       });
       this.#running.set(job.source, running);
+    }
+  }
+
+  async #startProfile(): Promise<void> {
+    if (this.#profiling) return;
+    const queued = await this.#deps.repos.jobs.list(
+      { status: 'queued', kind: 'profile' },
+      { page: 1, per_page: 200 },
+    );
+    // Listed newest first.
+    const oldest = queued.items.at(-1);
+    if (!oldest || !(await this.#deps.repos.jobs.markRunning(oldest.id))) return;
+    this.#profiling = this.#runProfile(oldest).finally(() => {
+      this.#profiling = null;
+      this.#pump();
+    });
+  }
+
+  async #runProfile(job: Job): Promise<void> {
+    let finished: Job | undefined;
+    try {
+      const report = await profileTables(this.#deps.profile, job.tables, { force: true });
+      const outcome: JobOutcome =
+        report.failed.length > 0
+          ? { status: 'failed', report: { ...report }, error: report.failed[0]?.error ?? 'profiling failed' }
+          : report.profiled.length === 0
+            ? { status: 'failed', report: { ...report }, error: 'the table has no published local data' }
+            : { status: 'succeeded', report: { ...report }, error: null };
+      finished = await this.#deps.repos.jobs.finish(job.id, outcome);
+      this.#deps.log.info(
+        { job: job.id, tables: job.tables, status: outcome.status },
+        'profile job finished',
+      );
+    } catch (error) {
+      this.#deps.log.error({ job: job.id, err: errorMessage(error) }, 'profile job failed');
+      finished = await this.#deps.repos.jobs.finish(job.id, {
+        status: 'failed',
+        report: null,
+        error: sanitizeDetail(error),
+      });
+    } finally {
+      const final = finished ?? (await this.#deps.repos.jobs.get(job.id));
+      for (const resolve of this.#waiters.get(job.id) ?? []) if (final) resolve(final);
+      this.#waiters.delete(job.id);
     }
   }
 

@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { datasetOf } from '../access/decide.js';
+import type { FileRecord, Layout, QueryMode } from '../state/schema.js';
+
+/** The sync manifest (02 §8): what one user may sync, with content hashes, built per request. */
+
+export interface ManifestFile {
+  name: string;
+  size: number;
+  hash: string;
+}
+
+export interface ManifestTable {
+  id: string;
+  name: string;
+  description: string;
+  source: string;
+  dataset: string;
+  query_mode: QueryMode;
+  layout: Layout;
+  rows: number | null;
+  size_bytes: number;
+  hash: string | null;
+  updated: string | null;
+  files: ManifestFile[];
+}
+
+export interface Manifest {
+  server_time: string;
+  generation: number;
+  user_id: string;
+  tables: Record<string, ManifestTable>;
+}
+
+/** The `sync_state` fields the manifest reads. */
+export interface ManifestState {
+  table_id: string;
+  source: string;
+  query_mode: QueryMode;
+  layout: Layout;
+  extracted_at: string | null;
+  rows: number | null;
+  file_size_bytes: number | null;
+  hash: string | null;
+  files: readonly FileRecord[];
+  status: string;
+  description: string | null;
+}
+
+/** The registry fields the manifest reads. */
+export interface ManifestRegistryEntry {
+  name: string;
+  bucket: string;
+  description: string | null;
+}
+
+/** A user's sync setting for one dataset (04 §6.3). */
+export interface ManifestSetting {
+  dataset: string;
+  enabled: boolean;
+  table_mode: 'all' | 'selected';
+  tables: readonly string[];
+}
+
+export interface ManifestInput {
+  userId: string;
+  generation: number;
+  serverTime: string;
+  /** `sync_state` rows, in the order the manifest lists them. */
+  states: readonly ManifestState[];
+  registry: ReadonlyMap<string, ManifestRegistryEntry>;
+  /** The access function for this user (04 §6.1). */
+  canRead(tableId: string): boolean;
+  settings: readonly ManifestSetting[];
+}
+
+export interface BuiltManifest {
+  manifest: Manifest;
+  /** The response body, serialised once (the tables part is what the ETag hashes). */
+  body: string;
+  /** `"m-<generation>-<sha256 of the tables object>"`. */
+  etag: string;
+}
+
+/** Settings only narrow (04 §6.3): no row → listed; disabled → not; `selected` → only the chosen tables. */
+function settingAllows(setting: ManifestSetting | undefined, tableId: string): boolean {
+  if (!setting) return true;
+  if (!setting.enabled) return false;
+  return setting.table_mode === 'all' || setting.tables.includes(tableId);
+}
+
+function tableEntry(state: ManifestState, registered: ManifestRegistryEntry, dataset: string): ManifestTable {
+  const remote = state.layout === 'remote';
+  return {
+    id: state.table_id,
+    name: registered.name,
+    description: registered.description ?? state.description ?? '',
+    source: state.source,
+    dataset,
+    query_mode: state.query_mode,
+    layout: state.layout,
+    rows: state.rows,
+    size_bytes: state.file_size_bytes ?? 0,
+    hash: remote ? null : state.hash,
+    updated: state.extracted_at,
+    // Bare names: the client downloads by table id and name, never by a server path.
+    files: remote ? [] : state.files.map((f) => ({ name: f.name, size: f.size, hash: f.hash })),
+  };
+}
+
+/**
+ * Builds one user's manifest from `sync_state` ∩ registry ∩ the access function ∩ the user's sync
+ * settings (02 §8). Pure: the caller loads the rows; only published (`ok`) tables are listed.
+ */
+export function buildManifest(input: ManifestInput): BuiltManifest {
+  const settings = new Map(input.settings.map((s) => [s.dataset, s]));
+  const tables: Record<string, ManifestTable> = {};
+  for (const state of input.states) {
+    if (state.status !== 'ok') continue;
+    const registered = input.registry.get(state.table_id);
+    if (!registered || !input.canRead(state.table_id)) continue;
+    const dataset = datasetOf(registered);
+    if (!settingAllows(settings.get(dataset), state.table_id)) continue;
+    tables[state.table_id] = tableEntry(state, registered, dataset);
+  }
+  const tablesJson = JSON.stringify(tables);
+  const digest = createHash('sha256').update(tablesJson, 'utf8').digest('hex');
+  const manifest: Manifest = {
+    server_time: input.serverTime,
+    generation: input.generation,
+    user_id: input.userId,
+    tables,
+  };
+  const body = `{"server_time":${JSON.stringify(input.serverTime)},"generation":${input.generation},"user_id":${JSON.stringify(input.userId)},"tables":${tablesJson}}`;
+  return { manifest, body, etag: `"m-${input.generation}-${digest}"` };
+}
