@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { metricFiles } from '../catalog/metrics.js';
 import { errorMessage } from '../errors.js';
 import { sanitizeDetail } from '../orchestrator/sanitize.js';
 import type { RelatedCandidate } from '../profiler/index.js';
@@ -49,6 +50,8 @@ export async function profileTables(
         (c) => c.name,
       ),
     }));
+  // Read once per run: every profiled table lists the metric files that mention it (02 §7).
+  const metrics = states.length > 0 ? await metricFiles(deps.dataDir) : [];
 
   for (const state of states) {
     const entry = registry.get(state.table_id);
@@ -73,6 +76,7 @@ export async function profileTables(
           sourceHash: state.hash,
           sizeBytes: state.file_size_bytes ?? 0,
           relatedCandidates: candidates.filter((c) => c.tableId !== state.table_id),
+          metricFiles: metrics,
         },
         deps.options,
       );

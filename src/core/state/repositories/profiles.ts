@@ -41,6 +41,15 @@ export function createProfilesRepository(db: Kysely<Database>, clock: Clock = sy
     list(): Promise<TableProfile[]> {
       return db.selectFrom('table_profiles').selectAll().orderBy('table_id').execute();
     },
+
+    /** Which tables have a profile, without loading the profile documents (catalog listings). */
+    summaries(): Promise<Pick<TableProfile, 'table_id' | 'profiled_at' | 'source_hash'>[]> {
+      return db
+        .selectFrom('table_profiles')
+        .select(['table_id', 'profiled_at', 'source_hash'])
+        .orderBy('table_id')
+        .execute();
+    },
   };
 }
 
