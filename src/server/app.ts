@@ -16,12 +16,17 @@ import type { Role } from '../core/state/schema.js';
 import { accessRequestRoutes } from './api/access-requests.js';
 import { auditRoutes } from './api/audit.js';
 import { authRoutes } from './api/auth.js';
+import { catalogRoutes } from './api/catalog.js';
+import { dataRoutes } from './api/data.js';
 import { groupRoutes } from './api/groups.js';
 import { healthRoutes } from './api/health.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
+import { registryRoutes } from './api/registry.js';
 import { settingsRoutes } from './api/settings.js';
+import { syncRoutes } from './api/sync.js';
 import { tokenRoutes } from './api/tokens.js';
+import { uploadRoutes } from './api/upload.js';
 import { userRoutes } from './api/users.js';
 import { JwtService } from './auth/jwt.js';
 import { deriveKey } from './auth/keys.js';
@@ -114,6 +119,14 @@ export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
     frameworkErrors: (error, request, reply) => {
       // Malformed URLs and the like never reach the error handler: answer in our format anyway.
       reply.header('X-Request-Id', request.id);
+      // A path parameter longer than the router allows names nothing that exists (03 §5: ids that
+      // fail their pattern are 404, and 414 is not among the statuses of 03 §0.2).
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        void (reply as FastifyReply)
+          .status(404)
+          .send({ detail: 'not found', code: 'not_found', request_id: String(request.id) });
+        return;
+      }
       const status =
         error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
       void (reply as FastifyReply)
@@ -166,6 +179,11 @@ export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
   await app.register(async (scope) => permissionRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => accessRequestRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => settingsRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => syncRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => registryRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => dataRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => auditRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => catalogRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => uploadRoutes(scope as AgnesApp, shared));
   return app;
 }
