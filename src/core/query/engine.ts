@@ -1,0 +1,382 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
+import type { InstanceConfig } from '../config/index.js';
+import { quoteLiteral } from '../duckdb/sql.js';
+import { AgnesError } from '../errors.js';
+import { type AttachRemote, attachRemoteCatalog } from '../extract/remote-attach.js';
+import { mapEngineError } from './engine-errors.js';
+import { type CheckedQuery, checkSqlText, QueryGuard } from './guard.js';
+import { type PublishedGeneration, PublishedViews } from './published-views.js';
+import { Sandbox, type SandboxLog } from './sandbox.js';
+import { SandboxCache } from './sandbox-cache.js';
+import { QuerySlots } from './slots.js';
+import { SqlParser } from './sql-parser.js';
+import type { ExportFormat, QueryCaller, QueryResult, TableAccess, TruncatedReason } from './types.js';
+import { encodeValue, type JsonValue } from './value-encoding.js';
+
+export type QuerySettings = InstanceConfig['query'];
+
+export interface QueryEngineOptions {
+  dataDir: string;
+  /** `analytics/server.duckdb`. */
+  analyticsPath: string;
+  settings: QuerySettings;
+  remoteExtensions: readonly string[];
+  installExtensions: boolean;
+  attachRemote?: AttachRemote;
+  env: Record<string, string | undefined>;
+  log: SandboxLog;
+  /** Sandboxes idle this long are closed (05 §4: 10 minutes). */
+  idleMs?: number;
+  /** How long a query waits for a global slot (05 §2: 5 s). */
+  busyWaitMs?: number;
+  /** Test seam of the defence-in-depth tests; see `GuardOptions.treeWalk`. */
+  treeWalk?: boolean;
+}
+
+export interface QueryRequest {
+  caller: QueryCaller;
+  sql: string;
+  /** For the log line of a refusal inside the engine (a possible guard bypass). */
+  requestId: string;
+}
+
+export interface ExportStream {
+  format: ExportFormat;
+  contentType: string;
+  filename: string;
+  /** Emits an error (the route aborts the connection) if the query fails after the first byte. */
+  stream: Readable;
+}
+
+const CONTENT_TYPES: Record<ExportFormat, string> = {
+  csv: 'text/csv; charset=utf-8',
+  ndjson: 'application/x-ndjson',
+  parquet: 'application/vnd.apache.parquet',
+};
+
+/** One query in flight: its slot, sandbox, connection and timer, released together. */
+interface Run {
+  checked: CheckedQuery;
+  sandbox: Sandbox;
+  conn: DuckDBConnection;
+  timedOut: boolean;
+  timeoutSeconds: number;
+  startedAt: number;
+  secrets: string[];
+  finish(): void;
+}
+
+const elapsedSince = (start: number) => Math.round(performance.now() - start);
+
+/** RFC 4180 field: quoted when it holds a quote, comma or line break. */
+function csvField(value: JsonValue): string {
+  if (value === null) return '';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+const csvLine = (values: readonly JsonValue[]) => `${values.map(csvField).join(',')}\r\n`;
+
+function ndjsonLine(columns: readonly string[], values: readonly JsonValue[]): string {
+  const row: Record<string, JsonValue> = {};
+  columns.forEach((name, i) => {
+    row[name] = values[i] ?? null;
+  });
+  return `${JSON.stringify(row)}\n`;
+}
+
+/**
+ * The query engine (05): the guard, the sandboxes and the limits behind every path that runs
+ * caller-provided SQL. One per app; `close()` interrupts running queries and closes every sandbox.
+ */
+export class QueryEngine {
+  readonly #options: QueryEngineOptions;
+  readonly #settings: QuerySettings;
+  readonly #parser: SqlParser;
+  readonly #guard: QueryGuard;
+  readonly #published: PublishedViews;
+  readonly #cache: SandboxCache;
+  readonly #slots: QuerySlots;
+  readonly #running = new Set<Run>();
+  #closing = false;
+
+  private constructor(options: QueryEngineOptions, parser: SqlParser) {
+    this.#options = options;
+    this.#settings = options.settings;
+    this.#parser = parser;
+    this.#guard = new QueryGuard(parser, {
+      maxSqlBytes: options.settings.max_sql_bytes,
+      treeWalk: options.treeWalk,
+    });
+    this.#published = new PublishedViews(options.analyticsPath);
+    const sandboxSettings = {
+      dataDir: options.dataDir,
+      analyticsPath: options.analyticsPath,
+      threads: options.settings.threads,
+      memoryLimitBytes: options.settings.memory_limit,
+      maxTempBytes: options.settings.max_temp_bytes,
+      remoteExtensions: new Set(options.remoteExtensions),
+      installExtensions: options.installExtensions,
+      attachRemote: options.attachRemote ?? attachRemoteCatalog,
+      env: options.env,
+      log: options.log,
+    };
+    this.#cache = new SandboxCache({
+      maxSize: options.settings.sandbox_cache_size,
+      idleMs: options.idleMs ?? 10 * 60_000,
+      build: (key, published, grantSet) => Sandbox.build(key, published, grantSet, sandboxSettings),
+    });
+    this.#slots = new QuerySlots({
+      perUser: options.settings.per_user_concurrency,
+      global: options.settings.global_concurrency,
+      waitMs: options.busyWaitMs ?? 5_000,
+    });
+  }
+
+  static async open(options: QueryEngineOptions): Promise<QueryEngine> {
+    return new QueryEngine(options, await SqlParser.open());
+  }
+
+  /** Sandboxes open now, retiring ones included (R6: never more than the cache size for long). */
+  get openSandboxes(): number {
+    return this.#cache.open;
+  }
+
+  /** `POST /api/query` (05 §2): at most `limit` rows, cut early at `max_result_bytes`. */
+  async query(request: QueryRequest, limit: number): Promise<QueryResult> {
+    const run = await this.#start(request, this.#settings.timeout_seconds);
+    try {
+      const result = await run.conn.stream(run.checked.sql);
+      return await this.#collect(run, result, limit);
+    } catch (error) {
+      throw this.#mapError(run, request, error);
+    } finally {
+      run.finish();
+    }
+  }
+
+  /**
+   * `POST /api/query/export`: the stream is returned once the first chunk has been produced, so
+   * every error before the first byte is an ordinary error response.
+   */
+  async export(request: QueryRequest, format: ExportFormat, maxRows: number): Promise<ExportStream> {
+    const run = await this.#start(request, this.#settings.export_timeout_seconds);
+    const filename = `export.${format}`;
+    try {
+      const stream =
+        format === 'parquet'
+          ? await this.#parquetExport(run, request, maxRows)
+          : await this.#textExport(run, request, format, maxRows);
+      return { format, contentType: CONTENT_TYPES[format], filename, stream };
+    } catch (error) {
+      run.finish();
+      throw this.#mapError(run, request, error);
+    }
+  }
+
+  /** Stops new queries, interrupts running ones and closes every sandbox once they have ended. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const run of this.#running) run.conn.interrupt();
+    const deadline = Date.now() + 10_000;
+    while (this.#running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.#cache.closeAll();
+    this.#parser.close();
+  }
+
+  async #start(request: QueryRequest, timeoutSeconds: number): Promise<Run> {
+    if (this.#closing) throw new AgnesError('unavailable', 'the server is shutting down');
+    // Step 1 before the slots: an oversized text is refused without waiting for anything.
+    checkSqlText(request.sql, this.#settings.max_sql_bytes);
+    const release = await this.#slots.acquire(request.caller.userId);
+    let sandbox: Sandbox | null = null;
+    try {
+      const published = await this.#published.current();
+      const readable = readableSet(request.caller, published);
+      const checked = await this.#guard.check(request.sql, accessOf(request.caller, readable));
+      sandbox = await this.#sandboxFor(published, readable);
+      const conn = await sandbox.connect();
+      const acquired = sandbox;
+      const run: Run = {
+        checked,
+        sandbox: acquired,
+        conn,
+        timedOut: false,
+        timeoutSeconds,
+        startedAt: performance.now(),
+        secrets: secretValues(published, this.#options.env),
+        finish: () => {
+          clearTimeout(timer);
+          if (!this.#running.delete(run)) return;
+          conn.closeSync();
+          acquired.release();
+          release();
+        },
+      };
+      const timer = setTimeout(() => {
+        run.timedOut = true;
+        conn.interrupt();
+      }, timeoutSeconds * 1000);
+      this.#running.add(run);
+      return run;
+    } catch (error) {
+      sandbox?.release();
+      release();
+      throw error;
+    }
+  }
+
+  /** The caller's sandbox for the newest generation (a rebuild may publish one meanwhile). */
+  async #sandboxFor(first: PublishedGeneration, readable: ReadonlySet<string>): Promise<Sandbox> {
+    let published = first;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const grantSet = [...readable].filter((id) => published.views.has(id)).sort();
+      const sandbox = await this.#cache.acquire(published, grantSet);
+      if (sandbox) return sandbox;
+      published = await this.#published.current();
+    }
+    throw new AgnesError('sandbox_unavailable', 'the query sandbox is unavailable; try again later');
+  }
+
+  async #collect(run: Run, result: DuckDBResult, limit: number): Promise<QueryResult> {
+    const columns = result.columnNames();
+    const columnTypes = result.columnTypes().map((t) => t.toString());
+    const rows: JsonValue[][] = [];
+    let bytes = 0;
+    let truncated: TruncatedReason | null = null;
+    read: for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      for (const row of chunk.convertRows(encodeValue)) {
+        if (rows.length === limit) {
+          truncated = 'rows';
+          break read;
+        }
+        bytes += JSON.stringify(row).length + 1;
+        if (bytes > this.#settings.max_result_bytes) {
+          truncated = 'bytes';
+          break read;
+        }
+        rows.push(row);
+      }
+    }
+    // Rows beyond the cap are not wanted: stop the engine before the connection is closed.
+    if (truncated) run.conn.interrupt();
+    return {
+      columns,
+      column_types: columnTypes,
+      rows,
+      row_count: rows.length,
+      truncated: truncated !== null,
+      truncated_reason: truncated,
+      elapsed_ms: elapsedSince(run.startedAt),
+    };
+  }
+
+  async #textExport(
+    run: Run,
+    request: QueryRequest,
+    format: 'csv' | 'ndjson',
+    maxRows: number,
+  ): Promise<Readable> {
+    const result = await run.conn.stream(run.checked.sql);
+    const columns = result.columnNames();
+    let first = await result.fetchChunk();
+    const mapError = (error: unknown) => this.#mapError(run, request, error);
+    async function* lines(): AsyncGenerator<string> {
+      try {
+        if (format === 'csv') yield csvLine(columns);
+        let written = 0;
+        for (let chunk = first; chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+          first = null;
+          let out = '';
+          for (const row of chunk.convertRows(encodeValue)) {
+            if (written === maxRows) break;
+            out += format === 'csv' ? csvLine(row) : ndjsonLine(columns, row);
+            written += 1;
+          }
+          if (out) yield out;
+          if (written === maxRows) {
+            run.conn.interrupt();
+            return;
+          }
+        }
+      } catch (error) {
+        throw mapError(error);
+      } finally {
+        run.finish();
+      }
+    }
+    return Readable.from(lines(), { objectMode: false });
+  }
+
+  /** Parquet is written by the sandbox itself into its scratch directory, streamed, then deleted. */
+  async #parquetExport(run: Run, request: QueryRequest, maxRows: number): Promise<Readable> {
+    const access = accessOf(request.caller, new Set(run.checked.tables));
+    const text = await this.#guard.canonical(run.checked, access);
+    const file = join(run.sandbox.exportDir, `${randomBytes(12).toString('hex')}.parquet`);
+    try {
+      await run.conn.run(
+        `COPY (SELECT * FROM (${text}) LIMIT ${maxRows}) TO ${quoteLiteral(file)} (FORMAT parquet)`,
+      );
+      const size = (await stat(file)).size;
+      const stream = createReadStream(file, { highWaterMark: 1024 * 1024 });
+      const cleanup = () => {
+        run.finish();
+        void rm(file, { force: true }).catch(() => undefined);
+      };
+      stream.once('close', cleanup);
+      stream.once('error', cleanup);
+      Object.assign(stream, { size });
+      return stream;
+    } catch (error) {
+      await rm(file, { force: true });
+      throw error;
+    }
+  }
+
+  #mapError(run: Run, request: QueryRequest, error: unknown): AgnesError {
+    return mapEngineError(error, {
+      dataDir: this.#options.dataDir,
+      secrets: run.secrets,
+      timedOut: run.timedOut,
+      timeoutSeconds: run.timeoutSeconds,
+      shuttingDown: this.#closing,
+      onPermissionError: (message) =>
+        this.#options.log.error(
+          { request_id: request.requestId, sql: request.sql.slice(0, 2000), err: message },
+          'query refused inside the engine: possible guard bypass',
+        ),
+    });
+  }
+}
+
+/** Lower-case ids the caller may query: admins every published view (04 §6.1 rule 2). */
+function readableSet(caller: QueryCaller, published: PublishedGeneration): ReadonlySet<string> {
+  const ids = caller.readable.map((id) => id.toLowerCase());
+  if (caller.admin) ids.push(...published.views.keys());
+  return new Set(ids);
+}
+
+function accessOf(caller: QueryCaller, readable: ReadonlySet<string>): TableAccess {
+  return {
+    readable,
+    isVisible: (id) => caller.admin || readable.has(id) || caller.isVisible(id),
+  };
+}
+
+/** Values of the token variables of remote catalogs: never echoed in an error message. */
+function secretValues(published: PublishedGeneration, env: Record<string, string | undefined>): string[] {
+  const out: string[] = [];
+  for (const remote of published.remotes.values()) {
+    const value = remote.token_env ? env[remote.token_env] : undefined;
+    if (value) out.push(value);
+  }
+  return out;
+}

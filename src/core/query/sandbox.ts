@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { toDuckSize } from '../config/size.js';
+import { queryOne } from '../duckdb/engine.js';
+import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
+import { AgnesError, errorMessage } from '../errors.js';
+import { EXTRACT_FILE } from '../extract/contract.js';
+import type { AttachRemote } from '../extract/remote-attach.js';
+import type { RemoteAttachRecord, ViewMapRow } from '../orchestrator/view-map.js';
+import type { PublishedGeneration } from './published-views.js';
+
+/** How every sandbox of one engine is configured (05 §4). */
+export interface SandboxSettings {
+  dataDir: string;
+  /** `analytics/server.duckdb`: the file the self-check must fail to read. */
+  analyticsPath: string;
+  threads: number;
+  memoryLimitBytes: number;
+  maxTempBytes: number;
+  /** Extensions remote catalogs may use (`analytics.remote_extensions`); `duckdb` files always. */
+  remoteExtensions: ReadonlySet<string>;
+  installExtensions: boolean;
+  attachRemote: AttachRemote;
+  env: Record<string, string | undefined>;
+  /** A source that no longer attaches is logged and left out; a failed self-check is an error. */
+  log: SandboxLog;
+}
+
+export interface SandboxLog {
+  warn(detail: Record<string, unknown>, message: string): void;
+  error(detail: Record<string, unknown>, message: string): void;
+}
+
+/** What a build attached, for the allow-lists and for tests. */
+interface BuildPlan {
+  views: ViewMapRow[];
+  sources: string[];
+  remotes: RemoteAttachRecord[];
+}
+
+function planFor(
+  published: PublishedGeneration,
+  grantSet: readonly string[],
+  settings: SandboxSettings,
+): BuildPlan {
+  const views = grantSet.map((id) => published.views.get(id)).filter((v): v is ViewMapRow => v !== undefined);
+  const sources = [...new Set(views.map((v) => v.source))].sort();
+  const aliases = new Set(
+    views.filter((v) => v.query_mode === 'remote' && v.remote_alias).map((v) => v.remote_alias!),
+  );
+  const remotes = [...aliases]
+    .sort()
+    .map((alias) => published.remotes.get(alias))
+    .filter(
+      (r): r is RemoteAttachRecord =>
+        r !== undefined && (r.extension === 'duckdb' || settings.remoteExtensions.has(r.extension)),
+    );
+  return { views, sources, remotes };
+}
+
+const list = (values: readonly string[]) => `[${values.map(quoteLiteral).join(', ')}]`;
+
+/**
+ * A DuckDB instance dedicated to one grant set in one generation (05 §4): the granted sources'
+ * extracts attached read-only, one view per granted table and nothing else, external access off
+ * except for the granted tables' files, configuration locked, and a self-check before first use.
+ */
+export class Sandbox {
+  readonly key: string;
+  readonly generation: number;
+  readonly tempDir: string;
+  /** Where `COPY … TO` may write (Parquet exports); inside `tempDir`. */
+  readonly exportDir: string;
+  readonly #instance: DuckDBInstance;
+  #running = 0;
+  #retired = false;
+  #closed = false;
+  lastUsed = Date.now();
+
+  private constructor(key: string, generation: number, instance: DuckDBInstance, tempDir: string) {
+    this.key = key;
+    this.generation = generation;
+    this.#instance = instance;
+    this.tempDir = tempDir;
+    this.exportDir = join(tempDir, 'export');
+  }
+
+  static async build(
+    key: string,
+    published: PublishedGeneration,
+    grantSet: readonly string[],
+    settings: SandboxSettings,
+  ): Promise<Sandbox> {
+    const tempDir = join(settings.dataDir, 'tmp', 'query', randomBytes(8).toString('hex'));
+    await mkdir(join(tempDir, 'export'), { recursive: true, mode: 0o700 });
+    let instance: DuckDBInstance | null = null;
+    try {
+      instance = await DuckDBInstance.create(':memory:', {
+        autoinstall_known_extensions: 'false',
+        autoload_known_extensions: 'false',
+        // DuckDB counts the calling thread in `threads`; the engine never runs tasks on its own
+        // thread (it polls), so one more gives `query.threads` workers.
+        threads: String(settings.threads + 1),
+        memory_limit: toDuckSize(settings.memoryLimitBytes),
+        temp_directory: tempDir,
+        max_temp_directory_size: toDuckSize(settings.maxTempBytes),
+      });
+      const sandbox = new Sandbox(key, published.generation, instance, tempDir);
+      const conn = await instance.connect();
+      try {
+        await configure(conn, planFor(published, grantSet, settings), sandbox, settings);
+        await selfCheck(conn, settings.analyticsPath);
+      } finally {
+        conn.closeSync();
+      }
+      return sandbox;
+    } catch (error) {
+      instance?.closeSync();
+      await rm(tempDir, { recursive: true, force: true });
+      if (error instanceof AgnesError) throw error;
+      settings.log.error({ err: errorMessage(error) }, 'query sandbox could not be built');
+      throw new AgnesError('sandbox_unavailable', 'the query sandbox is unavailable; try again later');
+    }
+  }
+
+  get running(): number {
+    return this.#running;
+  }
+
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Takes a reference for one query; false once the sandbox accepts no new queries. */
+  tryAcquire(): boolean {
+    if (this.#retired || this.#closed) return false;
+    this.#running += 1;
+    this.lastUsed = Date.now();
+    return true;
+  }
+
+  release(): void {
+    this.#running = Math.max(0, this.#running - 1);
+    this.lastUsed = Date.now();
+    if (this.#retired && this.#running === 0) this.close();
+  }
+
+  connect(): Promise<DuckDBConnection> {
+    return this.#instance.connect();
+  }
+
+  /** No new queries; closed as soon as the running ones end. */
+  retire(): void {
+    this.#retired = true;
+    if (this.#running === 0) this.close();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#retired = true;
+    this.#instance.closeSync();
+    void rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function configure(
+  conn: DuckDBConnection,
+  plan: BuildPlan,
+  sandbox: Sandbox,
+  settings: SandboxSettings,
+): Promise<void> {
+  const allowedPaths: string[] = [];
+  const allowedDirectories: string[] = [sandbox.exportDir];
+  const attached = new Set<string>();
+  for (const source of plan.sources) {
+    const extract = join(settings.dataDir, 'extracts', source, EXTRACT_FILE);
+    try {
+      await conn.run(`ATTACH ${quoteLiteral(extract)} AS ${quoteIdent(source)} (READ_ONLY)`);
+      attached.add(source);
+      allowedPaths.push(extract);
+    } catch (error) {
+      settings.log.warn({ source, err: errorMessage(error) }, 'query sandbox: extract could not be attached');
+    }
+  }
+  const remotes = new Set<string>();
+  for (const remote of plan.remotes) {
+    try {
+      await settings.attachRemote(
+        conn,
+        {
+          alias: remote.alias,
+          extension: remote.extension,
+          url: remote.url,
+          token: remote.token_env ? (settings.env[remote.token_env] ?? null) : null,
+        },
+        { installExtensions: settings.installExtensions },
+      );
+      remotes.add(remote.alias);
+      if (remote.extension === 'duckdb') allowedPaths.push(remote.url);
+    } catch (error) {
+      settings.log.warn(
+        { alias: remote.alias, err: errorMessage(error) },
+        'query sandbox: remote catalog unavailable',
+      );
+    }
+  }
+  const ddl: string[] = [];
+  for (const view of plan.views) {
+    if (!attached.has(view.source)) continue;
+    if (view.query_mode === 'remote' && !(view.remote_alias && remotes.has(view.remote_alias))) continue;
+    ddl.push(
+      `CREATE VIEW main.${quoteIdent(view.view_name)} AS SELECT * FROM ${quoteIdent(view.source)}.main.${quoteIdent(view.view_name)}`,
+    );
+    if (view.query_mode === 'local') {
+      for (const file of view.files) allowedPaths.push(join(settings.dataDir, file.path));
+      if (view.data_dir) allowedDirectories.push(join(settings.dataDir, view.data_dir));
+    }
+  }
+  if (ddl.length > 0) await conn.run(ddl.join(';\n'));
+  await conn.run(`SET allowed_paths = ${list(allowedPaths)}`);
+  await conn.run(`SET allowed_directories = ${list(allowedDirectories)}`);
+  await conn.run('SET enable_external_access = false');
+  await conn.run('SET lock_configuration = true');
+}
+
+/** Step 7 of 05 §4: external access is off, and a file outside the allow-list cannot be read. */
+async function selfCheck(conn: DuckDBConnection, probePath: string): Promise<void> {
+  const settings = await queryOne<{ external: unknown; locked: unknown }>(
+    conn,
+    `SELECT current_setting('enable_external_access') AS external, current_setting('lock_configuration') AS locked`,
+  );
+  if (settings?.external !== false || settings?.locked !== true)
+    throw new Error('sandbox self-check: configuration is not locked down');
+  let probe: unknown = null;
+  try {
+    await conn.run(`SELECT count(*) FROM read_blob(${quoteLiteral(probePath)})`);
+  } catch (error) {
+    probe = error;
+  }
+  if (!probe || !/Permission Error/i.test(errorMessage(probe)))
+    throw new Error('sandbox self-check: a file outside the allow-list was readable');
+}
