@@ -6,6 +6,7 @@ import { JobRunner } from '../core/jobs/runner.js';
 import { SyncOrchestrator } from '../core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../core/orchestrator/state-store.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
+import { QueryEngine } from '../core/query/engine.js';
 import { openStateDb, type StateDb } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
@@ -20,6 +21,8 @@ export interface AppContext {
   repos: Repositories;
   orchestrator: SyncOrchestrator;
   jobs: JobRunner;
+  /** The one query engine (05): guard, sandboxes and limits for every caller-provided SQL. */
+  query: QueryEngine;
   sources: readonly SourceDefinition[];
   log: PinoLogger;
   /** Closes what the context opened, in reverse order. Idempotent. */
@@ -67,6 +70,15 @@ export async function createAppContext(options: ContextOptions): Promise<AppCont
     log,
     parallel: config.sync.parallel_sources,
   });
+  const query = await QueryEngine.open({
+    dataDir,
+    analyticsPath: orchestrator.analyticsPath,
+    settings: config.query,
+    remoteExtensions: config.analytics.remote_extensions,
+    installExtensions: config.analytics.install_extensions,
+    env,
+    log,
+  });
   let closed = false;
   return {
     config,
@@ -77,11 +89,13 @@ export async function createAppContext(options: ContextOptions): Promise<AppCont
     repos,
     orchestrator,
     jobs,
+    query,
     sources: options.sources,
     log,
     async close() {
       if (closed) return;
       closed = true;
+      await query.close();
       await jobs.shutdown();
       await db.destroy();
     },
