@@ -68,6 +68,10 @@ export class SqlParser {
         // holds no statement at all (empty, only `;`, whitespace or comments).
         const message = errorMessage(error);
         if (message.includes('Parser Error')) throw new AgnesError('invalid_sql', parserFirstLine(message));
+        // Some commands do work while being extracted (IMPORT DATABASE reads its files, which the
+        // locked parser refuses): whatever they are, they are not a SELECT.
+        if (message.startsWith('Failed to extract statements'))
+          throw new AgnesError('not_select', 'only a single SELECT statement is allowed');
         throw new AgnesError('empty_query', 'the query contains no statement');
       }
     });

@@ -224,7 +224,8 @@ class TreeWalk {
         'forbidden_function',
         'only the table functions range, generate_series and unnest are allowed',
       );
-    if (isQualified(fn))
+    // Table functions are never written qualified by the parser: any qualification is refused.
+    if ((fn.schema ?? '') !== '' || (fn.catalog ?? '') !== '')
       throw new AgnesError('forbidden_function', 'qualified function names are not allowed');
     if (!isAllowedTableFunction(fn.function_name))
       throw new AgnesError(
@@ -253,10 +254,16 @@ class TreeWalk {
   }
 }
 
+/**
+ * A function named with a catalog or a schema. `main` without a catalog is the same lookup as an
+ * unqualified name, and DuckDB's parser writes it itself for list literals (`[1, 2]` becomes
+ * `main.list_value(1, 2)`), so it is not a qualification; the deny-list applies to the name anyway.
+ */
 function isQualified(expression: TreeObject): boolean {
   const schema = expression.schema ?? '';
   const catalog = expression.catalog ?? '';
-  return typeof schema !== 'string' || typeof catalog !== 'string' || schema !== '' || catalog !== '';
+  if (typeof schema !== 'string' || typeof catalog !== 'string') return true;
+  return catalog !== '' || (schema !== '' && schema.toLowerCase() !== 'main');
 }
 
 /**
