@@ -126,10 +126,9 @@ export class UploadStore {
             yield chunk;
           }
         },
-        handle.createWriteStream({ autoClose: false }),
+        // The stream owns the handle: it fsyncs and closes it before the pipeline settles.
+        handle.createWriteStream({ flush: true }),
       );
-      await handle.sync();
-      await handle.close();
     } catch (error) {
       await handle.close().catch(() => undefined);
       await rm(tempPath, { force: true });

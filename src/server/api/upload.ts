@@ -87,7 +87,9 @@ export async function uploadRoutes(app: AgnesApp, services: AppServices): Promis
     let received: { filename: string; file: Received } | undefined;
     try {
       for await (const part of request.parts()) {
-        if (received || part.type !== 'file' || part.fieldname !== 'file') throw oneFileOnly();
+        // An empty filename is what a browser sends when no file was chosen.
+        if (received || part.type !== 'file' || part.fieldname !== 'file' || part.filename === '')
+          throw oneFileOnly();
         checkFilename(kind, part.filename);
         const file = await store.receive(part.file, maxBytes);
         received = { filename: part.filename, file };
