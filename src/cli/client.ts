@@ -23,6 +23,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** A streamed body (uploads); never retried. */
   rawBody?: BodyInit;
+  /** Hand a 2xx response back with its body unread (`ApiResponse.body` is the stream), for exports. */
+  stream?: boolean;
 }
 
 export interface ApiResponse<T> {
@@ -129,6 +131,8 @@ export class ApiClient {
         );
         continue;
       }
+      if (options.stream && response.ok)
+        return { status: response.status, headers: response.headers, body: response.body as T };
       return this.#finish<T>(response, options.accept ?? []);
     }
   }

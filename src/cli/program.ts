@@ -1,48 +1,11 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { PACKAGE_VERSION } from '../core/package-info.js';
+import { collect, integer, run, withGlobals } from './command-kit.js';
 import * as auth from './commands/auth.js';
 import { sync } from './commands/sync.js';
-import { type CliContext, cliContext, type GlobalOptions } from './context.js';
-import { EXIT } from './errors.js';
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
-  return n;
-}
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-/** The options every command accepts, in any position (06 §1). */
-function withGlobals(command: Command): Command {
-  return command
-    .option('--server <url>', 'server URL for this invocation (flag > DA_SERVER > config)')
-    .option('--json', 'machine output: exactly one JSON document on stdout')
-    .option('--quiet', 'no progress; only errors and the result')
-    .option('--local-dir <dir>', 'local data root (flag > DA_LOCAL_DIR > current directory)')
-    .option('--no-color', 'no colour (also NO_COLOR)')
-    .option('--verbose', 'log HTTP requests (method, path, status, duration) to stderr');
-}
-
-/**
- * Wraps a command body: commander passes the positional arguments, the command's own options and
- * the command; the body gets a context built from the merged global options. Errors become one
- * line (or the JSON error document) and the exit codes of 06 §3.
- */
-function run<O, A extends unknown[]>(
-  body: (ctx: CliContext, options: O, ...args: A) => Promise<number | undefined | void>,
-) {
-  return async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    const ctx = cliContext(command.optsWithGlobals() as GlobalOptions);
-    try {
-      const code = await body(ctx, args[args.length - 2] as O, ...(args.slice(0, -2) as A));
-      process.exitCode = typeof code === 'number' ? code : EXIT.ok;
-    } catch (error) {
-      process.exitCode = ctx.out.error(error);
-    }
-  };
-}
+import { registerAdmin } from './program-admin.js';
+import { registerData } from './program-data.js';
+import { registerTools } from './program-tools.js';
 
 export function daProgram(): Command {
   const program = withGlobals(
@@ -109,14 +72,8 @@ export function daProgram(): Command {
     ),
   );
 
-  withGlobals(
-    program
-      .command('version')
-      .description('print the CLI version (and the server version when one is configured)'),
-  ).action(
-    run(async (ctx) => {
-      ctx.out.result({ version: PACKAGE_VERSION }, () => `da ${PACKAGE_VERSION}`);
-    }),
-  );
+  registerData(program);
+  registerAdmin(program);
+  registerTools(program);
   return program;
 }

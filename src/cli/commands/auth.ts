@@ -6,7 +6,7 @@ import { type CliContext, connect, resolveServer, USER_AGENT } from '../context.
 import { CliError, EXIT } from '../errors.js';
 import { ask, readStdin } from '../prompt.js';
 
-type Session = Static<typeof TokenResponse>;
+export type Session = Static<typeof TokenResponse>;
 
 interface Me {
   id: string;
@@ -45,7 +45,7 @@ function sessionClient(server: string, token: string): ApiClient {
 }
 
 /** Trades a short session for a personal access token, then ends the session (06 §5.1). */
-async function tokenFromSession(
+export async function tokenFromSession(
   server: string,
   session: Session,
   options: LoginOptions,

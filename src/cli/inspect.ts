@@ -1,0 +1,93 @@
+import { stat } from 'node:fs/promises';
+import type { ApiClient } from './client.js';
+import type { CliContext } from './context.js';
+import { CliError, EXIT } from './errors.js';
+import type { Manifest } from './sync/manifest.js';
+import { layoutOf, targetPath } from './sync/paths.js';
+import { loadState, type SyncState } from './sync/state.js';
+
+/** Read-only looks at the server and the local copy, shared by `da status`, `diagnose` and `setup verify`. */
+
+export interface Health {
+  reachable: boolean;
+  status: string | null;
+  version: string | null;
+  /** Why the server could not be asked, when it could not. */
+  error: string | null;
+}
+
+export async function probeHealth(client: ApiClient): Promise<Health> {
+  try {
+    const { body } = await client.request<{ status: string; version: string }>('GET', '/api/health', {
+      auth: false,
+      accept: [503],
+    });
+    return { reachable: true, status: body.status, version: body.version, error: null };
+  } catch (error) {
+    if (error instanceof CliError && error.exitCode === EXIT.unreachable)
+      return { reachable: false, status: null, version: null, error: error.message };
+    throw error;
+  }
+}
+
+export interface Me {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  auth: { method: string; token_id: string; expires_at: string | null };
+}
+
+/** The signed-in user, or null without a valid credential; other failures propagate. */
+export async function whoIsSignedIn(client: ApiClient, hasToken: boolean): Promise<Me | null> {
+  if (!hasToken) return null;
+  try {
+    return await client.json<Me>('GET', '/auth/me');
+  } catch (error) {
+    if (error instanceof CliError && error.exitCode === EXIT.unauthenticated) return null;
+    throw error;
+  }
+}
+
+export async function localState(ctx: CliContext, server: string): Promise<SyncState> {
+  return loadState(ctx.store.syncStatePath(server, ctx.localDir), server, ctx.localDir);
+}
+
+/** `<table>/<file>` for every file the state records that is gone or has another size locally. */
+export async function missingFiles(ctx: CliContext, state: SyncState): Promise<string[]> {
+  const { parquetRoot } = layoutOf(ctx.localDir);
+  const missing: string[] = [];
+  for (const [id, table] of Object.entries(state.tables)) {
+    for (const [name, file] of Object.entries(table.files)) {
+      const path = await targetPath(parquetRoot, id, table.layout, name).catch(() => null);
+      const info = path ? await stat(path).catch(() => null) : null;
+      if (info?.size !== file.size) missing.push(`${id}/${name}`);
+    }
+  }
+  return missing;
+}
+
+/** Local tables whose content differs from the manifest, or that were never synced. */
+export function outOfDate(manifest: Manifest, state: SyncState): string[] {
+  return Object.values(manifest.tables)
+    .filter((t) => t.layout !== 'remote' && state.tables[t.id]?.hash !== t.hash)
+    .map((t) => t.id)
+    .sort();
+}
+
+/** Bytes a sync would still download: manifest files the state does not hold at the same hash. */
+export function bytesToDownload(manifest: Manifest, state: SyncState): number {
+  let bytes = 0;
+  for (const table of Object.values(manifest.tables)) {
+    const local = state.tables[table.id]?.files ?? {};
+    for (const file of table.files) if (local[file.name]?.hash !== file.hash) bytes += file.size;
+  }
+  return bytes;
+}
+
+export function remoteTables(manifest: Manifest): string[] {
+  return Object.values(manifest.tables)
+    .filter((t) => t.layout === 'remote')
+    .map((t) => t.id)
+    .sort();
+}
