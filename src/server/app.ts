@@ -22,6 +22,7 @@ import { groupRoutes } from './api/groups.js';
 import { healthRoutes } from './api/health.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
+import { queryRoutes } from './api/query.js';
 import { registryRoutes } from './api/registry.js';
 import { settingsRoutes } from './api/settings.js';
 import { syncRoutes } from './api/sync.js';
@@ -185,5 +186,6 @@ export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
   await app.register(async (scope) => auditRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => catalogRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => uploadRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => queryRoutes(scope as AgnesApp, shared));
   return app;
 }

@@ -1,0 +1,182 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { type AccessView, loadAccessView } from '../../core/access/access.js';
+import { AgnesError } from '../../core/errors.js';
+import { isValidTableId } from '../../core/ids.js';
+import type { QueryRequest } from '../../core/query/engine.js';
+import type { QueryResult as Result } from '../../core/query/types.js';
+import type { AgnesApp } from '../app.js';
+import { routeLimit } from '../plugins/rate-limits.js';
+import { errors, Id } from '../schemas.js';
+import type { AppServices } from '../services.js';
+
+/** The audit entry keeps at most this much of the SQL (05 §2 step 9). */
+const AUDIT_SQL_CHARS = 2_000;
+
+const QueryResult = Type.Object({
+  columns: Type.Array(Type.String()),
+  column_types: Type.Array(Type.String()),
+  rows: Type.Array(Type.Array(Type.Unknown())),
+  row_count: Type.Integer(),
+  truncated: Type.Boolean(),
+  truncated_reason: Type.Union([Type.Literal('rows'), Type.Literal('bytes'), Type.Null()]),
+  elapsed_ms: Type.Integer(),
+});
+
+const QUERY_ERRORS = errors(400, 401, 403, 408, 413, 422, 429, 503);
+
+/** The caller as the query engine sees it: one access view per request (05 §3). */
+async function queryRequest(
+  services: AppServices,
+  request: FastifyRequest,
+  sql: string,
+  view?: AccessView,
+): Promise<QueryRequest> {
+  const principal = request.auth!.principal;
+  const access = view ?? (await loadAccessView(services.ctx.repos, principal));
+  return {
+    caller: {
+      userId: principal.id,
+      admin: principal.role === 'admin',
+      readable: access.readableTables(),
+      isVisible: (id) => access.isVisible(id),
+    },
+    sql,
+    requestId: String(request.id),
+  };
+}
+
+function auditQuery(request: FastifyRequest, action: string, sql: string, extra: Record<string, unknown>) {
+  request.audit = { action, params: { sql: sql.slice(0, AUDIT_SQL_CHARS), ...extra } };
+}
+
+const auditResult = (result: Result) => ({
+  row_count: result.row_count,
+  truncated: result.truncated,
+  elapsed_ms: result.elapsed_ms,
+});
+
+/**
+ * SQL over the caller's tables (03 §6, 05): `POST /api/query`, `POST /api/query/export` and the
+ * catalog preview. All three go through the one query engine, so the guard, the caller's sandbox
+ * and the limits apply alike.
+ */
+export async function queryRoutes(app: AgnesApp, services: AppServices): Promise<void> {
+  const { config, query: engine } = services.ctx;
+  const rateLimit = routeLimit(config, 'query');
+  const sqlText = Type.String({ description: `At most ${config.query.max_sql_bytes} UTF-8 bytes` });
+
+  app.post(
+    '/api/query',
+    {
+      config: { auth: 'analyst+', audit: 'query.run', rateLimit },
+      schema: {
+        tags: ['query'],
+        summary: 'Run one SELECT over the tables you may read',
+        body: Type.Object(
+          {
+            sql: sqlText,
+            limit: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: config.query.max_limit,
+                default: config.query.default_limit,
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: QueryResult, ...QUERY_ERRORS },
+      },
+    },
+    async (request) => {
+      const { sql, limit } = request.body;
+      auditQuery(request, 'query.run', sql, {});
+      const result = await engine.query(
+        await queryRequest(services, request, sql),
+        limit ?? config.query.default_limit,
+      );
+      auditQuery(request, 'query.run', sql, auditResult(result));
+      return result;
+    },
+  );
+
+  app.post(
+    '/api/query/export',
+    {
+      config: { auth: 'analyst+', audit: 'query.export', rateLimit },
+      schema: {
+        tags: ['query'],
+        summary: 'Stream the full result of one SELECT as CSV, NDJSON or Parquet',
+        body: Type.Object(
+          {
+            sql: sqlText,
+            format: Type.Union([Type.Literal('csv'), Type.Literal('ndjson'), Type.Literal('parquet')]),
+            max_rows: Type.Optional(Type.Integer({ minimum: 1, maximum: config.query.max_export_rows })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: {
+            description: 'The result as an attachment (export.csv, export.ndjson or export.parquet)',
+            content: {
+              'text/csv': { schema: Type.String() },
+              'application/x-ndjson': { schema: Type.String() },
+              'application/vnd.apache.parquet': { schema: Type.String({ format: 'binary' }) },
+            },
+          },
+          ...QUERY_ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { sql, format, max_rows } = request.body;
+      auditQuery(request, 'query.export', sql, { format });
+      const exported = await engine.export(
+        await queryRequest(services, request, sql),
+        format,
+        max_rows ?? config.query.max_export_rows,
+      );
+      // A failure after the first byte cannot change the status: the connection is aborted.
+      exported.stream.once('error', (error) => {
+        request.log.warn({ err: error.message }, 'export failed after streaming started');
+        reply.raw.destroy();
+      });
+      return reply
+        .header('Content-Type', exported.contentType)
+        .header('Content-Disposition', `attachment; filename="${exported.filename}"`)
+        .send(exported.stream as never);
+    },
+  );
+
+  app.get(
+    '/api/catalog/tables/:table_id/preview',
+    {
+      config: { auth: 'analyst+', audit: 'catalog.preview', rateLimit },
+      schema: {
+        tags: ['catalog'],
+        summary: 'The first rows of a table you may read, through the query guard',
+        params: Type.Object({ table_id: Id }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: QueryResult, ...errors(401, 403, 404, 408, 422, 429, 503) },
+      },
+    },
+    async (request) => {
+      const { table_id } = request.params;
+      const limit = request.query.limit ?? 20;
+      const view = await loadAccessView(services.ctx.repos, request.auth!.principal);
+      if (!isValidTableId(table_id) || !view.isVisible(table_id) || !view.table(table_id))
+        throw new AgnesError('not_found', 'table not found');
+      if (!view.canRead(table_id).allowed)
+        throw new AgnesError('table_forbidden', 'you do not have read access to this table');
+      // The id matched the table-id pattern, so it can be quoted as an identifier as it is.
+      const sql = `SELECT * FROM "${table_id}" LIMIT ${limit}`;
+      const result = await engine.query(await queryRequest(services, request, sql, view), limit);
+      request.audit = { action: 'catalog.preview', resource: table_id, params: auditResult(result) };
+      return result;
+    },
+  );
+}
