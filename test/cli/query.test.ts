@@ -1,0 +1,137 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CliHome,
+  type CliServer,
+  cliHome,
+  loginWithToken,
+  runDa,
+  withCliServer,
+} from '../support/cli.js';
+
+const FIRST_THREE = 'SELECT id, label, amount FROM orders ORDER BY id LIMIT 3';
+
+describe('da query and da explore (local)', () => {
+  let fixture: CliServer;
+  let home: CliHome;
+  const da = (...args: string[]) => runDa(args, { env: home.env });
+
+  beforeAll(async () => {
+    fixture = await withCliServer();
+    home = await cliHome();
+    await loginWithToken(home, fixture.server.url, fixture.analyst);
+    const sync = await da('sync', '--table', 'orders', '--table', 'events', '--quiet');
+    if (sync.code !== 0) throw new Error(`sync failed: ${sync.stdout}${sync.stderr}`);
+  });
+  afterAll(async () => {
+    await fixture.close();
+    await home.cleanup();
+  });
+
+  it('prints an aligned table by default, numbers right-aligned', async () => {
+    const result = await da('query', FIRST_THREE);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')).toEqual([
+      'id  label  amount',
+      '--  -----  ------',
+      ' 0  v0     0.0',
+      ' 1  v1     1.5',
+      ' 2  v2     3.0',
+      '',
+    ]);
+  });
+
+  it('prints json, csv and ndjson with the server encodings (DECIMAL exact as a string)', async () => {
+    const json = await da('query', FIRST_THREE, '--format', 'json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([
+      { id: 0, label: 'v0', amount: '0.0' },
+      { id: 1, label: 'v1', amount: '1.5' },
+      { id: 2, label: 'v2', amount: '3.0' },
+    ]);
+    const csv = await da('query', FIRST_THREE, '--format', 'csv');
+    expect(csv.stdout).toBe('id,label,amount\r\n0,v0,0.0\r\n1,v1,1.5\r\n2,v2,3.0\r\n');
+    const ndjson = await da('query', '--format', 'ndjson', FIRST_THREE);
+    expect(
+      ndjson.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual(JSON.parse(json.stdout));
+  });
+
+  it('quotes CSV fields by RFC 4180 and shows NULL as empty', async () => {
+    const csv = await da('query', `SELECT 'a,"b"' AS x, NULL AS y, 'line\nbreak' AS z`, '--format', 'csv');
+    expect(csv.stdout).toBe('x,y,z\r\n"a,""b""",,"line\nbreak"\r\n');
+  });
+
+  it('stops at --limit and says so on stderr; --json carries the flag', async () => {
+    const limited = await da('query', 'SELECT * FROM orders', '--limit', '10', '--format', 'csv');
+    expect(limited.code).toBe(0);
+    expect(limited.stdout.trim().split('\r\n')).toHaveLength(11);
+    expect(limited.stderr).toBe('(truncated at 10 rows)\n');
+    const whole = await da('query', 'SELECT count(*) AS n FROM events', '--json');
+    expect(JSON.parse(whole.stdout)).toEqual({
+      columns: ['n'],
+      column_types: ['BIGINT'],
+      rows: [{ n: 60 }],
+      row_count: 1,
+      truncated: false,
+    });
+  });
+
+  it('reads SQL from --file and writes --output atomically', async () => {
+    const sqlFile = join(home.root, 'q.sql');
+    await writeFile(sqlFile, FIRST_THREE);
+    const out = join(home.root, 'out.csv');
+    const result = await da('query', '--file', sqlFile, '--format', 'csv', '--output', out);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(await readFile(out, 'utf8')).toBe('id,label,amount\r\n0,v0,0.0\r\n1,v1,1.5\r\n2,v2,3.0\r\n');
+  });
+
+  it('opens the database read-only: writes fail with exit 1 and a one-line message', async () => {
+    const write = await da('query', 'CREATE TABLE t AS SELECT 1');
+    expect(write.code).toBe(1);
+    expect(write.stderr.trim().split('\n')).toHaveLength(1);
+    expect(write.stderr).toMatch(/^error: .*read-only/i);
+    const bad = await da('query', 'SELEC 1');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: .*Parser Error: syntax error/);
+  });
+
+  it('refuses usage errors with exit 2', async () => {
+    expect((await da('query')).code).toBe(2);
+    expect((await da('query', 'SELECT 1', '--format', 'xml')).code).toBe(2);
+    const parquet = await da('query', 'SELECT 1', '--format', 'parquet');
+    expect(parquet.code).toBe(2);
+    expect(parquet.stderr).toBe('error: --format parquet needs --remote and --output FILE\n');
+  });
+
+  it('says to run da sync when there is no local database', async () => {
+    const empty = await cliHome();
+    const result = await runDa(['query', 'SELECT 1'], { env: empty.env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('error: local database not found; run: da sync\n');
+    await empty.cleanup();
+  });
+
+  it('explores a local table, flags before or after the name', async () => {
+    const text = await da('explore', 'orders');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('orders: 50 rows, 3 columns');
+    const json = await da('explore', '--json', 'orders');
+    const doc = JSON.parse(json.stdout);
+    expect(doc.rows).toBe(50);
+    expect(doc.columns.map((c: { name: string }) => c.name)).toEqual(['id', 'label', 'amount']);
+    expect(doc.sample).toHaveLength(5);
+  });
+
+  it('explore of an unknown table lists the available ones and exits 5', async () => {
+    const result = await da('explore', 'nope');
+    expect(result.code).toBe(5);
+    expect(result.stderr).toBe('error: no local table nope; available: events, orders\n');
+  });
+});
