@@ -186,7 +186,7 @@ export class QueryEngine {
     for (const run of this.#running) run.conn.interrupt();
     const deadline = Date.now() + 10_000;
     while (this.#running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    this.#cache.closeAll();
+    await this.#cache.closeAll();
     this.#parser.close();
   }
 

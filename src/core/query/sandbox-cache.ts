@@ -132,9 +132,11 @@ export class SandboxCache {
   }
 
   /** Closes every sandbox now, running queries or not (after they were interrupted). */
-  closeAll(): void {
+  async closeAll(): Promise<void> {
     this.close();
-    for (const sandbox of this.#live) sandbox.close();
+    const all = [...this.#live];
     this.#live.clear();
+    for (const sandbox of all) sandbox.close();
+    await Promise.all(all.map((sandbox) => sandbox.removed));
   }
 }

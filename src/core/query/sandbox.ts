@@ -77,6 +77,7 @@ export class Sandbox {
   #running = 0;
   #retired = false;
   #closed = false;
+  #removed: Promise<void> = Promise.resolve();
   lastUsed = Date.now();
 
   private constructor(key: string, generation: number, instance: DuckDBInstance, tempDir: string) {
@@ -166,7 +167,12 @@ export class Sandbox {
     this.#closed = true;
     this.#retired = true;
     this.#instance.closeSync();
-    void rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
+    this.#removed = rm(this.tempDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Settles once a closed sandbox's scratch directory is gone (shutdown leaves no temp files). */
+  get removed(): Promise<void> {
+    return this.#removed;
   }
 }
 

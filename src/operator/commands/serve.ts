@@ -22,8 +22,8 @@ export interface Shutdown {
 }
 
 /**
- * SIGTERM/SIGINT: interrupt running jobs (marked `interrupted`), let startup work settle, stop
- * accepting and let in-flight requests finish (25 s at most), close the state store, exit 0.
+ * SIGTERM/SIGINT: interrupt running jobs (marked `interrupted`), let startup work settle, interrupt
+ * running queries, stop accepting and let in-flight requests finish (25 s at most), close the state store, exit 0.
  */
 export function handleShutdown(ctx: AppContext): Shutdown {
   let app: AgnesApp | null = null;
@@ -46,6 +46,9 @@ export function handleShutdown(ctx: AppContext): Shutdown {
     try {
       await ctx.jobs.shutdown();
       await Promise.allSettled(held);
+      // Running queries are interrupted first: otherwise the app would wait for them (up to the
+      // query timeout) before it closes.
+      await ctx.query.close();
       await app?.close();
       await ctx.close();
       process.exit(0);
