@@ -18,6 +18,8 @@ export interface EngineErrorContext {
   onPermissionError(message: string): void;
 }
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /**
  * First line only; "Did you mean …" suggestions and candidate lists removed (they can name
  * catalogs of attached sources); secrets, DATA_DIR and absolute paths replaced; 300 characters.
@@ -26,9 +28,11 @@ export function sanitizeEngineMessage(message: string, dataDir: string, secrets:
   let line = (message.split('\n')[0] ?? '').trim();
   line = line.replace(/\s*(Did you mean|Candidate bindings|Candidate tables)\b.*$/i, '');
   for (const secret of secrets) if (secret.length >= 4) line = line.replaceAll(secret, '<redacted>');
-  if (dataDir) line = line.replaceAll(dataDir, '<path>');
-  line = line.replace(/(^|[\s'"(=:,[])(?:file:)?\/[^\s'"),\]]*/g, '$1<path>');
+  // URLs first: their `//` would otherwise read as an absolute path after the scheme.
   line = line.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"),\]]*/gi, '<path>');
+  // DATA_DIR with whatever follows it, even where it is not preceded by a separator.
+  if (dataDir) line = line.replace(new RegExp(`${escapeRegExp(dataDir)}[^\\s'"),\\]]*`, 'g'), '<path>');
+  line = line.replace(/(^|[\s'"(=:,[])\/[^\s'"),\]]*/g, '$1<path>');
   if (line.length > MAX_DETAIL) line = `${line.slice(0, MAX_DETAIL - 1)}…`;
   return line || 'the query failed';
 }
