@@ -87,17 +87,20 @@ export async function publishShop(ctx: AppContext, dataDir: string): Promise<voi
 }
 
 /**
- * A GET with the path sent exactly as written: `fetch` would normalise `%2e%2e` and `..`
+ * A request with the path sent exactly as written: `fetch` would normalise `%2e%2e` and `..`
  * segments before they reach the server, which is not what an attacker's client does.
  */
-export function rawGet(
+export function rawRequest(
   server: Pick<TestServer, 'url'>,
+  method: string,
   path: string,
   headers: Record<string, string> = {},
+  body?: string,
 ): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
   const url = new URL(server.url);
+  const sent = body === undefined ? headers : { ...headers, 'content-type': 'application/json' };
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET', headers }, (res) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers: sent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () =>
@@ -106,6 +109,9 @@ export function rawGet(
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
+
+export const rawGet = (server: Pick<TestServer, 'url'>, path: string, headers: Record<string, string> = {}) =>
+  rawRequest(server, 'GET', path, headers);
