@@ -29,7 +29,7 @@ function registerUsers(adminCommand: Command): void {
       .argument('<email>', 'email')
       .option('--name <name>', 'display name')
       .option('--role <role>', 'role (viewer, analyst, km_admin, admin; default analyst)')
-      .option('--no-invite', 'do not send an invitation email (the setup link is printed)')
+      .option('--no-invite', 'create without an invitation (send one later with: da admin users invite)')
       .option('--service', 'a service account (token access only)'),
   ).action(run((ctx, options: admin.AddUserOptions, email: string) => admin.usersAdd(ctx, options, email)));
   withGlobals(
