@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { quoteLiteral } from '../src/core/duckdb/sql.js';
+import { makeExtract } from '../test/support/extracts.js';
+import { createUser, type TestServer, type TestUser, withServer } from '../test/support/server.js';
+
+/** The query benchmarks' fixture: a served instance with one `facts` table readable by an analyst. */
+
+export interface QueryFixture {
+  server: TestServer;
+  analyst: TestUser;
+  /** The published Parquet file of `facts`, for the direct-DuckDB baselines. */
+  factsFile: string;
+  query(sql: string, body?: Record<string, unknown>): Promise<{ status: number; body: string }>;
+  close(): Promise<void>;
+}
+
+export async function queryFixture(
+  workDir: string,
+  rows: number,
+  queryConfig: Record<string, unknown> = {},
+): Promise<QueryFixture> {
+  const server = await withServer({
+    dataDir: workDir,
+    config: {
+      server: { log_level: 'warn' },
+      // Raised above the load generated, so no measured request is answered 429 (10 §1).
+      auth: { rate_limits: { query: { max: 100_000_000, window_seconds: 60 } } },
+      query: queryConfig,
+    },
+  });
+  await makeExtract(join(workDir, 'extracts'), 'bench', [
+    {
+      name: 'facts',
+      select: `SELECT range AS id, range % 1000 AS k, (range * 7) % 10007 AS v, 'label ' || (range % 100) AS label FROM range(${rows})`,
+    },
+  ]);
+  await server.ctx.orchestrator.rebuild();
+  await server.ctx.repos.registry.register({
+    id: 'facts',
+    name: 'facts',
+    source: 'bench',
+    source_type: 'local',
+  });
+  const admin = await createUser(server.ctx, 'admin');
+  const analyst = await createUser(server.ctx, 'analyst');
+  await server.ctx.repos.permissions.grantUser(analyst.id, {
+    dataset: 'facts',
+    access: 'read',
+    granted_by: admin.id,
+  });
+  const state = await server.ctx.repos.syncState.getState('facts');
+  const file = state?.files[0];
+  if (!file) throw new Error('facts was not published');
+  return {
+    server,
+    analyst,
+    factsFile: join(workDir, file.path),
+    async query(sql, body = {}) {
+      const response = await fetch(`${server.url}/api/query`, {
+        method: 'POST',
+        headers: { authorization: analyst.auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ sql, ...body }),
+      });
+      return { status: response.status, body: await response.text() };
+    },
+    close: () => server.close(),
+  };
+}
+
+/** A plain in-memory DuckDB with `facts` as a view over the same Parquet file: the baselines' engine. */
+export async function directFacts(factsFile: string, threads: number) {
+  const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
+  const conn = await instance.connect();
+  await conn.run(`CREATE VIEW facts AS SELECT * FROM read_parquet(${quoteLiteral(factsFile)})`);
+  return {
+    conn,
+    close() {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
