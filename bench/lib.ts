@@ -72,3 +72,27 @@ export function percentile(values: number[], p: number): number {
 export function median(values: number[]): number {
   return percentile(values, 50);
 }
+
+export interface Measured<T> {
+  value: T;
+  ms: number;
+  /** Peak RSS of this process above its RSS when `fn` started, in bytes. */
+  rssGrowth: number;
+}
+
+/** Runs `fn`, timing it and sampling this process's RSS every 10 ms (servers in the same process count). */
+export async function measurePeakRss<T>(fn: () => Promise<T>): Promise<Measured<T>> {
+  const before = process.memoryUsage.rss();
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 10);
+  const start = performance.now();
+  try {
+    const value = await fn();
+    const ms = performance.now() - start;
+    return { value, ms, rssGrowth: Math.max(peak, process.memoryUsage.rss()) - before };
+  } finally {
+    clearInterval(sampler);
+  }
+}
