@@ -12,7 +12,7 @@ import {
 
 const FIRST_THREE = 'SELECT id, label, amount FROM orders ORDER BY id LIMIT 3';
 
-describe('da query and da explore (local)', () => {
+describe('da query and da explore', { timeout: 180_000 }, () => {
   let fixture: CliServer;
   let home: CliHome;
   const da = (...args: string[]) => runDa(args, { env: home.env });
@@ -133,5 +133,65 @@ describe('da query and da explore (local)', () => {
     const result = await da('explore', 'nope');
     expect(result.code).toBe(5);
     expect(result.stderr).toBe('error: no local table nope; available: events, orders\n');
+  });
+
+  it('runs --remote through the server guard in each format', async () => {
+    const json = await da('query', '--remote', FIRST_THREE, '--format', 'json');
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([
+      { id: 0, label: 'v0', amount: '0.0' },
+      { id: 1, label: 'v1', amount: '1.5' },
+      { id: 2, label: 'v2', amount: '3.0' },
+    ]);
+    const local = await da('query', FIRST_THREE, '--format', 'csv');
+    const csv = await da('query', '--remote', FIRST_THREE, '--format', 'csv');
+    expect(csv.stdout).toBe(local.stdout);
+    const ndjson = await da('query', '--remote', FIRST_THREE, '--format', 'ndjson');
+    expect(
+      ndjson.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual(JSON.parse(json.stdout));
+    const table = await da('query', '--remote', FIRST_THREE);
+    expect(table.stdout).toBe((await da('query', FIRST_THREE)).stdout);
+    const limited = await da('query', '--remote', 'SELECT id FROM orders', '--limit', '5', '--json');
+    expect(JSON.parse(limited.stdout)).toMatchObject({ row_count: 5, truncated: true });
+    expect(limited.stderr).toBe('(truncated at 5 rows)\n');
+  });
+
+  it('maps --remote refusals to exit codes: forbidden table 4, guard rejection 1', async () => {
+    const forbidden = await da('query', '--remote', 'SELECT * FROM salaries');
+    expect(forbidden.code).toBe(4);
+    expect(forbidden.stderr.trim().split('\n')).toHaveLength(1);
+    const write = await da('query', '--remote', 'DROP TABLE orders', '--json');
+    expect(write.code).toBe(1);
+    expect(JSON.parse(write.stdout).error).toMatchObject({ status: 400 });
+  });
+
+  it('streams --remote exports to --output as csv and parquet', async () => {
+    const csvPath = join(home.root, 'export.csv');
+    const csv = await da('query', '--remote', FIRST_THREE, '--format', 'csv', '--output', csvPath);
+    expect(csv.code).toBe(0);
+    expect(await readFile(csvPath, 'utf8')).toMatch(/^id,label,amount\r?\n0,v0,0\.0\r?\n/);
+    const parquetPath = join(home.root, 'export.parquet');
+    const parquet = await da(
+      'query',
+      '--remote',
+      'SELECT * FROM orders',
+      '--format',
+      'parquet',
+      '--output',
+      parquetPath,
+    );
+    expect(parquet.code).toBe(0);
+    const count = await da(
+      'query',
+      `SELECT count(*) AS n FROM read_parquet('${parquetPath}')`,
+      '--format',
+      'csv',
+    );
+    expect(count.stdout).toBe('n\r\n50\r\n');
   });
 });
