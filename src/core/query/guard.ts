@@ -44,10 +44,14 @@ export class QueryGuard {
 
   async check(sql: string, access: TableAccess): Promise<CheckedQuery> {
     checkSqlText(sql, this.#maxSqlBytes);
-    const count = await this.#parser.countStatements(sql);
-    if (count === 0) throw new AgnesError('empty_query', 'the query contains no statement');
-    if (count > 1) throw new AgnesError('multiple_statements', 'only one statement per query is allowed');
-    const parsed = await this.#parser.serialize(sql);
+    // Steps 3 and 4 in one parser call when the text is one SELECT (the common case); any
+    // refusal is decided in the spec's order, statement count first.
+    const parsed = await this.#parser.serialize(sql).catch(async (error: unknown) => {
+      const count = await this.#parser.countStatements(sql);
+      if (count === 0) throw new AgnesError('empty_query', 'the query contains no statement');
+      if (count > 1) throw new AgnesError('multiple_statements', 'only one statement per query is allowed');
+      throw error;
+    });
     const tables = this.#treeWalk ? walkStatement(parsed.statement, access).tables : [];
     return { sql, treeJson: parsed.json, tables };
   }
