@@ -1,5 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,6 +23,16 @@ function generated(bytes: number): Readable {
   );
 }
 
+/** A bare `node:http` server that reads and drops the body: the loopback transport's own ceiling. */
+async function discardServer() {
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+}
+
 const benchmark: Benchmark = {
   name: 'upload',
   description:
@@ -39,9 +51,11 @@ const benchmark: Benchmark = {
     });
     const user = await createUser(server.ctx, 'analyst');
     const baselineFile = join(ctx.workDir, 'baseline.jsonl');
+    const discard = await discardServer();
     try {
       const target: number[] = [];
       const baseline: number[] = [];
+      const transport: number[] = [];
       let growth = 0;
       let baselineGrowth = 0;
       // Interleaved, so drift in a shared machine's speed hits both alike.
@@ -64,7 +78,18 @@ const benchmark: Benchmark = {
         );
         target.push(bytes / MiB / (run.value.ms / 1000));
         growth = Math.max(growth, run.rssGrowth);
+        const bare = await runClient({
+          mode: 'upload',
+          url: discard.url,
+          headers: {},
+          bytes,
+          filename: 'x.jsonl',
+        });
+        transport.push(bytes / MiB / (bare.ms / 1000));
       }
+      console.log(
+        `# upload vs a bare node:http server that drops the body (information): agnes=${Math.round(median(target))}MiB/s bare=${Math.round(median(transport))}MiB/s ratio=${(median(target) / median(transport)).toFixed(3)}`,
+      );
       const note = `${Math.round(bytes / MiB)} MiB, median of ${rounds}; target timed in the client process from first byte to response`;
       return [
         {
@@ -88,6 +113,7 @@ const benchmark: Benchmark = {
         },
       ];
     } finally {
+      await new Promise((resolve) => discard.server.close(resolve));
       await server.close();
     }
   },
