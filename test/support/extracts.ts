@@ -12,6 +12,8 @@ export interface FixtureTable {
   select?: string;
   /** Number of shards for a multi-file table. */
   shards?: number;
+  /** One SELECT per shard of a multi-file table (overrides `select` and `shards`). */
+  shardSelects?: string[];
   description?: string;
   extractedAt?: string;
 }
@@ -34,10 +36,11 @@ export async function makeExtract(
         table.select ??
         `SELECT range AS id, 'v' || range AS label, range * 1.5 AS amount FROM range(${rows})`;
       const extractedAt = table.extractedAt ?? FIXED_TIME;
-      if (table.shards) {
+      const shardSelects = table.shardSelects ?? Array.from({ length: table.shards ?? 0 }, () => select);
+      if (shardSelects.length > 0) {
         const files: WrittenFile[] = [];
-        for (let i = 0; i < table.shards; i++) {
-          files.push(await writer.writeParquet(duck.conn, `${table.name}/part-${i}.parquet`, select));
+        for (const [i, shardSelect] of shardSelects.entries()) {
+          files.push(await writer.writeParquet(duck.conn, `${table.name}/part-${i}.parquet`, shardSelect));
         }
         writer.addLocalTable({
           name: table.name,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import type { ApiClient } from '../client.js';
-import { CliError, EXIT, exitCodeForStatus } from '../errors.js';
+import { CliError, exitCodeForStatus } from '../errors.js';
 import { ensureParent } from './paths.js';
 import type { FileTask } from './plan.js';
 
@@ -11,6 +11,11 @@ const IDLE_TIMEOUT_MS = 60_000;
 export class StaleManifestError extends Error {}
 
 export class HashMismatchError extends Error {}
+
+/** A network failure or a 502/503/504 mid-download: worth retrying, resuming from the `.part` file. */
+export class TransientDownloadError extends Error {}
+
+const TRANSIENT_STATUS = new Set([502, 503, 504]);
 
 export function downloadPath(task: FileTask): string {
   const id = encodeURIComponent(task.table);
@@ -57,11 +62,7 @@ export async function downloadFile(
     });
   } catch (error) {
     clearTimeout(idle);
-    throw new CliError(
-      EXIT.unreachable,
-      `download of ${task.table} failed (${(error as Error).message})`,
-      'unreachable',
-    );
+    throw new TransientDownloadError(`download of ${task.table} failed (${(error as Error).message})`);
   }
   if (response.status === 416) {
     clearTimeout(idle);
@@ -71,6 +72,10 @@ export async function downloadFile(
   }
   if (response.status !== 200 && response.status !== 206) {
     clearTimeout(idle);
+    if (TRANSIENT_STATUS.has(response.status)) {
+      await response.body?.cancel();
+      throw new TransientDownloadError(`the server answered ${response.status}`);
+    }
     const body = (await response.json().catch(() => ({}))) as { detail?: string; code?: string };
     if (response.status === 409 && body.code === 'stale_manifest') throw new StaleManifestError();
     throw new CliError(
@@ -105,6 +110,11 @@ export async function downloadFile(
       onBytes(value.byteLength);
       if (!out.write(value)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
     }
+  } catch (error) {
+    // What arrived stays in the `.part` file, so the retry asks only for the rest.
+    throw new TransientDownloadError(
+      `download of ${task.table} was interrupted (${(error as Error).message})`,
+    );
   } finally {
     clearTimeout(idle);
     await new Promise<void>((resolve, reject) =>

@@ -21,7 +21,7 @@ export function createProgress(enabled: boolean, totalBytes: number): Progress {
       clearOnComplete: true,
       hideCursor: true,
       format: '{label} [{bar}] {percentage}% {done}/{size} MB {speed}',
-      formatValue: (value, _options, type) => String(value),
+      formatValue: (value) => String(value),
     },
     cliProgress.Presets.shades_classic,
   );

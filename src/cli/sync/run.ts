@@ -1,10 +1,11 @@
 import { lstat, mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { acquireLock, LockTimeoutError } from '../../core/fs/lock-file.js';
 import type { ApiClient } from '../client.js';
 import { type CliContext, connect } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
-import { downloadFile, HashMismatchError, StaleManifestError } from './download.js';
+import { downloadFile, HashMismatchError, StaleManifestError, TransientDownloadError } from './download.js';
 import type { Manifest, ManifestTable } from './manifest.js';
 import { layoutOf, refuseSymlinks, targetPath } from './paths.js';
 import { type FileTask, type Plan, planSync, type TableError } from './plan.js';
@@ -34,25 +35,37 @@ export interface SyncReport {
   planned?: { table: string; file: string; bytes: number }[];
 }
 
+const RETRY_DELAYS_MS = [500, 1000, 2000];
+
+function stateEntry(
+  id: string,
+  layout: ManifestTable['layout'],
+  fields: Pick<ManifestTable, 'rows' | 'hash' | 'files'>,
+): ManifestTable {
+  const queryMode = layout === 'remote' ? 'remote' : 'local';
+  return {
+    id,
+    name: id,
+    description: null,
+    source: '',
+    dataset: '',
+    query_mode: queryMode,
+    layout,
+    size_bytes: 0,
+    updated: null,
+    ...fields,
+  };
+}
+
 /** Rebuilds what the manifest said from the local state, for a 304 (nothing changed on the server). */
 function manifestFromState(state: SyncState): Manifest {
   const tables: Record<string, ManifestTable> = {};
   for (const [id, table] of Object.entries(state.tables)) {
-    tables[id] = {
-      id,
-      name: id,
-      description: null,
-      source: '',
-      dataset: '',
-      query_mode: 'local',
-      layout: table.layout,
-      rows: table.rows,
-      size_bytes: 0,
-      hash: table.hash,
-      updated: null,
-      files: Object.entries(table.files).map(([name, f]) => ({ name, size: f.size, hash: f.hash })),
-    };
+    const files = Object.entries(table.files).map(([name, f]) => ({ name, size: f.size, hash: f.hash }));
+    tables[id] = stateEntry(id, table.layout, { rows: table.rows, hash: table.hash, files });
   }
+  for (const id of state.remote ?? [])
+    tables[id] = stateEntry(id, 'remote', { rows: null, hash: null, files: [] });
   return { server_time: new Date().toISOString(), generation: state.generation ?? 0, user_id: '', tables };
 }
 
@@ -158,11 +171,21 @@ class SyncRun {
       entry.bytes += n;
       this.#downloaded.set(task.table, entry);
     };
-    try {
-      await downloadFile(this.client, task, counted);
-    } catch (error) {
-      if (!(error instanceof HashMismatchError)) throw error;
-      await downloadFile(this.client, task, counted);
+    let mismatches = 0;
+    let interruptions = 0;
+    for (;;) {
+      try {
+        await downloadFile(this.client, task, counted);
+        break;
+      } catch (error) {
+        // A hash mismatch starts the file over once; an interrupted transfer resumes with Range (06 §4, §6).
+        if (error instanceof HashMismatchError && mismatches++ < 1) continue;
+        if (error instanceof TransientDownloadError && interruptions < RETRY_DELAYS_MS.length) {
+          await sleep(RETRY_DELAYS_MS[interruptions++]! + Math.random() * 250);
+          continue;
+        }
+        throw error;
+      }
     }
     const entry = this.#downloaded.get(task.table) ?? { files: 0, bytes: 0 };
     entry.files += 1;
@@ -202,7 +225,9 @@ function tableError(task: FileTask, error: unknown): TableError {
         ? 'access denied (403)'
         : error.status === 404
           ? 'not found on the server (404)'
-          : error.message;
+          : error.status !== null && error.status >= 500
+            ? `server error (${error.status}): ${error.message}`
+            : error.message;
     return { table: task.table, file: task.name, code: error.code, message };
   }
   return { table: task.table, file: task.name, code: 'download_failed', message: (error as Error).message };
@@ -225,9 +250,18 @@ export async function runSync(ctx: CliContext, options: SyncOptions): Promise<Sy
   try {
     const state = await loadState(statePath, server, ctx.localDir);
     const run = new SyncRun(client, state, statePath, layout.parquetRoot, server);
-    const fetched = await fetchManifest(client, state.manifest_etag);
-    const manifest = fetched.manifest ?? manifestFromState(state);
     const narrowed = options.tables.length > 0 || options.dataset !== undefined;
+    // The state knows no datasets, so a 304 could not be narrowed by one: ask for the full manifest.
+    const fetched = await fetchManifest(client, options.dataset === undefined ? state.manifest_etag : null);
+    const manifest = fetched.manifest ?? manifestFromState(state);
+    const unknown = options.tables.filter((id) => !(id in manifest.tables));
+    if (unknown.length > 0) {
+      throw new CliError(
+        EXIT.notFound,
+        `not on the server for you: ${unknown.join(', ')} (removed, or no read access); run: da sync to list and prune`,
+        'unknown_table',
+      );
+    }
     const selection = {
       tables: options.tables,
       dataset: options.dataset,
@@ -280,7 +314,10 @@ export async function runSync(ctx: CliContext, options: SyncOptions): Promise<Sy
     );
     run.report.errors.push(...viewErrors);
     state.generation = manifest.generation;
-    if (fetched.etag) state.manifest_etag = fetched.etag;
+    if (!narrowed) state.remote = plan.remote;
+    // The ETag vouches that the local state matches the manifest; only a complete run may keep it,
+    // or the next sync's 304 would hide the tables this one missed.
+    state.manifest_etag = !narrowed && run.report.errors.length === 0 ? fetched.etag : null;
     state.last_sync = new Date().toISOString();
     await run.save();
     run.finishReport();
@@ -324,7 +361,12 @@ async function localViews(plan: Plan, state: SyncState, parquetRoot: string) {
     if (names.length === 0) continue;
     const files = [];
     for (const name of names.sort()) files.push(await targetPath(parquetRoot, table.id, table.layout, name));
-    views.push({ id: table.id, layout: table.layout, files });
+    views.push({
+      id: table.id,
+      layout: table.layout,
+      files,
+      hashes: names.map((n) => recorded.files[n]!.hash),
+    });
   }
   return views;
 }

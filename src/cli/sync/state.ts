@@ -23,6 +23,8 @@ export interface SyncState {
   manifest_etag: string | null;
   last_sync: string | null;
   tables: Record<string, LocalTableState>;
+  /** Remote tables of the last manifest, so a 304 reports them too. */
+  remote?: string[];
   uploads: { sessions: Record<string, string>; local_md: string | null };
 }
 

@@ -10,6 +10,8 @@ export interface LocalView {
   layout: 'single' | 'multi';
   /** Absolute local files, sorted. */
   files: string[];
+  /** Their SHA-256 hashes, in the same order: a view is rebuilt and re-checked when content changes. */
+  hashes: string[];
 }
 
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS _da_views (
@@ -21,7 +23,9 @@ function readSql(view: LocalView): string {
 }
 
 function filesHash(view: LocalView): string {
-  return createHash('sha256').update(view.files.join('\n')).digest('hex');
+  return createHash('sha256')
+    .update(`${view.files.join('\n')}\n${view.hashes.join('\n')}`)
+    .digest('hex');
 }
 
 /**
@@ -32,7 +36,7 @@ function filesHash(view: LocalView): string {
  */
 export async function updateLocalViews(
   dbPath: string,
-  views: LocalView[],
+  wanted: LocalView[],
   drop: string[],
 ): Promise<TableError[]> {
   await mkdir(dirname(dbPath), { recursive: true, mode: 0o755 });
@@ -41,23 +45,27 @@ export async function updateLocalViews(
   try {
     const { conn } = duck;
     await conn.run(BOOKKEEPING);
-    const managed = new Set(
-      (await queryRows<{ view_name: string }>(conn, 'SELECT view_name FROM _da_views')).map(
-        (r) => r.view_name,
-      ),
-    );
-    const objects = new Set(
+    const recorded = new Map(
       (
-        await queryRows<{ name: string }>(
+        await queryRows<{ view_name: string; files_hash: string }>(
           conn,
-          `SELECT table_name AS name FROM duckdb_tables() WHERE database_name = current_database()
-           UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal`,
+          'SELECT view_name, files_hash FROM _da_views',
         )
-      ).map((r) => r.name.toLowerCase()),
+      ).map((r) => [r.view_name, r.files_hash]),
     );
+    const managed = new Set(recorded.keys());
+    const found = await queryRows<{ name: string; kind: string }>(
+      conn,
+      `SELECT table_name AS name, 'table' AS kind FROM duckdb_tables() WHERE database_name = current_database()
+       UNION ALL SELECT view_name, 'view' FROM duckdb_views() WHERE database_name = current_database() AND NOT internal`,
+    );
+    const objects = new Set(found.map((r) => r.name.toLowerCase()));
+    const views = new Set(found.filter((r) => r.kind === 'view').map((r) => r.name));
     const ready: LocalView[] = [];
     const broken: string[] = [];
-    for (const view of views) {
+    for (const view of wanted) {
+      // Same files as when the view was last checked and created: a no-op sync touches nothing.
+      if (views.has(view.id) && recorded.get(view.id) === filesHash(view)) continue;
       if (objects.has(view.id) && !managed.has(view.id)) {
         errors.push({
           table: view.id,
@@ -78,6 +86,8 @@ export async function updateLocalViews(
         if (managed.has(view.id)) broken.push(view.id);
       }
     }
+    const dropping = [...drop, ...broken].filter((id) => managed.has(id));
+    if (ready.length === 0 && dropping.length === 0) return errors;
     await conn.run('BEGIN TRANSACTION');
     try {
       const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
@@ -90,8 +100,7 @@ export async function updateLocalViews(
           now,
         ]);
       }
-      for (const id of [...drop, ...broken]) {
-        if (!managed.has(id)) continue;
+      for (const id of dropping) {
         await conn.run(`DROP VIEW IF EXISTS main.${quoteIdent(id)}`);
         await conn.run('DELETE FROM _da_views WHERE view_name = $1', [id]);
       }
