@@ -65,6 +65,8 @@ interface Run {
   sandbox: Sandbox;
   conn: DuckDBConnection;
   timedOut: boolean;
+  /** Rejects when the timeout fires (the engine is interrupted at the same moment). */
+  expired: Promise<never>;
   timeoutSeconds: number;
   startedAt: number;
   secrets: string[];
@@ -150,13 +152,14 @@ export class QueryEngine {
   /** `POST /api/query` (05 §2): at most `limit` rows, cut early at `max_result_bytes`. */
   async query(request: QueryRequest, limit: number): Promise<QueryResult> {
     const run = await this.#start(request, this.#settings.timeout_seconds);
+    const work = (async () => this.#collect(run, await run.conn.stream(run.checked.sql), limit))();
+    // The slot, connection and sandbox are released once the engine has stopped (05 §5)...
+    work.then(run.finish, run.finish);
     try {
-      const result = await run.conn.stream(run.checked.sql);
-      return await this.#collect(run, result, limit);
+      // ...but the caller hears of a timeout when it happens, not when the engine gets there.
+      return await Promise.race([work, run.expired]);
     } catch (error) {
       throw this.#mapError(run, request, error);
-    } finally {
-      run.finish();
     }
   }
 
@@ -203,11 +206,17 @@ export class QueryEngine {
       sandbox = await this.#sandboxFor(published, readable);
       const conn = await sandbox.connect();
       const acquired = sandbox;
+      let expire!: (error: Error) => void;
+      const expired = new Promise<never>((_, reject) => {
+        expire = reject;
+      });
+      expired.catch(() => undefined);
       const run: Run = {
         checked,
         sandbox: acquired,
         conn,
         timedOut: false,
+        expired,
         timeoutSeconds,
         startedAt: performance.now(),
         secrets: secretValues(published, this.#options.env),
@@ -222,6 +231,7 @@ export class QueryEngine {
       const timer = setTimeout(() => {
         run.timedOut = true;
         conn.interrupt();
+        expire(new Error('INTERRUPT Error: query timed out'));
       }, timeoutSeconds * 1000);
       this.#running.add(run);
       return run;
