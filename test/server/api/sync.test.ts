@@ -3,6 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/core/jobs/logger.js';
+import { profileTables } from '../../../src/core/jobs/profile-tables.js';
 import { multiFileHash } from '../../../src/core/sync/hashing.js';
 import { FIXED_TIME } from '../../support/extracts.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
@@ -249,26 +251,38 @@ describe('sync manifest (GET /api/sync/manifest)', () => {
     expect((await call(server, 'GET', '/api/sync/manifest')).status).toBe(401);
   });
 
-  it('follows a grant and its revocation across manifest, download, catalog and query (S3)', async () => {
+  it('follows a grant and its revocation across manifest, catalog, profile, download and query (S3)', async () => {
+    const profiled = await profileTables(
+      {
+        repos: server.ctx.repos,
+        dataDir: server.dataDir,
+        options: server.ctx.config.profiler,
+        log: silentLogger,
+      },
+      ['orders'],
+      { force: true },
+    );
+    expect(profiled.profiled).toEqual(['orders']);
     const user = await createUser(server.ctx, 'analyst');
     const catalogIds = async () =>
       (await call(server, 'GET', '/api/catalog/tables', { auth: user.auth })).body.tables.map(
         (t: { id: string; access: string }) => `${t.id}:${t.access}`,
       );
-    const query = async () =>
-      call(server, 'POST', '/api/query', {
-        auth: user.auth,
-        body: { sql: 'SELECT count(*) AS n FROM orders' },
-      });
-    const routes = server.app.agnesRoutes;
-    const hasCatalog = routes.some((r) => r.url === '/api/catalog/tables');
-    const hasQuery = routes.some((r) => r.url === '/api/query');
+    const status = async (method: string, path: string, body?: unknown) =>
+      (await call(server, method, path, { auth: user.auth, body })).status;
+    const query = { sql: 'SELECT count(*) AS n FROM orders' };
+    /** Every path that hands out the table's data or its sample values, for a caller without read. */
+    const expectLocked = async () => {
+      expect(await manifestIds(server, user)).toEqual(['holidays']);
+      expect(await catalogIds()).not.toContain('orders:read');
+      expect(await status('GET', '/api/catalog/profile/orders')).toBe(403);
+      expect(await status('GET', '/api/catalog/tables/orders/preview')).toBe(403);
+      expect(await status('GET', '/api/data/orders/download')).toBe(403);
+      expect(await status('GET', '/api/data/orders/files/orders.parquet')).toBe(403);
+      expect(await status('POST', '/api/query', query)).toBe(403);
+    };
 
-    // Before: a discoverable table the user cannot read.
-    expect(await manifestIds(server, user)).toEqual(['holidays']);
-    expect((await call(server, 'GET', '/api/data/orders/download', { auth: user.auth })).status).toBe(403);
-    if (hasCatalog) expect(await catalogIds()).not.toContain('orders:read');
-    if (hasQuery) expect((await query()).status).toBe(403);
+    await expectLocked();
 
     const granted = await call(server, 'POST', '/api/admin/permissions', {
       auth: admin.auth,
@@ -276,6 +290,11 @@ describe('sync manifest (GET /api/sync/manifest)', () => {
     });
     expect(granted.status).toBe(201);
     expect(await manifestIds(server, user)).toEqual(['holidays', 'orders']);
+    expect(await catalogIds()).toContain('orders:read');
+    const profile = await call(server, 'GET', '/api/catalog/profile/orders', { auth: user.auth });
+    expect(profile.status).toBe(200);
+    expect(profile.body.row_count).toBe(50);
+    expect(await status('GET', '/api/catalog/tables/orders/preview')).toBe(200);
     const download = await fetch(`${server.url}/api/data/orders/download`, {
       headers: { authorization: user.auth },
     });
@@ -283,22 +302,16 @@ describe('sync manifest (GET /api/sync/manifest)', () => {
     expect(sha256(Buffer.from(await download.arrayBuffer()))).toBe(
       (await server.ctx.repos.syncState.getState('orders'))?.hash,
     );
-    if (hasCatalog) expect(await catalogIds()).toContain('orders:read');
-    if (hasQuery) {
-      const result = await query();
-      expect(result.status).toBe(200);
-      expect(result.body.rows).toEqual([[50]]);
-    }
+    const result = await call(server, 'POST', '/api/query', { auth: user.auth, body: query });
+    expect(result.status).toBe(200);
+    expect(result.body.rows).toEqual([[50]]);
 
     const revoked = await call(server, 'DELETE', '/api/admin/permissions', {
       auth: admin.auth,
       body: { user_id: user.id, dataset: 'orders' },
     });
     expect(revoked.body).toEqual({ revoked: true });
-    expect(await manifestIds(server, user)).toEqual(['holidays']);
-    expect((await call(server, 'GET', '/api/data/orders/download', { auth: user.auth })).status).toBe(403);
-    if (hasCatalog) expect(await catalogIds()).not.toContain('orders:read');
-    if (hasQuery) expect((await query()).status).toBe(403);
+    await expectLocked();
   });
 });
 
