@@ -1,6 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/jobs/logger.js';
+import { profileTables } from '../../src/core/jobs/profile-tables.js';
 import {
   type CliHome,
   type CliServer,
@@ -193,5 +195,25 @@ describe('da query and da explore', { timeout: 180_000 }, () => {
       'csv',
     );
     expect(count.stdout).toBe('n\r\n50\r\n');
+  });
+
+  it('explore --remote prints the server profile; an unreadable table exits 4', async () => {
+    const { server } = fixture;
+    const deps = {
+      repos: server.ctx.repos,
+      dataDir: server.dataDir,
+      options: server.ctx.config.profiler,
+      log: silentLogger,
+    };
+    expect((await profileTables(deps, null, { force: true })).failed).toEqual([]);
+    const text = await da('explore', 'orders', '--remote');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^orders: 50 rows, 3 columns\n/);
+    expect(text.stdout).toMatch(/^label +VARCHAR +100%/m);
+    const json = await da('explore', '--remote', '--json', 'orders');
+    expect(JSON.parse(json.stdout)).toMatchObject({ table_id: 'orders', row_count: 50, column_count: 3 });
+    const refused = await da('explore', 'salaries', '--remote');
+    expect(refused.code).toBe(4);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
