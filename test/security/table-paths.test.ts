@@ -88,6 +88,86 @@ describe('table paths: object-level authorisation (S3) and hostile ids (S5)', ()
   });
   afterAll(async () => server.close());
 
+  it('every table path follows the access function: granted, public, group, bucket, revoked, non-discoverable, unregistered (S3)', async () => {
+    const subject = await createUser(server.ctx, 'analyst');
+    const grant = (dataset: string) => ({ dataset, access: 'read' as const, granted_by: admin.id });
+    await server.ctx.repos.permissions.grantUser(subject.id, grant('orders'));
+    await server.ctx.repos.permissions.grantUser(subject.id, grant('sales.*'));
+    await server.ctx.repos.permissions.grantUser(subject.id, grant('salaries'));
+    await server.ctx.repos.permissions.revokeUser(subject.id, 'salaries');
+    const group = await server.ctx.repos.groups.create({ name: 'web-readers', description: '' });
+    await server.ctx.repos.groups.addMember(group.id, subject.id, admin.id);
+    await server.ctx.repos.permissions.grantGroup(group.id, grant('events'));
+
+    type Expect = 'read' | 'locked' | 'hidden';
+    const cases: Record<string, Expect> = {
+      orders: 'read', // direct grant
+      refunds: 'read', // bucket grant sales.*
+      events: 'read', // group grant
+      holidays: 'read', // public
+      salaries: 'locked', // granted, then revoked
+      secret_plans: 'hidden', // not discoverable
+      scratch: 'hidden', // published, never registered
+    };
+    const get = (path: string) => call(server, 'GET', path, { auth: subject.auth });
+    const statusFor = (expected: Expect, read: number) =>
+      expected === 'read' ? read : expected === 'locked' ? 403 : 404;
+
+    const manifest = Object.keys((await get('/api/sync/manifest')).body.tables).sort();
+    const listed = new Map<string, string>(
+      (await get('/api/catalog/tables?include_locked=true')).body.tables.map(
+        (t: { id: string; access: string }) => [t.id, t.access],
+      ),
+    );
+    for (const [table, expected] of Object.entries(cases)) {
+      const label = `${table} (${expected})`;
+      expect(manifest.includes(table), label).toBe(expected === 'read');
+      expect(listed.get(table), label).toBe(
+        expected === 'read' ? 'read' : expected === 'locked' ? 'none' : undefined,
+      );
+      expect((await get(`/api/catalog/tables/${table}`)).status, label).toBe(
+        expected === 'hidden' ? 404 : 200,
+      );
+      expect((await get(`/api/catalog/profile/${table}`)).status, label).toBe(statusFor(expected, 200));
+      expect((await get(`/api/catalog/tables/${table}/preview`)).status, label).toBe(
+        statusFor(expected, 200),
+      );
+      const file = table === 'events' ? 'files/part-0.parquet' : 'download';
+      const data = await rawRequest(server, 'GET', `/api/data/${table}/${file}`, {
+        authorization: subject.auth,
+      });
+      expect(data.status, label).toBe(statusFor(expected, 200));
+      expect(data.body.includes(Buffer.from('PAR1')), label).toBe(expected === 'read');
+      const query = await call(server, 'POST', '/api/query', {
+        auth: subject.auth,
+        body: { sql: `SELECT count(*) AS n FROM ${table}` },
+      });
+      if (expected === 'read') expect(query.status, label).toBe(200);
+      else expect([400, 403], label).toContain(query.status);
+      if (expected !== 'read')
+        expect((await get(`/api/sync/history?table_id=${table}`)).body.entries, label).toEqual([]);
+      const requested = await call(server, 'POST', '/api/access-requests', {
+        auth: subject.auth,
+        body: { table_id: table },
+      });
+      expect(requested.status, label).toBe(expected === 'read' ? 409 : expected === 'locked' ? 201 : 404);
+    }
+
+    // Dataset settings and subscriptions: only datasets and tables the subject can read.
+    const setting = (dataset: string) =>
+      call(server, 'PUT', '/api/settings/dataset', { auth: subject.auth, body: { dataset, enabled: true } });
+    expect((await setting('web')).status).toBe(200);
+    expect((await setting('hr')).status).toBe(403);
+    const subscribe = (dataset: string, table: string) =>
+      call(server, 'POST', '/api/sync/table-subscriptions', {
+        auth: subject.auth,
+        body: { dataset, table_mode: 'selected', tables: [table] },
+      });
+    expect((await subscribe('web', 'events')).status).toBe(200);
+    expect((await subscribe('hr', 'salaries')).status).toBe(403);
+    expect((await subscribe('hr', 'secret_plans')).status).toBe(403);
+  });
+
   it('answers 404 (403 for a role refusal) with no bytes to hostile ids on every table-id and file route, and changes nothing', async () => {
     const routes = server.app.agnesRoutes.filter(
       (r) => r.method !== 'HEAD' && (r.url.includes(':table_id') || r.url.includes(':file')),
@@ -146,7 +226,7 @@ describe('table paths: object-level authorisation (S3) and hostile ids (S5)', ()
       expect(triggered.body.code, id).toBe('unknown_tables');
     }
     const pending = await server.ctx.repos.accessRequests.list(
-      { status: 'pending' },
+      { user_id: reader.id },
       { page: 1, per_page: 50 },
     );
     expect(pending.total).toBe(0);
