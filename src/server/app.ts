@@ -46,6 +46,9 @@ import { addRouteHook, isMutating } from './plugins/route-hooks.js';
 import { registerCors, securityHeaders } from './plugins/security-headers.js';
 import { registerValidation } from './plugins/validation.js';
 import type { AppServices } from './services.js';
+import { htmlErrors } from './web/errors.js';
+import { webRoutes } from './web/routes.js';
+import { staticRoutes } from './web/static.js';
 
 export type AgnesApp = FastifyInstance<
   RawServerDefault,
@@ -146,7 +149,7 @@ export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
   });
   app.addHook('onClose', async () => shared.mailer?.close());
   registerValidation(app);
-  registerErrorHandling(app);
+  registerErrorHandling(app, htmlErrors(shared));
   await app.register(cookie, { hook: false });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await registerCors(app, config);
@@ -187,5 +190,7 @@ export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
   await app.register(async (scope) => catalogRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => uploadRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => queryRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => staticRoutes(scope as AgnesApp));
+  await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;
 }

@@ -1,6 +1,16 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isAgnesError } from '../core/errors.js';
+import { AgnesError, isAgnesError } from '../core/errors.js';
 import type { AgnesApp } from './app.js';
+
+/**
+ * Renders an error as an HTML page when the request came from a browser page or form (09 §1);
+ * returns undefined for API callers, who get the JSON body.
+ */
+export type HtmlErrorRenderer = (
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => FastifyReply | undefined;
 
 export interface ErrorBody {
   detail: string;
@@ -26,9 +36,11 @@ function validationErrors(error: FastifyError): { path: string; message: string 
  * schema failures are 422 with per-field messages; anything else is a plain 500 whose details
  * stay in the log, never in the response.
  */
-export function registerErrorHandling(app: AgnesApp): void {
+export function registerErrorHandling(app: AgnesApp, html?: HtmlErrorRenderer): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const requestId = String(request.id);
+    const page = html?.(error, request, reply);
+    if (page) return page;
     if (isAgnesError(error)) {
       // Missing or invalid credentials, wherever they were found out (03 §0.1).
       if (error.status === 401 && !reply.hasHeader('WWW-Authenticate'))
@@ -66,7 +78,9 @@ export function registerErrorHandling(app: AgnesApp): void {
       .send({ detail: 'internal error', code: 'internal_error', request_id: requestId });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ detail: 'not found', code: 'not_found', request_id: String(request.id) }),
+  app.setNotFoundHandler(
+    (request, reply) =>
+      html?.(new AgnesError('not_found', 'not found') as unknown as FastifyError, request, reply) ??
+      reply.status(404).send({ detail: 'not found', code: 'not_found', request_id: String(request.id) }),
   );
 }

@@ -21,15 +21,19 @@ export interface AppServices {
   limits: { loginPerEmail: EmailLimiter; mailPerEmail: EmailLimiter };
 }
 
-/** Everything a server-rendered page needs from the request (nonce, CSRF token, config). */
+/** Everything a server-rendered page needs from the request (nonce, CSRF token, config, the user). */
 export function pageContext(
   services: AppServices,
   request: FastifyRequest,
   reply: FastifyReply,
 ): PageContext {
+  const user = request.auth?.user;
   return {
     config: services.ctx.config,
     styleNonce: styleNonce(reply),
     csrfToken: services.csrf.ensureCookie(request, reply, isSecure(request, services.ctx.config)),
+    ...(user ? { user: { id: user.id, email: user.email, name: user.name, role: user.role } } : {}),
+    path: request.url.split('?')[0] ?? '/',
+    version: services.ctx.version,
   };
 }

@@ -139,6 +139,7 @@ describe('route × role matrix (S2)', () => {
       const operation = doc.paths[path]?.[route.method.toLowerCase()];
       const hidden =
         route.url === '/openapi.json' ||
+        route.hidden ||
         (route.method === 'GET' &&
           operation === undefined &&
           /^\/auth\/(email\/verify|password\/(setup|reset)|google\/)/.test(route.url));

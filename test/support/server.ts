@@ -25,6 +25,8 @@ export interface ServerOptions {
   logs?: string[];
   /** An existing data directory to reuse (otherwise a fresh temp dir). */
   dataDir?: string;
+  /** A fixed port, for clients that need the public URL in the configuration (browsers: CSRF origin). */
+  port?: number;
 }
 
 export interface TestServer {
@@ -61,7 +63,7 @@ export async function withServer(options: ServerOptions = {}): Promise<TestServe
   });
   await ctx.orchestrator.rebuild();
   const app = await buildApp(ctx);
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   return {
     url: address,
     app,

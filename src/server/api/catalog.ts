@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { type AccessView, loadAccessView } from '../../core/access/access.js';
 import type { Principal } from '../../core/access/decide.js';
 import { describeParquet } from '../../core/catalog/columns.js';
@@ -61,6 +61,96 @@ async function visibleTable(repos: Repositories, principal: Principal, tableId: 
   return { view, registry };
 }
 
+export type CatalogQuery = Static<typeof ListQuery>;
+
+/** The catalog list of one caller (03 §7): readable tables, and with `include_locked` discoverable ones. */
+export async function listCatalog(
+  repos: Repositories,
+  principal: Principal,
+  query: CatalogQuery,
+): Promise<Static<typeof CatalogTable>[]> {
+  const { search, source, dataset, include_locked } = query;
+  const [view, registry, states, profiles, pending] = await Promise.all([
+    loadAccessView(repos, principal),
+    repos.registry.list(),
+    repos.syncState.listStates(),
+    repos.profiles.summaries(),
+    pendingTables(repos, principal.id),
+  ]);
+  const stateOf = new Map(states.map((s) => [s.table_id, s]));
+  const profiled = new Set(profiles.map((p) => p.table_id));
+  const needle = search?.trim().toLowerCase();
+  const tables = [];
+  for (const entry of registry) {
+    const readable = view.canRead(entry.id).allowed;
+    if (!readable && !(include_locked && entry.is_discoverable)) continue;
+    const table = catalogTable(
+      { registry: entry, state: stateOf.get(entry.id), hasProfile: profiled.has(entry.id) },
+      accessOf(view, entry.id, pending),
+    );
+    if (source !== undefined && table.source !== source) continue;
+    if (dataset !== undefined && table.dataset !== dataset) continue;
+    if (
+      needle &&
+      ![table.id, table.name, table.description].some((text) => text.toLowerCase().includes(needle))
+    )
+      continue;
+    tables.push(table);
+  }
+  return tables;
+}
+
+/** One table as the caller may see it: readers get columns and sync info; 404 unless visible. */
+export async function tableDetail(
+  repos: Repositories,
+  dataDir: string,
+  principal: Principal,
+  table_id: string,
+): Promise<Static<typeof TableDetail>> {
+  const { view, registry } = await visibleTable(repos, principal, table_id);
+  const state = await repos.syncState.getState(table_id);
+  if (!view.canRead(table_id).allowed) {
+    const pending = await pendingTables(repos, principal.id);
+    return catalogTable({ registry, state, hasProfile: false }, accessOf(view, table_id, pending));
+  }
+  const profile = await repos.profiles.get(table_id);
+  const entry: CatalogEntry = { registry, state, hasProfile: profile !== undefined };
+  // Columns from the stored profile; without one, from the Parquet footers of a published
+  // local table; remote tables without a profile have none to show (no credentials are used).
+  const profiled = profile?.profile.columns as { name: string; type: string }[] | undefined;
+  const described =
+    profiled ??
+    (state?.status === 'ok' && state.query_mode === 'local'
+      ? await describeParquet(dataDir, state.files)
+      : null);
+  return {
+    ...catalogTable(entry, 'read'),
+    primary_key: splitKey(registry.primary_key),
+    ...(described
+      ? { columns: described.map((c) => ({ name: c.name, type: c.type, description: null, tags: [] })) }
+      : {}),
+    sync: syncInfo(state),
+    profiled_at: profile?.profiled_at ?? null,
+  };
+}
+
+/** The stored profile of a table the caller can read, filtered for them; 404/403 otherwise. */
+export async function readableProfile(
+  repos: Repositories,
+  dataDir: string,
+  principal: Principal,
+  table_id: string,
+) {
+  const view = await loadAccessView(repos, principal);
+  // Admins may read unregistered views, and their profiles (04 §6.1 rule 2).
+  if (!view.isVisible(table_id)) throw tableNotFound();
+  if (!view.canRead(table_id).allowed) throw tableForbidden();
+  const [row, state] = await Promise.all([repos.profiles.get(table_id), repos.syncState.getState(table_id)]);
+  if (!row) throw new AgnesError('not_found', 'this table has no profile yet');
+  const metrics = (await listMetrics(dataDir)).metrics;
+  return servedProfile(row, state, view, metrics);
+}
+
 /**
  * The catalog (03 §7, preview excepted): what tables exist for the caller, their columns, stored
  * profiles filtered per reader, forced re-profiling through the job runner, and the metric
@@ -85,35 +175,7 @@ export async function catalogRoutes(app: AgnesApp, services: AppServices): Promi
       },
     },
     async (request) => {
-      const principal = request.auth!.principal;
-      const { search, source, dataset, include_locked } = request.query;
-      const [view, registry, states, profiles, pending] = await Promise.all([
-        loadAccessView(repos, principal),
-        repos.registry.list(),
-        repos.syncState.listStates(),
-        repos.profiles.summaries(),
-        pendingTables(repos, principal.id),
-      ]);
-      const stateOf = new Map(states.map((s) => [s.table_id, s]));
-      const profiled = new Set(profiles.map((p) => p.table_id));
-      const needle = search?.trim().toLowerCase();
-      const tables = [];
-      for (const entry of registry) {
-        const readable = view.canRead(entry.id).allowed;
-        if (!readable && !(include_locked && entry.is_discoverable)) continue;
-        const table = catalogTable(
-          { registry: entry, state: stateOf.get(entry.id), hasProfile: profiled.has(entry.id) },
-          accessOf(view, entry.id, pending),
-        );
-        if (source !== undefined && table.source !== source) continue;
-        if (dataset !== undefined && table.dataset !== dataset) continue;
-        if (
-          needle &&
-          ![table.id, table.name, table.description].some((text) => text.toLowerCase().includes(needle))
-        )
-          continue;
-        tables.push(table);
-      }
+      const tables = await listCatalog(repos, request.auth!.principal, request.query);
       return { tables, count: tables.length };
     },
   );
@@ -129,35 +191,7 @@ export async function catalogRoutes(app: AgnesApp, services: AppServices): Promi
         response: { 200: TableDetail, ...errors(401, 404, 422) },
       },
     },
-    async (request) => {
-      const principal = request.auth!.principal;
-      const { table_id } = request.params;
-      const { view, registry } = await visibleTable(repos, principal, table_id);
-      const state = await repos.syncState.getState(table_id);
-      if (!view.canRead(table_id).allowed) {
-        const pending = await pendingTables(repos, principal.id);
-        return catalogTable({ registry, state, hasProfile: false }, accessOf(view, table_id, pending));
-      }
-      const profile = await repos.profiles.get(table_id);
-      const entry: CatalogEntry = { registry, state, hasProfile: profile !== undefined };
-      // Columns from the stored profile; without one, from the Parquet footers of a published
-      // local table; remote tables without a profile have none to show (no credentials are used).
-      const profiled = profile?.profile.columns as { name: string; type: string }[] | undefined;
-      const described =
-        profiled ??
-        (state?.status === 'ok' && state.query_mode === 'local'
-          ? await describeParquet(dataDir, state.files)
-          : null);
-      return {
-        ...catalogTable(entry, 'read'),
-        primary_key: splitKey(registry.primary_key),
-        ...(described
-          ? { columns: described.map((c) => ({ name: c.name, type: c.type, description: null, tags: [] })) }
-          : {}),
-        sync: syncInfo(state),
-        profiled_at: profile?.profiled_at ?? null,
-      };
-    },
+    async (request) => tableDetail(repos, dataDir, request.auth!.principal, request.params.table_id),
   );
 
   app.get(
@@ -171,21 +205,7 @@ export async function catalogRoutes(app: AgnesApp, services: AppServices): Promi
         response: { 200: ServedProfile, ...errors(401, 403, 404, 422) },
       },
     },
-    async (request) => {
-      const principal = request.auth!.principal;
-      const { table_id } = request.params;
-      const view = await loadAccessView(repos, principal);
-      // Admins may read unregistered views, and their profiles (04 §6.1 rule 2).
-      if (!view.isVisible(table_id)) throw tableNotFound();
-      if (!view.canRead(table_id).allowed) throw tableForbidden();
-      const [row, state] = await Promise.all([
-        repos.profiles.get(table_id),
-        repos.syncState.getState(table_id),
-      ]);
-      if (!row) throw new AgnesError('not_found', 'this table has no profile yet');
-      const metrics = (await listMetrics(dataDir)).metrics;
-      return servedProfile(row, state, view, metrics);
-    },
+    async (request) => readableProfile(repos, dataDir, request.auth!.principal, request.params.table_id),
   );
 
   app.post(

@@ -13,6 +13,8 @@ export interface RouteEntry {
   auth: AuthLabel;
   /** Whether the route validates a JSON body (so unknown fields must be refused). */
   hasBody: boolean;
+  /** Left out of OpenAPI: HTML pages, static files and link landing pages. */
+  hidden: boolean;
 }
 
 declare module 'fastify' {
@@ -89,7 +91,13 @@ export function registerRouteAuth(app: AgnesApp, authenticator: Authenticator): 
     if (!label) throw new Error(`route ${String(route.method)} ${route.url} declares no auth label`);
     route.config = { ...route.config, auth: label };
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
-      table.push({ method, url: route.url, auth: label, hasBody: Boolean(route.schema?.body) });
+      table.push({
+        method,
+        url: route.url,
+        auth: label,
+        hasBody: Boolean(route.schema?.body),
+        hidden: route.schema?.hide === true,
+      });
     }
     if (route.schema) (route.schema as Record<string, unknown>)['x-agnes-auth'] = label;
     else route.schema = { 'x-agnes-auth': label } as unknown as typeof route.schema;

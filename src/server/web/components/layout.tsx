@@ -1,35 +1,141 @@
 import type { ComponentChildren } from 'preact';
+import { hasRole } from '../../../core/access/roles.js';
 import type { InstanceConfig } from '../../../core/config/index.js';
+import type { Role } from '../../../core/state/schema.js';
+import { assetUrl } from '../assets.js';
+
+/** The signed-in user as pages need them (navigation by role, the user menu). */
+export interface PageUser {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+}
 
 export interface PageContext {
   config: InstanceConfig;
   /** The per-response CSP nonce for the one theme `<style>` block. */
   styleNonce: string;
   csrfToken: string;
+  /** Absent on anonymous pages, which get the narrow layout without navigation. */
+  user?: PageUser;
+  /** The request path, to mark the current navigation entry. */
+  path?: string;
+  version?: string;
 }
 
 /** Theme values become CSS custom properties; config validation already restricted their syntax. */
 function themeCss(theme: InstanceConfig['theme']): string {
-  return `:root{--agnes-primary:${theme.primary};--agnes-primary-dark:${theme.primary_dark};--agnes-primary-light:${theme.primary_light};--agnes-text:${theme.text_primary};--agnes-text-muted:${theme.text_secondary};--agnes-bg:${theme.background};--agnes-surface:${theme.surface};--agnes-border:${theme.border};--agnes-font:${theme.font_primary};--agnes-radius:${theme.radius};--agnes-success:${theme.success};--agnes-warning:${theme.warning};--agnes-error:${theme.error}}
-body{margin:0;font-family:var(--agnes-font);background:var(--agnes-bg);color:var(--agnes-text)}
-main{max-width:28rem;margin:4rem auto;padding:2rem;background:var(--agnes-surface);border:1px solid var(--agnes-border);border-radius:var(--agnes-radius)}
-h1{font-size:1.4rem;margin-top:0}label{display:block;margin:1rem 0 .25rem}input{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid var(--agnes-border);border-radius:var(--agnes-radius);font:inherit}
-button{margin-top:1.25rem;padding:.6rem 1.2rem;border:0;border-radius:var(--agnes-radius);background:var(--agnes-primary);color:#fff;font:inherit;cursor:pointer}
-button:hover,button:focus{background:var(--agnes-primary-dark)}p.muted{color:var(--agnes-text-muted)}`;
+  return `:root{--agnes-primary:${theme.primary};--agnes-primary-dark:${theme.primary_dark};--agnes-primary-light:${theme.primary_light};--agnes-text:${theme.text_primary};--agnes-text-muted:${theme.text_secondary};--agnes-bg:${theme.background};--agnes-surface:${theme.surface};--agnes-border:${theme.border};--agnes-font:${theme.font_primary};--agnes-radius:${theme.radius};--agnes-success:${theme.success};--agnes-warning:${theme.warning};--agnes-error:${theme.error}}`;
 }
 
-export function Layout(props: { ctx: PageContext; title: string; children: ComponentChildren }) {
-  const { config } = props.ctx;
+interface NavEntry {
+  href: string;
+  label: string;
+  minimum: Role;
+}
+
+const NAV: NavEntry[] = [
+  { href: '/dashboard', label: 'Dashboard', minimum: 'viewer' },
+  { href: '/catalog', label: 'Catalog', minimum: 'viewer' },
+  { href: '/sql', label: 'SQL', minimum: 'analyst' },
+  { href: '/access-requests', label: 'Access', minimum: 'viewer' },
+  { href: '/activity-center', label: 'Activity', minimum: 'viewer' },
+  { href: '/admin/tables', label: 'Tables', minimum: 'admin' },
+  { href: '/admin/users', label: 'Users', minimum: 'admin' },
+  { href: '/admin/permissions', label: 'Permissions', minimum: 'admin' },
+  { href: '/admin/groups', label: 'Groups', minimum: 'admin' },
+];
+
+function isCurrent(href: string, path: string | undefined): boolean {
+  return path === href || (path?.startsWith(`${href}/`) ?? false);
+}
+
+function Header(props: { ctx: PageContext; user: PageUser }) {
+  const { ctx, user } = props;
   return (
-    <html lang={config.instance.language}>
+    <header class="top">
+      <div class="bar">
+        <a class="brand" href="/dashboard">
+          <strong>{ctx.config.instance.name}</strong>
+          <span>{ctx.config.instance.subtitle}</span>
+        </a>
+        <nav class="main" aria-label="Main">
+          <ul>
+            {NAV.filter((entry) => hasRole(user.role, entry.minimum)).map((entry) => (
+              <li key={entry.href}>
+                <a href={entry.href} aria-current={isCurrent(entry.href, ctx.path) ? 'page' : undefined}>
+                  {entry.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div class="user">
+          <a href="/account" aria-current={isCurrent('/account', ctx.path) ? 'page' : undefined}>
+            Account
+          </a>
+          <span class="who">{user.email}</span>
+          <form method="post" action="/auth/logout">
+            <CsrfField token={ctx.csrfToken} />
+            <button type="submit" class="secondary small">
+              Sign out
+            </button>
+          </form>
+        </div>
+      </div>
+    </header>
+  );
+}
+
+/**
+ * Every page: landmarks, a skip link, the theme block and the stylesheet; scripts are same-origin
+ * ES modules only (the CSP allows nothing else).
+ */
+export function Layout(props: {
+  ctx: PageContext;
+  title: string;
+  scripts?: string[];
+  children: ComponentChildren;
+}) {
+  const { ctx } = props;
+  const { instance } = ctx.config;
+  return (
+    <html lang={instance.language}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${props.title} · ${config.instance.name}`}</title>
-        <style nonce={props.ctx.styleNonce} dangerouslySetInnerHTML={{ __html: themeCss(config.theme) }} />
+        {/* No favicon request: the browser would otherwise ask for /favicon.ico on every page. */}
+        <link rel="icon" href="data:," />
+        <title>{`${props.title} — ${instance.name}`}</title>
+        <style nonce={ctx.styleNonce} dangerouslySetInnerHTML={{ __html: themeCss(ctx.config.theme) }} />
+        <link rel="stylesheet" href={assetUrl('css/app.css')} />
+        {['forms', ...(props.scripts ?? [])].map((name) => (
+          <script key={name} type="module" src={assetUrl(`js/${name}.js`)} />
+        ))}
       </head>
       <body>
-        <main>{props.children}</main>
+        <a class="skip" href="#content">
+          Skip to content
+        </a>
+        {ctx.user ? <Header ctx={ctx} user={ctx.user} /> : null}
+        <main id="content" class={ctx.user ? undefined : 'narrow'}>
+          {props.children}
+        </main>
+        <footer class="bottom">
+          <div class="bar">
+            <span>{instance.copyright || instance.name}</span>
+            <span>
+              {ctx.version ? `Agnes ${ctx.version}` : 'Agnes'}
+              {ctx.config.server.docs ? (
+                <>
+                  {' · '}
+                  <a href="/docs">API docs</a>
+                </>
+              ) : null}
+            </span>
+          </div>
+        </footer>
       </body>
     </html>
   );
@@ -37,4 +143,9 @@ export function Layout(props: { ctx: PageContext; title: string; children: Compo
 
 export function CsrfField(props: { token: string }) {
   return <input type="hidden" name="_csrf" value={props.token} />;
+}
+
+/** The live region where form scripts report results and API errors (`role=status`). */
+export function FormStatus() {
+  return <p class="status" role="status" aria-live="polite" data-status />;
 }

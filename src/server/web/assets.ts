@@ -1,0 +1,16 @@
+import { createHash } from 'node:crypto';
+import { PACKAGE_VERSION } from '../../core/package-info.js';
+import { APP_CSS } from './styles.js';
+
+/**
+ * Asset URLs carry a version derived from the stylesheet and the package version, so a release
+ * never serves a browser yesterday's cached file under the same URL.
+ */
+const ASSET_VERSION = createHash('sha256')
+  .update(`${PACKAGE_VERSION}\n${APP_CSS}`)
+  .digest('base64url')
+  .slice(0, 10);
+
+export function assetUrl(name: string): string {
+  return `/static/${name}?v=${ASSET_VERSION}`;
+}

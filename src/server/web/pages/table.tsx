@@ -1,0 +1,273 @@
+import type { Static } from '@sinclair/typebox';
+import { hasRole } from '../../../core/access/roles.js';
+import type { SyncHistoryEntry } from '../../../core/state/repositories/index.js';
+import type { tableDetail } from '../../api/catalog.js';
+import type { ServedProfile } from '../../api/catalog-views.js';
+import {
+  ActionButton,
+  Badge,
+  fmtBytes,
+  fmtDate,
+  fmtNum,
+  Histogram,
+  PercentBar,
+  statusTone,
+} from '../components/bits.js';
+import { Layout, type PageContext } from '../components/layout.js';
+import { RequestAccess } from './catalog.js';
+
+type Detail = Awaited<ReturnType<typeof tableDetail>>;
+type Profile = Static<typeof ServedProfile>;
+type Column = Profile['columns'][number];
+
+function ColumnStats(props: { column: Column }) {
+  const c = props.column;
+  const facts: [string, string][] = [
+    ['Nulls', fmtNum(c.null_count)],
+    ['Unique values', fmtNum(c.unique_count)],
+  ];
+  if (c.type_category === 'NUMERIC')
+    facts.push(
+      ['Min', String(c.min ?? '—')],
+      ['Max', String(c.max ?? '—')],
+      ['Mean', String(c.mean ?? '—')],
+      ['Median', String(c.median ?? '—')],
+    );
+  if (c.type_category === 'DATE' || c.type_category === 'TIMESTAMP')
+    facts.push(['Earliest', c.earliest ?? '—'], ['Latest', c.latest ?? '—']);
+  if (c.type_category === 'STRING') facts.push(['Length', `${c.min_length ?? '—'}–${c.max_length ?? '—'}`]);
+  if (c.type_category === 'BOOLEAN') facts.push(['True', `${c.true_pct}%`]);
+  const histogram = 'histogram' in c ? c.histogram : undefined;
+  const top = c.type_category === 'STRING' ? c.top_values : undefined;
+  return (
+    <details>
+      <summary>Details of {c.name}</summary>
+      <dl class="facts">
+        {facts.map(([k, v]) => (
+          <div key={k}>
+            <dt class="muted">{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+      {histogram ? (
+        <Histogram labels={histogram.labels} counts={histogram.counts} label={`Histogram of ${c.name}`} />
+      ) : null}
+      {top && top.length > 0 ? (
+        <ul>
+          {top.map((t) => (
+            <li key={t.value}>
+              {t.value} — {fmtNum(t.count)} ({t.pct}%)
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </details>
+  );
+}
+
+function ProfileSection(props: { profile: Profile }) {
+  const { profile } = props;
+  const sampleColumns = Object.keys(profile.sample_rows[0] ?? {});
+  return (
+    <>
+      {profile.stale ? (
+        <p class="notice" role="status">
+          This profile was taken before the latest data; it may be out of date.
+        </p>
+      ) : null}
+      <section class="card" aria-labelledby="cols-h">
+        <h2 id="cols-h">Columns</h2>
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Column</th>
+                <th scope="col">Type</th>
+                <th scope="col">Completeness</th>
+                <th scope="col" class="num">
+                  Unique %
+                </th>
+                <th scope="col">Alerts</th>
+              </tr>
+            </thead>
+            <tbody>
+              {profile.columns.map((c) => (
+                <tr key={c.name}>
+                  <td>
+                    {c.name}
+                    {c.is_primary_key ? <Badge>key</Badge> : null}
+                    <ColumnStats column={c} />
+                  </td>
+                  <td>{c.type}</td>
+                  <td>
+                    <PercentBar pct={c.completeness_pct} label={`${c.completeness_pct}% complete`} />{' '}
+                    {c.completeness_pct}%
+                  </td>
+                  <td class="num">{c.unique_pct}</td>
+                  <td>
+                    {c.alerts.map((a) => (
+                      <Badge key={a} tone="warn">
+                        {a}
+                      </Badge>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section class="card" aria-labelledby="alerts-h">
+        <h2 id="alerts-h">Alerts</h2>
+        {profile.alerts.length === 0 ? (
+          <p class="muted">No alerts.</p>
+        ) : (
+          <ul>
+            {profile.alerts.map((a) => (
+              <li key={`${a.column}-${a.type}`}>
+                <Badge tone="warn">{a.type}</Badge> {a.message}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      {profile.sample_rows.length > 0 ? (
+        <section class="card" aria-labelledby="sample-h">
+          <h2 id="sample-h">Sample rows</h2>
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  {sampleColumns.map((name) => (
+                    <th scope="col" key={name}>
+                      {name}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {profile.sample_rows.map((row, i) => (
+                  <tr key={i}>
+                    {sampleColumns.map((name) => {
+                      const value = row[name];
+                      return (
+                        <td key={name}>
+                          {value === null || value === undefined ? <span class="null">NULL</span> : value}
+                        </td>
+                      );
+                    })}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ) : null}
+    </>
+  );
+}
+
+export function TablePage(props: {
+  ctx: PageContext;
+  table: Detail;
+  profile: Profile | null;
+  history: SyncHistoryEntry[];
+}) {
+  const { ctx, table, profile } = props;
+  const readable = table.access === 'read';
+  const role = ctx.user?.role ?? 'viewer';
+  const sql = `SELECT * FROM "${table.id}" LIMIT 100`;
+  return (
+    <Layout ctx={ctx} title={table.name}>
+      <h1>{table.name}</h1>
+      <section class="card" aria-label="Table facts">
+        <p>{table.description || <span class="muted">No description.</span>}</p>
+        <dl class="facts">
+          {(
+            [
+              ['Id', table.id],
+              ['Source', `${table.source} (${table.source_type})`],
+              ['Dataset', table.dataset],
+              ['Mode', table.query_mode],
+              ...(readable
+                ? [
+                    ['Rows', fmtNum(table.rows)],
+                    ['Size', fmtBytes(table.size_bytes)],
+                    ['Last update', fmtDate(table.updated)],
+                  ]
+                : []),
+            ] as [string, string][]
+          ).map(([k, v]) => (
+            <div key={k}>
+              <dt class="muted">{k}</dt>
+              <dd>{v}</dd>
+            </div>
+          ))}
+        </dl>
+        {readable ? (
+          <>
+            <h2>Use it</h2>
+            <pre>{`da sync\nda query '${sql.replaceAll("'", `'"'"'`)}'`}</pre>
+            {hasRole(role, 'analyst') ? (
+              <a class="button secondary" href={`/sql?q=${encodeURIComponent(sql)}`}>
+                Open in SQL console
+              </a>
+            ) : null}{' '}
+            {role === 'admin' && table.query_mode === 'local' ? (
+              <ActionButton
+                csrf={ctx.csrfToken}
+                api={`/api/catalog/profile/${encodeURIComponent(table.id)}/refresh`}
+                label="Refresh profile"
+                text="Refresh profile"
+              />
+            ) : null}
+          </>
+        ) : table.access === 'pending' ? (
+          <p>
+            <Badge tone="warn">Pending</Badge> Your access request is waiting for review.
+          </p>
+        ) : (
+          <RequestAccess ctx={ctx} tableId={table.id} tableName={table.name} idSuffix="table" />
+        )}
+      </section>
+      {readable && profile ? <ProfileSection profile={profile} /> : null}
+      {readable && !profile ? <p class="muted">This table has no profile yet.</p> : null}
+      {readable ? (
+        <section class="card" aria-labelledby="hist-h">
+          <h2 id="hist-h">Sync history</h2>
+          {props.history.length === 0 ? (
+            <p class="muted">No syncs recorded.</p>
+          ) : (
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">When</th>
+                    <th scope="col">Status</th>
+                    <th scope="col" class="num">
+                      Rows
+                    </th>
+                    <th scope="col">Error</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {props.history.map((h) => (
+                    <tr key={h.id}>
+                      <td>{fmtDate(h.synced_at)}</td>
+                      <td>
+                        <Badge tone={statusTone(h.status)}>{h.status}</Badge>
+                      </td>
+                      <td class="num">{fmtNum(h.rows)}</td>
+                      <td>{h.error ?? ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+      ) : null}
+    </Layout>
+  );
+}

@@ -1,0 +1,147 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { VNode } from 'preact';
+import { isAgnesError } from '../../core/errors.js';
+import { listCatalog, readableProfile, tableDetail } from '../api/catalog.js';
+import type { AgnesApp, AuthLabel } from '../app.js';
+import { magicLinksEnabled } from '../auth/providers/magic-link.js';
+import { safeNext } from '../auth/redirects.js';
+import { type AppServices, pageContext } from '../services.js';
+import { adminPages } from './admin-routes.js';
+import type { PageContext } from './components/layout.js';
+import { AccountPage } from './pages/account.js';
+import { type CatalogFilters, CatalogPage } from './pages/catalog.js';
+import { DashboardPage } from './pages/dashboard.js';
+import { ForgotPasswordPage, LoginPage } from './pages/login.js';
+import { TablePage } from './pages/table.js';
+import { sendPage } from './render.js';
+
+type Query = Record<string, string | undefined>;
+
+export type PageHandler = (
+  ctx: PageContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => Promise<VNode | FastifyReply>;
+
+const STALE_AFTER_MS = 7 * 86_400_000;
+
+/** Registers one server-rendered page: HTML errors, sign-in redirect, hidden from OpenAPI. */
+export function page(
+  app: AgnesApp,
+  services: AppServices,
+  url: string,
+  auth: AuthLabel,
+  handler: PageHandler,
+) {
+  app.get(url, { config: { auth, page: true }, schema: { hide: true } }, async (request, reply) => {
+    const result = await handler(pageContext(services, request, reply), request, reply);
+    return 'sent' in result ? result : sendPage(reply, result);
+  });
+}
+
+/** The page routes of 09 §2 whose data lives in the catalog and the caller's own records. */
+export async function webRoutes(app: AgnesApp, services: AppServices): Promise<void> {
+  const { config, repos, dataDir } = services.ctx;
+
+  /** Anonymous pages send signed-in users on; an unusable cookie counts as signed out. */
+  const signedIn = async (request: FastifyRequest) =>
+    services.authenticator.authenticate(request).catch((error: unknown) => {
+      if (isAgnesError(error)) return null;
+      throw error;
+    });
+
+  app.get('/', { config: { auth: 'anon', page: true }, schema: { hide: true } }, async (request, reply) =>
+    reply.redirect((await signedIn(request)) ? '/dashboard' : '/login', 302),
+  );
+
+  page(app, services, '/login', 'anon', async (ctx, request, reply) => {
+    const query = request.query as Query;
+    const next = query.next ? safeNext(query.next) : null;
+    if (await signedIn(request)) return reply.redirect(next ?? '/dashboard', 302);
+    const notice = query.sent
+      ? 'sent'
+      : query.reset_requested
+        ? 'reset_requested'
+        : query.reset === 'ok'
+          ? 'reset'
+          : null;
+    return LoginPage({
+      ctx,
+      options: {
+        next,
+        error: query.error,
+        notice,
+        magicLinks: magicLinksEnabled({ config, mailer: services.mailer }),
+        google: services.google.enabled,
+      },
+    });
+  });
+
+  page(app, services, '/login/forgot', 'anon', async (ctx) => ForgotPasswordPage({ ctx }));
+
+  page(app, services, '/dashboard', 'user', async (ctx, request) => {
+    const principal = request.auth!.principal;
+    const tables = await listCatalog(repos, principal, {});
+    const now = Date.now();
+    const stale = tables.filter((t) => !t.updated || now - Date.parse(t.updated) > STALE_AFTER_MS);
+    let admin: Parameters<typeof DashboardPage>[0]['data']['admin'];
+    if (principal.role === 'admin') {
+      const [pending, running] = await Promise.all([
+        repos.accessRequests.list({ status: 'pending' }, { page: 1, per_page: 1 }),
+        repos.jobs.list({ status: 'running' }, { page: 1, per_page: 20 }),
+      ]);
+      admin = { pendingRequests: pending.total, runningJobs: running.items };
+    }
+    const serverUrl = config.server.public_url ?? `${request.protocol}://${request.host}`;
+    return DashboardPage({ ctx, data: { serverUrl, tables, stale, admin } });
+  });
+
+  page(app, services, '/catalog', 'user', async (ctx, request) => {
+    const query = request.query as Query;
+    const filters: CatalogFilters = {
+      search: (query.q ?? '').slice(0, 200),
+      source: query.source ?? '',
+      dataset: query.dataset ?? '',
+      access: query.access === 'readable' || query.access === 'locked' ? query.access : 'all',
+    };
+    const all = await listCatalog(repos, request.auth!.principal, { include_locked: true });
+    const sources = [...new Set(all.map((t) => t.source))].sort();
+    const datasets = [...new Set(all.map((t) => t.dataset))].sort();
+    const tables = await listCatalog(repos, request.auth!.principal, {
+      include_locked: filters.access !== 'readable',
+      ...(filters.search ? { search: filters.search } : {}),
+      ...(filters.source ? { source: filters.source } : {}),
+      ...(filters.dataset ? { dataset: filters.dataset } : {}),
+    });
+    const shown = filters.access === 'locked' ? tables.filter((t) => t.access !== 'read') : tables;
+    return CatalogPage({ ctx, tables: shown, filters, sources, datasets });
+  });
+
+  page(app, services, '/catalog/:table_id', 'user', async (ctx, request) => {
+    const principal = request.auth!.principal;
+    const { table_id } = request.params as { table_id: string };
+    const table = await tableDetail(repos, dataDir, principal, table_id);
+    if (table.access !== 'read') return TablePage({ ctx, table, profile: null, history: [] });
+    const [profile, history] = await Promise.all([
+      readableProfile(repos, dataDir, principal, table_id).catch((error: unknown) => {
+        if (isAgnesError(error) && error.code === 'not_found') return null;
+        throw error;
+      }),
+      repos.syncState.listHistory({ table_id }, { page: 1, per_page: 10 }),
+    ]);
+    return TablePage({ ctx, table, profile, history: history.items });
+  });
+
+  page(app, services, '/account', 'user', async (ctx, request) => {
+    const auth = request.auth!;
+    const tokens = await repos.tokens.listByUser(auth.principal.id);
+    return AccountPage({
+      ctx,
+      tokens,
+      hasPassword: auth.user.password_hash !== null,
+      maxExpiryDays: config.auth.pat.max_expiry_days,
+    });
+  });
+
+  await adminPages(app, services);
+}

@@ -1,0 +1,161 @@
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { silentLogger } from '../../../src/core/jobs/logger.js';
+import { profileTables } from '../../../src/core/jobs/profile-tables.js';
+import { makeExtract } from '../../support/extracts.js';
+import {
+  createUser,
+  type ServerOptions,
+  type TestServer,
+  type TestUser,
+  withServer,
+} from '../../support/server.js';
+
+/**
+ * Browser-test support (09 §5): Debian's Chromium through playwright-core, one browser per file,
+ * one context per signed-in user; every visited page is checked (one h1, named controls, no
+ * console errors, no failed requests, no dialogs) and photographed at two widths.
+ */
+
+export const SCREENSHOTS = join(process.cwd(), 'test-artifacts', 'screenshots');
+export const HOSTILE = `<img src=x onerror=alert(1)>"'`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+/**
+ * The real server at a public URL the browser actually uses: CSRF checks compare the browser's
+ * Origin with `server.public_url`.
+ */
+export async function browserServer(options: ServerOptions = {}): Promise<TestServer> {
+  const port = await freePort();
+  const config = options.config ?? {};
+  const server = (config.server as Record<string, unknown> | undefined) ?? {};
+  return withServer({
+    ...options,
+    port,
+    config: { ...config, server: { ...server, public_url: `http://127.0.0.1:${port}` } },
+  });
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking'],
+  });
+}
+
+export interface TrackedPage {
+  page: Page;
+  context: BrowserContext;
+  /** Console errors, failed requests and dialogs seen so far; tests expect it to stay empty. */
+  problems: string[];
+}
+
+export async function newPage(browser: Browser, server: TestServer): Promise<TrackedPage> {
+  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+  page.on('dialog', (dialog) => {
+    // Confirmations of destructive actions are ours; any other dialog means a script was injected.
+    if (dialog.type() === 'confirm') void dialog.accept();
+    else {
+      problems.push(`dialog: ${dialog.type()} ${dialog.message()}`);
+      void dialog.dismiss();
+    }
+  });
+  return { page, context, problems };
+}
+
+/** Automated checks of 09 §5 on the current page, then screenshots at 1280 and 390 px. */
+export async function checkPage(tracked: TrackedPage, name: string): Promise<void> {
+  const { page } = tracked;
+  await page.waitForLoadState('load');
+  expect(await page.locator('h1').count(), `${name}: one h1`).toBe(1);
+  const unnamed = await page.evaluate(() => {
+    const controls = Array.from(
+      document.querySelectorAll<HTMLElement>('input:not([type=hidden]), select, textarea, button'),
+    );
+    return controls
+      .filter((el) => {
+        const labelled = (el as HTMLInputElement).labels?.length;
+        const aria = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+        const text = el.tagName === 'BUTTON' ? el.textContent?.trim() : '';
+        return !labelled && !aria && !text;
+      })
+      .map((el) => el.outerHTML.slice(0, 120));
+  });
+  expect(unnamed, `${name}: controls without a name`).toEqual([]);
+  expect(tracked.problems, `${name}: console errors, failed requests or dialogs`).toEqual([]);
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-1280.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-390.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+export async function signIn(tracked: TrackedPage, user: TestUser, path = '/login'): Promise<void> {
+  const { page } = tracked;
+  await page.goto(path);
+  await page.getByLabel('Email', { exact: true }).first().fill(user.email);
+  await page.getByLabel('Password', { exact: true }).fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+}
+
+export interface Shop {
+  admin: TestUser;
+  analyst: TestUser;
+}
+
+/**
+ * A small shop: `orders` (readable by the analyst, profiled), `customers` (discoverable but
+ * locked), `secret_salaries` (not discoverable), published and profiled.
+ */
+export async function setupShop(server: TestServer): Promise<Shop> {
+  const [admin, analyst] = await Promise.all([
+    createUser(server.ctx, 'admin'),
+    createUser(server.ctx, 'analyst'),
+  ]);
+  await makeExtract(join(server.dataDir, 'extracts'), 'shop', [
+    {
+      name: 'orders',
+      select:
+        "SELECT range AS order_id, range % 7 AS customer_id, (range * 13 % 97) * 1.5 AS amount, CASE WHEN range % 3 = 0 THEN 'open' ELSE 'closed' END AS status FROM range(200)",
+    },
+    { name: 'customers', select: "SELECT range AS customer_id, 'c' || range AS name FROM range(7)" },
+    { name: 'secret_salaries', select: 'SELECT range AS employee_id, range * 1000 AS salary FROM range(5)' },
+  ]);
+  const { repos } = server.ctx;
+  const register = (id: string, extra: Record<string, unknown> = {}) =>
+    repos.registry.register({ id, name: id, source: 'shop', source_type: 'local', ...extra });
+  await register('orders', { primary_key: 'order_id', bucket: 'sales', description: 'All orders' });
+  await register('customers', { primary_key: 'customer_id', bucket: 'crm', description: 'Customer master' });
+  await register('secret_salaries', { bucket: 'hr', is_discoverable: false });
+  await repos.permissions.grantUser(analyst.id, { dataset: 'orders', access: 'read', granted_by: admin.id });
+  await server.ctx.orchestrator.rebuild();
+  const report = await profileTables(
+    { repos, dataDir: server.dataDir, options: server.ctx.config.profiler, log: silentLogger },
+    null,
+    { force: true },
+  );
+  expect(report.failed).toEqual([]);
+  return { admin, analyst };
+}
