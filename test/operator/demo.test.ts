@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, statfs, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { openDuck, queryRows } from '../../src/core/duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../../src/core/duckdb/sql.js';
 import { openStateDb, type StateDb } from '../../src/core/state/db.js';
 import { tempDir } from '../support/extracts.js';
+import { freePort } from '../support/ports.js';
 
 /**
  * `agnes demo` end to end (01 §6, 07 §2.4, README flow 1): sample data generated, extracted,
@@ -84,15 +84,6 @@ let demoDir: string;
 let configDir: string;
 let cleanup: () => Promise<void>;
 const demos = new Set<Demo>();
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function spawnDemo(port: number, options: { reset?: boolean; logLevel?: string } = {}): Demo {
   // No JWT_SECRET_KEY and no DATA_DIR: the demo generates its secret inside --data-dir.

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { openStateDb } from '../../src/core/state/db.js';
 import { createRepositories } from '../../src/core/state/repositories/index.js';
 import { generatePat } from '../../src/server/auth/pat.js';
 import { tempDir } from '../support/extracts.js';
+import { freePort } from '../support/ports.js';
 
 /**
  * R16 (10 §2) for the query engine: SIGTERM to `agnes serve` while a query runs interrupts it,
@@ -17,15 +17,6 @@ import { tempDir } from '../support/extracts.js';
 const AGNES = fileURLToPath(new URL('../../dist/bin/agnes.js', import.meta.url));
 const JWT_SECRET = 'serve-query-test-secret-0123456789abcdef-01234';
 const RUNAWAY = 'SELECT sum(a.range * b.range) FROM range(100000000) a, range(100000000) b';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** Every file below `dir` (directories themselves are not leftovers). */
 async function filesUnder(dir: string): Promise<string[]> {

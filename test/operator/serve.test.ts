@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, statfs, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { openDuck, queryRows } from '../../src/core/duckdb/engine.js';
 import { openStateDb } from '../../src/core/state/db.js';
 import { MIGRATIONS, migrationStatus } from '../../src/core/state/migrate.js';
 import { makeExtract, tempDir } from '../support/extracts.js';
+import { freePort } from '../support/ports.js';
 
 /**
  * `agnes serve` as a process (01 §5–§6, 03 §0.2 and §3): startup on an empty DATA_DIR, health,
@@ -40,15 +40,6 @@ let dataDir: string;
 let configDir: string;
 let cleanup: () => Promise<void>;
 const servers = new Set<Server>();
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 interface Response {
   status: number;
