@@ -3,33 +3,25 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/jobs/logger.js';
 import { profileTables } from '../../src/core/jobs/profile-tables.js';
-import {
-  type CliHome,
-  type CliServer,
-  cliHome,
-  loginWithToken,
-  runDa,
-  withCliServer,
-} from '../support/cli.js';
+import { cliHome, runDa } from '../support/cli.js';
+import { type SyncedLaptop, syncedAnalyst } from '../support/cli-synced.js';
 
 const FIRST_THREE = 'SELECT id, label, amount FROM orders ORDER BY id LIMIT 3';
+/** FIRST_THREE as row objects: DECIMAL values are exact strings (05 §6). */
+const FIRST_THREE_ROWS = [
+  { id: 0, label: 'v0', amount: '0.0' },
+  { id: 1, label: 'v1', amount: '1.5' },
+  { id: 2, label: 'v2', amount: '3.0' },
+];
 
 describe('da query and da explore', { timeout: 180_000 }, () => {
-  let fixture: CliServer;
-  let home: CliHome;
-  const da = (...args: string[]) => runDa(args, { env: home.env });
+  let laptop: SyncedLaptop;
+  const da = (...args: string[]) => laptop.da(...args);
 
   beforeAll(async () => {
-    fixture = await withCliServer();
-    home = await cliHome();
-    await loginWithToken(home, fixture.server.url, fixture.analyst);
-    const sync = await da('sync', '--table', 'orders', '--table', 'events', '--quiet');
-    if (sync.code !== 0) throw new Error(`sync failed: ${sync.stdout}${sync.stderr}`);
+    laptop = await syncedAnalyst();
   });
-  afterAll(async () => {
-    await fixture.close();
-    await home.cleanup();
-  });
+  afterAll(async () => laptop.close());
 
   it('prints an aligned table by default, numbers right-aligned', async () => {
     const result = await da('query', FIRST_THREE);
@@ -48,11 +40,7 @@ describe('da query and da explore', { timeout: 180_000 }, () => {
   it('prints json, csv and ndjson with the server encodings (DECIMAL exact as a string)', async () => {
     const json = await da('query', FIRST_THREE, '--format', 'json');
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual([
-      { id: 0, label: 'v0', amount: '0.0' },
-      { id: 1, label: 'v1', amount: '1.5' },
-      { id: 2, label: 'v2', amount: '3.0' },
-    ]);
+    expect(JSON.parse(json.stdout)).toEqual(FIRST_THREE_ROWS);
     const csv = await da('query', FIRST_THREE, '--format', 'csv');
     expect(csv.stdout).toBe('id,label,amount\r\n0,v0,0.0\r\n1,v1,1.5\r\n2,v2,3.0\r\n');
     const ndjson = await da('query', '--format', 'ndjson', FIRST_THREE);
@@ -85,9 +73,9 @@ describe('da query and da explore', { timeout: 180_000 }, () => {
   });
 
   it('reads SQL from --file and writes --output atomically', async () => {
-    const sqlFile = join(home.root, 'q.sql');
+    const sqlFile = join(laptop.home.root, 'q.sql');
     await writeFile(sqlFile, FIRST_THREE);
-    const out = join(home.root, 'out.csv');
+    const out = join(laptop.home.root, 'out.csv');
     const result = await da('query', '--file', sqlFile, '--format', 'csv', '--output', out);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
@@ -141,11 +129,7 @@ describe('da query and da explore', { timeout: 180_000 }, () => {
     const json = await da('query', '--remote', FIRST_THREE, '--format', 'json');
     expect(json.stderr).toBe('');
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual([
-      { id: 0, label: 'v0', amount: '0.0' },
-      { id: 1, label: 'v1', amount: '1.5' },
-      { id: 2, label: 'v2', amount: '3.0' },
-    ]);
+    expect(JSON.parse(json.stdout)).toEqual(FIRST_THREE_ROWS);
     const local = await da('query', FIRST_THREE, '--format', 'csv');
     const csv = await da('query', '--remote', FIRST_THREE, '--format', 'csv');
     expect(csv.stdout).toBe(local.stdout);
@@ -173,11 +157,11 @@ describe('da query and da explore', { timeout: 180_000 }, () => {
   });
 
   it('streams --remote exports to --output as csv and parquet', async () => {
-    const csvPath = join(home.root, 'export.csv');
+    const csvPath = join(laptop.home.root, 'export.csv');
     const csv = await da('query', '--remote', FIRST_THREE, '--format', 'csv', '--output', csvPath);
     expect(csv.code).toBe(0);
     expect(await readFile(csvPath, 'utf8')).toMatch(/^id,label,amount\r?\n0,v0,0\.0\r?\n/);
-    const parquetPath = join(home.root, 'export.parquet');
+    const parquetPath = join(laptop.home.root, 'export.parquet');
     const parquet = await da(
       'query',
       '--remote',
@@ -198,7 +182,7 @@ describe('da query and da explore', { timeout: 180_000 }, () => {
   });
 
   it('explore --remote prints the server profile; an unreadable table exits 4', async () => {
-    const { server } = fixture;
+    const { server } = laptop.fixture;
     const deps = {
       repos: server.ctx.repos,
       dataDir: server.dataDir,

@@ -2,14 +2,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_VERSION } from '../../src/core/package-info.js';
-import {
-  type CliHome,
-  type CliServer,
-  cliHome,
-  loginWithToken,
-  runDa,
-  withCliServer,
-} from '../support/cli.js';
+import { cliHome, runDa } from '../support/cli.js';
+import { type SyncedLaptop, syncedAnalyst } from '../support/cli-synced.js';
 import { withServer } from '../support/server.js';
 
 /** A loopback port nothing listens on. */
@@ -21,21 +15,13 @@ interface CheckDoc {
 }
 
 describe('da status, diagnose, setup and version', { timeout: 180_000 }, () => {
-  let fixture: CliServer;
-  let home: CliHome;
-  const da = (...args: string[]) => runDa(args, { env: home.env });
+  let laptop: SyncedLaptop;
+  const da = (...args: string[]) => laptop.da(...args);
 
   beforeAll(async () => {
-    fixture = await withCliServer();
-    home = await cliHome();
-    await loginWithToken(home, fixture.server.url, fixture.analyst);
-    const sync = await da('sync', '--table', 'orders', '--table', 'events', '--quiet');
-    if (sync.code !== 0) throw new Error(`sync failed: ${sync.stdout}${sync.stderr}`);
+    laptop = await syncedAnalyst();
   });
-  afterAll(async () => {
-    await fixture.close();
-    await home.cleanup();
-  });
+  afterAll(async () => laptop.close());
 
   it('status --json reports server, user, local tables, out-of-date, missing and remote tables', async () => {
     const result = await da('status', '--json');
@@ -43,20 +29,25 @@ describe('da status, diagnose, setup and version', { timeout: 180_000 }, () => {
     const doc = JSON.parse(result.stdout);
     expect(doc).toMatchObject({
       server: {
-        url: fixture.server.url,
+        url: laptop.fixture.server.url,
         reachable: true,
         status: expect.any(String),
         version: PACKAGE_VERSION,
       },
-      user: { email: fixture.analyst.email, role: 'analyst' },
-      local: { dir: home.localDir, tables: ['events', 'orders'], missing_files: [], remote: ['clicks'] },
+      user: { email: laptop.fixture.analyst.email, role: 'analyst' },
+      local: {
+        dir: laptop.home.localDir,
+        tables: ['events', 'orders'],
+        missing_files: [],
+        remote: ['clicks'],
+      },
     });
     expect(doc.server.generation).toEqual(expect.any(Number));
     expect(doc.local.last_sync).toMatch(/Z$/);
     expect(doc.local.out_of_date).toContain('holidays');
     expect(doc.local.out_of_date).not.toContain('orders');
 
-    await rm(join(home.localDir, 'server', 'parquet', 'orders.parquet'));
+    await rm(join(laptop.home.localDir, 'server', 'parquet', 'orders.parquet'));
     const missing = JSON.parse((await da('status', '--json', '--local')).stdout);
     expect(missing.local.missing_files).toEqual(['orders/orders.parquet']);
     expect(missing.server).toMatchObject({ reachable: null, version: null });
@@ -101,7 +92,7 @@ describe('da status, diagnose, setup and version', { timeout: 180_000 }, () => {
 
   it('diagnose exits 1 with a failed check and an action when the token is refused or the server is down', async () => {
     const refused = await runDa(['diagnose', '--json'], {
-      env: { ...home.env, DA_TOKEN: 'agnes_pat_invalid' },
+      env: { ...laptop.home.env, DA_TOKEN: 'agnes_pat_invalid' },
     });
     expect(refused.code).toBe(1);
     const doc = JSON.parse(refused.stdout);
@@ -125,7 +116,7 @@ describe('da status, diagnose, setup and version', { timeout: 180_000 }, () => {
   it('version prints the CLI version, and the server version when one is configured', async () => {
     expect(JSON.parse((await da('version', '--json')).stdout)).toEqual({
       version: PACKAGE_VERSION,
-      server: { url: fixture.server.url, reachable: true, version: PACKAGE_VERSION },
+      server: { url: laptop.fixture.server.url, reachable: true, version: PACKAGE_VERSION },
     });
     const none = await cliHome();
     expect((await runDa(['version'], { env: none.env })).stdout).toBe(`da ${PACKAGE_VERSION}\n`);
@@ -141,7 +132,7 @@ describe('da status, diagnose, setup and version', { timeout: 180_000 }, () => {
     expect(json.code).toBe(failed ? 1 : 0);
     expect((await da('setup', 'verify')).code).toBe(json.code);
     const signedOut = await runDa(['setup', 'verify', '--json'], {
-      env: { ...home.env, DA_TOKEN: 'agnes_pat_invalid' },
+      env: { ...laptop.home.env, DA_TOKEN: 'agnes_pat_invalid' },
     });
     expect(signedOut.code).toBe(1);
     expect(JSON.parse(signedOut.stdout).checks[1]).toMatchObject({ name: 'auth', status: 'fail' });
