@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 /** What the proxy does to one matching response instead of passing it through unchanged. */
 export type Fault =
   /** Answer with this status and a JSON error body; the real server is not asked. */
-  | { kind: 'status'; status: number; code?: string; detail?: string }
+  | { kind: 'status'; status: number; code?: string; detail?: string; headers?: Record<string, string> }
   /** Flip one byte in the middle of the body (same length: only a hash check can notice). */
   | { kind: 'corrupt' }
   /** Send the first `afterBytes` of the body, then close the connection. */
@@ -78,7 +78,11 @@ export async function startProxy(target: string): Promise<CountingProxy> {
     if (fault?.kind === 'status') {
       await readAll(req);
       const body = JSON.stringify({ code: fault.code ?? 'proxy_fault', detail: fault.detail ?? 'injected' });
-      res.writeHead(fault.status, { 'content-type': 'application/json', 'content-length': body.length });
+      res.writeHead(fault.status, {
+        ...fault.headers,
+        'content-type': 'application/json',
+        'content-length': body.length,
+      });
       res.end(body);
       entry.status = fault.status;
       entry.bodyBytes = body.length;

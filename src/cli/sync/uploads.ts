@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { openAsBlob } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { join } from 'node:path';
 import { sha256File } from '../../core/sync/hashing.js';
 import type { ApiClient } from '../client.js';
 import { CliError } from '../errors.js';
@@ -18,22 +17,14 @@ export interface UploadReport {
 
 const SESSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.jsonl$/;
 
-/** A multipart body with one `file` field, streamed from disk. */
-function multipartFile(path: string, name: string): { body: ReadableStream; contentType: string } {
-  const boundary = `----da${Math.random().toString(16).slice(2)}`;
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-  );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  async function* parts() {
-    yield head;
-    for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) yield chunk as Buffer;
-    yield tail;
-  }
-  return {
-    body: Readable.toWeb(Readable.from(parts())) as ReadableStream,
-    contentType: `multipart/form-data; boundary=${boundary}`,
-  };
+/**
+ * A multipart form with one `file` field backed by the file on disk: streamed when sent, and
+ * re-readable, so the client can send it again after a 429's Retry-After.
+ */
+async function multipartFile(path: string, name: string): Promise<FormData> {
+  const form = new FormData();
+  form.append('file', await openAsBlob(path, { type: 'application/octet-stream' }), name);
+  return form;
 }
 
 /**
@@ -60,11 +51,7 @@ export async function uploadLocalFiles(
       continue;
     }
     try {
-      const { body, contentType } = multipartFile(path, basename(path));
-      await client.request('POST', '/api/upload/sessions', {
-        rawBody: body,
-        headers: { 'content-type': contentType },
-      });
+      await client.request('POST', '/api/upload/sessions', { rawBody: await multipartFile(path, name) });
       state.uploads.sessions[name] = hash;
       report.sessions_uploaded += 1;
       await save();
