@@ -13,8 +13,8 @@ const benchmark: Benchmark = {
   description:
     'POST /api/query (warm sandbox) for a point lookup, a SUM over 10M rows and SELECT * LIMIT 1000, against the same SQL on @duckdb/node-api plus JSON.stringify',
   async run(ctx) {
-    const rows = ctx.smoke ? 100_000 : 10_000_000;
-    const runs = ctx.smoke ? 5 : 60;
+    const rows = ctx.smoke ? 20_000 : 10_000_000;
+    const runs = ctx.smoke ? 3 : 60;
     const fixture = await queryFixture(ctx.workDir, rows);
     const { threads } = fixture.server.ctx.config.query;
     // The sandbox has `threads` workers plus the calling thread; the baseline gets the same.
