@@ -98,7 +98,11 @@ export function rawRequest(
   body?: string,
 ): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
   const url = new URL(server.url);
-  const sent = body === undefined ? headers : { ...headers, 'content-type': 'application/json' };
+  // An explicit length: Node sends a DELETE body with neither a length nor chunked encoding.
+  const sent =
+    body === undefined
+      ? headers
+      : { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, path, method, headers: sent }, (res) => {
       const chunks: Buffer[] = [];
