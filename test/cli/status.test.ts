@@ -159,4 +159,22 @@ describe('da status, diagnose, setup and version', { timeout: 180_000 }, () => {
       await laptop.cleanup();
     }
   });
+
+  it('setup bootstrap sends AGNES_BOOTSTRAP_TOKEN; a wrong one exits 3', async () => {
+    const token = 'bootstrap-secret-0123456789abcdef';
+    const fresh = await withServer({ env: { AGNES_BOOTSTRAP_TOKEN: token } });
+    const laptop = await cliHome();
+    try {
+      const args = ['setup', 'bootstrap', 'first@example.com', '--server', fresh.url, '--password-stdin'];
+      const input = 'Corr3ct-Horse-Battery-Staple\n';
+      const wrong = await runDa(args, { env: { ...laptop.env, AGNES_BOOTSTRAP_TOKEN: 'wrong' }, input });
+      expect(wrong.code).toBe(3);
+      expect(wrong.stderr).toMatch(/^error: the bootstrap token was refused; set AGNES_BOOTSTRAP_TOKEN/);
+      const right = await runDa(args, { env: { ...laptop.env, AGNES_BOOTSTRAP_TOKEN: token }, input });
+      expect(right.code).toBe(0);
+    } finally {
+      await fresh.close();
+      await laptop.cleanup();
+    }
+  });
 });
