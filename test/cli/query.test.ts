@@ -179,6 +179,18 @@ describe('da query and da explore', { timeout: 180_000 }, () => {
       'csv',
     );
     expect(count.stdout).toBe('n\r\n50\r\n');
+    const refusedPath = join(laptop.home.root, 'refused.csv');
+    const refused = await da(
+      'query',
+      '--remote',
+      'SELECT * FROM salaries',
+      '--format',
+      'csv',
+      '--output',
+      refusedPath,
+    );
+    expect(refused.code).toBe(4);
+    await expect(readFile(refusedPath)).rejects.toThrow(/ENOENT/);
   });
 
   it('explore --remote prints the server profile; an unreadable table exits 4', async () => {

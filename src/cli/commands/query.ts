@@ -14,6 +14,8 @@ const EXPORT_FORMATS: QueryFormat[] = ['csv', 'ndjson', 'parquet'];
 export const DEFAULT_QUERY_LIMIT = 1000;
 /** Exports stream for as long as they need; this only bounds a connection that never ends. */
 const EXPORT_TIMEOUT_MS = 24 * 3_600_000;
+/** Like downloads (06 §4), an export that sends nothing for this long is given up. */
+const EXPORT_IDLE_MS = 60_000;
 
 export interface QueryOptions {
   file?: string;
@@ -78,7 +80,14 @@ async function exportRemote(
   try {
     await writeAtomically(output, async (temp) => {
       if (!response.body) throw new CliError(EXIT.failed, 'the server sent an empty export', 'export_failed');
-      await pipeline(Readable.fromWeb(response.body as never), createWriteStream(temp, { mode: 0o644 }));
+      const source = Readable.fromWeb(response.body as never);
+      const idle = setTimeout(() => source.destroy(new Error('idle')), EXPORT_IDLE_MS);
+      source.on('data', () => idle.refresh());
+      try {
+        await pipeline(source, createWriteStream(temp, { mode: 0o644 }));
+      } finally {
+        clearTimeout(idle);
+      }
     });
   } catch (error) {
     if (error instanceof CliError) throw error;
