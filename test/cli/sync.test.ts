@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuck, queryRows } from '../../src/core/duckdb/engine.js';
@@ -168,6 +168,14 @@ describe('da sync against a real server', () => {
     expect(proxy.requests.map((r) => [r.path, r.status])).toEqual([['/api/sync/manifest', 304]]);
   });
 
+  it('a deleted local database is rebuilt by the next sync, though nothing changed on the server', async () => {
+    await rm(join(home.localDir, 'user', 'duckdb', 'analytics.duckdb'));
+    const result = await da(['sync', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).downloaded).toEqual([]);
+    expect(await viewRows('lab_orders')).toBe(200);
+  });
+
   it('a changed table re-downloads only its file; a changed shard only that shard', async () => {
     await publishLab(300, 100);
     proxy.reset();
@@ -211,23 +219,26 @@ describe('da sync against a real server', () => {
     await expect(stat(parquet('bulk_blob.parquet.part'))).rejects.toThrow();
   });
 
-  it('a corrupted download is caught by its hash and fetched again; twice corrupted fails safely', async () => {
+  it('a corrupted download is caught by its hash and fetched again', async () => {
     await publishLab(400, 150);
     const orders = (await manifest()).tables.lab_orders!.files[0]!;
     proxy.reset();
     proxy.fault(/^\/api\/data\/lab_orders\//, { kind: 'corrupt' });
-    let result = await da(['sync', '--json']);
+    const result = await da(['sync', '--json']);
     expect(result.code).toBe(0);
     expect(proxy.requests.filter((r) => DATA.test(r.path)).map((r) => r.bodyBytes)).toEqual([
       orders.size,
       orders.size,
     ]);
     expect(sha256(await readFile(parquet('lab_orders.parquet')))).toBe(orders.hash);
+  });
 
+  it('a download corrupted twice fails safely: the old copy stays, no partial file is left', async () => {
+    const orders = (await manifest()).tables.lab_orders!.files[0]!;
     await publishLab(500, 150);
     proxy.reset();
     proxy.fault(/^\/api\/data\/lab_orders\//, { kind: 'corrupt' }, 2);
-    result = await da(['sync', '--json']);
+    const result = await da(['sync', '--json']);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout).errors).toEqual([
       {

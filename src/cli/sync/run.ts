@@ -11,7 +11,7 @@ import { layoutOf, refuseSymlinks, targetPath } from './paths.js';
 import { type FileTask, type Plan, planSync, type TableError } from './plan.js';
 import { createProgress } from './progress.js';
 import { loadState, type SyncState, saveState } from './state.js';
-import { updateLocalViews } from './views.js';
+import { refreshLocalViews } from './views.js';
 
 export interface SyncOptions {
   tables: string[];
@@ -307,12 +307,14 @@ export async function runSync(ctx: CliContext, options: SyncOptions): Promise<Sy
       progress.stop();
     }
     await removeStale(run, plan, layout.parquetRoot);
-    const viewErrors = await updateLocalViews(
+    const views = await refreshLocalViews(
       layout.dbPath,
       await localViews(plan, run.state, layout.parquetRoot),
       plan.prune,
+      state.views,
     );
-    run.report.errors.push(...viewErrors);
+    state.views = views.stamp;
+    run.report.errors.push(...views.errors);
     state.generation = manifest.generation;
     if (!narrowed) state.remote = plan.remote;
     // The ETag vouches that the local state matches the manifest; only a complete run may keep it,

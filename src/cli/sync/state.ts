@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { writePrivateJson } from '../local-store.js';
+import type { ViewsStamp } from './views.js';
 
 export interface LocalFileState {
   hash: string;
@@ -25,6 +26,8 @@ export interface SyncState {
   tables: Record<string, LocalTableState>;
   /** Remote tables of the last manifest, so a 304 reports them too. */
   remote?: string[];
+  /** The local database as the last complete view update left it (see refreshLocalViews). */
+  views?: ViewsStamp;
   uploads: { sessions: Record<string, string>; local_md: string | null };
 }
 

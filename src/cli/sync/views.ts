@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { openDuck, queryRows } from '../../core/duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../../core/duckdb/sql.js';
@@ -114,4 +114,43 @@ export async function updateLocalViews(
     duck.close();
   }
   return errors;
+}
+
+/** What the local database looked like when `da` last left its views complete and valid. */
+export interface ViewsStamp {
+  fingerprint: string;
+  size: number;
+  mtime_ms: number;
+}
+
+async function dbIdentity(dbPath: string): Promise<{ size: number; mtime_ms: number } | null> {
+  const info = await stat(dbPath).catch(() => null);
+  return info ? { size: info.size, mtime_ms: info.mtimeMs } : null;
+}
+
+/**
+ * Runs `updateLocalViews` unless nothing can have changed: the same views over the same file
+ * contents as last time, and a database file untouched since (same size and mtime, so neither the
+ * user nor anything else changed or deleted it). A no-op sync then never opens DuckDB.
+ */
+export async function refreshLocalViews(
+  dbPath: string,
+  views: LocalView[],
+  drop: string[],
+  previous: ViewsStamp | undefined,
+): Promise<{ errors: TableError[]; stamp: ViewsStamp | undefined }> {
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify([views.map((v) => [v.id, filesHash(v)]), drop]))
+    .digest('hex');
+  const before = await dbIdentity(dbPath);
+  if (
+    previous?.fingerprint === fingerprint &&
+    before?.size === previous.size &&
+    before.mtime_ms === previous.mtime_ms
+  ) {
+    return { errors: [], stamp: previous };
+  }
+  const errors = await updateLocalViews(dbPath, views, drop);
+  const after = await dbIdentity(dbPath);
+  return { errors, stamp: errors.length === 0 && after ? { fingerprint, ...after } : undefined };
 }
