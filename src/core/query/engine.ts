@@ -51,6 +51,8 @@ export interface ExportStream {
   filename: string;
   /** Emits an error (the route aborts the connection) if the query fails after the first byte. */
   stream: Readable;
+  /** Known for Parquet (written before it is sent); null for the streamed text formats. */
+  size: number | null;
 }
 
 const CONTENT_TYPES: Record<ExportFormat, string> = {
@@ -171,11 +173,11 @@ export class QueryEngine {
     const run = await this.#start(request, this.#settings.export_timeout_seconds);
     const filename = `export.${format}`;
     try {
-      const stream =
+      const { stream, size } =
         format === 'parquet'
           ? await this.#parquetExport(run, request, maxRows)
-          : await this.#textExport(run, request, format, maxRows);
-      return { format, contentType: CONTENT_TYPES[format], filename, stream };
+          : { stream: await this.#textExport(run, request, format, maxRows), size: null };
+      return { format, contentType: CONTENT_TYPES[format], filename, stream, size };
     } catch (error) {
       run.finish();
       throw this.#mapError(run, request, error);
@@ -327,7 +329,11 @@ export class QueryEngine {
   }
 
   /** Parquet is written by the sandbox itself into its scratch directory, streamed, then deleted. */
-  async #parquetExport(run: Run, request: QueryRequest, maxRows: number): Promise<Readable> {
+  async #parquetExport(
+    run: Run,
+    request: QueryRequest,
+    maxRows: number,
+  ): Promise<{ stream: Readable; size: number }> {
     const access = accessOf(request.caller, new Set(run.checked.tables));
     const text = await this.#guard.canonical(run.checked, access);
     const file = join(run.sandbox.exportDir, `${randomBytes(12).toString('hex')}.parquet`);
@@ -343,8 +349,7 @@ export class QueryEngine {
       };
       stream.once('close', cleanup);
       stream.once('error', cleanup);
-      Object.assign(stream, { size });
-      return stream;
+      return { stream, size };
     } catch (error) {
       await rm(file, { force: true });
       throw error;

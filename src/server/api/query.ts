@@ -142,6 +142,7 @@ export async function queryRoutes(app: AgnesApp, services: AppServices): Promise
         request.log.warn({ err: error.message }, 'export failed after streaming started');
         reply.raw.destroy();
       });
+      if (exported.size !== null) reply.header('Content-Length', String(exported.size));
       return reply
         .header('Content-Type', exported.contentType)
         .header('Content-Disposition', `attachment; filename="${exported.filename}"`)

@@ -222,6 +222,7 @@ describe('query API (/api/query, /api/query/export, catalog preview)', () => {
       expect(response.status).toBe(200);
       const bytes = Buffer.from(await response.arrayBuffer());
       expect(bytes.subarray(0, 4).toString()).toBe('PAR1');
+      expect(response.headers.get('content-length')).toBe(String(bytes.length));
       const file = join(server.dataDir, 'tmp', 'export-check.parquet');
       const { writeFile, readdir } = await import('node:fs/promises');
       await writeFile(file, bytes);
