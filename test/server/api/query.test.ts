@@ -405,3 +405,31 @@ describe('query limits', () => {
     expect(await eventuallyRuns(reader)).toBe(200);
   });
 });
+
+describe('global query concurrency', () => {
+  let server: TestServer;
+  let first: TestUser;
+  let second: TestUser;
+
+  beforeAll(async () => {
+    server = await withServer({
+      config: { ...NO_RATE_LIMIT, query: { timeout_seconds: 7, global_concurrency: 1 } },
+    });
+    [first, second] = await Promise.all([createUser(server.ctx, 'admin'), createUser(server.ctx, 'admin')]);
+  });
+  afterAll(async () => server.close());
+
+  it('lets a query wait 5 s for a slot, then answers 429 server_busy', async () => {
+    const runaway = call(server, 'POST', '/api/query', { auth: first.auth, body: { sql: RUNAWAY } });
+    // The runaway query holds the only slot once it is running: poll with a query that waits.
+    const deadline = Date.now() + 5_000;
+    while (server.ctx.query.openSandboxes === 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = Date.now();
+    const busy = await call(server, 'POST', '/api/query', { auth: second.auth, body: { sql: 'SELECT 1' } });
+    expect(busy.status).toBe(429);
+    expect(busy.body.code).toBe('server_busy');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4_900);
+    expect((await runaway).status).toBe(408);
+  });
+});
