@@ -6,9 +6,10 @@ import { type AddressInfo, createConnection } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { writePaddedTable } from '../test/support/padded-parquet.js';
-import { createUser, withServer } from '../test/support/server.js';
+import { createUser } from '../test/support/server.js';
 import { type ClientResult, runClient } from './http-client.js';
 import { type Benchmark, type Measured, type Metric, measurePeakRss, median } from './lib.js';
+import { benchServer } from './support.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -119,14 +120,7 @@ const benchmark: Benchmark = {
   async run(ctx) {
     const bytes = ctx.smoke ? 4 * MiB : 512 * MiB;
     const rounds = ctx.smoke ? 1 : 3;
-    const server = await withServer({
-      dataDir: ctx.workDir,
-      config: {
-        server: { log_level: 'warn' },
-        // Raised above the load generated, so no measured request is answered 429 (10 §1).
-        auth: { rate_limits: { default: { max: 100_000_000, window_seconds: 60 } } },
-      },
-    });
+    const server = await benchServer(ctx.workDir);
     const written = await writePaddedTable(join(ctx.workDir, 'extracts'), 'bulk', 'big_facts', bytes);
     await server.ctx.orchestrator.rebuildSource('bulk');
     await server.ctx.repos.registry.register({

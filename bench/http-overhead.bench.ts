@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Fastify from 'fastify';
 import { hashPassword } from '../src/server/auth/passwords.js';
-import { createUser, withServer } from '../test/support/server.js';
+import { createUser } from '../test/support/server.js';
 import { type Benchmark, median } from './lib.js';
+import { benchServer } from './support.js';
 
 const run = promisify(execFile);
 const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
@@ -36,14 +37,7 @@ const benchmark: Benchmark = {
     'GET /auth/me with a PAT and anonymous GET /api/health against a bare Fastify route (autocannon -c 100 -p 10)',
   async run(ctx) {
     const seconds = ctx.smoke ? 1 : 4;
-    const server = await withServer({
-      dataDir: ctx.workDir,
-      config: {
-        server: { log_level: 'warn' },
-        // Raised above the load generated, so no measured request is answered 429 (10 §1).
-        auth: { rate_limits: { default: { max: 100_000_000, window_seconds: 60 } } },
-      },
-    });
+    const server = await benchServer(ctx.workDir);
     const user = await createUser(server.ctx, 'analyst');
     const health = JSON.stringify({
       status: 'healthy',

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { SyncStateUpdate } from '../src/core/state/repositories/index.js';
 import type { AppContext } from '../src/server/context.js';
-import { createUser, withServer } from '../test/support/server.js';
+import { createUser } from '../test/support/server.js';
 import { type Benchmark, percentile } from './lib.js';
+import { benchServer } from './support.js';
 
 const BUCKETS = 50;
 const ABSOLUTE_LIMIT_MS = 50;
@@ -77,14 +78,7 @@ const benchmark: Benchmark = {
   async run(ctx) {
     const tables = ctx.smoke ? 200 : 5_000;
     const iterations = ctx.smoke ? 5 : 200;
-    const server = await withServer({
-      dataDir: ctx.workDir,
-      config: {
-        server: { log_level: 'warn' },
-        // Raised above the load generated, so no measured request is answered 429 (10 §1).
-        auth: { rate_limits: { default: { max: 100_000_000, window_seconds: 60 } } },
-      },
-    });
+    const server = await benchServer(ctx.workDir);
     try {
       const auth = await seed(server.ctx, tables);
       const url = `${server.url}/api/sync/manifest`;

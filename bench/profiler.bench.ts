@@ -1,12 +1,11 @@
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigSchema } from '../src/core/config/schema.js';
 import { toDuckSize } from '../src/core/config/size.js';
 import { openDuck } from '../src/core/duckdb/engine.js';
 import { quoteLiteral } from '../src/core/duckdb/sql.js';
 import { type ProfileOptions, profileTable } from '../src/core/profiler/index.js';
-import { type Benchmark, median } from './lib.js';
+import { type Benchmark, measurePeakRss, median } from './lib.js';
 
 const MiB = 1024 ** 2;
 const ROUNDS = 3;
@@ -47,19 +46,8 @@ interface Run {
 }
 
 async function measure(fn: () => Promise<unknown>): Promise<Run> {
-  const before = process.memoryUsage.rss();
-  let peak = before;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-  }, 10);
-  const start = performance.now();
-  try {
-    await fn();
-  } finally {
-    clearInterval(sampler);
-  }
-  const ms = performance.now() - start;
-  return { ms, rssGrowth: Math.max(peak, process.memoryUsage.rss()) - before };
+  const { ms, rssGrowth } = await measurePeakRss(fn);
+  return { ms, rssGrowth };
 }
 
 const summary = (runs: Run[]) => ({

@@ -5,6 +5,7 @@ import { SyncOrchestrator } from '../src/core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../src/core/orchestrator/state-store.js';
 import { openStateDb, type StateDb } from '../src/core/state/db.js';
 import { migrateToLatest } from '../src/core/state/migrate.js';
+import { type TestServer, withServer } from '../test/support/server.js';
 
 /** Fixtures shared by the orchestrator benchmarks: many small sources written by the real writer. */
 
@@ -60,4 +61,20 @@ export async function openInstance(dataDir: string): Promise<BenchInstance> {
   await migrateToLatest(db);
   const orchestrator = new SyncOrchestrator({ dataDir, state: orchestratorStateStore(db) });
   return { db, orchestrator, close: () => db.destroy() };
+}
+
+/**
+ * The real server for HTTP benchmarks, in `workDir`, logging at warn, with every rate limit raised
+ * above the load generated, so no measured request is answered 429 (10 §1).
+ */
+export function benchServer(workDir: string, config: Record<string, unknown> = {}): Promise<TestServer> {
+  const high = { max: 100_000_000, window_seconds: 60 };
+  return withServer({
+    dataDir: workDir,
+    config: {
+      server: { log_level: 'warn' },
+      auth: { rate_limits: { default: high, upload: high, query: high } },
+      ...config,
+    },
+  });
 }

@@ -5,13 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createUser, withServer } from '../test/support/server.js';
+import { createUser } from '../test/support/server.js';
 import { runClient } from './http-client.js';
 import { type Benchmark, measurePeakRss, median } from './lib.js';
+import { benchServer } from './support.js';
 
 const MiB = 1024 * 1024;
 const RSS_LIMIT = 16 * MiB;
-const HIGH = { max: 100_000_000, window_seconds: 60 };
 
 /** The bytes the client sends (1 MiB of 'a' repeated), generated on the fly. */
 function generated(bytes: number): Readable {
@@ -40,15 +40,7 @@ const benchmark: Benchmark = {
   async run(ctx) {
     const bytes = ctx.smoke ? 2 * MiB : 50 * MiB;
     const rounds = ctx.smoke ? 1 : 5;
-    const server = await withServer({
-      dataDir: ctx.workDir,
-      config: {
-        server: { log_level: 'warn' },
-        limits: { upload_max_bytes: '100MB' },
-        // Raised above the load generated, so no measured request is answered 429 (10 §1).
-        auth: { rate_limits: { default: HIGH, upload: HIGH } },
-      },
-    });
+    const server = await benchServer(ctx.workDir, { limits: { upload_max_bytes: '100MB' } });
     const user = await createUser(server.ctx, 'analyst');
     const baselineFile = join(ctx.workDir, 'baseline.jsonl');
     const discard = await discardServer();
