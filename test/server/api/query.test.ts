@@ -273,6 +273,7 @@ describe('query API (/api/query, /api/query/export, catalog preview)', () => {
 
   describe('defence in depth: the tree walk switched off (05 §8)', () => {
     let unguarded: QueryEngine;
+    const refusals: Record<string, unknown>[] = [];
     const salaries = () => join(server.dataDir, 'extracts', 'shop', 'data', 'salaries.parquet');
 
     beforeAll(async () => {
@@ -283,7 +284,7 @@ describe('query API (/api/query, /api/query/export, catalog preview)', () => {
         remoteExtensions: [],
         installExtensions: false,
         env: {},
-        log: { warn: () => undefined, error: () => undefined },
+        log: { warn: () => undefined, error: (detail) => void refusals.push(detail) },
         treeWalk: false,
       });
     });
@@ -331,6 +332,11 @@ describe('query API (/api/query, /api/query/export, catalog preview)', () => {
       // Layer 3 refuses the file itself, also through the attached extract's own view.
       for (const sql of [`SELECT * FROM read_parquet('${salaries()}')`, 'SELECT * FROM shop.main.salaries'])
         expect(await outcome(sql)).toBe('query_failed: access to external resources is not allowed');
+      // Each refusal inside the engine is logged as a possible guard bypass, with request id and SQL.
+      expect(refusals.length).toBeGreaterThanOrEqual(2);
+      expect(refusals).toContainEqual(
+        expect.objectContaining({ request_id: 'defence', sql: 'SELECT * FROM shop.main.salaries' }),
+      );
       // Layer 2: the view does not exist in this grant set's sandbox.
       expect(await outcome('SELECT * FROM salaries')).toMatch(/^query_failed: .*salaries/);
     });
