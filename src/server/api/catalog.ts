@@ -232,7 +232,7 @@ export async function catalogRoutes(app: AgnesApp, services: AppServices): Promi
       if (!registry && !state) throw tableNotFound();
       if (registry?.query_mode === 'remote' || state?.query_mode === 'remote')
         throw new AgnesError('remote_table', 'remote tables are queried in place and not profiled');
-      if (!state || state.status !== 'ok' || state.files.length === 0)
+      if (state?.status !== 'ok' || state.files.length === 0)
         throw new AgnesError('not_found', 'the table has no published data to profile');
       const job = await jobs.enqueueProfile({ tableId: table_id, requestedBy: request.auth!.principal.id });
       return reply.status(202).send({ status: 'queued' as const, job_id: job.id });
