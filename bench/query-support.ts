@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { quoteLiteral } from '../src/core/duckdb/sql.js';
 import { makeExtract } from '../test/support/extracts.js';
-import { createUser, type TestServer, type TestUser, withServer } from '../test/support/server.js';
+import { createUser, type TestServer, type TestUser } from '../test/support/server.js';
+import { benchServer } from './support.js';
 
 /** The query benchmarks' fixture: a served instance with one `facts` table readable by an analyst. */
 
@@ -20,15 +21,7 @@ export async function queryFixture(
   rows: number,
   queryConfig: Record<string, unknown> = {},
 ): Promise<QueryFixture> {
-  const server = await withServer({
-    dataDir: workDir,
-    config: {
-      server: { log_level: 'warn' },
-      // Raised above the load generated, so no measured request is answered 429 (10 §1).
-      auth: { rate_limits: { query: { max: 100_000_000, window_seconds: 60 } } },
-      query: queryConfig,
-    },
-  });
+  const server = await benchServer(workDir, { query: queryConfig });
   await makeExtract(join(workDir, 'extracts'), 'bench', [
     {
       name: 'facts',
