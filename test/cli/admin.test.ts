@@ -147,7 +147,7 @@ describe('da admin', { timeout: 180_000 }, () => {
     expect(gone.stderr).toBe('error: no group finance; list them with: da admin groups list\n');
   });
 
-  it('registers (idempotently), updates, lists and unregisters tables; discovers a source', async () => {
+  it('registers (idempotently), updates, lists and unregisters tables; discovers and registers what a source offers', async () => {
     const registered = await da(
       'admin',
       'tables',
@@ -173,10 +173,18 @@ describe('da admin', { timeout: 180_000 }, () => {
     expect((await da('admin', 'tables', 'unregister', 'scratch')).code).toBe(5);
     expect((await da('admin', 'tables', 'register', 'Scratch')).code).toBe(2);
 
-    const discovered = await da('admin', 'tables', 'discover', '--json');
-    const doc = JSON.parse(discovered.stdout);
-    expect(Array.isArray(doc.tables)).toBe(true);
-    expect(doc.registered).toEqual([]);
+    const discovered = await json('admin', 'tables', 'discover', '--source', 'shop');
+    const unregistered = discovered.tables.filter((t: { registered: boolean }) => !t.registered);
+    expect(unregistered.map((t: { suggested_id: string }) => t.suggested_id)).toEqual(['scratch']);
+    expect(discovered.registered).toEqual([]);
+    const dry = await da('admin', 'tables', 'discover', '--source', 'shop', '--register', '--dry-run');
+    expect(dry.stdout).toContain('Would register: scratch\n');
+    expect(await json('admin', 'tables', 'discover', '--source', 'shop', '--register')).toMatchObject({
+      registered: ['scratch'],
+    });
+    const { tables: after } = await json('admin', 'tables', 'list', '--source', 'shop');
+    expect(after.map((t: { id: string }) => t.id)).toContain('scratch');
+    expect((await da('admin', 'tables', 'discover', '--source', 'nowhere')).code).toBe(5);
   });
 
   it('lists, approves and denies access requests', async () => {
