@@ -54,7 +54,7 @@ async function whilePending<T>(repos: Repositories, id: string, work: Promise<T>
 }
 
 /** The API's `AccessRequest`: table names from the registry, reviewer emails from the users. */
-async function requestViews(repos: Repositories, rows: readonly AccessRequest[]) {
+export async function requestViews(repos: Repositories, rows: readonly AccessRequest[]) {
   const [registry, reviewers] = await Promise.all([
     repos.registry.list(),
     repos.users.getMany(rows.flatMap((r) => (r.reviewed_by ? [r.reviewed_by] : []))),

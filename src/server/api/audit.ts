@@ -24,7 +24,7 @@ const AuditEntryView = Type.Object({
 const EntriesResponse = Type.Object({ entries: Type.Array(AuditEntryView), ...PageFields });
 
 /** `AuditEntry` (04 §8): the row plus the email of its user, if the user still exists. */
-async function entryViews(repos: Repositories, rows: readonly AuditEntry[]) {
+export async function entryViews(repos: Repositories, rows: readonly AuditEntry[]) {
   const users = await repos.users.getMany(rows.flatMap((r) => (r.user_id ? [r.user_id] : [])));
   const emails = new Map(users.map((u) => [u.id, u.email]));
   return rows.map((row) => ({

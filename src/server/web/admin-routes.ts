@@ -1,4 +1,142 @@
+import type { FastifyRequest } from 'fastify';
+import { loadAccessView } from '../../core/access/access.js';
+import { isRole } from '../../core/access/roles.js';
+import { AgnesError } from '../../core/errors.js';
+import { requestViews } from '../api/access-requests.js';
+import { entryViews } from '../api/audit.js';
 import type { AgnesApp } from '../app.js';
 import type { AppServices } from '../services.js';
+import { page } from './page.js';
+import { AccessRequestsPage } from './pages/access-requests.js';
+import { ActivityPage, type AuditFilters } from './pages/activity.js';
+import {
+  AdminGroupPage,
+  AdminGroupsPage,
+  AdminPermissionsPage,
+  AdminUsersPage,
+} from './pages/admin-people.js';
+import { AdminTablesPage } from './pages/admin-tables.js';
 
-export async function adminPages(_app: AgnesApp, _services: AppServices): Promise<void> {}
+const FIRST_PAGE = { page: 1, per_page: 200 };
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+type Query = Record<string, string | undefined>;
+const queryOf = (request: FastifyRequest) => request.query as Query;
+
+/** Access requests, activity and the admin pages of 09 §2. */
+export async function adminPages(app: AgnesApp, services: AppServices): Promise<void> {
+  const { repos, sources } = services.ctx;
+
+  /** Users, registered tables and buckets for the pickers of grant forms. */
+  const grantChoices = async () => {
+    const [users, tables, buckets] = await Promise.all([
+      repos.users.list({}, { page: 1, per_page: 200 }),
+      repos.registry.list(),
+      repos.registry.listBuckets(),
+    ]);
+    return {
+      users: users.items.map((u) => ({ id: u.id, email: u.email })),
+      tables: tables.map((t) => t.id),
+      buckets: buckets.filter(Boolean),
+    };
+  };
+
+  page(app, services, '/access-requests', 'user', async (ctx, request) => {
+    const principal = request.auth!.principal;
+    const mine = await repos.accessRequests.list({ user_id: principal.id }, FIRST_PAGE);
+    const pending =
+      principal.role === 'admin' ? await repos.accessRequests.list({ status: 'pending' }, FIRST_PAGE) : null;
+    return AccessRequestsPage({
+      ctx,
+      mine: await requestViews(repos, mine.items),
+      pending: pending ? await requestViews(repos, pending.items) : null,
+    });
+  });
+
+  page(app, services, '/activity-center', 'user', async (ctx, request) => {
+    const principal = request.auth!.principal;
+    const admin = principal.role === 'admin';
+    const query = queryOf(request);
+    const filters: AuditFilters = {
+      user: (query.user ?? '').slice(0, 64),
+      action: (query.action ?? '').slice(0, 100),
+      from: query.from && ISO_DATE.test(query.from) ? query.from : '',
+    };
+    const view = admin ? null : await loadAccessView(repos, principal);
+    const [history, mine, audit] = await Promise.all([
+      repos.syncState.listHistory(view ? { only_tables: view.readableTables() } : {}, {
+        page: 1,
+        per_page: 50,
+      }),
+      repos.audit.list({ user_id: principal.id }, { page: 1, per_page: 50 }),
+      admin
+        ? repos.audit.list(
+            {
+              ...(filters.user ? { user_id: filters.user } : {}),
+              ...(filters.action ? { action_prefix: filters.action } : {}),
+              ...(filters.from ? { from: `${filters.from}T00:00:00.000Z` } : {}),
+            },
+            { page: 1, per_page: 100 },
+          )
+        : null,
+    ]);
+    return ActivityPage({
+      ctx,
+      history: history.items,
+      mine: await entryViews(repos, mine.items),
+      audit: audit ? await entryViews(repos, audit.items) : null,
+      filters,
+    });
+  });
+
+  page(app, services, '/admin/tables', 'admin', async (ctx) => {
+    const [tables, states, jobs] = await Promise.all([
+      repos.registry.list(),
+      repos.syncState.listStates(),
+      repos.jobs.list({}, { page: 1, per_page: 15 }),
+    ]);
+    return AdminTablesPage({
+      ctx,
+      tables,
+      states: new Map(states.map((s) => [s.table_id, s])),
+      sources: [...new Set([...sources.map((s) => s.name), ...tables.map((t) => t.source)])].sort(),
+      jobs: jobs.items,
+    });
+  });
+
+  page(app, services, '/admin/users', 'admin', async (ctx, request) => {
+    const query = queryOf(request);
+    const search = (query.q ?? '').slice(0, 200);
+    const role = isRole(query.role) ? query.role : '';
+    const users = await repos.users.list(
+      { ...(search ? { search } : {}), ...(role ? { role } : {}) },
+      { page: 1, per_page: 200 },
+    );
+    return AdminUsersPage({ ctx, users: users.items, search, role });
+  });
+
+  page(app, services, '/admin/permissions', 'admin', async (ctx) => {
+    const [grants, choices] = await Promise.all([
+      repos.permissions.listUserGrants({}, { page: 1, per_page: 200 }),
+      grantChoices(),
+    ]);
+    return AdminPermissionsPage({ ctx, grants: grants.items, ...choices });
+  });
+
+  page(app, services, '/admin/groups', 'admin', async (ctx) => {
+    const groups = await repos.groups.list({ page: 1, per_page: 200 });
+    return AdminGroupsPage({ ctx, groups: groups.items });
+  });
+
+  page(app, services, '/admin/groups/:group_id', 'admin', async (ctx, request) => {
+    const { group_id } = request.params as { group_id: string };
+    const group = await repos.groups.getById(group_id);
+    if (!group) throw new AgnesError('not_found', 'group not found');
+    const [members, grants, choices] = await Promise.all([
+      repos.groups.listMembers(group.id),
+      repos.permissions.listForGroup(group.id),
+      grantChoices(),
+    ]);
+    return AdminGroupPage({ ctx, group, members, grants, ...choices });
+  });
+}

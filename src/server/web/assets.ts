@@ -4,7 +4,9 @@ import { APP_CSS } from './styles.js';
 
 /**
  * Asset URLs carry a version derived from the stylesheet and the package version, so a release
- * never serves a browser yesterday's cached file under the same URL.
+ * never serves a browser yesterday's cached file under the same URL. The version is a path
+ * segment, not a query: browser modules import each other by relative URL, and one module must
+ * have one URL or it runs twice.
  */
 const ASSET_VERSION = createHash('sha256')
   .update(`${PACKAGE_VERSION}\n${APP_CSS}`)
@@ -12,5 +14,5 @@ const ASSET_VERSION = createHash('sha256')
   .slice(0, 10);
 
 export function assetUrl(name: string): string {
-  return `/static/${name}?v=${ASSET_VERSION}`;
+  return `/static/${ASSET_VERSION}/${name}`;
 }

@@ -1,43 +1,21 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { VNode } from 'preact';
+import type { FastifyRequest } from 'fastify';
 import { isAgnesError } from '../../core/errors.js';
 import { listCatalog, readableProfile, tableDetail } from '../api/catalog.js';
-import type { AgnesApp, AuthLabel } from '../app.js';
+import type { AgnesApp } from '../app.js';
 import { magicLinksEnabled } from '../auth/providers/magic-link.js';
 import { safeNext } from '../auth/redirects.js';
-import { type AppServices, pageContext } from '../services.js';
+import type { AppServices } from '../services.js';
 import { adminPages } from './admin-routes.js';
-import type { PageContext } from './components/layout.js';
+import { page } from './page.js';
 import { AccountPage } from './pages/account.js';
 import { type CatalogFilters, CatalogPage } from './pages/catalog.js';
 import { DashboardPage } from './pages/dashboard.js';
 import { ForgotPasswordPage, LoginPage } from './pages/login.js';
 import { TablePage } from './pages/table.js';
-import { sendPage } from './render.js';
 
 type Query = Record<string, string | undefined>;
 
-export type PageHandler = (
-  ctx: PageContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-) => Promise<VNode | FastifyReply>;
-
 const STALE_AFTER_MS = 7 * 86_400_000;
-
-/** Registers one server-rendered page: HTML errors, sign-in redirect, hidden from OpenAPI. */
-export function page(
-  app: AgnesApp,
-  services: AppServices,
-  url: string,
-  auth: AuthLabel,
-  handler: PageHandler,
-) {
-  app.get(url, { config: { auth, page: true }, schema: { hide: true } }, async (request, reply) => {
-    const result = await handler(pageContext(services, request, reply), request, reply);
-    return 'sent' in result ? result : sendPage(reply, result);
-  });
-}
 
 /** The page routes of 09 §2 whose data lives in the catalog and the caller's own records. */
 export async function webRoutes(app: AgnesApp, services: AppServices): Promise<void> {

@@ -9,25 +9,27 @@ import { APP_CSS } from './styles.js';
 /** Browser modules compiled from `src/server/web/client` by `tsconfig.client.json`. */
 const CLIENT_DIR = join(PACKAGE_ROOT, 'dist', 'server', 'web', 'client');
 const CACHE = 'public, max-age=3600';
+/** Any version is served the current file; the segment only makes each release's URLs new. */
+const Version = Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' });
 
 /** `/static/*` (09 §2): the stylesheet and the browser modules, public and cached for an hour. */
 export async function staticRoutes(app: AgnesApp): Promise<void> {
   const scripts = new Map<string, Buffer>();
 
   app.get(
-    '/static/css/app.css',
-    { config: { auth: 'anon' }, schema: { hide: true } },
+    '/static/:version/css/app.css',
+    { config: { auth: 'anon' }, schema: { hide: true, params: Type.Object({ version: Version }) } },
     async (_request, reply) =>
       reply.header('Cache-Control', CACHE).type('text/css; charset=utf-8').send(APP_CSS),
   );
 
   app.get(
-    '/static/js/:name',
+    '/static/:version/js/:name',
     {
       config: { auth: 'anon' },
       schema: {
         hide: true,
-        params: Type.Object({ name: Type.String({ pattern: '^[a-z][a-z-]{0,40}\\.js$' }) }),
+        params: Type.Object({ version: Version, name: Type.String({ pattern: '^[a-z][a-z-]{0,40}\\.js$' }) }),
       },
     },
     async (request, reply) => {

@@ -111,6 +111,16 @@ export async function checkPage(tracked: TrackedPage, name: string): Promise<voi
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 
+/** `expect.poll` with room for a page load and a server round trip (its default is one second). */
+export function eventually<T>(read: () => Promise<T> | T) {
+  return expect.poll(read, { timeout: 10_000 });
+}
+
+/** Submits a form whose script reloads the page on success, and waits for the new page. */
+export async function submitAndReload(page: Page, click: () => Promise<void>): Promise<void> {
+  await Promise.all([page.waitForEvent('load', { timeout: 10_000 }), click()]);
+}
+
 export async function signIn(tracked: TrackedPage, user: TestUser, path = '/login'): Promise<void> {
   const { page } = tracked;
   await page.goto(path);
@@ -127,7 +137,8 @@ export interface Shop {
 
 /**
  * A small shop: `orders` (readable by the analyst, profiled), `customers` (discoverable but
- * locked), `secret_salaries` (not discoverable), published and profiled.
+ * locked), `secret_salaries` (not discoverable), published and profiled; `returns` is extracted
+ * but not registered.
  */
 export async function setupShop(server: TestServer): Promise<Shop> {
   const [admin, analyst] = await Promise.all([
@@ -142,6 +153,7 @@ export async function setupShop(server: TestServer): Promise<Shop> {
     },
     { name: 'customers', select: "SELECT range AS customer_id, 'c' || range AS name FROM range(7)" },
     { name: 'secret_salaries', select: 'SELECT range AS employee_id, range * 1000 AS salary FROM range(5)' },
+    { name: 'returns', select: 'SELECT range AS return_id, range % 50 AS order_id FROM range(12)' },
   ]);
   const { repos } = server.ctx;
   const register = (id: string, extra: Record<string, unknown> = {}) =>

@@ -1,7 +1,16 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestServer } from '../../support/server.js';
-import { browserServer, checkPage, launchBrowser, newPage, type Shop, setupShop, signIn } from './browser.js';
+import {
+  browserServer,
+  checkPage,
+  eventually,
+  launchBrowser,
+  newPage,
+  type Shop,
+  setupShop,
+  signIn,
+} from './browser.js';
 
 /** Login, logout, dashboard, catalog, table page and account in a real browser (09 §5 scenarios 1, 2, 4, 8). */
 describe('web UI: core pages', () => {
@@ -61,7 +70,7 @@ describe('web UI: core pages', () => {
     expect(text).not.toContain('secret_salaries');
     await page.getByLabel('Search').fill('cust');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await expect.poll(() => page.locator('main table').textContent()).not.toContain('All orders');
+    await eventually(() => page.locator('main table').textContent()).not.toContain('All orders');
     await page.goto('/catalog');
     await page.getByRole('link', { name: 'orders', exact: true }).click();
     await page.waitForURL('**/catalog/orders');
@@ -91,14 +100,14 @@ describe('web UI: core pages', () => {
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     const secret = page.locator('#new-token');
-    await expect.poll(() => secret.textContent()).toMatch(/^agnes_pat_/);
+    await eventually(() => secret.textContent()).toMatch(/^agnes_pat_/);
     const token = (await secret.textContent()) ?? '';
     await page.reload();
     const row = page.locator('tr', { hasText: 'laptop' });
     expect(await row.textContent()).not.toContain(token);
     expect(await page.locator('body').textContent()).not.toContain(token);
     await row.getByRole('button', { name: 'Revoke token laptop' }).click();
-    await expect.poll(() => page.locator('tr', { hasText: 'laptop' }).textContent()).toContain('revoked');
+    await eventually(() => page.locator('tr', { hasText: 'laptop' }).textContent()).toContain('revoked');
     expect(tracked.problems).toEqual([]);
     await tracked.context.close();
   });

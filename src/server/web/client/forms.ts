@@ -80,6 +80,14 @@ function formBody(form: HTMLFormElement): Record<string, unknown> | undefined {
   return Object.keys(body).length > 0 ? body : undefined;
 }
 
+/**
+ * A `data-*` attribute of a form. Not `form.dataset`: a form exposes its controls as properties,
+ * so a field named `dataset` would hide it.
+ */
+function data(form: HTMLFormElement, name: string): string | null {
+  return form.getAttribute(`data-${name}`);
+}
+
 function setStatus(form: HTMLElement, text: string, error: boolean): void {
   const status = form.querySelector<HTMLElement>('[data-status]');
   if (!status) return;
@@ -114,22 +122,29 @@ function jobIds(data: Record<string, unknown> | null): string[] {
 }
 
 async function submit(form: HTMLFormElement, submitter: HTMLElement | null): Promise<void> {
-  const message = form.dataset.confirm;
+  const message = data(form, 'confirm');
   if (message && !window.confirm(message)) return;
   const button = submitter instanceof HTMLButtonElement ? submitter : form.querySelector('button');
   if (button) button.disabled = true;
   setStatus(form, 'Working…', false);
   try {
-    const result = await api(form.dataset.method ?? 'POST', form.dataset.api ?? '', formBody(form));
+    // A second submit button may name its own endpoint (approve / deny on one form).
+    const url = (submitter instanceof HTMLElement && submitter.dataset.api) || data(form, 'api') || '';
+    const method = data(form, 'method') ?? 'POST';
+    const body = formBody(form);
+    const result =
+      method === 'GET' || data(form, 'query') !== null
+        ? await api(method, `${url}?${new URLSearchParams(body as Record<string, string>)}`)
+        : await api(method, url, body);
     if (!result.ok) {
       setStatus(form, errorText(result), true);
       return;
     }
-    const show = form.dataset.show;
+    const show = data(form, 'show');
     if (show) {
       const box = form.querySelector<HTMLElement>('[data-result]');
       const value = form.querySelector<HTMLElement>('[data-result-value]');
-      if (box && value) {
+      if (box && value && (show === '*' || result.data?.[show] !== undefined)) {
         const shown = show === '*' ? JSON.stringify(result.data, null, 2) : String(result.data?.[show] ?? '');
         value.textContent = shown;
         box.hidden = false;
@@ -138,12 +153,13 @@ async function submit(form: HTMLFormElement, submitter: HTMLElement | null): Pro
         return;
       }
     }
-    if (form.dataset.poll) {
+    if (data(form, 'poll')) {
       await followJobs(form, jobIds(result.data));
       return;
     }
     setStatus(form, 'Done.', false);
-    if (form.dataset.next) window.location.assign(form.dataset.next);
+    const next = data(form, 'next');
+    if (next) window.location.assign(next);
     else window.location.reload();
   } catch {
     setStatus(form, 'The server could not be reached. Check your connection and try again.', true);
@@ -154,7 +170,7 @@ async function submit(form: HTMLFormElement, submitter: HTMLElement | null): Pro
 
 document.addEventListener('submit', (event) => {
   const form = event.target;
-  if (!(form instanceof HTMLFormElement) || form.dataset.api === undefined) return;
+  if (!(form instanceof HTMLFormElement) || data(form, 'api') === null) return;
   event.preventDefault();
   void submit(form, event.submitter);
 });

@@ -84,10 +84,12 @@ export function PercentBar(props: { pct: number; label: string }) {
 export function ApiForm(props: {
   csrf: string;
   api: string;
-  method?: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   confirm?: string;
   show?: string;
   poll?: boolean;
+  /** Send the fields as the query string (routes such as rebuild take no body). */
+  query?: boolean;
   next?: string;
   class?: string;
   label?: string;
@@ -101,6 +103,7 @@ export function ApiForm(props: {
       data-confirm={props.confirm}
       data-show={props.show}
       data-poll={props.poll ? 'jobs' : undefined}
+      data-query={props.query ? '' : undefined}
       data-next={props.next}
       aria-label={props.label}
     >

@@ -1,0 +1,26 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { VNode } from 'preact';
+import type { AgnesApp, AuthLabel } from '../app.js';
+import { type AppServices, pageContext } from '../services.js';
+import type { PageContext } from './components/layout.js';
+import { sendPage } from './render.js';
+
+export type PageHandler = (
+  ctx: PageContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => Promise<VNode | FastifyReply>;
+
+/** Registers one server-rendered page: HTML errors, sign-in redirect, hidden from OpenAPI. */
+export function page(
+  app: AgnesApp,
+  services: AppServices,
+  url: string,
+  auth: AuthLabel,
+  handler: PageHandler,
+) {
+  app.get(url, { config: { auth, page: true }, schema: { hide: true } }, async (request, reply) => {
+    const result = await handler(pageContext(services, request, reply), request, reply);
+    return 'sent' in result ? result : sendPage(reply, result);
+  });
+}

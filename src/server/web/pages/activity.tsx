@@ -1,0 +1,138 @@
+import type { SyncHistoryEntry } from '../../../core/state/repositories/index.js';
+import type { entryViews } from '../../api/audit.js';
+import { Badge, fmtDate, fmtNum, statusTone } from '../components/bits.js';
+import { Layout, type PageContext } from '../components/layout.js';
+
+type AuditView = Awaited<ReturnType<typeof entryViews>>[number];
+
+export interface AuditFilters {
+  user: string;
+  action: string;
+  from: string;
+}
+
+function AuditTable(props: { entries: AuditView[]; showUser: boolean }) {
+  if (props.entries.length === 0) return <p class="muted">No entries.</p>;
+  return (
+    <div class="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            {props.showUser ? <th scope="col">User</th> : null}
+            <th scope="col">Action</th>
+            <th scope="col">Resource</th>
+            <th scope="col">Result</th>
+            <th scope="col">Client</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.entries.map((e) => (
+            <tr key={e.id}>
+              <td>{fmtDate(e.timestamp)}</td>
+              {props.showUser ? <td>{e.user_email ?? e.user_id ?? '—'}</td> : null}
+              <td>
+                <code>{e.action}</code>
+              </td>
+              <td>{e.resource ?? ''}</td>
+              <td>
+                <Badge tone={e.result === 'ok' ? 'ok' : 'err'}>{e.result}</Badge>
+              </td>
+              <td>{e.client ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function ActivityPage(props: {
+  ctx: PageContext;
+  history: SyncHistoryEntry[];
+  mine: AuditView[];
+  audit: AuditView[] | null;
+  filters: AuditFilters;
+}) {
+  const { ctx, filters } = props;
+  return (
+    <Layout ctx={ctx} title="Activity">
+      <h1>Activity</h1>
+      <nav aria-label="Sections" class="card">
+        <a href="#sync-h">Sync history</a> · <a href="#mine-h">My activity</a>
+        {props.audit ? (
+          <>
+            {' · '}
+            <a href="#audit-h">Audit log</a>
+          </>
+        ) : null}
+      </nav>
+      <section class="card" aria-labelledby="sync-h">
+        <h2 id="sync-h">Sync history</h2>
+        {props.history.length === 0 ? (
+          <p class="muted">No syncs recorded.</p>
+        ) : (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Table</th>
+                  <th scope="col">Source</th>
+                  <th scope="col">Status</th>
+                  <th scope="col" class="num">
+                    Rows
+                  </th>
+                  <th scope="col">Error</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.history.map((h) => (
+                  <tr key={h.id}>
+                    <td>{fmtDate(h.synced_at)}</td>
+                    <td>{h.table_id ?? <span class="muted">(source)</span>}</td>
+                    <td>{h.source}</td>
+                    <td>
+                      <Badge tone={statusTone(h.status)}>{h.status}</Badge>
+                    </td>
+                    <td class="num">{fmtNum(h.rows)}</td>
+                    <td>{h.error ?? ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section class="card" aria-labelledby="mine-h">
+        <h2 id="mine-h">My activity</h2>
+        <AuditTable entries={props.mine} showUser={false} />
+      </section>
+      {props.audit ? (
+        <section class="card" aria-labelledby="audit-h">
+          <h2 id="audit-h">Audit log</h2>
+          <form method="get" action="/activity-center#audit-h" aria-label="Filter the audit log">
+            <div class="row">
+              <div>
+                <label for="audit-user">User id</label>
+                <input id="audit-user" name="user" type="text" value={filters.user} maxLength={64} />
+              </div>
+              <div>
+                <label for="audit-action">Action</label>
+                <input id="audit-action" name="action" type="text" value={filters.action} maxLength={100} />
+              </div>
+              <div>
+                <label for="audit-from">From date</label>
+                <input id="audit-from" name="from" type="date" value={filters.from} />
+              </div>
+              <div class="shrink">
+                <button type="submit">Filter</button>
+              </div>
+            </div>
+          </form>
+          <AuditTable entries={props.audit} showUser />
+        </section>
+      ) : null}
+    </Layout>
+  );
+}
