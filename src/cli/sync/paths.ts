@@ -32,6 +32,18 @@ export async function targetPath(
   layout: 'single' | 'multi',
   fileName: string,
 ): Promise<string> {
+  const resolved = localPath(parquetRoot, tableId, layout, fileName);
+  await refuseSymlinks(parquetRoot, resolved);
+  return resolved;
+}
+
+/** The same path as `targetPath`, checked against the root but not against the filesystem. */
+export function localPath(
+  parquetRoot: string,
+  tableId: string,
+  layout: 'single' | 'multi',
+  fileName: string,
+): string {
   if (!isValidTableId(tableId)) throw new UnsafePathError('invalid table id');
   if (layout === 'multi' && !isValidShardName(fileName)) throw new UnsafePathError('invalid shard name');
   const path =
@@ -39,7 +51,6 @@ export async function targetPath(
   const resolved = resolve(path);
   if (!resolved.startsWith(parquetRoot + sep))
     throw new UnsafePathError('path escapes the local data directory');
-  await refuseSymlinks(parquetRoot, resolved);
   return resolved;
 }
 

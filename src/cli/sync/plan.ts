@@ -1,8 +1,9 @@
-import { stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { sha256File } from '../../core/sync/hashing.js';
 import type { Manifest, ManifestTable } from './manifest.js';
 import { unsafeReason } from './manifest.js';
-import { targetPath, UnsafePathError } from './paths.js';
+import { localPath, refuseSymlinks, UnsafePathError } from './paths.js';
 import type { SyncState } from './state.js';
 
 export interface FileTask {
@@ -47,8 +48,9 @@ async function needsDownload(
   recorded: { hash: string; size: number } | undefined,
   verify: boolean,
 ): Promise<boolean> {
+  const info = await lstat(task.target).catch(() => null);
+  if (info?.isSymbolicLink()) throw new UnsafePathError('a symlink is in the way');
   if (!recorded || recorded.hash !== task.hash || recorded.size !== task.size) return true;
-  const info = await stat(task.target).catch(() => null);
   if (!info?.isFile() || info.size !== task.size) return true;
   return verify ? (await sha256File(task.target)) !== task.hash : false;
 }
@@ -89,26 +91,24 @@ export async function planSync(
     const recorded = state.tables[table.id];
     let changed = false;
     try {
-      for (const file of table.files) {
-        const target = await targetPath(parquetRoot, table.id, layout, file.name);
-        const task: FileTask = {
-          table: table.id,
-          layout,
-          name: file.name,
-          size: file.size,
-          hash: file.hash,
-          target,
-        };
-        if (
-          await needsDownload(
-            task,
-            recorded?.layout === layout ? recorded.files[file.name] : undefined,
-            Boolean(selection.verify),
-          )
-        ) {
-          plan.downloads.push(task);
-          changed = true;
-        }
+      // The directories on the way are checked once per table; each file itself by needsDownload.
+      await refuseSymlinks(parquetRoot, layout === 'multi' ? join(parquetRoot, table.id) : parquetRoot);
+      const tasks: FileTask[] = table.files.map((file) => ({
+        table: table.id,
+        layout,
+        name: file.name,
+        size: file.size,
+        hash: file.hash,
+        target: localPath(parquetRoot, table.id, layout, file.name),
+      }));
+      const previous = recorded?.layout === layout ? recorded.files : {};
+      const needed = await Promise.all(
+        tasks.map((task) => needsDownload(task, previous[task.name], Boolean(selection.verify))),
+      );
+      for (const [i, task] of tasks.entries()) {
+        if (!needed[i]) continue;
+        plan.downloads.push(task);
+        changed = true;
       }
     } catch (error) {
       if (!(error instanceof UnsafePathError)) throw error;

@@ -7,7 +7,7 @@ import { type CliContext, connect } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { downloadFile, HashMismatchError, StaleManifestError, TransientDownloadError } from './download.js';
 import type { Manifest, ManifestTable } from './manifest.js';
-import { layoutOf, refuseSymlinks, targetPath } from './paths.js';
+import { layoutOf, localPath, refuseSymlinks, targetPath } from './paths.js';
 import { type FileTask, type Plan, planSync, type TableError } from './plan.js';
 import { createProgress } from './progress.js';
 import { loadState, type SyncState, saveState } from './state.js';
@@ -362,7 +362,8 @@ async function localViews(plan: Plan, state: SyncState, parquetRoot: string) {
     const names = table.files.map((f) => f.name).filter((name) => recorded.files[name]);
     if (names.length === 0) continue;
     const files = [];
-    for (const name of names.sort()) files.push(await targetPath(parquetRoot, table.id, table.layout, name));
+    // Checked for symlinks while planning.
+    for (const name of names.sort()) files.push(localPath(parquetRoot, table.id, table.layout, name));
     views.push({
       id: table.id,
       layout: table.layout,
