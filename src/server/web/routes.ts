@@ -11,6 +11,7 @@ import { AccountPage } from './pages/account.js';
 import { type CatalogFilters, CatalogPage } from './pages/catalog.js';
 import { DashboardPage } from './pages/dashboard.js';
 import { ForgotPasswordPage, LoginPage } from './pages/login.js';
+import { SqlPage } from './pages/sql.js';
 import { TablePage } from './pages/table.js';
 
 type Query = Record<string, string | undefined>;
@@ -108,6 +109,12 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
       repos.syncState.listHistory({ table_id }, { page: 1, per_page: 10 }),
     ]);
     return TablePage({ ctx, table, profile, history: history.items });
+  });
+
+  page(app, services, '/sql', 'analyst+', async (ctx, request) => {
+    const tables = await listCatalog(repos, request.auth!.principal, {});
+    const initial = (request.query as Query).q ?? 'SELECT 1';
+    return SqlPage({ ctx, tables, initial: initial.slice(0, 100_000), maxLimit: config.query.max_limit });
   });
 
   page(app, services, '/account', 'user', async (ctx, request) => {

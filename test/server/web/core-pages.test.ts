@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestServer } from '../../support/server.js';
+import { createUser, type TestServer } from '../../support/server.js';
 import {
   browserServer,
   checkPage,
@@ -109,6 +109,48 @@ describe('web UI: core pages', () => {
     await row.getByRole('button', { name: 'Revoke token laptop' }).click();
     await eventually(() => page.locator('tr', { hasText: 'laptop' }).textContent()).toContain('revoked');
     expect(tracked.problems).toEqual([]);
+    await tracked.context.close();
+  });
+
+  it('runs a query with Ctrl+Enter, shows rows and the row cap, and shows the error for a forbidden table', async () => {
+    const tracked = await newPage(browser, server);
+    const { page } = tracked;
+    await signIn(tracked, shop.analyst);
+    await page.goto('/catalog/orders');
+    await page.getByRole('link', { name: 'Open in SQL console' }).click();
+    await page.waitForURL('**/sql?q=*');
+    expect(await page.getByLabel('SQL').inputValue()).toBe('SELECT * FROM "orders" LIMIT 100');
+    await page.getByLabel('Row limit').selectOption('100');
+    await page
+      .getByLabel('SQL')
+      .fill('SELECT order_id, status, NULL AS nothing FROM orders ORDER BY order_id');
+    await page.getByLabel('SQL').press('Control+Enter');
+    await eventually(() => page.locator('#summary').textContent()).toContain('100 rows');
+    expect(await page.locator('#summary').textContent()).toContain('Truncated at the row limit of 100');
+    expect(await page.locator('#results tbody tr').count()).toBe(100);
+    expect(await page.locator('#results td .null').first().textContent()).toBe('NULL');
+    await checkPage(tracked, 'sql');
+
+    await page.getByLabel('SQL').fill('SELECT * FROM secret_salaries');
+    await page.getByRole('button', { name: 'Run' }).click();
+    const error = page.locator('#error');
+    await eventually(() => error.isVisible()).toBe(true);
+    expect(await error.textContent()).toMatch(/\((unknown_table|table_forbidden|no_access)\)/);
+    expect(await page.locator('#results').textContent()).toBe('');
+    // The refusal is a 4xx the browser logs; nothing else may appear.
+    expect(tracked.problems.splice(0).every((p) => /status of 4\d\d/.test(p))).toBe(true);
+    await page.getByText('Recent queries').click();
+    expect(await page.locator('#history').textContent()).toContain('secret_salaries');
+    await tracked.context.close();
+  });
+
+  it('refuses the SQL console to a viewer with the 403 page', async () => {
+    const viewer = await createUser(server.ctx, 'viewer');
+    const tracked = await newPage(browser, server);
+    await signIn(tracked, viewer);
+    const response = await tracked.page.goto('/sql');
+    expect(response?.status()).toBe(403);
+    expect(await tracked.page.locator('main').textContent()).toContain('requires role analyst');
     await tracked.context.close();
   });
 });

@@ -10,7 +10,7 @@ export interface ApiResult {
   data: Record<string, unknown> | null;
 }
 
-function csrfToken(): string {
+export function csrfToken(): string {
   const entry = document.cookie.split('; ').find((c) => c.startsWith('agnes_csrf='));
   return entry ? decodeURIComponent(entry.slice('agnes_csrf='.length)) : '';
 }
