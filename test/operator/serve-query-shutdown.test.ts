@@ -1,20 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateDb } from '../../src/core/state/db.js';
 import { createRepositories } from '../../src/core/state/repositories/index.js';
 import { generatePat } from '../../src/server/auth/pat.js';
 import { tempDir } from '../support/extracts.js';
-import { freePort } from '../support/ports.js';
+import { type ServeProcess, startServe } from '../support/serve-process.js';
 
 /**
  * R16 (10 §2) for the query engine: SIGTERM to `agnes serve` while a query runs interrupts it,
  * the process exits 0 well within 25 s and no sandbox scratch directory is left behind.
  */
 
-const AGNES = fileURLToPath(new URL('../../dist/bin/agnes.js', import.meta.url));
 const JWT_SECRET = 'serve-query-test-secret-0123456789abcdef-01234';
 const RUNAWAY = 'SELECT sum(a.range * b.range) FROM range(100000000) a, range(100000000) b';
 
@@ -26,52 +23,20 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 describe('agnes serve: SIGTERM during a query (R16)', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
-  let child: ChildProcess;
-  let output = '';
-  let exited: Promise<number | null>;
-  let port: number;
   let dataDir: string;
+  let server: ServeProcess;
 
   beforeAll(async () => {
     dir = await tempDir('agnes-serve-query-');
     dataDir = join(dir.path, 'data');
     const configDir = join(dir.path, 'config');
     await mkdir(configDir, { recursive: true });
-    port = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      DATA_DIR: dataDir,
-      CONFIG_DIR: configDir,
-      JWT_SECRET_KEY: JWT_SECRET,
-      LOG_LEVEL: 'warn',
-    };
-    for (const key of ['PATH', 'HOME', 'TMPDIR']) if (process.env[key]) env[key] = process.env[key];
-    child = spawn(process.execPath, [AGNES, 'serve', '--host', '127.0.0.1', '--port', String(port)], {
-      cwd: dir.path,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    exited = new Promise((resolve) => child.on('close', (code) => resolve(code)));
-    const deadline = Date.now() + 25_000;
-    for (;;) {
-      const up = await fetch(`http://127.0.0.1:${port}/api/health`).then(
-        () => true,
-        () => false,
-      );
-      if (up) break;
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    server = await startServe({ cwd: dir.path, dataDir, configDir, jwtSecret: JWT_SECRET });
   });
 
   afterAll(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
+    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+    await server.exited;
     await dir.cleanup();
   });
 
@@ -92,7 +57,7 @@ describe('agnes serve: SIGTERM during a query (R16)', () => {
     } finally {
       await db.destroy();
     }
-    const running = fetch(`http://127.0.0.1:${port}/api/query`, {
+    const running = fetch(`http://127.0.0.1:${server.port}/api/query`, {
       method: 'POST',
       headers: { authorization: `Bearer ${pat.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ sql: RUNAWAY }),
@@ -103,14 +68,13 @@ describe('agnes serve: SIGTERM during a query (R16)', () => {
     // Wait until the sandbox exists: the query is then past the guard and running in the engine.
     const deadline = Date.now() + 10_000;
     while ((await readdir(join(dataDir, 'tmp', 'query')).catch(() => [])).length === 0) {
-      if (Date.now() > deadline) throw new Error(`the query never started: ${output}`);
+      if (Date.now() > deadline) throw new Error(`the query never started: ${server.output}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
     const signalled = Date.now();
-    child.kill('SIGTERM');
-    const code = await exited;
-    expect(code).toBe(0);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalled).toBeLessThan(25_000);
     const answer = await running;
     // The client hears that the server is stopping (or the connection closes); never a result.

@@ -1,39 +1,31 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, statfs, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDuck, queryRows } from '../../src/core/duckdb/engine.js';
 import { openStateDb } from '../../src/core/state/db.js';
 import { MIGRATIONS, migrationStatus } from '../../src/core/state/migrate.js';
 import { makeExtract, tempDir } from '../support/extracts.js';
-import { freePort } from '../support/ports.js';
+import {
+  type ServeExit,
+  type ServeProcess,
+  startServe as startServeProcess,
+} from '../support/serve-process.js';
 
 /**
  * `agnes serve` as a process (01 §5–§6, 03 §0.2 and §3): startup on an empty DATA_DIR, health,
  * the error format and request ids, graceful SIGTERM, and what a damaged analytics file does.
  */
 
-const AGNES = fileURLToPath(new URL('../../dist/bin/agnes.js', import.meta.url));
 const PACKAGE_VERSION = (
   JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 const JWT_SECRET = 'serve-test-secret-0123456789abcdef-0123456789';
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Server {
-  child: ChildProcess;
-  port: number;
-  readonly output: string;
-  exited: Promise<Exit>;
-}
+type Exit = ServeExit;
+type Server = ServeProcess;
 
 let root: string;
 let dataDir: string;
@@ -71,52 +63,15 @@ function request(
 
 const json = (response: Response) => JSON.parse(response.text) as Record<string, unknown>;
 
-/** Starts `agnes serve` on a free port and polls /api/health until it answers. */
-async function startServe(): Promise<Server> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    DATA_DIR: dataDir,
-    CONFIG_DIR: configDir,
-    JWT_SECRET_KEY: JWT_SECRET,
-    LOG_LEVEL: 'warn',
-  };
-  for (const key of ['PATH', 'HOME', 'TMPDIR']) if (process.env[key]) env[key] = process.env[key];
-  const child = spawn(process.execPath, [AGNES, 'serve', '--host', '127.0.0.1', '--port', String(port)], {
+/** Starts `agnes serve` in this test's DATA_DIR; killed by afterEach even if startup fails. */
+function startServe(): Promise<Server> {
+  return startServeProcess({
     cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    dataDir,
+    configDir,
+    jwtSecret: JWT_SECRET,
+    onSpawn: (server) => servers.add(server),
   });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  const exited = new Promise<Exit>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  const server: Server = {
-    child,
-    port,
-    get output() {
-      return output;
-    },
-    exited,
-  };
-  servers.add(server);
-  const deadline = Date.now() + 25_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`agnes serve exited during startup: ${output}`);
-    const answered = await request(port, 'GET', '/api/health').then(
-      () => true,
-      () => false,
-    );
-    if (answered) return server;
-    if (Date.now() > deadline) throw new Error(`agnes serve did not answer within 25 s: ${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
