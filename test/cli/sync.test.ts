@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuck, queryRows } from '../../src/core/duckdb/engine.js';
@@ -325,6 +325,20 @@ describe('da sync against a real server', () => {
     ]);
     expect(proxy.requests.filter((r) => DATA.test(r.path))).toEqual([]);
     expect(await listing(home.root)).toEqual(before);
+  });
+
+  it('never writes through a symlink planted in place of a synced file', async () => {
+    const outside = join(home.root, 'outside.txt');
+    await writeFile(outside, 'keep me');
+    await rm(parquet('orders.parquet'));
+    await symlink(outside, parquet('orders.parquet'));
+    const result = await da(['sync', '--json']);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).errors).toEqual([
+      { table: 'orders', code: 'unsafe_name', message: 'a symlink is in the way' },
+    ]);
+    expect(await readFile(outside, 'utf8')).toBe('keep me');
+    await rm(parquet('orders.parquet'));
   });
 
   it('a table no longer readable is pruned locally; naming it with --table is a not-found error', async () => {
