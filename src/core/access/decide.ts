@@ -73,16 +73,23 @@ export function decideAccess(
   if (principal.role === 'admin') return allow('admin');
   if (!table) return deny('unregistered');
   if (table.is_public) return allow('public');
-  const reading = grants.filter((g) => g.access === 'read');
-  if (reading.some((g) => g.group === null && g.dataset === tableId)) return allow('user_grant');
-  const viaGroup = reading.find((g) => g.group !== null && g.dataset === tableId);
-  if (viaGroup) return allow('group_grant', viaGroup.group);
-  if (table.bucket !== '') {
-    const wildcard = bucketWildcard(table.bucket);
-    const bucketGrant =
-      reading.find((g) => g.dataset === wildcard && g.group === null) ??
-      reading.find((g) => g.dataset === wildcard);
-    if (bucketGrant) return allow('bucket_grant', bucketGrant.group);
+  // One pass without allocating: the manifest decides thousands of tables per request.
+  const wildcard = table.bucket === '' ? null : bucketWildcard(table.bucket);
+  let viaGroup: GrantRow | undefined;
+  let bucketOwn: GrantRow | undefined;
+  let bucketAny: GrantRow | undefined;
+  for (const grant of grants) {
+    if (grant.access !== 'read') continue;
+    if (grant.dataset === tableId) {
+      if (grant.group === null) return allow('user_grant');
+      viaGroup ??= grant;
+    } else if (grant.dataset === wildcard) {
+      if (grant.group === null) bucketOwn ??= grant;
+      bucketAny ??= grant;
+    }
   }
+  if (viaGroup) return allow('group_grant', viaGroup.group);
+  const bucketGrant = bucketOwn ?? bucketAny;
+  if (bucketGrant) return allow('bucket_grant', bucketGrant.group);
   return deny('no_grant');
 }
