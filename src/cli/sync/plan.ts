@@ -55,6 +55,31 @@ async function needsDownload(
   return verify ? (await sha256File(task.target)) !== task.hash : false;
 }
 
+const TABLES_CHECKED_AT_ONCE = 16;
+
+/** The files of one table that must be downloaded; the directories on the way are checked once. */
+async function changedFiles(
+  table: ManifestTable & { layout: 'single' | 'multi' },
+  state: SyncState,
+  parquetRoot: string,
+  verify: boolean,
+): Promise<FileTask[]> {
+  const { layout } = table;
+  await refuseSymlinks(parquetRoot, layout === 'multi' ? join(parquetRoot, table.id) : parquetRoot);
+  const tasks: FileTask[] = table.files.map((file) => ({
+    table: table.id,
+    layout,
+    name: file.name,
+    size: file.size,
+    hash: file.hash,
+    target: localPath(parquetRoot, table.id, layout, file.name),
+  }));
+  const recorded = state.tables[table.id];
+  const previous = recorded?.layout === layout ? recorded.files : {};
+  const needed = await Promise.all(tasks.map((task) => needsDownload(task, previous[task.name], verify)));
+  return tasks.filter((_, i) => needed[i]);
+}
+
 /** What a sync must do (06 §6 steps 3–5, 7, 8), from the manifest, the local state and the files. */
 export async function planSync(
   manifest: Manifest,
@@ -75,6 +100,7 @@ export async function planSync(
     (!selection.tables?.length || selection.tables.includes(table.id)) &&
     (!selection.dataset || table.dataset === selection.dataset);
 
+  const selected: (ManifestTable & { layout: 'single' | 'multi' })[] = [];
   for (const [key, table] of Object.entries(manifest.tables).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const unsafe = unsafeReason(key, table);
     if (unsafe) {
@@ -82,46 +108,39 @@ export async function planSync(
       continue;
     }
     if (!wanted(table)) continue;
-    if (table.layout === 'remote') {
-      plan.remote.push(table.id);
-      continue;
-    }
-    const layout = table.layout;
+    if (table.layout === 'remote') plan.remote.push(table.id);
+    else selected.push(table as ManifestTable & { layout: 'single' | 'multi' });
+  }
+  // Local files are checked for several tables at once: a no-op sync is mostly these lstat calls.
+  const checked: (FileTask[] | UnsafePathError)[] = [];
+  for (let i = 0; i < selected.length; i += TABLES_CHECKED_AT_ONCE) {
+    const batch = selected.slice(i, i + TABLES_CHECKED_AT_ONCE);
+    checked.push(
+      ...(await Promise.all(
+        batch.map((table) =>
+          changedFiles(table, state, parquetRoot, Boolean(selection.verify)).catch((error: unknown) => {
+            if (error instanceof UnsafePathError) return error;
+            throw error;
+          }),
+        ),
+      )),
+    );
+  }
+  for (const [i, table] of selected.entries()) {
+    const result = checked[i]!;
     plan.tables.push(table);
-    const recorded = state.tables[table.id];
-    let changed = false;
-    try {
-      // The directories on the way are checked once per table; each file itself by needsDownload.
-      await refuseSymlinks(parquetRoot, layout === 'multi' ? join(parquetRoot, table.id) : parquetRoot);
-      const tasks: FileTask[] = table.files.map((file) => ({
-        table: table.id,
-        layout,
-        name: file.name,
-        size: file.size,
-        hash: file.hash,
-        target: localPath(parquetRoot, table.id, layout, file.name),
-      }));
-      const previous = recorded?.layout === layout ? recorded.files : {};
-      const needed = await Promise.all(
-        tasks.map((task) => needsDownload(task, previous[task.name], Boolean(selection.verify))),
-      );
-      for (const [i, task] of tasks.entries()) {
-        if (!needed[i]) continue;
-        plan.downloads.push(task);
-        changed = true;
-      }
-    } catch (error) {
-      if (!(error instanceof UnsafePathError)) throw error;
-      plan.errors.push({ table: table.id, code: 'unsafe_name', message: error.message });
-      plan.downloads = plan.downloads.filter((d) => d.table !== table.id);
+    if (result instanceof UnsafePathError) {
+      plan.errors.push({ table: table.id, code: 'unsafe_name', message: result.message });
       continue;
     }
-    if (layout === 'multi' && recorded?.layout === 'multi') {
+    plan.downloads.push(...result);
+    const recorded = state.tables[table.id];
+    if (table.layout === 'multi' && recorded?.layout === 'multi') {
       const listed = new Set(table.files.map((f) => f.name));
       for (const name of Object.keys(recorded.files))
         if (!listed.has(name)) plan.staleShards.push({ table: table.id, name });
     }
-    if (!changed) plan.unchanged.push(table.id);
+    if (result.length === 0) plan.unchanged.push(table.id);
   }
   if (selection.prune) {
     for (const id of Object.keys(state.tables)) if (!(id in manifest.tables)) plan.prune.push(id);

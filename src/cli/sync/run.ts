@@ -350,7 +350,7 @@ async function removeStale(run: SyncRun, plan: Plan, parquetRoot: string): Promi
     delete run.state.tables[id];
     run.report.removed.push(id);
   }
-  await run.save();
+  if (plan.staleShards.length > 0 || plan.prune.length > 0) await run.save();
 }
 
 /** The synced local tables whose every file is present as the state records it. */
