@@ -66,6 +66,10 @@ export class CsrfProtection {
   #sameOrigin(request: FastifyRequest): boolean {
     const origin = request.headers.origin ?? request.headers.referer;
     if (origin === undefined) return true;
+    // Pages sent with `Referrer-Policy: no-referrer` (the emailed-link landing pages) make the
+    // browser send `Origin: null` even for their own forms; the browser's own Fetch Metadata
+    // header still tells a same-origin post from a sandboxed or foreign one.
+    if (origin === 'null') return request.headers['sec-fetch-site'] === 'same-origin';
     try {
       return new URL(origin).origin === this.allowedOrigin;
     } catch {

@@ -38,7 +38,8 @@ label.inline{display:inline-flex;align-items:center;gap:.4rem;font-weight:400;ma
 input,select,textarea{font:inherit;color:inherit;background:var(--agnes-surface);border:1px solid var(--agnes-border);border-radius:var(--agnes-radius);padding:.45rem .6rem;max-width:100%}
 input[type=text],input[type=email],input[type=password],input[type=search],input[type=number],select,textarea{width:100%}
 input[type=checkbox]{width:auto}
-textarea{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;min-height:10rem}
+textarea{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;min-height:4rem}
+#sql{min-height:10rem}
 .row{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end}
 .row>*{flex:1 1 12rem;min-width:0}
 .row>.shrink{flex:0 0 auto}

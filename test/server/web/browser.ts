@@ -72,7 +72,11 @@ export async function newPage(browser: Browser, server: TestServer): Promise<Tra
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+  page.on('requestfailed', (request) => {
+    // Leaving a page cancels its pending fetches; that is navigation, not a failure.
+    if (request.failure()?.errorText !== 'net::ERR_ABORTED')
+      problems.push(`request failed: ${request.url()}`);
+  });
   page.on('dialog', (dialog) => {
     // Confirmations of destructive actions are ours; any other dialog means a script was injected.
     if (dialog.type() === 'confirm') void dialog.accept();
