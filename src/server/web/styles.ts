@@ -88,5 +88,5 @@ svg.pct{vertical-align:middle}svg.pct rect.track{fill:var(--agnes-border)}svg.pc
 .lock{font-size:.85rem}
 .pagination{display:flex;gap:1rem;margin-top:.75rem}
 [hidden]{display:none!important}
-@media (max-width:720px){.sql-layout{grid-template-columns:1fr}main.narrow{margin:1rem;padding:1.25rem}.bar{padding:.5rem .75rem}main{padding:1rem .75rem 2rem}}
+@media (max-width:720px){nav.main{order:3;flex-basis:100%}nav.main a{padding:.25rem .5rem}.sql-layout{grid-template-columns:1fr}main.narrow{margin:1rem;padding:1.25rem}.bar{padding:.5rem .75rem}main{padding:1rem .75rem 2rem}}
 `;

@@ -30,6 +30,7 @@ describe('web UI: security and magic links', () => {
     [server, browser] = await Promise.all([
       browserServer({
         config: {
+          theme: { primary: '#aa3300' },
           email: {
             from: 'Agnes <no-reply@agnes.test>',
             smtp: { host: '127.0.0.1', port: smtp.port, secure: false, require_starttls: false },
@@ -61,6 +62,33 @@ describe('web UI: security and magic links', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL('**/dashboard');
     expect(await page.locator('h1').textContent()).toContain('Welcome');
+    await tracked.context.close();
+  });
+
+  it('renders the anonymous pages in the theme, and unknown paths as the 404 page', async () => {
+    const tracked = await newPage(browser, server);
+    const { page } = tracked;
+    await page.goto('/login');
+    const colour = await page
+      .getByRole('button', { name: 'Sign in' })
+      .evaluate((button) => getComputedStyle(button).backgroundColor);
+    expect(colour).toBe('rgb(170, 51, 0)');
+    await page.getByRole('link', { name: 'Forgot password?' }).click();
+    await checkPage(tracked, 'forgot-password');
+    await page.getByLabel('Email').fill(shop.analyst.email);
+    await page.getByLabel('Email').press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForURL((url) => url.searchParams.get('reset_requested') === '1');
+    expect(await page.getByRole('status').first().textContent()).toContain('password reset link');
+    await page.goto('/auth/password/setup?token=unknown');
+    await checkPage(tracked, 'password-setup');
+    await page.goto('/auth/password/reset?token=unknown');
+    await checkPage(tracked, 'password-reset');
+    const missing = await page.goto('/no/such/page');
+    expect(missing?.status()).toBe(404);
+    expect(await page.locator('h1').textContent()).toBe('Page not found');
+    expect(tracked.problems.splice(0)).toEqual([expect.stringContaining('404')]);
+    await checkPage(tracked, 'not-found');
     await tracked.context.close();
   });
 
