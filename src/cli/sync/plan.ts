@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256File } from '../../core/sync/hashing.js';
 import type { Manifest, ManifestTable } from './manifest.js';
@@ -48,7 +48,9 @@ async function needsDownload(
   recorded: { hash: string; size: number } | undefined,
   verify: boolean,
 ): Promise<boolean> {
-  const info = await lstat(task.target).catch(() => null);
+  // Synchronous on purpose: a CLI with nothing else to do pays far less for 1,000 cached lstat
+  // calls on its own thread than for 1,000 round trips through the libuv pool.
+  const info = lstatSync(task.target, { throwIfNoEntry: false }) ?? null;
   if (info?.isSymbolicLink()) throw new UnsafePathError('a symlink is in the way');
   if (!recorded || recorded.hash !== task.hash || recorded.size !== task.size) return true;
   if (!info?.isFile() || info.size !== task.size) return true;
