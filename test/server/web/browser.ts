@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { silentLogger } from '../../../src/core/jobs/logger.js';
 import { profileTables } from '../../../src/core/jobs/profile-tables.js';
 import { makeExtract } from '../../support/extracts.js';
+import { freePort } from '../../support/ports.js';
 import {
   createUser,
   type ServerOptions,
@@ -22,17 +22,6 @@ import {
 
 export const SCREENSHOTS = join(process.cwd(), 'test-artifacts', 'screenshots');
 export const HOSTILE = `<img src=x onerror=alert(1)>"'`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
 
 /**
  * The real server at a public URL the browser actually uses: CSRF checks compare the browser's

@@ -6,7 +6,6 @@ import { call, type TestServer } from '../../support/server.js';
 import {
   browserServer,
   checkPage,
-  eventually,
   HOSTILE,
   launchBrowser,
   newPage,
