@@ -34,6 +34,7 @@ import { deriveKey } from './auth/keys.js';
 import { Mailer } from './auth/mailer.js';
 import { Authenticator } from './auth/principal.js';
 import { GoogleLogin } from './auth/providers/google.js';
+import { clientErrorHandler } from './client-errors.js';
 import type { AppContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { HealthMonitor } from './health-monitor.js';
@@ -116,6 +117,7 @@ export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
     requestTimeout: config.server.request_timeout_seconds * 1000,
     trustProxy: config.server.trust_proxy,
     requestIdHeader: false,
+    clientErrorHandler: clientErrorHandler(securityHeaders(config), nextRequestId),
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : nextRequestId();
