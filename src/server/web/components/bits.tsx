@@ -38,6 +38,45 @@ export function statusTone(status: string): Tone {
   return undefined;
 }
 
+/** A column heading of a `DataTable`: numeric columns align right; `quiet` ones are muted. */
+export type Heading = string | { label: string; num?: boolean; quiet?: boolean };
+
+/** A scrollable data table with `<th scope="col">` headings; rows come as children. */
+export function DataTable(props: { headings: Heading[]; compact?: boolean; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table class={props.compact ? 'compact' : undefined}>
+        <thead>
+          <tr>
+            {props.headings.map((heading) => {
+              const h = typeof heading === 'string' ? { label: heading } : heading;
+              return (
+                <th key={h.label} scope="col" class={h.num ? 'num' : undefined}>
+                  {h.quiet ? <span class="muted">{h.label}</span> : h.label}
+                </th>
+              );
+            })}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The `<option>`s of a list of values, one of them optionally selected. */
+export function Options(props: { values: readonly string[]; selected?: string }) {
+  return (
+    <>
+      {props.values.map((value) => (
+        <option key={value} value={value} selected={value === props.selected}>
+          {value}
+        </option>
+      ))}
+    </>
+  );
+}
+
 /** A bar chart drawn on the server as inline SVG (09 §1); labels go into `<title>` for screen readers. */
 export function Histogram(props: { labels: string[]; counts: number[]; label: string }) {
   const width = 320;

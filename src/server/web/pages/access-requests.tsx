@@ -1,5 +1,5 @@
 import type { requestViews } from '../../api/access-requests.js';
-import { ActionButton, ApiForm, Badge, fmtDate, statusTone } from '../components/bits.js';
+import { ActionButton, ApiForm, Badge, DataTable, fmtDate, statusTone } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
 
 type RequestView = Awaited<ReturnType<typeof requestViews>>[number];
@@ -69,24 +69,11 @@ export function AccessRequestsPage(props: {
           {props.pending.length === 0 ? (
             <p class="muted">Nothing to review.</p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Requester</th>
-                    <th scope="col">Table</th>
-                    <th scope="col">Reason</th>
-                    <th scope="col">Age</th>
-                    <th scope="col">Decision</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {props.pending.map((request, i) => (
-                    <ReviewRow key={request.id} ctx={ctx} request={request} index={i} />
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable headings={['Requester', 'Table', 'Reason', 'Age', 'Decision']}>
+              {props.pending.map((request, i) => (
+                <ReviewRow key={request.id} ctx={ctx} request={request} index={i} />
+              ))}
+            </DataTable>
           )}
         </section>
       ) : null}
@@ -98,49 +85,42 @@ export function AccessRequestsPage(props: {
             offer a request form.
           </p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Table</th>
-                  <th scope="col">Reason</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Reviewer</th>
-                  <th scope="col">Requested</th>
-                  <th scope="col">Reviewed</th>
-                  <th scope="col">
-                    <span class="muted">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.mine.map((request) => (
-                  <tr key={request.id}>
-                    <TableCell request={request} />
-                    <td>{request.reason ?? ''}</td>
-                    <td>
-                      <Badge tone={statusTone(request.status)}>{request.status}</Badge>
-                      {request.review_note ? <div class="muted">{request.review_note}</div> : null}
-                    </td>
-                    <td>{request.reviewed_by_email ?? ''}</td>
-                    <td>{fmtDate(request.created_at)}</td>
-                    <td>{fmtDate(request.reviewed_at)}</td>
-                    <td>
-                      {request.status === 'pending' ? (
-                        <ActionButton
-                          csrf={ctx.csrfToken}
-                          api={`/api/access-requests/${request.id}`}
-                          method="DELETE"
-                          label={`Cancel the request for ${request.table_id}`}
-                          text="Cancel"
-                        />
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            headings={[
+              'Table',
+              'Reason',
+              'Status',
+              'Reviewer',
+              'Requested',
+              'Reviewed',
+              { label: 'Actions', quiet: true },
+            ]}
+          >
+            {props.mine.map((request) => (
+              <tr key={request.id}>
+                <TableCell request={request} />
+                <td>{request.reason ?? ''}</td>
+                <td>
+                  <Badge tone={statusTone(request.status)}>{request.status}</Badge>
+                  {request.review_note ? <div class="muted">{request.review_note}</div> : null}
+                </td>
+                <td>{request.reviewed_by_email ?? ''}</td>
+                <td>{fmtDate(request.created_at)}</td>
+                <td>{fmtDate(request.reviewed_at)}</td>
+                <td>
+                  {request.status === 'pending' ? (
+                    <ActionButton
+                      csrf={ctx.csrfToken}
+                      api={`/api/access-requests/${request.id}`}
+                      method="DELETE"
+                      label={`Cancel the request for ${request.table_id}`}
+                      text="Cancel"
+                    />
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
     </Layout>

@@ -1,5 +1,5 @@
 import type { PersonalAccessToken } from '../../../core/state/repositories/index.js';
-import { ActionButton, ApiForm, Badge, fmtDate } from '../components/bits.js';
+import { ActionButton, ApiForm, Badge, DataTable, fmtDate } from '../components/bits.js';
 import { CsrfField, Layout, type PageContext } from '../components/layout.js';
 
 export function AccountPage(props: {
@@ -93,61 +93,54 @@ export function AccountPage(props: {
             <a href="/account">Done</a>
           </div>
         </ApiForm>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span class="muted">Actions</span>
-                </th>
+        <DataTable
+          headings={[
+            'Name',
+            'Prefix',
+            'Created',
+            'Expires',
+            'Last used',
+            'Status',
+            { label: 'Actions', quiet: true },
+          ]}
+        >
+          {tokens.map((t) => {
+            const active = !t.revoked_at && (!t.expires_at || t.expires_at > now);
+            return (
+              <tr key={t.id}>
+                <td>{t.name}</td>
+                <td>
+                  <code>{t.prefix}…</code>
+                </td>
+                <td>{fmtDate(t.created_at)}</td>
+                <td>{fmtDate(t.expires_at)}</td>
+                <td>{fmtDate(t.last_used_at)}</td>
+                <td>
+                  {t.revoked_at ? (
+                    <Badge tone="err">revoked</Badge>
+                  ) : active ? (
+                    <Badge tone="ok">active</Badge>
+                  ) : (
+                    <Badge>expired</Badge>
+                  )}
+                </td>
+                <td>
+                  {active ? (
+                    <ActionButton
+                      csrf={ctx.csrfToken}
+                      api={`/api/tokens/${t.id}`}
+                      method="DELETE"
+                      confirm="Revoke this token? Programs using it stop working."
+                      danger
+                      label={`Revoke token ${t.name}`}
+                      text="Revoke"
+                    />
+                  ) : null}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {tokens.map((t) => {
-                const active = !t.revoked_at && (!t.expires_at || t.expires_at > now);
-                return (
-                  <tr key={t.id}>
-                    <td>{t.name}</td>
-                    <td>
-                      <code>{t.prefix}…</code>
-                    </td>
-                    <td>{fmtDate(t.created_at)}</td>
-                    <td>{fmtDate(t.expires_at)}</td>
-                    <td>{fmtDate(t.last_used_at)}</td>
-                    <td>
-                      {t.revoked_at ? (
-                        <Badge tone="err">revoked</Badge>
-                      ) : active ? (
-                        <Badge tone="ok">active</Badge>
-                      ) : (
-                        <Badge>expired</Badge>
-                      )}
-                    </td>
-                    <td>
-                      {active ? (
-                        <ActionButton
-                          csrf={ctx.csrfToken}
-                          api={`/api/tokens/${t.id}`}
-                          method="DELETE"
-                          confirm="Revoke this token? Programs using it stop working."
-                          danger
-                          label={`Revoke token ${t.name}`}
-                          text="Revoke"
-                        />
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       </section>
     </Layout>
   );

@@ -1,6 +1,6 @@
 import type { SyncHistoryEntry } from '../../../core/state/repositories/index.js';
 import type { entryViews } from '../../api/audit.js';
-import { Badge, fmtDate, fmtNum, statusTone } from '../components/bits.js';
+import { Badge, DataTable, fmtDate, fmtNum, statusTone } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
 
 type AuditView = Awaited<ReturnType<typeof entryViews>>[number];
@@ -72,36 +72,20 @@ export function ActivityPage(props: {
         {props.history.length === 0 ? (
           <p class="muted">No syncs recorded.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Table</th>
-                  <th scope="col">Source</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" class="num">
-                    Rows
-                  </th>
-                  <th scope="col">Error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.history.map((h) => (
-                  <tr key={h.id}>
-                    <td>{fmtDate(h.synced_at)}</td>
-                    <td>{h.table_id ?? <span class="muted">(source)</span>}</td>
-                    <td>{h.source}</td>
-                    <td>
-                      <Badge tone={statusTone(h.status)}>{h.status}</Badge>
-                    </td>
-                    <td class="num">{fmtNum(h.rows)}</td>
-                    <td>{h.error ?? ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable headings={['When', 'Table', 'Source', 'Status', { label: 'Rows', num: true }, 'Error']}>
+            {props.history.map((h) => (
+              <tr key={h.id}>
+                <td>{fmtDate(h.synced_at)}</td>
+                <td>{h.table_id ?? <span class="muted">(source)</span>}</td>
+                <td>{h.source}</td>
+                <td>
+                  <Badge tone={statusTone(h.status)}>{h.status}</Badge>
+                </td>
+                <td class="num">{fmtNum(h.rows)}</td>
+                <td>{h.error ?? ''}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
       <section class="card" aria-labelledby="mine-h">

@@ -8,7 +8,7 @@ import type {
   UserPermissionWithEmail,
 } from '../../../core/state/repositories/index.js';
 import type { Role } from '../../../core/state/schema.js';
-import { ActionButton, ApiForm, Badge, fmtDate } from '../components/bits.js';
+import { ActionButton, ApiForm, Badge, DataTable, fmtDate, Options } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
 
 /** Admin pages for users, groups and grants (09 §2); every change goes through the JSON API. */
@@ -16,11 +16,7 @@ import { Layout, type PageContext } from '../components/layout.js';
 function RoleSelect(props: { id: string; value?: Role }) {
   return (
     <select id={props.id} name="role">
-      {ROLES.map((role) => (
-        <option key={role} value={role} selected={role === (props.value ?? 'analyst')}>
-          {role}
-        </option>
-      ))}
+      <Options values={ROLES} selected={props.value ?? 'analyst'} />
     </select>
   );
 }
@@ -29,11 +25,7 @@ function RoleSelect(props: { id: string; value?: Role }) {
 function DatasetSelect(props: { id: string; tables: string[]; buckets: string[] }) {
   return (
     <select id={props.id} name="dataset" required>
-      {props.tables.map((t) => (
-        <option key={t} value={t}>
-          {t}
-        </option>
-      ))}
+      <Options values={props.tables} />
       {props.buckets.map((b) => (
         <option key={b} value={`${b}.*`}>
           {`${b}.*`}
@@ -70,11 +62,7 @@ export function AdminUsersPage(props: { ctx: PageContext; users: User[]; search:
             <label for="user-role-filter">Role</label>
             <select id="user-role-filter" name="role">
               <option value="">Any role</option>
-              {ROLES.map((role) => (
-                <option key={role} value={role} selected={role === props.role}>
-                  {role}
-                </option>
-              ))}
+              <Options values={ROLES} selected={props.role} />
             </select>
           </div>
           <div class="shrink">
@@ -115,67 +103,52 @@ export function AdminUsersPage(props: { ctx: PageContext; users: User[]; search:
       </section>
       <section class="card" aria-labelledby="users-h">
         <h2 id="users-h">Users ({props.users.length})</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Role and status</th>
-                <th scope="col">Last login</th>
-                <th scope="col">
-                  <span class="muted">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.users.map((u) => (
-                <tr key={u.id}>
-                  <td>
-                    {u.name}
-                    <div class="muted">{u.email}</div>
-                    {u.is_service ? <Badge>service</Badge> : null}
-                  </td>
-                  <td>
-                    <ApiForm
-                      csrf={ctx.csrfToken}
-                      api={`/api/users/${u.id}`}
-                      method="PATCH"
-                      label={`Edit ${u.email}`}
-                    >
-                      <label for={`role-${u.id}`}>Role of {u.email}</label>
-                      <RoleSelect id={`role-${u.id}`} value={u.role} />
-                      <label class="inline" for={`active-${u.id}`}>
-                        <input id={`active-${u.id}`} name="active" type="checkbox" checked={u.active} />{' '}
-                        Active
-                      </label>
-                      <button type="submit" class="small">
-                        Save
-                      </button>
-                    </ApiForm>
-                  </td>
-                  <td>{fmtDate(u.last_login_at)}</td>
-                  <td>
-                    <ActionButton
-                      csrf={ctx.csrfToken}
-                      api={`/api/users/${u.id}/invite`}
-                      label={`Re-send the invite of ${u.email}`}
-                      text="Re-send invite"
-                    />{' '}
-                    <ActionButton
-                      csrf={ctx.csrfToken}
-                      api={`/api/users/${u.id}`}
-                      method="DELETE"
-                      confirm={`Delete ${u.email}?`}
-                      danger
-                      label={`Delete ${u.email}`}
-                      text="Delete"
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable headings={['User', 'Role and status', 'Last login', { label: 'Actions', quiet: true }]}>
+          {props.users.map((u) => (
+            <tr key={u.id}>
+              <td>
+                {u.name}
+                <div class="muted">{u.email}</div>
+                {u.is_service ? <Badge>service</Badge> : null}
+              </td>
+              <td>
+                <ApiForm
+                  csrf={ctx.csrfToken}
+                  api={`/api/users/${u.id}`}
+                  method="PATCH"
+                  label={`Edit ${u.email}`}
+                >
+                  <label for={`role-${u.id}`}>Role of {u.email}</label>
+                  <RoleSelect id={`role-${u.id}`} value={u.role} />
+                  <label class="inline" for={`active-${u.id}`}>
+                    <input id={`active-${u.id}`} name="active" type="checkbox" checked={u.active} /> Active
+                  </label>
+                  <button type="submit" class="small">
+                    Save
+                  </button>
+                </ApiForm>
+              </td>
+              <td>{fmtDate(u.last_login_at)}</td>
+              <td>
+                <ActionButton
+                  csrf={ctx.csrfToken}
+                  api={`/api/users/${u.id}/invite`}
+                  label={`Re-send the invite of ${u.email}`}
+                  text="Re-send invite"
+                />{' '}
+                <ActionButton
+                  csrf={ctx.csrfToken}
+                  api={`/api/users/${u.id}`}
+                  method="DELETE"
+                  confirm={`Delete ${u.email}?`}
+                  danger
+                  label={`Delete ${u.email}`}
+                  text="Delete"
+                />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       </section>
     </Layout>
   );
@@ -227,44 +200,29 @@ export function AdminPermissionsPage(props: {
       </div>
       <section class="card" aria-labelledby="grants-h">
         <h2 id="grants-h">User grants ({props.grants.length})</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Dataset</th>
-                <th scope="col">Access</th>
-                <th scope="col">Granted</th>
-                <th scope="col">
-                  <span class="muted">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.grants.map((g) => (
-                <tr key={`${g.user_id}-${g.dataset}`}>
-                  <td>{g.email}</td>
-                  <td>
-                    <code>{g.dataset}</code>
-                  </td>
-                  <td>{g.access}</td>
-                  <td>{fmtDate(g.granted_at)}</td>
-                  <td>
-                    <ActionButton
-                      csrf={ctx.csrfToken}
-                      api={`/api/admin/permissions?${new URLSearchParams({ user_id: g.user_id, dataset: g.dataset })}`}
-                      method="DELETE"
-                      confirm={`Revoke ${g.email} on ${g.dataset}?`}
-                      danger
-                      label={`Revoke ${g.email} on ${g.dataset}`}
-                      text="Revoke"
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable headings={['User', 'Dataset', 'Access', 'Granted', { label: 'Actions', quiet: true }]}>
+          {props.grants.map((g) => (
+            <tr key={`${g.user_id}-${g.dataset}`}>
+              <td>{g.email}</td>
+              <td>
+                <code>{g.dataset}</code>
+              </td>
+              <td>{g.access}</td>
+              <td>{fmtDate(g.granted_at)}</td>
+              <td>
+                <ActionButton
+                  csrf={ctx.csrfToken}
+                  api={`/api/admin/permissions?${new URLSearchParams({ user_id: g.user_id, dataset: g.dataset })}`}
+                  method="DELETE"
+                  confirm={`Revoke ${g.email} on ${g.dataset}?`}
+                  danger
+                  label={`Revoke ${g.email} on ${g.dataset}`}
+                  text="Revoke"
+                />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       </section>
     </Layout>
   );
@@ -295,33 +253,21 @@ export function AdminGroupsPage(props: { ctx: PageContext; groups: GroupSummary[
       </section>
       <section class="card" aria-labelledby="groups-h">
         <h2 id="groups-h">Groups ({props.groups.length})</h2>
-        <div class="table-wrap">
-          <table class="compact">
-            <thead>
-              <tr>
-                <th scope="col">Group</th>
-                <th scope="col" class="num">
-                  Members
-                </th>
-                <th scope="col" class="num">
-                  Grants
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.groups.map((g) => (
-                <tr key={g.id}>
-                  <td>
-                    <a href={`/admin/groups/${g.id}`}>{g.name}</a>
-                    {g.description ? <div class="muted">{g.description}</div> : null}
-                  </td>
-                  <td class="num">{g.member_count}</td>
-                  <td class="num">{g.permission_count}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          compact
+          headings={['Group', { label: 'Members', num: true }, { label: 'Grants', num: true }]}
+        >
+          {props.groups.map((g) => (
+            <tr key={g.id}>
+              <td>
+                <a href={`/admin/groups/${g.id}`}>{g.name}</a>
+                {g.description ? <div class="muted">{g.description}</div> : null}
+              </td>
+              <td class="num">{g.member_count}</td>
+              <td class="num">{g.permission_count}</td>
+            </tr>
+          ))}
+        </DataTable>
       </section>
     </Layout>
   );

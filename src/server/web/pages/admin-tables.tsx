@@ -1,5 +1,14 @@
 import type { Job, RegistryEntry, SyncState } from '../../../core/state/repositories/index.js';
-import { ActionButton, ApiForm, Badge, fmtDate, fmtNum, statusTone } from '../components/bits.js';
+import {
+  ActionButton,
+  ApiForm,
+  Badge,
+  DataTable,
+  fmtDate,
+  fmtNum,
+  Options,
+  statusTone,
+} from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
 
 function Checkbox(props: { id: string; name: string; label: string; checked?: boolean }) {
@@ -77,11 +86,7 @@ export function AdminTablesPage(props: {
             <label for="rebuild-source">Source</label>
             <select id="rebuild-source" name="source">
               <option value="">All sources</option>
-              {sources.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
+              <Options values={sources} />
             </select>
             <button type="submit">Rebuild</button>
             <div data-result hidden>
@@ -93,11 +98,7 @@ export function AdminTablesPage(props: {
           <ApiForm csrf={ctx.csrfToken} api="/api/sync/trigger" poll label="Sync now">
             <label for="sync-source">Sync source</label>
             <select id="sync-source" name="source">
-              {sources.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
+              <Options values={sources} />
             </select>
             <button type="submit">Sync now</button>
           </ApiForm>
@@ -107,11 +108,7 @@ export function AdminTablesPage(props: {
           <form id="discover" aria-label="Discover tables">
             <label for="discover-source">Source</label>
             <select id="discover-source" name="source">
-              {sources.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
+              <Options values={sources} />
             </select>
             <button type="submit" class="secondary">
               Discover tables
@@ -136,71 +133,60 @@ export function AdminTablesPage(props: {
       </section>
       <section class="card" aria-labelledby="registry-h">
         <h2 id="registry-h">Registry ({tables.length})</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Table</th>
-                <th scope="col">Source</th>
-                <th scope="col">Bucket</th>
-                <th scope="col">Mode</th>
-                <th scope="col">Strategy</th>
-                <th scope="col">Access</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">
-                  Rows
-                </th>
-                <th scope="col">
-                  <span class="muted">Actions</span>
-                </th>
+        <DataTable
+          headings={[
+            'Table',
+            'Source',
+            'Bucket',
+            'Mode',
+            'Strategy',
+            'Access',
+            'Status',
+            { label: 'Rows', num: true },
+            { label: 'Actions', quiet: true },
+          ]}
+        >
+          {tables.map((t) => {
+            const state = states.get(t.id);
+            return (
+              <tr key={t.id}>
+                <td>
+                  <a href={`/catalog/${encodeURIComponent(t.id)}`}>{t.name}</a>
+                  <div class="muted">
+                    <code>{t.id}</code>
+                  </div>
+                  <EditTable ctx={ctx} table={t} />
+                </td>
+                <td>{t.source}</td>
+                <td>{t.bucket}</td>
+                <td>{t.query_mode}</td>
+                <td>
+                  {t.sync_strategy}
+                  {t.sync_schedule ? <div class="muted">{t.sync_schedule}</div> : null}
+                </td>
+                <td>
+                  {t.is_public ? <Badge>public</Badge> : null}{' '}
+                  {t.is_discoverable ? <Badge>discoverable</Badge> : <Badge>hidden</Badge>}
+                </td>
+                <td>
+                  <Badge tone={statusTone(state?.status ?? 'pending')}>{state?.status ?? 'not synced'}</Badge>
+                </td>
+                <td class="num">{fmtNum(state?.rows)}</td>
+                <td>
+                  <ActionButton
+                    csrf={ctx.csrfToken}
+                    api={`/api/admin/registry/${t.id}`}
+                    method="DELETE"
+                    confirm={`Unregister ${t.id}? Its grants and pending requests are removed.`}
+                    danger
+                    label={`Unregister ${t.id}`}
+                    text="Unregister"
+                  />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {tables.map((t) => {
-                const state = states.get(t.id);
-                return (
-                  <tr key={t.id}>
-                    <td>
-                      <a href={`/catalog/${encodeURIComponent(t.id)}`}>{t.name}</a>
-                      <div class="muted">
-                        <code>{t.id}</code>
-                      </div>
-                      <EditTable ctx={ctx} table={t} />
-                    </td>
-                    <td>{t.source}</td>
-                    <td>{t.bucket}</td>
-                    <td>{t.query_mode}</td>
-                    <td>
-                      {t.sync_strategy}
-                      {t.sync_schedule ? <div class="muted">{t.sync_schedule}</div> : null}
-                    </td>
-                    <td>
-                      {t.is_public ? <Badge>public</Badge> : null}{' '}
-                      {t.is_discoverable ? <Badge>discoverable</Badge> : <Badge>hidden</Badge>}
-                    </td>
-                    <td>
-                      <Badge tone={statusTone(state?.status ?? 'pending')}>
-                        {state?.status ?? 'not synced'}
-                      </Badge>
-                    </td>
-                    <td class="num">{fmtNum(state?.rows)}</td>
-                    <td>
-                      <ActionButton
-                        csrf={ctx.csrfToken}
-                        api={`/api/admin/registry/${t.id}`}
-                        method="DELETE"
-                        confirm={`Unregister ${t.id}? Its grants and pending requests are removed.`}
-                        danger
-                        label={`Unregister ${t.id}`}
-                        text="Unregister"
-                      />
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       </section>
       <section class="card" aria-labelledby="register-h">
         <h2 id="register-h">Register a table</h2>
@@ -217,11 +203,7 @@ export function AdminTablesPage(props: {
             <div>
               <label for="reg-source">Source</label>
               <select id="reg-source" name="source" required>
-                {sources.map((s) => (
-                  <option key={s} value={s}>
-                    {s}
-                  </option>
-                ))}
+                <Options values={sources} />
               </select>
             </div>
             <div>
@@ -262,38 +244,23 @@ export function AdminTablesPage(props: {
       </section>
       <section class="card" aria-labelledby="jobs-h">
         <h2 id="jobs-h">Recent jobs</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Job</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Source</th>
-                <th scope="col">Status</th>
-                <th scope="col">Created</th>
-                <th scope="col">Finished</th>
-                <th scope="col">Error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.jobs.map((job) => (
-                <tr key={job.id}>
-                  <td>
-                    <code>{job.id}</code>
-                  </td>
-                  <td>{job.kind}</td>
-                  <td>{job.source ?? ''}</td>
-                  <td>
-                    <Badge tone={statusTone(job.status)}>{job.status}</Badge>
-                  </td>
-                  <td>{fmtDate(job.created_at)}</td>
-                  <td>{fmtDate(job.finished_at)}</td>
-                  <td>{job.error ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable headings={['Job', 'Kind', 'Source', 'Status', 'Created', 'Finished', 'Error']}>
+          {props.jobs.map((job) => (
+            <tr key={job.id}>
+              <td>
+                <code>{job.id}</code>
+              </td>
+              <td>{job.kind}</td>
+              <td>{job.source ?? ''}</td>
+              <td>
+                <Badge tone={statusTone(job.status)}>{job.status}</Badge>
+              </td>
+              <td>{fmtDate(job.created_at)}</td>
+              <td>{fmtDate(job.finished_at)}</td>
+              <td>{job.error ?? ''}</td>
+            </tr>
+          ))}
+        </DataTable>
       </section>
     </Layout>
   );

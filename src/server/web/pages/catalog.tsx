@@ -1,5 +1,5 @@
 import type { listCatalog } from '../../api/catalog.js';
-import { ApiForm, Badge, fmtDate, fmtNum } from '../components/bits.js';
+import { ApiForm, Badge, DataTable, fmtDate, fmtNum, Options } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
 
 export type CatalogRow = Awaited<ReturnType<typeof listCatalog>>[number];
@@ -79,22 +79,14 @@ export function CatalogPage(props: {
             <label for="source">Source</label>
             <select id="source" name="source">
               <option value="">All sources</option>
-              {props.sources.map((s) => (
-                <option key={s} value={s} selected={s === filters.source}>
-                  {s}
-                </option>
-              ))}
+              <Options values={props.sources} selected={filters.source} />
             </select>
           </div>
           <div>
             <label for="dataset">Dataset</label>
             <select id="dataset" name="dataset">
               <option value="">All datasets</option>
-              {props.datasets.map((d) => (
-                <option key={d} value={d} selected={d === filters.dataset}>
-                  {d}
-                </option>
-              ))}
+              <Options values={props.datasets} selected={filters.dataset} />
             </select>
           </div>
           <div>
@@ -122,46 +114,32 @@ export function CatalogPage(props: {
       {[...byDataset.entries()].map(([dataset, rows]) => (
         <section class="card" key={dataset} aria-label={`Dataset ${dataset}`}>
           <h2>{dataset}</h2>
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Table</th>
-                  <th scope="col">Description</th>
-                  <th scope="col">Source</th>
-                  <th scope="col" class="num">
-                    Rows
-                  </th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">Access</th>
+          <DataTable
+            headings={['Table', 'Description', 'Source', { label: 'Rows', num: true }, 'Updated', 'Access']}
+          >
+            {rows.map((table) => {
+              index += 1;
+              return (
+                <tr key={table.id}>
+                  <td>
+                    <a href={`/catalog/${encodeURIComponent(table.id)}`}>{table.name}</a>
+                    <div class="muted">
+                      <code>{table.id}</code>
+                    </div>
+                  </td>
+                  <td>{table.description}</td>
+                  <td>
+                    {table.source} <Badge>{table.query_mode}</Badge>
+                  </td>
+                  <td class="num">{table.access === 'read' ? fmtNum(table.rows) : ''}</td>
+                  <td>{table.access === 'read' ? fmtDate(table.updated) : ''}</td>
+                  <td>
+                    <AccessCell ctx={ctx} table={table} index={index} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {rows.map((table) => {
-                  index += 1;
-                  return (
-                    <tr key={table.id}>
-                      <td>
-                        <a href={`/catalog/${encodeURIComponent(table.id)}`}>{table.name}</a>
-                        <div class="muted">
-                          <code>{table.id}</code>
-                        </div>
-                      </td>
-                      <td>{table.description}</td>
-                      <td>
-                        {table.source} <Badge>{table.query_mode}</Badge>
-                      </td>
-                      <td class="num">{table.access === 'read' ? fmtNum(table.rows) : ''}</td>
-                      <td>{table.access === 'read' ? fmtDate(table.updated) : ''}</td>
-                      <td>
-                        <AccessCell ctx={ctx} table={table} index={index} />
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         </section>
       ))}
     </Layout>

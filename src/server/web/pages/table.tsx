@@ -6,6 +6,7 @@ import type { ServedProfile } from '../../api/catalog-views.js';
 import {
   ActionButton,
   Badge,
+  DataTable,
   fmtBytes,
   fmtDate,
   fmtNum,
@@ -78,45 +79,30 @@ function ProfileSection(props: { profile: Profile }) {
       ) : null}
       <section class="card" aria-labelledby="cols-h">
         <h2 id="cols-h">Columns</h2>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Column</th>
-                <th scope="col">Type</th>
-                <th scope="col">Completeness</th>
-                <th scope="col" class="num">
-                  Unique %
-                </th>
-                <th scope="col">Alerts</th>
-              </tr>
-            </thead>
-            <tbody>
-              {profile.columns.map((c) => (
-                <tr key={c.name}>
-                  <td>
-                    {c.name}
-                    {c.is_primary_key ? <Badge>key</Badge> : null}
-                    <ColumnStats column={c} />
-                  </td>
-                  <td>{c.type}</td>
-                  <td>
-                    <PercentBar pct={c.completeness_pct} label={`${c.completeness_pct}% complete`} />{' '}
-                    {c.completeness_pct}%
-                  </td>
-                  <td class="num">{c.unique_pct}</td>
-                  <td>
-                    {c.alerts.map((a) => (
-                      <Badge key={a} tone="warn">
-                        {a}
-                      </Badge>
-                    ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable headings={['Column', 'Type', 'Completeness', { label: 'Unique %', num: true }, 'Alerts']}>
+          {profile.columns.map((c) => (
+            <tr key={c.name}>
+              <td>
+                {c.name}
+                {c.is_primary_key ? <Badge>key</Badge> : null}
+                <ColumnStats column={c} />
+              </td>
+              <td>{c.type}</td>
+              <td>
+                <PercentBar pct={c.completeness_pct} label={`${c.completeness_pct}% complete`} />{' '}
+                {c.completeness_pct}%
+              </td>
+              <td class="num">{c.unique_pct}</td>
+              <td>
+                {c.alerts.map((a) => (
+                  <Badge key={a} tone="warn">
+                    {a}
+                  </Badge>
+                ))}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       </section>
       <section class="card" aria-labelledby="alerts-h">
         <h2 id="alerts-h">Alerts</h2>
@@ -239,32 +225,18 @@ export function TablePage(props: {
           {props.history.length === 0 ? (
             <p class="muted">No syncs recorded.</p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Status</th>
-                    <th scope="col" class="num">
-                      Rows
-                    </th>
-                    <th scope="col">Error</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {props.history.map((h) => (
-                    <tr key={h.id}>
-                      <td>{fmtDate(h.synced_at)}</td>
-                      <td>
-                        <Badge tone={statusTone(h.status)}>{h.status}</Badge>
-                      </td>
-                      <td class="num">{fmtNum(h.rows)}</td>
-                      <td>{h.error ?? ''}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable headings={['When', 'Status', { label: 'Rows', num: true }, 'Error']}>
+              {props.history.map((h) => (
+                <tr key={h.id}>
+                  <td>{fmtDate(h.synced_at)}</td>
+                  <td>
+                    <Badge tone={statusTone(h.status)}>{h.status}</Badge>
+                  </td>
+                  <td class="num">{fmtNum(h.rows)}</td>
+                  <td>{h.error ?? ''}</td>
+                </tr>
+              ))}
+            </DataTable>
           )}
         </section>
       ) : null}
