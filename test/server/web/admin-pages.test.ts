@@ -1,36 +1,13 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestServer } from '../../support/server.js';
-import {
-  browserServer,
-  checkPage,
-  eventually,
-  launchBrowser,
-  newPage,
-  type Shop,
-  setupShop,
-  signIn,
-  submitAndReload,
-} from './browser.js';
+import { describe, expect, it } from 'vitest';
+import { browserSuite, checkPage, eventually, newPage, signIn, submitAndReload } from './browser.js';
 
 /** Access requests, the admin pages and the activity center in a real browser (09 §5 scenarios 4, 5, 7, 9). */
 describe('web UI: access requests and administration', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let shop: Shop;
-
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([browserServer(), launchBrowser()]);
-    shop = await setupShop(server);
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = browserSuite();
 
   it('gives an analyst the 403 page on admin pages', async () => {
-    const tracked = await newPage(browser, server);
-    await signIn(tracked, shop.analyst);
+    const tracked = await newPage(suite.browser, suite.server);
+    await signIn(tracked, suite.shop.analyst);
     for (const path of ['/admin/tables', '/admin/users', '/admin/permissions', '/admin/groups']) {
       const response = await tracked.page.goto(path);
       expect(response?.status()).toBe(403);
@@ -42,8 +19,8 @@ describe('web UI: access requests and administration', () => {
   });
 
   it('requests access as analyst, approves as admin, then the analyst reads the table', async () => {
-    const analyst = await newPage(browser, server);
-    await signIn(analyst, shop.analyst);
+    const analyst = await newPage(suite.browser, suite.server);
+    await signIn(analyst, suite.shop.analyst);
     await analyst.page.goto('/catalog/customers');
     await analyst.page.getByText('Request access').click();
     await analyst.page.getByLabel('Why do you need customers?').fill('churn analysis');
@@ -53,11 +30,13 @@ describe('web UI: access requests and administration', () => {
     expect(await analyst.page.locator('main').textContent()).toContain('churn analysis');
     await checkPage(analyst, 'access-requests');
 
-    const admin = await newPage(browser, server);
-    await signIn(admin, shop.admin);
+    const admin = await newPage(suite.browser, suite.server);
+    await signIn(admin, suite.shop.admin);
     await admin.page.goto('/access-requests');
     await checkPage(admin, 'access-requests-admin');
-    await admin.page.getByRole('button', { name: `Approve ${shop.analyst.email} for customers` }).click();
+    await admin.page
+      .getByRole('button', { name: `Approve ${suite.shop.analyst.email} for customers` })
+      .click();
     await eventually(() => admin.page.locator('main').textContent()).toContain('Nothing to review');
 
     await analyst.page.goto('/catalog/customers');
@@ -68,9 +47,9 @@ describe('web UI: access requests and administration', () => {
   });
 
   it('registers a table, rebuilds, shows the report, and lists the table as published', async () => {
-    const tracked = await newPage(browser, server);
+    const tracked = await newPage(suite.browser, suite.server);
     const { page } = tracked;
-    await signIn(tracked, shop.admin);
+    await signIn(tracked, suite.shop.admin);
     await page.goto('/admin/tables');
     await eventually(() => page.locator('#sources').textContent()).toContain('shop');
     await checkPage(tracked, 'admin-tables');
@@ -94,9 +73,9 @@ describe('web UI: access requests and administration', () => {
   });
 
   it('manages users, groups and permissions, and shows the activity center', async () => {
-    const tracked = await newPage(browser, server);
+    const tracked = await newPage(suite.browser, suite.server);
     const { page } = tracked;
-    await signIn(tracked, shop.admin);
+    await signIn(tracked, suite.shop.admin);
     await page.goto('/admin/users');
     await checkPage(tracked, 'admin-users');
     await page.getByLabel('Email', { exact: true }).fill('new.person@example.com');
@@ -113,14 +92,14 @@ describe('web UI: access requests and administration', () => {
     await submitAndReload(page, () => page.getByRole('button', { name: 'Create group' }).click());
     await page.getByRole('link', { name: 'Finance' }).click();
     await page.waitForURL(/\/admin\/groups\/.+/);
-    await page.getByLabel('Add user').selectOption({ label: shop.analyst.email });
+    await page.getByLabel('Add user').selectOption({ label: suite.shop.analyst.email });
     await submitAndReload(page, () => page.getByRole('button', { name: 'Add member' }).click());
-    expect(await page.locator('main ul').first().textContent()).toContain(shop.analyst.email);
+    expect(await page.locator('main ul').first().textContent()).toContain(suite.shop.analyst.email);
     await checkPage(tracked, 'admin-group');
 
     await page.goto('/admin/permissions');
     await checkPage(tracked, 'admin-permissions');
-    await page.getByLabel('User', { exact: true }).first().selectOption({ label: shop.analyst.email });
+    await page.getByLabel('User', { exact: true }).first().selectOption({ label: suite.shop.analyst.email });
     await page.getByLabel('Table or bucket').selectOption('hr.*');
     await submitAndReload(page, () => page.getByRole('button', { name: 'Grant read access' }).click());
     expect(await page.locator('main table').textContent()).toContain('hr.*');

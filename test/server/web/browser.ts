@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { silentLogger } from '../../../src/core/jobs/logger.js';
 import { profileTables } from '../../../src/core/jobs/profile-tables.js';
 import { makeExtract } from '../../support/extracts.js';
@@ -163,4 +163,27 @@ export async function setupShop(server: TestServer): Promise<Shop> {
   );
   expect(report.failed).toEqual([]);
   return { admin, analyst };
+}
+
+export interface BrowserSuite {
+  server: TestServer;
+  browser: Browser;
+  shop: Shop;
+}
+
+/**
+ * One browser and one server with the shop for a test file, started before its tests and closed
+ * after them; the returned object is filled in by then.
+ */
+export function browserSuite(options: () => Promise<ServerOptions> = async () => ({})): BrowserSuite {
+  const suite = {} as BrowserSuite;
+  beforeAll(async () => {
+    const [server, browser] = await Promise.all([browserServer(await options()), launchBrowser()]);
+    Object.assign(suite, { server, browser, shop: await setupShop(server) });
+  }, 60_000);
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.server?.close();
+  });
+  return suite;
 }

@@ -1,42 +1,21 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser, type TestServer } from '../../support/server.js';
-import {
-  browserServer,
-  checkPage,
-  eventually,
-  launchBrowser,
-  newPage,
-  type Shop,
-  setupShop,
-  signIn,
-} from './browser.js';
+import { describe, expect, it } from 'vitest';
+import { createUser } from '../../support/server.js';
+import { browserSuite, checkPage, eventually, newPage, signIn } from './browser.js';
 
 /** Login, logout, dashboard, catalog, table page and account in a real browser (09 §5 scenarios 1, 2, 4, 8). */
 describe('web UI: core pages', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let shop: Shop;
-
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([browserServer(), launchBrowser()]);
-    shop = await setupShop(server);
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = browserSuite();
 
   it('signs in with a password, shows the da commands for this server, and signs out', async () => {
-    const tracked = await newPage(browser, server);
+    const tracked = await newPage(suite.browser, suite.server);
     const { page, context } = tracked;
     await page.goto('/login');
     await checkPage(tracked, 'login');
-    await signIn(tracked, shop.analyst);
+    await signIn(tracked, suite.shop.analyst);
     expect(new URL(page.url()).pathname).toBe('/dashboard');
-    await expect
-      .poll(() => page.locator('main').textContent())
-      .toContain(`da auth login --server '${server.url}'`);
+    await eventually(() => page.locator('main').textContent()).toContain(
+      `da auth login --server '${suite.server.url}'`,
+    );
     await checkPage(tracked, 'dashboard');
     const session = (await context.cookies()).find((c) => c.name === 'access_token');
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax', secure: false });
@@ -49,19 +28,19 @@ describe('web UI: core pages', () => {
   });
 
   it('sends a signed-out visitor to sign in and back to the page they asked for', async () => {
-    const tracked = await newPage(browser, server);
+    const tracked = await newPage(suite.browser, suite.server);
     const { page } = tracked;
     await page.goto('/catalog?q=ord');
-    expect(page.url()).toBe(`${server.url}/login?next=${encodeURIComponent('/catalog?q=ord')}`);
-    await signIn(tracked, shop.analyst, page.url());
-    expect(page.url()).toBe(`${server.url}/catalog?q=ord`);
+    expect(page.url()).toBe(`${suite.server.url}/login?next=${encodeURIComponent('/catalog?q=ord')}`);
+    await signIn(tracked, suite.shop.analyst, page.url());
+    expect(page.url()).toBe(`${suite.server.url}/catalog?q=ord`);
     await tracked.context.close();
   });
 
   it('browses the catalog, opens a profile with a histogram and alerts, and hides forbidden tables', async () => {
-    const tracked = await newPage(browser, server);
+    const tracked = await newPage(suite.browser, suite.server);
     const { page } = tracked;
-    await signIn(tracked, shop.analyst);
+    await signIn(tracked, suite.shop.analyst);
     await page.goto('/catalog');
     await checkPage(tracked, 'catalog');
     const text = (await page.locator('main').textContent()) ?? '';
@@ -90,9 +69,9 @@ describe('web UI: core pages', () => {
   });
 
   it('creates a personal access token shown once, lists only its prefix after a reload, and revokes it', async () => {
-    const tracked = await newPage(browser, server);
+    const tracked = await newPage(suite.browser, suite.server);
     const { page } = tracked;
-    await signIn(tracked, shop.analyst);
+    await signIn(tracked, suite.shop.analyst);
     await page.goto('/account');
     await checkPage(tracked, 'account');
     await page.getByLabel('Token name').fill('laptop');
@@ -113,9 +92,9 @@ describe('web UI: core pages', () => {
   });
 
   it('runs a query with Ctrl+Enter, shows rows and the row cap, and shows the error for a forbidden table', async () => {
-    const tracked = await newPage(browser, server);
+    const tracked = await newPage(suite.browser, suite.server);
     const { page } = tracked;
-    await signIn(tracked, shop.analyst);
+    await signIn(tracked, suite.shop.analyst);
     await page.goto('/catalog/orders');
     await page.getByRole('link', { name: 'Open in SQL console' }).click();
     await page.waitForURL('**/sql?q=*');
@@ -145,8 +124,8 @@ describe('web UI: core pages', () => {
   });
 
   it('refuses the SQL console to a viewer with the 403 page', async () => {
-    const viewer = await createUser(server.ctx, 'viewer');
-    const tracked = await newPage(browser, server);
+    const viewer = await createUser(suite.server.ctx, 'viewer');
+    const tracked = await newPage(suite.browser, suite.server);
     await signIn(tracked, viewer);
     const response = await tracked.page.goto('/sql');
     expect(response?.status()).toBe(403);

@@ -1,60 +1,38 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { generatePat } from '../../../src/server/auth/pat.js';
 import { type FakeSmtp, startFakeSmtp } from '../../fakes/smtp.js';
-import { call, type TestServer } from '../../support/server.js';
-import {
-  browserServer,
-  checkPage,
-  HOSTILE,
-  launchBrowser,
-  newPage,
-  type Shop,
-  setupShop,
-  signIn,
-} from './browser.js';
+import { call } from '../../support/server.js';
+import { browserSuite, checkPage, HOSTILE, newPage, signIn } from './browser.js';
 
 /**
  * Browser-side security (10 §3 S7, S13) and the magic-link sign-in with the mail read from a real
  * SMTP server on loopback (09 §5 scenario 3).
  */
 describe('web UI: security and magic links', () => {
-  let server: TestServer;
-  let browser: Browser;
   let smtp: FakeSmtp;
-  let shop: Shop;
-
-  beforeAll(async () => {
+  const suite = browserSuite(async () => {
     smtp = await startFakeSmtp();
-    [server, browser] = await Promise.all([
-      browserServer({
-        config: {
-          theme: { primary: '#aa3300' },
-          email: {
-            from: 'Agnes <no-reply@agnes.test>',
-            smtp: { host: '127.0.0.1', port: smtp.port, secure: false, require_starttls: false },
-          },
+    return {
+      config: {
+        theme: { primary: '#aa3300' },
+        email: {
+          from: 'Agnes <no-reply@agnes.test>',
+          smtp: { host: '127.0.0.1', port: smtp.port, secure: false, require_starttls: false },
         },
-      }),
-      launchBrowser(),
-    ]);
-    shop = await setupShop(server);
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await smtp?.close();
+      },
+    };
   });
+  afterAll(async () => smtp?.close());
 
   it('signs in with an emailed link: request, mail, landing page, button, dashboard', async () => {
-    const tracked = await newPage(browser, server);
+    const tracked = await newPage(suite.browser, suite.server);
     const { page } = tracked;
     await page.goto('/login');
-    await page.getByLabel('Email', { exact: true }).last().fill(shop.analyst.email);
+    await page.getByLabel('Email', { exact: true }).last().fill(suite.shop.analyst.email);
     await page.getByRole('button', { name: 'Email me a link' }).click();
     await page.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('sent') === '1');
     expect(await page.getByRole('status').first().textContent()).toContain('Check your inbox');
-    const mail = await smtp.waitFor((m) => m.to.includes(shop.analyst.email));
+    const mail = await smtp.waitFor((m) => m.to.includes(suite.shop.analyst.email));
     const link = new URL(/https?:\/\/\S+token=[A-Za-z0-9_-]+/.exec(mail.text)?.[0] ?? '');
     await page.goto(`${link.pathname}${link.search}`);
     await checkPage(tracked, 'magic-link-landing');
@@ -65,7 +43,7 @@ describe('web UI: security and magic links', () => {
   });
 
   it('renders the anonymous pages in the theme, and unknown paths as the 404 page', async () => {
-    const tracked = await newPage(browser, server);
+    const tracked = await newPage(suite.browser, suite.server);
     const { page } = tracked;
     await page.goto('/login');
     const colour = await page
@@ -74,7 +52,7 @@ describe('web UI: security and magic links', () => {
     expect(colour).toBe('rgb(170, 51, 0)');
     await page.getByRole('link', { name: 'Forgot password?' }).click();
     await checkPage(tracked, 'forgot-password');
-    await page.getByLabel('Email').fill(shop.analyst.email);
+    await page.getByLabel('Email').fill(suite.shop.analyst.email);
     await page.getByLabel('Email').press('Tab');
     await page.keyboard.press('Enter');
     await page.waitForURL((url) => url.searchParams.get('reset_requested') === '1');
@@ -92,10 +70,10 @@ describe('web UI: security and magic links', () => {
   });
 
   it('accepts an Origin of null only when the browser marks the post same-origin', async () => {
-    const landing = await fetch(`${server.url}/auth/email/verify?token=x`);
+    const landing = await fetch(`${suite.server.url}/auth/email/verify?token=x`);
     const csrf = /agnes_csrf=([^;]+)/.exec(landing.headers.get('set-cookie') ?? '')?.[1] ?? '';
     const post = (site: string) =>
-      call(server, 'POST', '/auth/email/verify', {
+      call(suite.server, 'POST', '/auth/email/verify', {
         headers: {
           cookie: `agnes_csrf=${csrf}`,
           origin: 'null',
@@ -110,14 +88,14 @@ describe('web UI: security and magic links', () => {
   });
 
   it('S7: forms need the CSRF token, foreign next targets are refused, cookies carry their flags', async () => {
-    const tracked = await newPage(browser, server);
+    const tracked = await newPage(suite.browser, suite.server);
     const { page, context } = tracked;
     await page.goto('/login');
     await page.locator('form[action="/auth/password/login"] input[name=_csrf]').evaluate((input) => {
       (input as HTMLInputElement).value = 'forged.token';
     });
-    await page.getByLabel('Email', { exact: true }).first().fill(shop.analyst.email);
-    await page.getByLabel('Password', { exact: true }).fill(shop.analyst.password);
+    await page.getByLabel('Email', { exact: true }).first().fill(suite.shop.analyst.email);
+    await page.getByLabel('Password', { exact: true }).fill(suite.shop.analyst.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL('**/auth/password/login');
     expect(await page.locator('h1').textContent()).toBe('Access denied');
@@ -131,15 +109,15 @@ describe('web UI: security and magic links', () => {
       '/%2F%2Fevil.example',
     ]) {
       await page.goto(`/login?next=${encodeURIComponent(next)}`);
-      await signIn(tracked, shop.analyst, page.url());
+      await signIn(tracked, suite.shop.analyst, page.url());
       const landed = new URL(page.url());
-      expect(landed.origin, next).toBe(server.url);
+      expect(landed.origin, next).toBe(suite.server.url);
       expect(landed.pathname, next).toBe('/dashboard');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.waitForURL('**/login');
     }
 
-    await signIn(tracked, shop.analyst);
+    await signIn(tracked, suite.shop.analyst);
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name === 'access_token')).toMatchObject({
       httpOnly: true,
@@ -165,20 +143,20 @@ describe('web UI: security and magic links', () => {
   });
 
   it('S13: hostile text in every user- and admin-controlled field renders as text on every page', async () => {
-    const { repos } = server.ctx;
-    await repos.users.update(shop.analyst.id, { name: `Ana ${HOSTILE}` });
-    await repos.users.update(shop.admin.id, { name: `Admin ${HOSTILE}` });
+    const { repos } = suite.server.ctx;
+    await repos.users.update(suite.shop.analyst.id, { name: `Ana ${HOSTILE}` });
+    await repos.users.update(suite.shop.admin.id, { name: `Admin ${HOSTILE}` });
     const group = await repos.groups.create({ name: `G ${HOSTILE}`, description: `D ${HOSTILE}` });
-    await repos.groups.addMember(group.id, shop.analyst.id, shop.admin.id);
+    await repos.groups.addMember(group.id, suite.shop.analyst.id, suite.shop.admin.id);
     await repos.registry.update('orders', { description: `Orders ${HOSTILE}` });
     await repos.registry.update('customers', { description: `Customers ${HOSTILE}` });
     await repos.accessRequests.create({
-      user_id: shop.analyst.id,
-      user_email: shop.analyst.email,
+      user_id: suite.shop.analyst.id,
+      user_email: suite.shop.analyst.email,
       table_id: 'customers',
       reason: `Reason ${HOSTILE}`,
     });
-    for (const user of [shop.analyst, shop.admin]) {
+    for (const user of [suite.shop.analyst, suite.shop.admin]) {
       const pat = generatePat();
       await repos.tokens.create({
         user_id: user.id,
@@ -190,9 +168,9 @@ describe('web UI: security and magic links', () => {
     }
 
     const visit = async (who: 'analyst' | 'admin', paths: string[]) => {
-      const tracked = await newPage(browser, server);
+      const tracked = await newPage(suite.browser, suite.server);
       const { page } = tracked;
-      await signIn(tracked, shop[who]);
+      await signIn(tracked, suite.shop[who]);
       for (const path of paths) {
         await page.goto(path);
         const text = (await page.locator('main').textContent()) ?? '';
