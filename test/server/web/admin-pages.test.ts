@@ -42,6 +42,8 @@ describe('web UI: access requests and administration', () => {
     await analyst.page.goto('/catalog/customers');
     expect(await analyst.page.getByRole('heading', { name: 'Sample rows' }).count()).toBe(1);
     expect(await analyst.page.locator('main').textContent()).toContain('c1');
+    await analyst.page.getByRole('button', { name: 'Preview 20 rows' }).click();
+    await eventually(() => analyst.page.locator('#preview-rows tbody tr').count()).toBe(7);
     expect([...analyst.problems, ...admin.problems]).toEqual([]);
     await Promise.all([analyst.context.close(), admin.context.close()]);
   });

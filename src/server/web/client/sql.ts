@@ -1,4 +1,5 @@
 import { api, csrfToken, errorText } from './forms.js';
+import { type QueryResult, resultTable } from './results.js';
 
 /**
  * The SQL console: runs the editor's query through `POST /api/query`, renders the rows as text
@@ -18,16 +19,6 @@ const errorBox = document.getElementById('error') as HTMLElement;
 const summary = document.getElementById('summary') as HTMLElement;
 const results = document.getElementById('results') as HTMLElement;
 const historyList = document.getElementById('history') as HTMLElement;
-
-interface QueryResult {
-  columns: string[];
-  column_types: string[];
-  rows: unknown[][];
-  row_count: number;
-  truncated: boolean;
-  truncated_reason: 'rows' | 'bytes' | null;
-  elapsed_ms: number;
-}
 
 function readHistory(): string[] {
   try {
@@ -61,38 +52,8 @@ function remember(sql: string): void {
   renderHistory();
 }
 
-function cell(value: unknown, numeric: boolean): HTMLTableCellElement {
-  const td = document.createElement('td');
-  if (numeric) td.className = 'num';
-  if (value === null || value === undefined) {
-    const span = document.createElement('span');
-    span.className = 'null';
-    span.textContent = 'NULL';
-    td.append(span);
-  } else {
-    td.textContent = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  }
-  return td;
-}
-
 function renderResult(result: QueryResult): void {
-  const numeric = result.column_types.map((t) => NUMERIC.test(t));
-  const table = document.createElement('table');
-  const head = table.createTHead().insertRow();
-  result.columns.forEach((name, i) => {
-    const th = document.createElement('th');
-    th.scope = 'col';
-    th.textContent = name;
-    if (numeric[i]) th.className = 'num';
-    head.append(th);
-  });
-  const body = table.createTBody();
-  for (const row of result.rows) {
-    const tr = body.insertRow();
-    row.forEach((value, i) => {
-      tr.append(cell(value, numeric[i] ?? false));
-    });
-  }
+  const table = resultTable(result);
   results.replaceChildren(table);
   const cap =
     result.truncated_reason === 'bytes'

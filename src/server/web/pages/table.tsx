@@ -165,7 +165,7 @@ export function TablePage(props: {
   const role = ctx.user?.role ?? 'viewer';
   const sql = `SELECT * FROM "${table.id}" LIMIT 100`;
   return (
-    <Layout ctx={ctx} title={table.name}>
+    <Layout ctx={ctx} title={table.name} scripts={readable ? ['table'] : []}>
       <h1>{table.name}</h1>
       <section class="card" aria-label="Table facts">
         <p>{table.description || <span class="muted">No description.</span>}</p>
@@ -196,9 +196,14 @@ export function TablePage(props: {
             <h2>Use it</h2>
             <pre>{`da sync\nda query '${sql.replaceAll("'", `'"'"'`)}'`}</pre>
             {hasRole(role, 'analyst') ? (
-              <a class="button secondary" href={`/sql?q=${encodeURIComponent(sql)}`}>
-                Open in SQL console
-              </a>
+              <>
+                <button type="button" class="secondary" id="preview" data-table={table.id}>
+                  Preview 20 rows
+                </button>{' '}
+                <a class="button secondary" href={`/sql?q=${encodeURIComponent(sql)}`}>
+                  Open in SQL console
+                </a>
+              </>
             ) : null}{' '}
             {role === 'admin' && table.query_mode === 'local' ? (
               <ActionButton
@@ -217,6 +222,15 @@ export function TablePage(props: {
           <RequestAccess ctx={ctx} tableId={table.id} tableName={table.name} idSuffix="table" />
         )}
       </section>
+      {readable ? (
+        <div
+          id="preview-rows"
+          class="results table-wrap"
+          role="region"
+          aria-live="polite"
+          aria-label="Preview rows"
+        />
+      ) : null}
       {readable && profile ? <ProfileSection profile={profile} /> : null}
       {readable && !profile ? <p class="muted">This table has no profile yet.</p> : null}
       {readable ? (
