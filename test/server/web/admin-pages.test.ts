@@ -65,6 +65,10 @@ describe('web UI: access requests and administration', () => {
     await page.getByRole('button', { name: 'Rebuild', exact: true }).click();
     const report = page.locator('pre[data-result-value]').first();
     await eventually(() => report.textContent()).toContain('returns');
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    const syncStatus = page.locator('form[data-poll] [data-status]');
+    // The shop's extract was written by hand: no configured source can sync it.
+    await eventually(() => syncStatus.textContent()).toContain('source_not_configured');
     await page.goto('/admin/tables');
     const row = page
       .locator('tr', { hasText: 'Returned orders' })

@@ -121,6 +121,12 @@ function jobIds(data: Record<string, unknown> | null): string[] {
   return [];
 }
 
+/** What a sync trigger skipped and why (`skipped: [{table, reason}]`). */
+function skippedText(data: Record<string, unknown> | null): string {
+  const skipped = Array.isArray(data?.skipped) ? (data.skipped as { table: string; reason: string }[]) : [];
+  return skipped.length > 0 ? `: ${skipped.map((s) => `${s.table} (${s.reason})`).join(', ')}` : '';
+}
+
 async function submit(form: HTMLFormElement, submitter: HTMLElement | null): Promise<void> {
   const message = data(form, 'confirm');
   if (message && !window.confirm(message)) return;
@@ -154,7 +160,9 @@ async function submit(form: HTMLFormElement, submitter: HTMLElement | null): Pro
       }
     }
     if (data(form, 'poll')) {
-      await followJobs(form, jobIds(result.data));
+      const ids = jobIds(result.data);
+      if (ids.length > 0) await followJobs(form, ids);
+      else setStatus(form, `Nothing was queued${skippedText(result.data)}.`, false);
       return;
     }
     setStatus(form, 'Done.', false);
