@@ -9,8 +9,6 @@ import { type QueryResult, resultTable } from './results.js';
 
 const HISTORY_KEY = 'agnes.sql.history';
 const HISTORY_SIZE = 20;
-const NUMERIC =
-  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL|REAL)/i;
 
 const form = document.getElementById('sql-form') as HTMLFormElement;
 const editor = document.getElementById('sql') as HTMLTextAreaElement;

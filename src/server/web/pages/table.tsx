@@ -223,13 +223,7 @@ export function TablePage(props: {
         )}
       </section>
       {readable ? (
-        <div
-          id="preview-rows"
-          class="results table-wrap"
-          role="region"
-          aria-live="polite"
-          aria-label="Preview rows"
-        />
+        <section id="preview-rows" class="results table-wrap" aria-live="polite" aria-label="Preview rows" />
       ) : null}
       {readable && profile ? <ProfileSection profile={profile} /> : null}
       {readable && !profile ? <p class="muted">This table has no profile yet.</p> : null}
