@@ -193,7 +193,8 @@ export async function syncRoutes(app: AgnesApp, services: AppServices): Promise<
         settings,
       });
       reply.header('ETag', built.etag).header('Cache-Control', 'private, no-cache');
-      if (noneMatch(request.headers['if-none-match'], built.etag)) return reply.status(304).send(undefined as never);
+      if (noneMatch(request.headers['if-none-match'], built.etag))
+        return reply.status(304).send(undefined as never);
       // Serialised once by the builder: the tables text is also what the ETag hashes.
       return reply.type('application/json; charset=utf-8').send(built.body as never);
     },
