@@ -173,65 +173,54 @@ export class JobRunner {
     });
   }
 
-  async #runProfile(job: Job): Promise<void> {
-    let finished: Job | undefined;
-    try {
+  #runProfile(job: Job): Promise<void> {
+    return this.#settle(job, 'profile', async () => {
       const report = await profileTables(this.#deps.profile, job.tables, { force: true });
-      const outcome: JobOutcome =
-        report.failed.length > 0
-          ? { status: 'failed', report: { ...report }, error: report.failed[0]?.error ?? 'profiling failed' }
-          : report.profiled.length === 0
-            ? { status: 'failed', report: { ...report }, error: 'the table has no published local data' }
-            : { status: 'succeeded', report: { ...report }, error: null };
-      finished = await this.#deps.repos.jobs.finish(job.id, outcome);
-      this.#deps.log.info(
-        { job: job.id, tables: job.tables, status: outcome.status },
-        'profile job finished',
-      );
-    } catch (error) {
-      this.#deps.log.error({ job: job.id, err: errorMessage(error) }, 'profile job failed');
-      finished = await this.#deps.repos.jobs.finish(job.id, {
-        status: 'failed',
-        report: null,
-        error: sanitizeDetail(error),
-      });
-    } finally {
-      const final = finished ?? (await this.#deps.repos.jobs.get(job.id));
-      for (const resolve of this.#waiters.get(job.id) ?? []) if (final) resolve(final);
-      this.#waiters.delete(job.id);
-    }
+      if (report.failed.length > 0)
+        return {
+          status: 'failed',
+          report: { ...report },
+          error: report.failed[0]?.error ?? 'profiling failed',
+        };
+      if (report.profiled.length === 0)
+        return { status: 'failed', report: { ...report }, error: 'the table has no published local data' };
+      return { status: 'succeeded', report: { ...report }, error: null };
+    });
   }
 
-  async #run(job: Job, signal: AbortSignal): Promise<void> {
+  #run(job: Job, signal: AbortSignal): Promise<void> {
     const fullRefresh = this.#fullRefresh.delete(job.id);
     this.#deps.log.info({ job: job.id, source: job.source }, 'sync job started');
+    return this.#settle(job, 'sync', () => runSyncJob(this.#deps, job, { fullRefresh, signal }), signal);
+  }
+
+  /**
+   * Runs one job's work and records its outcome: `interrupted` when shutdown aborted it, `failed`
+   * with a sanitised message when it threw. Waiters are told only after the final row is written, so
+   * they see it.
+   */
+  async #settle(
+    job: Job,
+    kind: string,
+    work: () => Promise<JobOutcome>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const interrupted: JobOutcome = { status: 'interrupted', report: null, error: 'interrupted by shutdown' };
     let finished: Job | undefined;
-    // Recorded before the waiters are told, so they see the job's final row.
-    const interrupted = async () =>
-      this.#deps.repos.jobs.finish(job.id, {
-        status: 'interrupted',
-        report: null,
-        error: 'interrupted by shutdown',
-      });
     try {
-      const outcome = await runSyncJob(this.#deps, job, { fullRefresh, signal });
-      if (signal.aborted) {
-        finished = await interrupted();
-        return;
-      }
-      finished = await this.#deps.repos.jobs.finish(job.id, outcome);
-      this.#deps.log.info({ job: job.id, source: job.source, status: outcome.status }, 'sync job finished');
+      const outcome = await work();
+      finished = await this.#deps.repos.jobs.finish(job.id, signal?.aborted ? interrupted : outcome);
+      this.#deps.log.info(
+        { job: job.id, source: job.source, tables: job.tables, status: finished?.status },
+        `${kind} job finished`,
+      );
     } catch (error) {
-      if (signal.aborted) {
-        finished = await interrupted();
-        return;
-      }
-      this.#deps.log.error({ job: job.id, err: errorMessage(error) }, 'sync job failed');
-      finished = await this.#deps.repos.jobs.finish(job.id, {
-        status: 'failed',
-        report: null,
-        error: sanitizeDetail(error),
-      });
+      if (!signal?.aborted)
+        this.#deps.log.error({ job: job.id, err: errorMessage(error) }, `${kind} job failed`);
+      finished = await this.#deps.repos.jobs.finish(
+        job.id,
+        signal?.aborted ? interrupted : { status: 'failed', report: null, error: sanitizeDetail(error) },
+      );
     } finally {
       const final = finished ?? (await this.#deps.repos.jobs.get(job.id));
       for (const resolve of this.#waiters.get(job.id) ?? []) if (final) resolve(final);
