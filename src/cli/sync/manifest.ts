@@ -1,33 +1,9 @@
 import { isValidShardName, isValidTableId } from '../../core/ids.js';
 
-/** The per-user sync manifest (02 §8) as the CLI receives it. */
-export interface ManifestFile {
-  name: string;
-  size: number;
-  hash: string;
-}
+import type { ManifestTable } from '../../core/sync/manifest.js';
 
-export interface ManifestTable {
-  id: string;
-  name: string;
-  description: string | null;
-  source: string;
-  dataset: string;
-  query_mode: 'local' | 'remote';
-  layout: 'single' | 'multi' | 'remote';
-  rows: number | null;
-  size_bytes: number;
-  hash: string | null;
-  updated: string | null;
-  files: ManifestFile[];
-}
-
-export interface Manifest {
-  server_time: string;
-  generation: number;
-  user_id: string;
-  tables: Record<string, ManifestTable>;
-}
+// One definition of the wire format (02 §8) for the server that writes it and the CLI that reads it.
+export type { Manifest, ManifestFile, ManifestTable } from '../../core/sync/manifest.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 

@@ -46,7 +46,7 @@ function stateEntry(
   return {
     id,
     name: id,
-    description: null,
+    description: '',
     source: '',
     dataset: '',
     query_mode: queryMode,
