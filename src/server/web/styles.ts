@@ -80,7 +80,7 @@ svg.hist{max-width:100%;height:auto;display:block}
 svg.hist rect{fill:var(--agnes-primary)}
 svg.pct{vertical-align:middle}svg.pct rect.track{fill:var(--agnes-border)}svg.pct rect.fill{fill:var(--agnes-success)}
 .null{color:var(--agnes-text-muted);font-style:italic}
-.sql-layout{display:grid;grid-template-columns:16rem 1fr;gap:1rem}
+.sql-layout{display:grid;grid-template-columns:16rem minmax(0,1fr);gap:1rem}.sql-layout>*{min-width:0}
 .sql-layout aside ul{list-style:none;padding:0;margin:0}
 .sql-layout aside li button{background:none;border:0;color:var(--agnes-primary-dark);padding:.15rem 0;margin:0;text-align:left;overflow-wrap:anywhere}
 .results{max-height:32rem;overflow:auto}
@@ -88,5 +88,5 @@ svg.pct{vertical-align:middle}svg.pct rect.track{fill:var(--agnes-border)}svg.pc
 .lock{font-size:.85rem}
 .pagination{display:flex;gap:1rem;margin-top:.75rem}
 [hidden]{display:none!important}
-@media (max-width:720px){nav.main{order:3;flex-basis:100%}nav.main a{padding:.25rem .5rem}.sql-layout{grid-template-columns:1fr}main.narrow{margin:1rem;padding:1.25rem}.bar{padding:.5rem .75rem}main{padding:1rem .75rem 2rem}}
+@media (max-width:720px){nav.main{order:3;flex-basis:100%}nav.main a{padding:.25rem .5rem}.sql-layout{grid-template-columns:minmax(0,1fr)}main.narrow{margin:1rem;padding:1.25rem}.bar{padding:.5rem .75rem}main{padding:1rem .75rem 2rem}}
 `;

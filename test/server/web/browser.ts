@@ -100,6 +100,9 @@ export async function checkPage(tracked: TrackedPage, name: string): Promise<voi
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-1280.png`), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
+  // Wide content (tables, code) scrolls inside its own box; the page itself never scrolls sideways.
+  const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(pageWidth, `${name}: page wider than a 390 px screen`).toBeLessThanOrEqual(390);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-390.png`), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
 }
