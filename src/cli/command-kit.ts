@@ -29,6 +29,7 @@ export function withGlobals(command: Command): Command {
  * line (or the JSON error document) and the exit codes of 06 §3.
  */
 export function run<O, A extends unknown[]>(
+  // biome-ignore lint/suspicious/noConfusingVoidType: a body that only prints returns nothing, which means exit 0
   body: (ctx: CliContext, options: O, ...args: A) => Promise<number | undefined | void>,
 ) {
   return async (...args: unknown[]) => {
