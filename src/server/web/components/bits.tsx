@@ -77,6 +77,26 @@ export function Options(props: { values: readonly string[]; selected?: string })
   );
 }
 
+/** A labelled `<select>` whose first, empty choice means "no restriction" (filters, "all sources"). */
+export function ChoiceSelect(props: {
+  id: string;
+  name: string;
+  label: string;
+  anyLabel: string;
+  values: readonly string[];
+  selected?: string;
+}) {
+  return (
+    <>
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} name={props.name}>
+        <option value="">{props.anyLabel}</option>
+        <Options values={props.values} selected={props.selected} />
+      </select>
+    </>
+  );
+}
+
 /** A bar chart drawn on the server as inline SVG (09 §1); labels go into `<title>` for screen readers. */
 export function Histogram(props: { labels: string[]; counts: number[]; label: string }) {
   const width = 320;

@@ -8,7 +8,15 @@ import type {
   UserPermissionWithEmail,
 } from '../../../core/state/repositories/index.js';
 import type { Role } from '../../../core/state/schema.js';
-import { ActionButton, ApiForm, Badge, DataTable, fmtDate, Options } from '../components/bits.js';
+import {
+  ActionButton,
+  ApiForm,
+  Badge,
+  ChoiceSelect,
+  DataTable,
+  fmtDate,
+  Options,
+} from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
 
 /** Admin pages for users, groups and grants (09 §2); every change goes through the JSON API. */
@@ -59,11 +67,14 @@ export function AdminUsersPage(props: { ctx: PageContext; users: User[]; search:
             <input id="user-search" name="q" type="search" value={props.search} maxLength={200} />
           </div>
           <div>
-            <label for="user-role-filter">Role</label>
-            <select id="user-role-filter" name="role">
-              <option value="">Any role</option>
-              <Options values={ROLES} selected={props.role} />
-            </select>
+            <ChoiceSelect
+              id="user-role-filter"
+              name="role"
+              label="Role"
+              anyLabel="Any role"
+              values={ROLES}
+              selected={props.role}
+            />
           </div>
           <div class="shrink">
             <button type="submit">Filter</button>

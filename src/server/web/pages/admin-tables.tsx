@@ -3,6 +3,7 @@ import {
   ActionButton,
   ApiForm,
   Badge,
+  ChoiceSelect,
   DataTable,
   fmtDate,
   fmtNum,
@@ -83,11 +84,13 @@ export function AdminTablesPage(props: {
         <section class="card" aria-labelledby="ops-h">
           <h2 id="ops-h">Rebuild and sync</h2>
           <ApiForm csrf={ctx.csrfToken} api="/api/admin/rebuild" query show="*" label="Rebuild">
-            <label for="rebuild-source">Source</label>
-            <select id="rebuild-source" name="source">
-              <option value="">All sources</option>
-              <Options values={sources} />
-            </select>
+            <ChoiceSelect
+              id="rebuild-source"
+              name="source"
+              label="Source"
+              anyLabel="All sources"
+              values={sources}
+            />
             <button type="submit">Rebuild</button>
             <div data-result hidden>
               <h3>Rebuild report</h3>

@@ -1,5 +1,5 @@
 import type { listCatalog } from '../../api/catalog.js';
-import { ApiForm, Badge, DataTable, fmtDate, fmtNum, Options } from '../components/bits.js';
+import { ApiForm, Badge, ChoiceSelect, DataTable, fmtDate, fmtNum } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
 
 export type CatalogRow = Awaited<ReturnType<typeof listCatalog>>[number];
@@ -76,18 +76,24 @@ export function CatalogPage(props: {
             <input id="q" name="q" type="search" value={filters.search} maxLength={200} />
           </div>
           <div>
-            <label for="source">Source</label>
-            <select id="source" name="source">
-              <option value="">All sources</option>
-              <Options values={props.sources} selected={filters.source} />
-            </select>
+            <ChoiceSelect
+              id="source"
+              name="source"
+              label="Source"
+              anyLabel="All sources"
+              values={props.sources}
+              selected={filters.source}
+            />
           </div>
           <div>
-            <label for="dataset">Dataset</label>
-            <select id="dataset" name="dataset">
-              <option value="">All datasets</option>
-              <Options values={props.datasets} selected={filters.dataset} />
-            </select>
+            <ChoiceSelect
+              id="dataset"
+              name="dataset"
+              label="Dataset"
+              anyLabel="All datasets"
+              values={props.datasets}
+              selected={filters.dataset}
+            />
           </div>
           <div>
             <label for="access">Access</label>
