@@ -1,18 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, expect } from 'vitest';
-import { silentLogger } from '../../../src/core/jobs/logger.js';
-import { profileTables } from '../../../src/core/jobs/profile-tables.js';
-import { makeExtract } from '../../support/extracts.js';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { freePort } from '../../support/ports.js';
-import {
-  createUser,
-  type ServerOptions,
-  type TestServer,
-  type TestUser,
-  withServer,
-} from '../../support/server.js';
+import { type ServerOptions, type TestServer, type TestUser, withServer } from '../../support/server.js';
+import { type Shop, setupShop } from '../../support/shop.js';
 
 /**
  * Browser-test support (09 §5): Debian's Chromium through playwright-core, one browser per file,
@@ -38,9 +30,10 @@ export async function browserServer(options: ServerOptions = {}): Promise<TestSe
   });
 }
 
+/** The Chromium that the browser project's global setup found or installed (`chromium-setup.ts`). */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: inject('chromiumPath'),
     headless: true,
     args: ['--no-sandbox', '--disable-background-networking'],
   });
@@ -124,48 +117,6 @@ export async function signIn(tracked: TrackedPage, user: TestUser, path = '/logi
   await page.getByLabel('Password', { exact: true }).fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
-}
-
-export interface Shop {
-  admin: TestUser;
-  analyst: TestUser;
-}
-
-/**
- * A small shop: `orders` (readable by the analyst, profiled), `customers` (discoverable but
- * locked), `secret_salaries` (not discoverable), published and profiled; `returns` is extracted
- * but not registered.
- */
-export async function setupShop(server: TestServer): Promise<Shop> {
-  const [admin, analyst] = await Promise.all([
-    createUser(server.ctx, 'admin'),
-    createUser(server.ctx, 'analyst'),
-  ]);
-  await makeExtract(join(server.dataDir, 'extracts'), 'shop', [
-    {
-      name: 'orders',
-      select:
-        "SELECT range AS order_id, range % 7 AS customer_id, (range * 13 % 97) * 1.5 AS amount, CASE WHEN range % 3 = 0 THEN 'open' ELSE 'closed' END AS status FROM range(200)",
-    },
-    { name: 'customers', select: "SELECT range AS customer_id, 'c' || range AS name FROM range(7)" },
-    { name: 'secret_salaries', select: 'SELECT range AS employee_id, range * 1000 AS salary FROM range(5)' },
-    { name: 'returns', select: 'SELECT range AS return_id, range % 50 AS order_id FROM range(12)' },
-  ]);
-  const { repos } = server.ctx;
-  const register = (id: string, extra: Record<string, unknown> = {}) =>
-    repos.registry.register({ id, name: id, source: 'shop', source_type: 'local', ...extra });
-  await register('orders', { primary_key: 'order_id', bucket: 'sales', description: 'All orders' });
-  await register('customers', { primary_key: 'customer_id', bucket: 'crm', description: 'Customer master' });
-  await register('secret_salaries', { bucket: 'hr', is_discoverable: false });
-  await repos.permissions.grantUser(analyst.id, { dataset: 'orders', access: 'read', granted_by: admin.id });
-  await server.ctx.orchestrator.rebuild();
-  const report = await profileTables(
-    { repos, dataDir: server.dataDir, options: server.ctx.config.profiler, log: silentLogger },
-    null,
-    { force: true },
-  );
-  expect(report.failed).toEqual([]);
-  return { admin, analyst };
 }
 
 export interface BrowserSuite {
