@@ -1,6 +1,7 @@
 import { AgnesError } from '../errors.js';
 import type { SqlParser } from './sql-parser.js';
-import { walkStatement } from './tree-walk.js';
+import { countKeyword, namedWindowSpecs, type SqlToken, tokenize } from './sql-tokens.js';
+import { type WalkResult, walkStatement } from './tree-walk.js';
 import type { TableAccess } from './types.js';
 
 /** A statement that passed the guard: the caller's text, its tree and the tables it reads. */
@@ -10,6 +11,11 @@ export interface CheckedQuery {
   treeJson: string;
   tables: string[];
 }
+
+const SELECT_WORD = /select/gi;
+const WINDOW_WORD = /window/i;
+
+const lostClause = (detail: string) => new AgnesError('unsupported_construct', detail);
 
 /** Step 1 of 05 §2: a string of at most `maxBytes` UTF-8 bytes without NUL. */
 export function checkSqlText(sql: string, maxBytes: number): void {
@@ -52,8 +58,42 @@ export class QueryGuard {
       if (count > 1) throw new AgnesError('multiple_statements', 'only one statement per query is allowed');
       throw error;
     });
-    const tables = this.#treeWalk ? walkStatement(parsed.statement, access).tables : [];
+    if (!this.#treeWalk) return { sql, treeJson: parsed.json, tables: [] };
+    const walked = walkStatement(parsed.statement, access);
+    // A clause the parser dropped is text the walk never saw (05 §3): every named window is
+    // walked as the OVER it defines, used or not, and a SELECT keyword of the text without its
+    // node in the walked trees is refused. Most texts mention neither word more often than the
+    // tree has nodes, and then need no lexing at all.
+    const selectMentions = sql.match(SELECT_WORD)?.length ?? 0;
+    if (selectMentions <= walked.selectNodes && !WINDOW_WORD.test(sql))
+      return { sql, treeJson: parsed.json, tables: walked.tables };
+    const tokens = tokenize(sql);
+    const walks = [walked, ...(await this.#walkNamedWindows(sql, tokens, access))];
+    const selectNodes = walks.reduce((sum, walk) => sum + walk.selectNodes, 0);
+    if (countKeyword(tokens, 'select') > selectNodes)
+      throw lostClause('the query holds a clause the parser dropped');
+    const tables = [...new Set(walks.flatMap((walk) => walk.tables))].sort();
     return { sql, treeJson: parsed.json, tables };
+  }
+
+  async #walkNamedWindows(
+    sql: string,
+    tokens: readonly SqlToken[],
+    access: TableAccess,
+  ): Promise<WalkResult[]> {
+    if (countKeyword(tokens, 'window') === 0) return [];
+    const specs = namedWindowSpecs(sql, tokens);
+    if (specs === null) throw lostClause('this WINDOW clause is not supported');
+    const walks: WalkResult[] = [];
+    for (const spec of specs) {
+      const parsed = await this.#parser.serialize(`SELECT count(*) OVER (${spec})`).catch(() => {
+        throw lostClause('this named window is not supported; write it in the OVER clause');
+      });
+      const walk = walkStatement(parsed.statement, access);
+      // The wrapper's own SELECT is not one of the text's.
+      walks.push({ ...walk, selectNodes: walk.selectNodes - 1 });
+    }
+    return walks;
   }
 
   /**

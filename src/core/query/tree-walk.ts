@@ -1,6 +1,6 @@
 import { AgnesError } from '../errors.js';
 import { VIEW_NAME_PATTERN } from '../ids.js';
-import { isAllowedTableFunction, isDeniedFunction } from './function-rules.js';
+import { isAllowedFunction, isAllowedTableFunction, namesAFunctionInAString } from './function-rules.js';
 import type { TableAccess } from './types.js';
 
 /**
@@ -87,11 +87,14 @@ function describeRef(type: string): string {
 /** The result of a successful walk: the table ids the statement reads. */
 export interface WalkResult {
   tables: string[];
+  /** SELECT nodes in the tree, to compare with the SELECT keywords of the text. */
+  selectNodes: number;
 }
 
 class TreeWalk {
   readonly #access: TableAccess;
   readonly tables = new Set<string>();
+  selectNodes = 0;
 
   constructor(access: TableAccess) {
     this.#access = access;
@@ -127,7 +130,10 @@ class TreeWalk {
     const type = String(node.type);
     if (!QUERY_NODE_TYPES.has(type)) throw unsupported(`unsupported query construct (${type.toLowerCase()})`);
     const inner = this.#cteMap(node.cte_map, scope, depth);
-    if (type === 'SELECT_NODE') this.#requireTableRef(node.from_table);
+    if (type === 'SELECT_NODE') {
+      this.selectNodes += 1;
+      this.#requireTableRef(node.from_table);
+    }
     if (type === 'SET_OPERATION_NODE' || type === 'RECURSIVE_CTE_NODE') {
       if ('left' in node) this.#requireQueryNode(node.left);
       if ('right' in node) this.#requireQueryNode(node.right);
@@ -241,8 +247,19 @@ class TreeWalk {
     if (typeof name !== 'string') throw unsupported('unsupported function call');
     if (isQualified(expression))
       throw new AgnesError('forbidden_function', 'qualified function names are not allowed');
-    if (isDeniedFunction(name))
-      throw new AgnesError('forbidden_function', `function ${name.toLowerCase()} is not allowed`);
+    if (!isAllowedFunction(name))
+      throw new AgnesError(
+        'forbidden_function',
+        `function ${name.toLowerCase()} does not exist or is not allowed`,
+      );
+    if (namesAFunctionInAString(name)) {
+      const named = constantString(Array.isArray(expression.children) ? expression.children[1] : undefined);
+      if (named === null || !isAllowedFunction(named))
+        throw new AgnesError(
+          'forbidden_function',
+          `${name.toLowerCase()} takes the name of an allowed aggregate as a string literal`,
+        );
+    }
   }
 
   #requireQueryNode(value: unknown): void {
@@ -254,10 +271,17 @@ class TreeWalk {
   }
 }
 
+/** The value of a VARCHAR literal, or null for anything else (a column, an expression, NULL). */
+function constantString(value: unknown): string | null {
+  if (!isObject(value) || value.class !== 'CONSTANT' || !isObject(value.value)) return null;
+  const literal = value.value;
+  return literal.is_null === false && typeof literal.value === 'string' ? literal.value : null;
+}
+
 /**
  * A function named with a catalog or a schema. `main` without a catalog is the same lookup as an
  * unqualified name, and DuckDB's parser writes it itself for list literals (`[1, 2]` becomes
- * `main.list_value(1, 2)`), so it is not a qualification; the deny-list applies to the name anyway.
+ * `main.list_value(1, 2)`), so it is not a qualification; the allow-list applies to the name anyway.
  */
 function isQualified(expression: TreeObject): boolean {
   const schema = expression.schema ?? '';
@@ -274,5 +298,5 @@ export function walkStatement(statement: unknown, access: TableAccess): WalkResu
   if (!isObject(statement) || !isObject(statement.node)) throw unsupported('unsupported statement');
   const walk = new TreeWalk(access);
   walk.value(statement, ROOT, 0);
-  return { tables: [...walk.tables].sort() };
+  return { tables: [...walk.tables].sort(), selectNodes: walk.selectNodes };
 }
