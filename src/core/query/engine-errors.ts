@@ -14,9 +14,15 @@ export interface EngineErrorContext {
   timeoutSeconds: number;
   /** The engine interrupted the query because the server is stopping. */
   shuttingDown: boolean;
-  /** Called for refusals inside the engine: each one means a query got past the guard. */
-  onPermissionError(message: string): void;
+  /**
+   * Called for refusals inside the engine (a file outside the allow-list, a view or function the
+   * sandbox does not have): each one means a statement got past the tree walk.
+   */
+  onPossibleBypass(message: string): void;
 }
+
+const MISSING_IN_SANDBOX =
+  /^Catalog Error: (Table|Table Function|Scalar Function|Macro Function) with name .* does not exist/;
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -51,9 +57,11 @@ export function mapEngineError(error: unknown, context: EngineErrorContext): Agn
       sanitizeEngineMessage(message.replace(/^Parser Error:\s*/, ''), context.dataDir, context.secrets),
     );
   if (/^Permission Error/.test(message)) {
-    context.onPermissionError(message);
+    context.onPossibleBypass(message);
     return new AgnesError('query_failed', 'access to external resources is not allowed');
   }
+  // The walk admits only readable views and allow-listed functions, all of which the sandbox has.
+  if (MISSING_IN_SANDBOX.test(message)) context.onPossibleBypass(message);
   if (/^Out of Memory Error/.test(message)) {
     if (/temp|disk|spill|max_temp_directory_size/i.test(message))
       return new AgnesError('query_failed', 'query exceeded the temporary storage limit');

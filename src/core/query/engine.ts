@@ -363,7 +363,7 @@ export class QueryEngine {
       timedOut: run.timedOut,
       timeoutSeconds: run.timeoutSeconds,
       shuttingDown: this.#closing,
-      onPermissionError: (message) =>
+      onPossibleBypass: (message) =>
         this.#options.log.error(
           { request_id: request.requestId, sql: request.sql.slice(0, 2000), err: message },
           'query refused inside the engine: possible guard bypass',

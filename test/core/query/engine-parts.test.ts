@@ -48,7 +48,7 @@ describe('engine error hygiene (05 §7)', () => {
     timedOut: false,
     timeoutSeconds: 30,
     shuttingDown: false,
-    onPermissionError: () => undefined,
+    onPossibleBypass: () => undefined,
   };
 
   it('keeps the first line, drops suggestions, paths, URLs and secrets, and caps the length', () => {
@@ -73,7 +73,7 @@ describe('engine error hygiene (05 §7)', () => {
     const map = (message: string, extra = {}) =>
       mapEngineError(new Error(message), {
         ...context,
-        onPermissionError: (m) => seen.push(m),
+        onPossibleBypass: (m) => seen.push(m),
         ...extra,
       });
     expect(map('INTERRUPT Error: Interrupted!', { timedOut: true })).toMatchObject({
@@ -88,6 +88,15 @@ describe('engine error hygiene (05 §7)', () => {
       message: 'access to external resources is not allowed',
     });
     expect(seen).toHaveLength(1);
+    const missing = map(
+      'Catalog Error: Table with name salaries does not exist! Did you mean "shop.salaries"?',
+    );
+    expect(missing).toMatchObject({
+      code: 'query_failed',
+      message: 'Catalog Error: Table with name salaries does not exist!',
+    });
+    expect(map('Binder Error: Referenced column "x" not found').code).toBe('query_failed');
+    expect(seen).toHaveLength(2);
     expect(map('Out of Memory Error: failed to allocate').message).toBe('query exceeded the memory limit');
     expect(map('Out of Memory Error: max_temp_directory_size reached').message).toBe(
       'query exceeded the temporary storage limit',
