@@ -90,14 +90,23 @@ describe('route × role matrix (S2)', () => {
       for (const caller of CALLERS) {
         const auth = await credential(caller);
         const withBody = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method) && route.hasBody;
-        const response = await call(server, route.method, concrete(route.url), {
+        const path = concrete(route.url);
+        const response = await call(server, route.method, path, {
           auth,
           body: withBody ? {} : undefined,
         });
+        // Pages refuse as pages (09 §1): a sign-in redirect, or the 403 HTML page.
+        const toSignIn =
+          response.status === 302 && response.headers.get('location')?.startsWith('/login?next=');
+        const pageRefusal =
+          route.page &&
+          (toSignIn ||
+            (response.status === 403 && response.headers.get('content-type')?.startsWith('text/html')));
         const denied =
           response.status === 401 ||
           (response.status === 403 && response.body?.code === 'forbidden_role') ||
-          response.body?.code === 'forbidden';
+          response.body?.code === 'forbidden' ||
+          pageRefusal;
         const expected = admits(route.auth, caller);
         if (response.status >= 500)
           failures.push(`${route.method} ${route.url} as ${caller}: ${response.status}`);
@@ -105,7 +114,10 @@ describe('route × role matrix (S2)', () => {
           failures.push(`${route.method} ${route.url} as ${caller}: refused with ${response.status}`);
         else if (!expected && !denied)
           failures.push(`${route.method} ${route.url} as ${caller}: allowed with ${response.status}`);
-        else if (!expected && caller === 'anonymous' && response.status !== 401) {
+        else if (!expected && caller === 'anonymous' && route.page) {
+          if (response.headers.get('location') !== `/login?next=${encodeURIComponent(path)}`)
+            failures.push(`${route.method} ${route.url} anonymous: not sent to sign in and back`);
+        } else if (!expected && caller === 'anonymous' && response.status !== 401) {
           failures.push(`${route.method} ${route.url} anonymous: ${response.status} instead of 401`);
         }
       }

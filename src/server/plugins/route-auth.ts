@@ -15,6 +15,8 @@ export interface RouteEntry {
   hasBody: boolean;
   /** Left out of OpenAPI: HTML pages, static files and link landing pages. */
   hidden: boolean;
+  /** A server-rendered page: refusals are a sign-in redirect or an HTML page, never JSON (09 §1). */
+  page: boolean;
 }
 
 declare module 'fastify' {
@@ -97,6 +99,7 @@ export function registerRouteAuth(app: AgnesApp, authenticator: Authenticator): 
         auth: label,
         hasBody: Boolean(route.schema?.body),
         hidden: route.schema?.hide === true,
+        page: route.config?.page === true,
       });
     }
     if (route.schema) (route.schema as Record<string, unknown>)['x-agnes-auth'] = label;

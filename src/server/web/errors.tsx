@@ -50,16 +50,26 @@ function messageOf(error: FastifyError, status: number): string {
   return error.validation ? 'Some fields of the form were not valid.' : 'The request could not be handled.';
 }
 
+/** Paths whose callers are programs: their errors stay JSON whatever they accept (03 §0.2). */
+const JSON_PREFIXES = ['/api/', '/auth/', '/webhooks/', '/openapi.json', '/docs'];
+
+function isJsonPath(url: string): boolean {
+  return JSON_PREFIXES.some((prefix) => url === prefix.replace(/\/$/, '') || url.startsWith(prefix));
+}
+
 /**
- * Browsers get pages, not JSON (09 §1): an anonymous visit to a page is sent to sign in with the
- * page as `next`; other failures of pages, unknown paths and HTML form posts render an error page.
+ * Pages answer as pages for every client, not only browsers (09 §1): an anonymous visit is sent
+ * to sign in with the page as `next`, and other failures of pages and unknown paths outside the
+ * API render an error page whatever the `Accept` header says; HTML form posts from browsers too.
  */
 export function htmlErrors(services: AppServices): HtmlErrorRenderer {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    if (!acceptsHtml(request)) return undefined;
     const isPage = request.routeOptions.config?.page === true;
-    const unknownPath = request.method === 'GET' && request.routeOptions.url === undefined;
-    if (!isPage && !unknownPath && !isFormPost(request)) return undefined;
+    const unknownPath =
+      (request.method === 'GET' || request.method === 'HEAD') &&
+      request.routeOptions.url === undefined &&
+      !isJsonPath(request.url);
+    if (!isPage && !unknownPath && !(isFormPost(request) && acceptsHtml(request))) return undefined;
     const status = isAgnesError(error) ? error.status : error.validation ? 422 : (error.statusCode ?? 500);
     if (status === 401 && isPage) {
       return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 302);
