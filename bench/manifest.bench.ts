@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SyncStateUpdate } from '../src/core/state/repositories/index.js';
-import type { AppContext } from '../src/server/context.js';
+import type { Runtime } from '../src/runtime/runtime.js';
 import { createUser } from '../test/support/server.js';
 import { type Benchmark, percentile } from './lib.js';
 import { benchServer } from './support.js';
@@ -13,7 +13,7 @@ const ABSOLUTE_LIMIT_MS = 50;
  * 3 groups holding 100 grants in all: 10 bucket wildcards (group 1), 20 + 20 single tables
  * (groups 2 and 3) and 50 direct table grants.
  */
-async function seed(ctx: AppContext, tables: number): Promise<string> {
+async function seed(ctx: Runtime, tables: number): Promise<string> {
   const ids = Array.from({ length: tables }, (_, i) => `t_${String(i).padStart(5, '0')}`);
   const bucketOf = (i: number) => `b${String(i % BUCKETS).padStart(2, '0')}`;
   for (const [i, id] of ids.entries())

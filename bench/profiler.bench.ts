@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
-import { ConfigSchema } from '../src/core/config/schema.js';
+import { configSchema } from '../src/core/config/schema.js';
 import { toDuckSize } from '../src/core/config/size.js';
 import { openDuck } from '../src/core/duckdb/engine.js';
 import { quoteLiteral } from '../src/core/duckdb/sql.js';
@@ -62,7 +62,7 @@ const benchmark: Benchmark = {
     const rows = ctx.smoke ? 100_000 : 10_000_000;
     const file = join(ctx.workDir, 'table.parquet');
     await writeTable(file, rows);
-    const section = ConfigSchema.properties.profiler;
+    const section = configSchema([]).properties.profiler;
     const sampledOptions: ProfileOptions = Value.Decode(section, Value.Default(section, {}));
     const unsampledOptions = { ...sampledOptions, sample_size: rows + 1 };
     const profile = (options: ProfileOptions) =>

@@ -23,8 +23,9 @@ async function importsOf(file: string): Promise<string[]> {
 
 /** Folder → the top-level folders of src/ it must never import (code-style guide, rule 4). */
 const FORBIDDEN: Record<string, string[]> = {
-  core: ['connectors', 'server', 'services', 'operator', 'cli', 'bin'],
-  connectors: ['server', 'services', 'operator', 'cli', 'bin'],
+  core: ['connectors', 'runtime', 'server', 'services', 'operator', 'cli', 'bin'],
+  connectors: ['runtime', 'server', 'services', 'operator', 'cli', 'bin'],
+  runtime: ['server', 'operator', 'cli', 'bin'],
   server: ['operator', 'cli', 'bin', 'connectors'],
 };
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { type Logger, pino } from 'pino';
+import { BUILT_IN_CONNECTORS } from '../connectors/index.js';
 import {
   type InstanceConfig,
   type JwtSecrets,
@@ -10,8 +11,9 @@ import {
   resolveJwtSecrets,
 } from '../core/config/index.js';
 import { configuredSources, type SourceDefinition } from '../core/config/sources.js';
+import { type Connector, ConnectorRegistry } from '../core/extract/connector.js';
 import { AGNES_BIN } from '../core/package-info.js';
-import { type AppContext, createAppContext } from '../server/context.js';
+import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import { loggerOptions } from '../server/logger.js';
 
 /** `.env` in the working directory fills variables the environment does not already set. */
@@ -32,42 +34,52 @@ export interface InstanceOptions {
   demo?: boolean;
   /** Logs to stderr, keeping stdout for the command's own output. */
   logToStderr?: boolean;
+  /** The connectors to run; the built-in ones unless an embedding adds its own. */
+  connectors?: readonly Connector[];
 }
 
 export interface Instance {
   loaded: LoadedConfig;
+  connectors: ConnectorRegistry;
   env: NodeJS.ProcessEnv;
   log: Logger;
 }
 
 export function loadInstance(options: InstanceOptions = {}): Instance {
   const env = environment();
-  const loaded = loadConfig({ env, dataDir: options.dataDir, defaultDataDir: options.defaultDataDir });
+  const connectors = options.connectors ?? BUILT_IN_CONNECTORS;
+  const loaded = loadConfig({
+    env,
+    dataDir: options.dataDir,
+    defaultDataDir: options.defaultDataDir,
+    connectors,
+  });
   const log = pino(
     loggerOptions(loaded.config.server.log_level),
     pino.destination(options.logToStderr ? 2 : 1),
   );
   for (const warning of loaded.warnings) log.warn({ config: true }, warning);
   if (!loaded.configPath) log.info('no instance.yaml found; every key takes its default');
-  return { loaded, env, log };
+  return { loaded, connectors: new ConnectorRegistry(connectors), env, log };
 }
 
 export function secretsFor(instance: Instance, demo = false): JwtSecrets {
   return resolveJwtSecrets(instance.env, { dataDir: instance.loaded.dataDir, demo });
 }
 
-/** Opens the app context for an operator command or the server. */
-export function openContext(
+/** Opens the runtime for an operator command or the server. */
+export function openRuntime(
   instance: Instance,
   secrets: JwtSecrets,
   extraSources: readonly SourceDefinition[] = [],
   config: InstanceConfig = instance.loaded.config,
-): Promise<AppContext> {
-  return createAppContext({
+): Promise<Runtime> {
+  return createRuntime({
     config,
     dataDir: instance.loaded.dataDir,
     secrets,
-    sources: [...configuredSources(config), ...extraSources],
+    connectors: instance.connectors,
+    sources: [...configuredSources(config, instance.connectors.all), ...extraSources],
     extractor: { command: process.execPath, args: [AGNES_BIN, 'extract', '--stdin-config'] },
     log: instance.log,
     env: instance.env,

@@ -13,6 +13,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Role } from '../core/state/schema.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { accessRequestRoutes } from './api/access-requests.js';
 import { auditRoutes } from './api/audit.js';
 import { authRoutes } from './api/auth.js';
@@ -35,7 +36,6 @@ import { Mailer } from './auth/mailer.js';
 import { Authenticator } from './auth/principal.js';
 import { GoogleLogin } from './auth/providers/google.js';
 import { clientErrorHandler } from './client-errors.js';
-import type { AppContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { HealthMonitor } from './health-monitor.js';
 import { registerAudit } from './plugins/audit.js';
@@ -87,7 +87,7 @@ function nextRequestId(): string {
   return `${REQUEST_ID_PREFIX}-${requestCounter.toString(36)}`;
 }
 
-function services(ctx: AppContext): AppServices {
+function services(ctx: Runtime): AppServices {
   const { config, secrets, repos } = ctx;
   const jwt = new JwtService(secrets, config.auth.jwt_ttl_hours);
   return {
@@ -107,8 +107,21 @@ function services(ctx: AppContext): AppServices {
   };
 }
 
-/** Builds the app without listening: `agnes serve` listens, tests use `inject()` or port 0. */
-export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
+export interface AppOptions {
+  /**
+   * Start the runtime's services when the app is ready (default). Tests that drive jobs by hand
+   * leave them stopped; the app still stops them and closes the runtime when it closes.
+   */
+  startServices?: boolean;
+}
+
+/**
+ * Builds the app without listening: `agnes serve` listens, tests use `inject()` or port 0. The app
+ * owns the runtime's lifetime from here: ready starts its services, `app.close()` stops them
+ * (before in-flight requests drain, so running queries and jobs are interrupted rather than
+ * waited for) and closes the state store once the last request has finished.
+ */
+export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<AgnesApp> {
   const { config } = ctx;
   const app = Fastify({
     loggerInstance: ctx.log,
@@ -149,7 +162,12 @@ export async function buildApp(ctx: AppContext): Promise<AgnesApp> {
     reply.header('X-Request-Id', request.id);
     done();
   });
-  app.addHook('onClose', async () => shared.mailer?.close());
+  if (options.startServices ?? true) app.addHook('onReady', () => ctx.start());
+  app.addHook('preClose', () => ctx.stop());
+  app.addHook('onClose', async () => {
+    shared.mailer?.close();
+    await ctx.close();
+  });
   registerValidation(app);
   registerErrorHandling(app, htmlErrors(shared));
   await app.register(cookie, { hook: false });

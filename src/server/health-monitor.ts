@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { errorMessage } from '../core/errors.js';
-import type { AppContext } from './context.js';
+import type { Runtime } from '../runtime/runtime.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
 
@@ -29,10 +29,10 @@ const worst = (...statuses: HealthStatus[]): HealthStatus =>
  * a busy health endpoint never opens DuckDB or scans the state store per request.
  */
 export class HealthMonitor {
-  readonly #ctx: AppContext;
+  readonly #ctx: Runtime;
   #cached: { at: number; snapshot: Promise<HealthSnapshot> } | null = null;
 
-  constructor(ctx: AppContext) {
+  constructor(ctx: Runtime) {
     this.#ctx = ctx;
   }
 

@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Runtime } from '../runtime/runtime.js';
 import type { JwtService } from './auth/jwt.js';
 import type { Mailer } from './auth/mailer.js';
 import type { Authenticator } from './auth/principal.js';
 import type { GoogleLogin } from './auth/providers/google.js';
 import { isSecure } from './auth/sessions.js';
-import type { AppContext } from './context.js';
 import type { CsrfProtection } from './plugins/csrf.js';
 import type { EmailLimiter } from './plugins/rate-limits.js';
 import type { PageContext } from './web/components/layout.js';
@@ -12,7 +12,7 @@ import { styleNonce } from './web/render.js';
 
 /** What routers share: the app context plus the server-side services built once per app. */
 export interface AppServices {
-  ctx: AppContext;
+  ctx: Runtime;
   jwt: JwtService;
   authenticator: Authenticator;
   csrf: CsrfProtection;

@@ -113,7 +113,7 @@ describe('agnes config check', () => {
   it('prints the resolved configuration with every secret masked', async () => {
     const password = 'smtp-pw-Zx81-DISTINCTIVE';
     const dispatch = 'dispatch-token-0123456789abcdef-DISTINCTIVE';
-    const jira = 'jira-api-token-DISTINCTIVE';
+    const bot = 'telegram-bot-token-DISTINCTIVE';
     const config = await writeConfig(
       [
         'email:',
@@ -121,29 +121,28 @@ describe('agnes config check', () => {
         '    host: smtp.example.com',
         '    user: mailer',
         '    password: "${SMTP_PASSWORD}"',
-        'jira:',
-        '  domain: acme.atlassian.net',
-        '  api_token: "${JIRA_API_TOKEN}"',
+        'telegram:',
+        '  bot_username: agnes_bot',
+        '  bot_token: "${TELEGRAM_BOT_TOKEN}"',
         '',
       ].join('\n'),
     );
     const run = await agnes(['config', 'check', '--print'], {
       AGNES_CONFIG: config,
       SMTP_PASSWORD: password,
-      JIRA_API_TOKEN: jira,
+      TELEGRAM_BOT_TOKEN: bot,
       AGNES_DISPATCH_TOKEN: dispatch,
     });
     expect(run.code).toBe(0);
-    for (const secret of [password, dispatch, jira]) {
+    for (const secret of [password, dispatch, bot]) {
       expect(run.stdout).not.toContain(secret);
       expect(run.stderr).not.toContain(secret);
     }
     expect(run.stdout).not.toContain('DISTINCTIVE');
     const printed = JSON.parse(run.stdout) as {
       email: { smtp: Record<string, unknown> };
-      jira: Record<string, unknown>;
+      telegram: Record<string, unknown>;
       notifications: Record<string, unknown>;
-      data_sources: { keboola: Record<string, unknown> };
       auth: { password: Record<string, unknown> };
       server: Record<string, unknown>;
     };
@@ -152,10 +151,9 @@ describe('agnes config check', () => {
       user: 'mailer',
       password: '********',
     });
-    expect(printed.jira).toMatchObject({ domain: 'acme.atlassian.net', api_token: '********' });
+    expect(printed.telegram).toMatchObject({ bot_username: 'agnes_bot', bot_token: '********' });
     expect(printed.notifications.dispatch_token).toBe('********');
-    // Names of variables and non-string settings under secret-looking keys are not secrets.
-    expect(printed.data_sources.keboola.token_env).toBe('KEBOOLA_STORAGE_TOKEN');
+    // Non-string settings under secret-looking keys are not secrets.
     expect(printed.auth.password).toEqual({ enabled: true, min_length: 10 });
     expect(printed.server).toMatchObject({ port: 8000, public_url: 'http://localhost:8000' });
   });

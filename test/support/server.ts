@@ -3,14 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
+import { BUILT_IN_CONNECTORS } from '../../src/connectors/index.js';
 import { loadConfig } from '../../src/core/config/index.js';
-import type { SourceDefinition } from '../../src/core/config/sources.js';
+import { configuredSources, type SourceDefinition } from '../../src/core/config/sources.js';
+import { type Connector, ConnectorRegistry } from '../../src/core/extract/connector.js';
+import type { ExtractorCommand } from '../../src/core/jobs/extract-child.js';
 import { AGNES_BIN } from '../../src/core/package-info.js';
 import type { Role } from '../../src/core/state/schema.js';
+import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import { type AgnesApp, buildApp } from '../../src/server/app.js';
 import { hashPassword } from '../../src/server/auth/passwords.js';
 import { generatePat } from '../../src/server/auth/pat.js';
-import { type AppContext, createAppContext } from '../../src/server/context.js';
 import { loggerOptions } from '../../src/server/logger.js';
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -27,12 +30,20 @@ export interface ServerOptions {
   dataDir?: string;
   /** A fixed port, for clients that need the public URL in the configuration (browsers: CSRF origin). */
   port?: number;
+  /** Connectors besides the built-in ones (test-only types such as a fake Keboola). */
+  connectors?: readonly Connector[];
+  /** Start the runtime's services (the job runner) when the app is ready; off by default. */
+  startServices?: boolean;
+  /** Routes a test adds before the app listens. */
+  extend?: (app: AgnesApp) => void;
+  /** The extractor child of sync jobs; `agnes extract --stdin-config` unless a test runs its own. */
+  extractor?: ExtractorCommand;
 }
 
 export interface TestServer {
   url: string;
   app: AgnesApp;
-  ctx: AppContext;
+  ctx: Runtime;
   dataDir: string;
   close(): Promise<void>;
 }
@@ -43,26 +54,32 @@ export async function withServer(options: ServerOptions = {}): Promise<TestServe
   const configPath = join(dataDir, 'instance.yaml');
   await writeFile(configPath, stringify(options.config ?? {}));
   const env: Record<string, string> = { JWT_SECRET_KEY: TEST_JWT_SECRET, ...options.env };
-  const loaded = loadConfig({ env, configPath, dataDir, cwd: dataDir });
+  const connectors = [...BUILT_IN_CONNECTORS, ...(options.connectors ?? [])];
+  const loaded = loadConfig({ env, configPath, dataDir, cwd: dataDir, connectors });
   const logs = options.logs;
   const log = pino(
     loggerOptions(logs ? 'trace' : 'silent'),
     logs ? { write: (line: string) => void logs.push(line) } : undefined,
   );
-  const ctx = await createAppContext({
+  const ctx = await createRuntime({
     config: loaded.config,
     dataDir,
     secrets: {
       current: env.JWT_SECRET_KEY ?? TEST_JWT_SECRET,
       previous: env.JWT_SECRET_KEY_PREVIOUS ?? null,
     },
-    sources: options.sources ?? [],
-    extractor: { command: process.execPath, args: [AGNES_BIN, 'extract', '--stdin-config'] },
+    connectors: new ConnectorRegistry(connectors),
+    sources: options.sources ?? configuredSources(loaded.config, connectors, dataDir),
+    extractor: options.extractor ?? {
+      command: process.execPath,
+      args: [AGNES_BIN, 'extract', '--stdin-config'],
+    },
     log,
     env,
   });
   await ctx.orchestrator.rebuild();
-  const app = await buildApp(ctx);
+  const app = await buildApp(ctx, { startServices: options.startServices ?? false });
+  options.extend?.(app);
   const address = await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   return {
     url: address,
@@ -71,7 +88,6 @@ export async function withServer(options: ServerOptions = {}): Promise<TestServe
     dataDir,
     async close() {
       await app.close();
-      await ctx.close();
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -92,7 +108,7 @@ let counter = 0;
 
 /** A user with a password (Argon2id) and a PAT, created straight in the state store. */
 export async function createUser(
-  ctx: AppContext,
+  ctx: Runtime,
   role: Role,
   options: { email?: string; service?: boolean; active?: boolean; password?: string } = {},
 ): Promise<TestUser> {

@@ -1,14 +1,15 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
-import { isValidSourceName } from '../ids.js';
+import type { Connector } from '../extract/connector.js';
 import { registerConfigFormats } from './formats.js';
 import { describeError, keyPath, suggest } from './messages.js';
 import { type Env, type EnvProblem, resolveTree } from './resolve-env.js';
-import { ConfigSchema, childSchema, type InstanceConfig } from './schema.js';
+import { childSchema, configSchema, type InstanceConfig } from './schema.js';
+import { checkSources } from './sources.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -26,6 +27,8 @@ export interface LoadOptions {
   dataDir?: string;
   /** The data directory used when neither the option nor DATA_DIR is set. */
   defaultDataDir?: string;
+  /** The connectors this process runs: each adds its `data_sources.<key>` section. */
+  connectors?: readonly Connector[];
 }
 
 export interface LoadedConfig {
@@ -38,7 +41,6 @@ export interface LoadedConfig {
 
 type Tree = Record<string, unknown>;
 
-const SOURCE_TYPE_NAMES = new Set(['keboola', 'bigquery', 'jira']);
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
 function isObject(value: unknown): value is Tree {
@@ -178,6 +180,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (problems.length > 0) throw new ConfigError(problems);
 
   checkDatabaseUrl(env, problems);
+  const connectors = options.connectors ?? [];
+  const ConfigSchema = configSchema(connectors);
   removeUnknownKeys(ConfigSchema, raw, '', problems, knownPaths(ConfigSchema));
   const llmKeyDefaulted = !isObject(raw.llm) || !('api_key' in raw.llm);
   // User values are resolved first and escaped, so that an optional reference left unset lets the
@@ -200,7 +204,8 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
 
   const config = Value.Decode(ConfigSchema, resolved) as InstanceConfig;
   applyEnvironmentOverrides(config, env, problems);
-  checkCrossFieldRules(config, cwd, problems, warnings, llmKeyDefaulted);
+  checkCrossFieldRules(config, problems, warnings, llmKeyDefaulted);
+  checkSources(config, connectors, cwd, problems, warnings);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = resolve(cwd, options.dataDir ?? env.DATA_DIR ?? options.defaultDataDir ?? './data');
@@ -262,7 +267,6 @@ function luminance(hex: string): number {
 
 function checkCrossFieldRules(
   config: InstanceConfig,
-  cwd: string,
   problems: string[],
   warnings: string[],
   llmKeyDefaulted: boolean,
@@ -297,21 +301,6 @@ function checkCrossFieldRules(
     problems.push('config: query.default_limit: must not exceed query.max_limit');
   }
 
-  const names = new Map<string, number>();
-  config.data_sources.local.forEach((source, i) => {
-    const key = `config: data_sources.local[${i}]`;
-    if (!isValidSourceName(source.name) || SOURCE_TYPE_NAMES.has(source.name.toLowerCase())) {
-      problems.push(`${key}.name: must match ^[a-zA-Z_][a-zA-Z0-9_]{0,63}$ and not be a reserved name`);
-    } else if (names.has(source.name.toLowerCase())) {
-      problems.push(`${key}.name: duplicate source name "${source.name}"`);
-    }
-    names.set(source.name.toLowerCase(), i);
-    const path = resolve(cwd, source.path);
-    if (!existsSync(path) || !statSync(path).isDirectory()) {
-      warnings.push(`data_sources.local[${i}].path: ${source.name}: directory does not exist`);
-    }
-  });
-
   const llm = config.llm;
   if (llm.provider !== 'none') {
     if (!llm.api_key) {
@@ -327,9 +316,6 @@ function checkCrossFieldRules(
     }
     if (llm.provider === 'anthropic' && !llm.model) llm.model = 'claude-haiku-4-5';
   }
-
-  const jira = config.jira;
-  if (jira.domain && !jira.base_url) jira.base_url = `https://${jira.domain}`;
 
   const ws = config.ws_gateway;
   if (ws.public_url && !/^wss?:\/\/[^\s]+$/.test(ws.public_url)) {

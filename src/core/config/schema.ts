@@ -7,6 +7,7 @@ import {
   type TUnion,
   Type,
 } from '@sinclair/typebox';
+import { type Connector, ConnectorRegistry } from '../extract/connector.js';
 import { parseSize, SIZE_PATTERN } from './size.js';
 
 /**
@@ -69,60 +70,11 @@ export const RATE_LIMIT_NAMES = [
   'default',
 ] as const;
 
-export const JIRA_FIELD_KINDS = [
-  'string',
-  'option',
-  'option_list',
-  'json',
-  'user_email_list',
-  'adf_text',
-  'rating',
-  'jsm_request_type',
-  'jsm_request_status',
-] as const;
-
-const JiraCustomField = Type.Object(
-  { field: Type.String({ minLength: 1, maxLength: 100 }), kind: oneOf(JIRA_FIELD_KINDS) },
-  { additionalProperties: false },
-);
-
-export const DEFAULT_JIRA_CUSTOM_FIELDS = {
-  request_type: { field: 'customfield_10010', kind: 'jsm_request_type' },
-  request_status: { field: 'customfield_10010', kind: 'jsm_request_status' },
-  severity: { field: 'customfield_10004', kind: 'option' },
-  triage: { field: 'customfield_10323', kind: 'option_list' },
-  configuration_item: { field: 'customfield_10511', kind: 'json' },
-  participants: { field: 'customfield_10156', kind: 'user_email_list' },
-  organizations: { field: 'customfield_10002', kind: 'json' },
-  spam: { field: 'customfield_10365', kind: 'option' },
-  context: { field: 'customfield_10330', kind: 'adf_text' },
-  custom_url: { field: 'customfield_10325', kind: 'string' },
-  slack_link: { field: 'customfield_10350', kind: 'option' },
-  technical_issue_category: { field: 'customfield_10676', kind: 'option' },
-  email_address: { field: 'customfield_10475', kind: 'option' },
-  satisfaction: { field: 'customfield_10157', kind: 'rating' },
-  l3_team: { field: 'customfield_11831', kind: 'option' },
-} as const;
-
-export const IDENTIFIER_KEY_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_]{0,63}$';
-
-const LocalSource = Type.Object(
-  {
-    name: Type.String({ minLength: 1 }),
-    path: Type.String({ minLength: 1 }),
-    csv: Type.Object(
-      {
-        delimiter: optStr({ minLength: 1, maxLength: 1 }),
-        header: bool(true),
-        encoding: str('utf-8'),
-      },
-      { additionalProperties: false, default: {} },
-    ),
-  },
-  { additionalProperties: false },
-);
-
-export const ConfigSchema = section({
+/**
+ * Every section but the connectors' own: `data_sources.<key>` comes from each connector's
+ * `config.schema` (`configSchema(connectors)` below), so core names no connector.
+ */
+const sections = (connectors: readonly Connector[]) => ({
   instance: section({
     name: str('Agnes', { minLength: 1, maxLength: 100 }),
     subtitle: str('AI Data Analyst', { maxLength: 200 }),
@@ -215,30 +167,11 @@ export const ConfigSchema = section({
     warning: colour('#b45309'),
     error: colour('#b91c1c'),
   }),
-  data_sources: section({
-    keboola: section({
-      stack_url: envStr('${KEBOOLA_STACK_URL?}'),
-      token_env: str('KEBOOLA_STORAGE_TOKEN', {
-        pattern: '^[A-Z_][A-Z0-9_]{0,127}$',
-        errorMessage: 'must be an environment variable name',
-      }),
-      parallel_tables: int(2, 1, 16),
-      export_timeout_seconds: int(1800, 1),
-      incremental_lag_seconds: int(60, 0),
-    }),
-    bigquery: section({
-      project: envStr('${BIGQUERY_PROJECT?}'),
-      location: str(''),
-      credentials_file: envStr('${GOOGLE_APPLICATION_CREDENTIALS?}'),
-      api_endpoint: str('https://bigquery.googleapis.com', {
-        format: 'http-url',
-        errorMessage: 'must be an absolute http(s) URL',
-      }),
-    }),
-    local: Type.Array(LocalSource, { default: [] }),
-  }),
+  data_sources: section(
+    Object.fromEntries(connectors.flatMap((c) => (c.config ? [[c.config.key, c.config.schema]] : []))),
+  ),
   analytics: section({
-    remote_extensions: strList(['keboola', 'bigquery']),
+    remote_extensions: strList(new ConnectorRegistry(connectors).remoteExtensions),
     install_extensions: bool(false),
   }),
   sync: section({
@@ -277,35 +210,6 @@ export const ConfigSchema = section({
     alert_zeros_pct: num(50, 0, 100),
     memory_limit: size('2GB'),
     threads: int(2, 1, 64),
-  }),
-  jira: section({
-    domain: envStr('${JIRA_DOMAIN?}'),
-    base_url: optStr({ format: 'http-url', errorMessage: 'must be an absolute http(s) URL' }),
-    email: envStr('${JIRA_EMAIL?}'),
-    api_token: envStr('${JIRA_API_TOKEN?}'),
-    webhook_secret: envStr('${JIRA_WEBHOOK_SECRET?}'),
-    project: str(''),
-    sla: section({
-      base_url: str('https://api.atlassian.com/ex/jira/{cloud_id}'),
-      cloud_id: envStr('${JIRA_CLOUD_ID?}'),
-      email: envStr('${JIRA_SLA_EMAIL?}'),
-      api_token: envStr('${JIRA_SLA_API_TOKEN?}'),
-      fields: section({
-        first_response: str('customfield_10328'),
-        time_to_resolution: str('customfield_10161'),
-      }),
-    }),
-    custom_fields: Type.Record(Type.String({ pattern: IDENTIFIER_KEY_PATTERN }), JiraCustomField, {
-      default: DEFAULT_JIRA_CUSTOM_FIELDS,
-    }),
-    download_attachments: bool(false),
-    max_attachment_bytes: size('50MB'),
-    max_event_bytes: size('5MB'),
-    event_retention_days: int(30, 1),
-    rebuild_debounce_ms: int(2000, 0),
-    consistency: section({ max_age_days: int(30, 1), max_backfill: int(200, 0) }),
-    sla_schedule: schedule('every 15m'),
-    consistency_schedule: schedule('every 6h'),
   }),
   openmetadata: section({
     url: envStr('${OPENMETADATA_URL?}'),
@@ -416,7 +320,12 @@ export const ConfigSchema = section({
   }),
 });
 
-export type InstanceConfig = StaticDecode<typeof ConfigSchema>;
+/** The one schema of `instance.yaml` for a process running these connectors. */
+export function configSchema(connectors: readonly Connector[]) {
+  return section(sections(connectors));
+}
+
+export type InstanceConfig = StaticDecode<ReturnType<typeof configSchema>>;
 
 /** Walks schema kinds the loader cares about; TypeBox keeps these as plain JSON Schema keywords. */
 export function childSchema(schema: TSchema, key: string | number): TSchema | undefined {

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import type { ConfiguredSource, Connector } from '../extract/connector.js';
+import { isValidSourceName } from '../ids.js';
 import type { InstanceConfig } from './schema.js';
 
 /** A data source the app can sync: its name (the extract directory), connector type and settings. */
@@ -9,13 +10,46 @@ export interface SourceDefinition {
 }
 
 /**
- * The sources this configuration defines. Local sources resolve their path against `cwd`, so an
- * extractor child sees the same directory whatever its own working directory.
+ * The sources the configuration defines, connector by connector. Paths resolve against `cwd`, so
+ * an extractor child sees the same directory whatever its own working directory.
  */
-export function configuredSources(config: InstanceConfig, cwd: string = process.cwd()): SourceDefinition[] {
-  return config.data_sources.local.map((source) => ({
-    name: source.name,
-    type: 'local',
-    config: { path: resolve(cwd, source.path), csv: source.csv },
-  }));
+export function configuredSources(
+  config: InstanceConfig,
+  connectors: readonly Connector[],
+  cwd: string = process.cwd(),
+): ConfiguredSource[] {
+  return connectors.flatMap((connector) =>
+    connector.config ? connector.config.sources(config.data_sources[connector.config.key], cwd) : [],
+  );
+}
+
+/**
+ * Source names across all connectors (11 §2.4): valid, unique case-insensitively, and not the type
+ * of another connector (those name the fixed source of their type, `extracts/keboola/`).
+ */
+export function checkSources(
+  config: InstanceConfig,
+  connectors: readonly Connector[],
+  cwd: string,
+  problems: string[],
+  warnings: string[],
+): void {
+  const types = new Set(connectors.map((c) => c.type.toLowerCase()));
+  const names = new Set<string>();
+  for (const source of configuredSources(config, connectors, cwd)) {
+    const name = source.name.toLowerCase();
+    if (!isValidSourceName(source.name) || (types.has(name) && name !== source.type)) {
+      problems.push(
+        `config: ${source.key}.name: must match ^[a-zA-Z_][a-zA-Z0-9_]{0,63}$ and not be a reserved name`,
+      );
+    } else if (names.has(name)) {
+      problems.push(`config: ${source.key}.name: duplicate source name "${source.name}"`);
+    }
+    names.add(name);
+  }
+  for (const connector of connectors) {
+    const checked = connector.config?.check?.(config.data_sources[connector.config.key], cwd);
+    problems.push(...(checked?.problems ?? []));
+    warnings.push(...(checked?.warnings ?? []));
+  }
 }

@@ -1,6 +1,8 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { SourceDefinition } from '../config/sources.js';
 import type { QueryMode, SyncStrategy } from '../state/schema.js';
 
-/** The one interface every connector implements (07 §0); built-in connectors register like any other. */
+/** The one interface every connector implements (07 §0); built-in connectors are listed like any other. */
 
 export interface ExtractTableInput {
   id: string;
@@ -78,49 +80,82 @@ export interface ConnectorTraits {
   queryModes: readonly QueryMode[];
 }
 
+/** A source a connector's configuration section defines, with the key that defines it. */
+export interface ConfiguredSource extends SourceDefinition {
+  /** Where it is configured, for messages: `data_sources.local[1]`. */
+  key: string;
+}
+
+export interface ConfigCheck {
+  problems: string[];
+  warnings: string[];
+}
+
+/**
+ * A connector's own section of `instance.yaml` under `data_sources.<key>`: its schema (validated,
+ * defaulted and decoded with the rest of the file) and the sources it defines.
+ */
+export interface ConnectorConfig {
+  key: string;
+  schema: TSchema;
+  /** The sources the decoded section defines; paths resolve against `cwd`. */
+  sources(section: unknown, cwd: string): ConfiguredSource[];
+  /** Rules the schema cannot state (files that must exist...); problems stop startup. */
+  check?(section: unknown, cwd: string): ConfigCheck;
+}
+
 export interface Connector {
   readonly type: string;
-  readonly traits?: ConnectorTraits;
+  readonly traits: ConnectorTraits;
+  /** Absent for connectors whose sources are not configured in `instance.yaml`. */
+  readonly config?: ConnectorConfig;
+  /** The DuckDB extension its remote tables attach with (07 §0 remote-catalog seam), if any. */
+  readonly remoteExtension?: string;
   extract(input: ExtractInput, context: ExtractContext): Promise<ExtractResult>;
   /** Lists what the source offers (07 §0 `discover(source)`); optional for third-party connectors. */
   discover?(source: DiscoverSource): Promise<DiscoveredTable[]>;
 }
 
 /**
- * The traits of the connector types the spec defines (07 §0), for types whose implementation is not
- * registered in this process: the registry still refuses `remote` for a local table and the sync
- * trigger still knows Jira is a push source.
+ * The connectors one process runs, by type: built from a list (`src/connectors/index.ts` for the
+ * built-in ones, plus whatever a test or an embedding adds), never from import side effects, so
+ * every part that needs connectors (configuration, discovery, the sync trigger, the extract
+ * child) is given the same list.
  */
-const SPEC_TRAITS: Readonly<Record<string, ConnectorTraits>> = {
-  local: { direction: 'pull', queryModes: ['local'] },
-  keboola: { direction: 'pull', queryModes: ['local', 'remote'] },
-  bigquery: { direction: 'pull', queryModes: ['remote'] },
-  jira: { direction: 'push', queryModes: ['local'] },
-};
+export class ConnectorRegistry {
+  readonly #byType = new Map<string, Connector>();
 
-const DEFAULT_TRAITS: ConnectorTraits = { direction: 'pull', queryModes: ['local'] };
+  constructor(connectors: readonly Connector[]) {
+    for (const connector of connectors) {
+      if (this.#byType.has(connector.type))
+        throw new Error(`connector type ${connector.type} is listed twice`);
+      this.#byType.set(connector.type, connector);
+    }
+  }
 
-const registered = new Map<string, Connector>();
+  get all(): Connector[] {
+    return [...this.#byType.values()];
+  }
 
-/**
- * The process-wide connector registry: `src/connectors` registers the built-in connectors exactly
- * as a third-party one would register itself, and the app looks connectors up here by type.
- */
-export function registerConnector(connector: Connector): void {
-  registered.set(connector.type, connector);
-}
+  get(type: string): Connector | undefined {
+    return this.#byType.get(type);
+  }
 
-export function registeredConnector(type: string): Connector | undefined {
-  return registered.get(type);
-}
+  /** The connector of `type`; a type nobody registered is a bug of the caller, not user input. */
+  require(type: string): Connector {
+    const connector = this.#byType.get(type);
+    if (!connector) throw new Error(`no connector of type ${type}`);
+    return connector;
+  }
 
-/** Whether `type` names a connector this process knows (registered, or defined by the spec). */
-export function isKnownConnectorType(type: string): boolean {
-  return registered.has(type) || Object.hasOwn(SPEC_TRAITS, type);
-}
+  has(type: string): boolean {
+    return this.#byType.has(type);
+  }
 
-export function connectorTraits(type: string): ConnectorTraits {
-  return registered.get(type)?.traits ?? SPEC_TRAITS[type] ?? DEFAULT_TRAITS;
+  /** DuckDB extensions remote tables of these connectors may load (`analytics.remote_extensions` default). */
+  get remoteExtensions(): string[] {
+    return this.all.flatMap((c) => (c.remoteExtension ? [c.remoteExtension] : []));
+  }
 }
 
 /** Exit codes of `agnes extract --stdin-config`: all tables, some tables, nothing or a crash. */

@@ -3,7 +3,7 @@ import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 
 export interface RemoteAttachRequest {
   alias: string;
-  /** A DuckDB extension (`keboola`, `bigquery`) or `duckdb` for a plain DuckDB file attached read-only. */
+  /** A DuckDB extension named by a connector's `remoteExtension` or `duckdb` for a plain DuckDB file attached read-only. */
   extension: string;
   url: string;
   token: string | null;

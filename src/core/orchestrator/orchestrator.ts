@@ -218,7 +218,7 @@ export class SyncOrchestrator extends EventEmitter {
       conn,
       inspect,
       dataDir: this.dataDir,
-      remoteExtensions: new Set(this.#options.remoteExtensions ?? ['keboola', 'bigquery']),
+      remoteExtensions: new Set(this.#options.remoteExtensions ?? []),
       installExtensions: this.#options.installExtensions ?? false,
       attachRemote: this.#options.attachRemote ?? attachRemoteCatalog,
       env: this.#options.env ?? process.env,

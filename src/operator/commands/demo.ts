@@ -5,7 +5,7 @@ import { generateSampleData } from '../../connectors/local/sample/generate.js';
 import type { SampleSize } from '../../connectors/local/sample/sizes.js';
 import { DEMO_SOURCE, registerDemo } from '../demo/registration.js';
 import { type DemoLogin, ensureDemoUsers } from '../demo/users.js';
-import { loadInstance, openContext, secretsFor } from '../instance.js';
+import { loadInstance, openRuntime, secretsFor } from '../instance.js';
 import { handleShutdown, serveContext } from './serve.js';
 
 export interface DemoOptions {
@@ -49,7 +49,7 @@ export async function demo(options: DemoOptions): Promise<void> {
     say(`Generating the sample data set (size ${options.size}) in ${sampleDir} …`);
     await generateSampleData({ outDir: sampleDir, size: options.size, seed: 42, format: 'parquet' });
   }
-  const ctx = await openContext(instance, secrets, [
+  const ctx = await openRuntime(instance, secrets, [
     { name: DEMO_SOURCE, type: 'local', config: { path: sampleDir } },
   ]);
   // Installed before the startup sync, so SIGTERM during it interrupts the job and exits cleanly.
@@ -58,7 +58,7 @@ export async function demo(options: DemoOptions): Promise<void> {
     const { logins, users } = await ensureDemoUsers(ctx.repos, dataDir);
     await registerDemo(ctx.repos, users[0]!.id, users[1]!.id);
     if (shutdown.stopping) return;
-    await ctx.jobs.start();
+    await ctx.start();
     say('Extracting, publishing and profiling the sample tables …');
     const job = await ctx.jobs.enqueueSync({ source: DEMO_SOURCE, requestedBy: users[0]!.id });
     const finished = await Promise.race([ctx.jobs.waitFor(job.id), shutdown.requested]);

@@ -1,47 +1,16 @@
-import { connectorFor } from '../../connectors/index.js';
-import { type ExtractInput, type ExtractResult, extractExitCode } from '../../core/extract/connector.js';
+import { BUILT_IN_CONNECTORS } from '../../connectors/index.js';
+import { ConnectorRegistry } from '../../core/extract/connector.js';
 import { validateExtract } from '../../core/extract/validator.js';
-import { sanitizeDetail } from '../../core/orchestrator/sanitize.js';
-import { loadInstance, NO_SECRETS, openContext } from '../instance.js';
+import { runExtractChild } from '../../runtime/extract-child.js';
+import { loadInstance, NO_SECRETS, openRuntime } from '../instance.js';
 import { printJson } from '../output.js';
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /**
- * `agnes extract --stdin-config`: the extractor child. Input JSON on stdin, progress on stderr,
- * the result as the last stdout line; exit 0 (all), 2 (partial), 1 (nothing or crash). It never
- * opens the state store.
+ * `agnes extract --stdin-config`: the extractor child of a sync job, with the built-in connectors.
+ * The child reads no configuration: its input names the connector and carries its settings.
  */
-export async function extractChild(): Promise<number> {
-  let input: ExtractInput;
-  try {
-    input = JSON.parse(await readStdin()) as ExtractInput;
-  } catch {
-    process.stderr.write('extract: stdin is not a JSON extract input\n');
-    return 1;
-  }
-  const started = performance.now();
-  try {
-    const result = await connectorFor(input.type).extract(input, {
-      progress: (line) => process.stderr.write(`${line}\n`),
-      env: process.env,
-    });
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    return extractExitCode(result);
-  } catch (error) {
-    const result: ExtractResult = {
-      tables_extracted: [],
-      tables_failed: [{ table: '*', code: 'extract_failed', message: sanitizeDetail(error) }],
-      watermarks: {},
-      duration_ms: Math.round(performance.now() - started),
-    };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    return 1;
-  }
+export function extractChild(): Promise<number> {
+  return runExtractChild(new ConnectorRegistry(BUILT_IN_CONNECTORS));
 }
 
 /** `agnes extract --source NAME`: one sync job in the foreground (extract, rebuildSource, profiles). */
@@ -52,7 +21,7 @@ export async function extractSource(options: {
   json: boolean;
 }): Promise<number> {
   const instance = loadInstance({ logToStderr: true });
-  const ctx = await openContext(instance, NO_SECRETS);
+  const ctx = await openRuntime(instance, NO_SECRETS);
   try {
     if (!ctx.sources.some((s) => s.name === options.source)) {
       process.stderr.write(
@@ -60,7 +29,7 @@ export async function extractSource(options: {
       );
       return 1;
     }
-    await ctx.jobs.start();
+    await ctx.start();
     const job = await ctx.jobs.enqueueSync({
       source: options.source,
       tables: options.tables,

@@ -1,11 +1,11 @@
 import { profileTables } from '../../core/jobs/profile-tables.js';
-import { loadInstance, NO_SECRETS, openContext } from '../instance.js';
+import { loadInstance, NO_SECRETS, openRuntime } from '../instance.js';
 import { printJson } from '../output.js';
 
 /** `agnes profile [--table ID ...] [--all]`: named tables are re-profiled; `--all` forces every table. */
 export async function profile(options: { tables: string[]; all: boolean; json: boolean }): Promise<number> {
   const instance = loadInstance({ logToStderr: true });
-  const ctx = await openContext(instance, NO_SECRETS);
+  const ctx = await openRuntime(instance, NO_SECRETS);
   try {
     const report = await profileTables(
       { repos: ctx.repos, dataDir: ctx.dataDir, options: ctx.config.profiler, log: ctx.log },

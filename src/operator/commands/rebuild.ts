@@ -1,5 +1,5 @@
 import type { RebuildReport } from '../../core/orchestrator/report.js';
-import { loadInstance, NO_SECRETS, openContext } from '../instance.js';
+import { loadInstance, NO_SECRETS, openRuntime } from '../instance.js';
 import { printJson } from '../output.js';
 
 function summary(report: RebuildReport): string {
@@ -24,7 +24,7 @@ function summary(report: RebuildReport): string {
 /** `agnes rebuild [--source NAME] [--json]`: exit 1 when any source failed. */
 export async function rebuild(options: { source?: string; json?: boolean }): Promise<number> {
   const instance = loadInstance({ logToStderr: true });
-  const ctx = await openContext(instance, NO_SECRETS);
+  const ctx = await openRuntime(instance, NO_SECRETS);
   try {
     const pauseAt = process.env.AGNES_TEST_REBUILD_PAUSE_AT;
     if (pauseAt) installPause(ctx.orchestrator, pauseAt);

@@ -1,6 +1,6 @@
+import type { Runtime } from '../../runtime/runtime.js';
 import { type AgnesApp, buildApp } from '../../server/app.js';
-import type { AppContext } from '../../server/context.js';
-import { type Instance, loadInstance, openContext, secretsFor } from '../instance.js';
+import { type Instance, loadInstance, openRuntime, secretsFor } from '../instance.js';
 
 export interface ServeOptions {
   host?: string;
@@ -22,10 +22,11 @@ export interface Shutdown {
 }
 
 /**
- * SIGTERM/SIGINT: interrupt running jobs (marked `interrupted`), let startup work settle, interrupt
- * running queries, stop accepting and let in-flight requests finish (25 s at most), close the state store, exit 0.
+ * SIGTERM/SIGINT: stop the runtime's services (running jobs are marked `interrupted`, running
+ * queries interrupted), let startup work settle, then close the app (it stops accepting, lets
+ * in-flight requests finish, 25 s at most, and closes the runtime), exit 0.
  */
-export function handleShutdown(ctx: AppContext): Shutdown {
+export function handleShutdown(ctx: Runtime): Shutdown {
   let app: AgnesApp | null = null;
   let stopping = false;
   let signalled!: () => void;
@@ -44,13 +45,12 @@ export function handleShutdown(ctx: AppContext): Shutdown {
     }, SHUTDOWN_GRACE_MS + 5_000);
     force.unref();
     try {
-      await ctx.jobs.shutdown();
+      // Services first, so startup work waiting on a job or a query ends now rather than at its
+      // timeout; the app's own preClose would stop them too, but it does not exist before startup ends.
+      await ctx.stop();
       await Promise.allSettled(held);
-      // Running queries are interrupted first: otherwise the app would wait for them (up to the
-      // query timeout) before it closes.
-      await ctx.query.close();
-      await app?.close();
-      await ctx.close();
+      if (app) await app.close();
+      else await ctx.close();
       process.exit(0);
     } catch (error) {
       ctx.log.error({ err: error }, 'shutdown failed');
@@ -76,7 +76,7 @@ export function handleShutdown(ctx: AppContext): Shutdown {
 
 /** Starts the app on an opened context; publishes a first generation when none is readable. */
 export async function serveContext(
-  ctx: AppContext,
+  ctx: Runtime,
   options: ServeOptions,
   onListening?: (url: string) => void,
   shutdown: Shutdown = handleShutdown(ctx),
@@ -84,7 +84,6 @@ export async function serveContext(
   const start = async () => {
     if (!(await ctx.orchestrator.published())) await ctx.orchestrator.rebuild();
     if (shutdown.stopping) return;
-    await ctx.jobs.start();
     const app = await buildApp(ctx);
     if (shutdown.stopping) return;
     shutdown.attach(app);
@@ -99,6 +98,6 @@ export async function serveContext(
 export async function serve(options: ServeOptions): Promise<void> {
   const instance: Instance = loadInstance();
   const secrets = secretsFor(instance);
-  const ctx = await openContext(instance, secrets);
+  const ctx = await openRuntime(instance, secrets);
   await serveContext(ctx, options);
 }

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { AgnesError } from '../../core/errors.js';
-import { connectorTraits } from '../../core/extract/connector.js';
+import type { ConnectorTraits } from '../../core/extract/connector.js';
 import { isValidSchedule } from '../../core/schedule/schedule.js';
 import type { RegistryEntry } from '../../core/state/repositories/index.js';
 import type { QueryMode, SyncStrategy } from '../../core/state/schema.js';
@@ -150,7 +150,7 @@ export interface RuleFields {
  * The rules of 03 §12 that span fields; every failure is listed, as a schema failure would be.
  * A 422 `validation_failed` with per-field messages (never the rejected values).
  */
-export function checkRules(fields: RuleFields): void {
+export function checkRules(fields: RuleFields, traits: ConnectorTraits): void {
   const problems: { path: string; message: string }[] = [];
   if (fields.sync_strategy === 'incremental' && !fields.primary_key)
     problems.push({ path: '/body/primary_key', message: 'is required for the incremental strategy' });
@@ -163,7 +163,7 @@ export function checkRules(fields: RuleFields): void {
         message: 'is required for the partitioned strategy',
       });
   }
-  if (!connectorTraits(fields.source_type).queryModes.includes(fields.query_mode))
+  if (!traits.queryModes.includes(fields.query_mode))
     problems.push({
       path: '/body/query_mode',
       message: `is not supported by the ${fields.source_type} connector`,

@@ -1,16 +1,12 @@
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { AgnesError, errorMessage, isAgnesError } from '../../core/errors.js';
-import {
-  type DiscoveredTable,
-  isKnownConnectorType,
-  registeredConnector,
-} from '../../core/extract/connector.js';
+import type { Connector, ConnectorRegistry, DiscoveredTable } from '../../core/extract/connector.js';
 import { discoverPublished } from '../../core/extract/discover-published.js';
 import { isValidSourceName } from '../../core/ids.js';
 import type { RegistryEntry, RegistryPatch } from '../../core/state/repositories/index.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import type { AgnesApp } from '../app.js';
-import type { AppContext } from '../context.js';
 import { errors, NullableTimestamp } from '../schemas.js';
 import type { AppServices } from '../services.js';
 import {
@@ -54,14 +50,10 @@ const unknownSource = () => new AgnesError('not_found', 'source not found');
 const DISCOVERY_FAILED = 'discovery failed; see the server log';
 
 /** The connector type of a source to register: configured, else the connector owning the name, else the registry's. */
-function sourceTypeOf(
-  ctx: AppContext,
-  registry: readonly RegistryEntry[],
-  source: string,
-): string | undefined {
+function sourceTypeOf(ctx: Runtime, registry: readonly RegistryEntry[], source: string): string | undefined {
   const configured = ctx.sources.find((s) => s.name === source);
   if (configured) return configured.type;
-  if (isKnownConnectorType(source)) return source;
+  if (ctx.connectors.has(source)) return source;
   return registry.find((r) => r.source === source)?.source_type;
 }
 
@@ -73,11 +65,14 @@ function unknownType(): AgnesError {
   });
 }
 
-function checkSourceType(type: string): void {
-  if (!isKnownConnectorType(type))
+/** The connector of a type to register tables of: one this instance runs. */
+function connectorOf(connectors: ConnectorRegistry, type: string): Connector {
+  const connector = connectors.get(type);
+  if (!connector)
     throw new AgnesError('validation_failed', 'request validation failed', {
       extra: { errors: [{ path: '/body/source_type', message: 'is not a known connector type' }] },
     });
+  return connector;
 }
 
 function checkSourceName(source: string): void {
@@ -97,8 +92,8 @@ function patchOf(
   return patch;
 }
 
-async function discoverSource(ctx: AppContext, source: KnownSource): Promise<DiscoveredTable[]> {
-  const connector = source.configured ? registeredConnector(source.type) : undefined;
+async function discoverSource(ctx: Runtime, source: KnownSource): Promise<DiscoveredTable[]> {
+  const connector = source.configured ? ctx.connectors.get(source.type) : undefined;
   if (source.configured && connector?.discover) {
     return connector.discover({
       name: source.name,
@@ -248,17 +243,20 @@ export async function registryRoutes(app: AgnesApp, services: AppServices): Prom
       const registry = await repos.registry.list();
       const sourceType = body.source_type ?? sourceTypeOf(ctx, registry, body.source);
       if (!sourceType) throw unknownType();
-      checkSourceType(sourceType);
+      const { traits } = connectorOf(ctx.connectors, sourceType);
       const patch = patchOf(body);
-      checkRules({
-        source_type: sourceType,
-        sync_strategy: patch.sync_strategy ?? 'full_refresh',
-        query_mode: patch.query_mode ?? 'local',
-        sync_schedule: patch.sync_schedule ?? null,
-        primary_key: patch.primary_key ?? null,
-        partition_by: patch.partition_by ?? null,
-        partition_granularity: patch.partition_granularity ?? null,
-      });
+      checkRules(
+        {
+          source_type: sourceType,
+          sync_strategy: patch.sync_strategy ?? 'full_refresh',
+          query_mode: patch.query_mode ?? 'local',
+          sync_schedule: patch.sync_schedule ?? null,
+          primary_key: patch.primary_key ?? null,
+          partition_by: patch.partition_by ?? null,
+          partition_granularity: patch.partition_granularity ?? null,
+        },
+        traits,
+      );
       let entry: RegistryEntry;
       try {
         entry = await repos.registry.register({
@@ -323,19 +321,22 @@ export async function registryRoutes(app: AgnesApp, services: AppServices): Prom
         (body.source !== undefined && body.source !== existing.source
           ? (sourceTypeOf(ctx, registry, body.source) ?? existing.source_type)
           : existing.source_type);
-      checkSourceType(sourceType);
+      const { traits } = connectorOf(ctx.connectors, sourceType);
       const patch = patchOf(body);
       if (sourceType !== existing.source_type) patch.source_type = sourceType;
       const merged = { ...existing, ...patch };
-      checkRules({
-        source_type: sourceType,
-        sync_strategy: merged.sync_strategy,
-        query_mode: merged.query_mode,
-        sync_schedule: merged.sync_schedule,
-        primary_key: merged.primary_key,
-        partition_by: merged.partition_by,
-        partition_granularity: merged.partition_granularity,
-      });
+      checkRules(
+        {
+          source_type: sourceType,
+          sync_strategy: merged.sync_strategy,
+          query_mode: merged.query_mode,
+          sync_schedule: merged.sync_schedule,
+          primary_key: merged.primary_key,
+          partition_by: merged.partition_by,
+          partition_granularity: merged.partition_granularity,
+        },
+        traits,
+      );
       // `registered_at` is never written; the repository stamps `updated_at`.
       const updated = await repos.registry.update(table_id, patch);
       if (!updated) throw notFound();

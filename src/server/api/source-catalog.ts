@@ -1,11 +1,10 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SourceDefinition } from '../../core/config/sources.js';
-import { connectorTraits, isKnownConnectorType } from '../../core/extract/connector.js';
 import { isValidSourceName } from '../../core/ids.js';
 import { byteOrder } from '../../core/orchestrator/report.js';
 import type { RegistryEntry, SyncState } from '../../core/state/repositories/index.js';
-import type { AppContext } from '../context.js';
+import type { Runtime } from '../../runtime/runtime.js';
 
 /** A source the app knows of, from configuration, the registry, the state store or `extracts/`. */
 export interface KnownSource {
@@ -34,7 +33,7 @@ async function extractDirectories(dataDir: string): Promise<Set<string>> {
 
 /** Every source the app knows of, by name, sorted in the orchestrator's byte order. */
 export async function knownSources(
-  ctx: Pick<AppContext, 'sources' | 'dataDir'>,
+  ctx: Pick<Runtime, 'sources' | 'dataDir' | 'connectors'>,
   registry: readonly Pick<RegistryEntry, 'source' | 'source_type'>[],
   states: readonly Pick<SyncState, 'source' | 'status'>[],
 ): Promise<KnownSource[]> {
@@ -50,12 +49,12 @@ export async function knownSources(
     const ofSource = registry.filter((r) => r.source === name);
     // Built-in non-local connectors write `extracts/<type>/` (07 §0), so the name tells the type.
     const type =
-      configured?.type ?? (isKnownConnectorType(name) ? name : (ofSource[0]?.source_type ?? 'unknown'));
+      configured?.type ?? (ctx.connectors.has(name) ? name : (ofSource[0]?.source_type ?? 'unknown'));
     return {
       name,
       type,
       configured,
-      push: connectorTraits(type).direction === 'push',
+      push: ctx.connectors.get(type)?.traits.direction === 'push',
       hasExtractDir: dirs.has(name),
       published: states.some((s) => s.source === name && s.status === 'ok'),
       registered: ofSource.length,

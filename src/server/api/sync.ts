@@ -2,13 +2,12 @@ import { Type } from '@sinclair/typebox';
 import { accessView } from '../../core/access/access.js';
 import type { Principal } from '../../core/access/decide.js';
 import { AgnesError } from '../../core/errors.js';
-import { connectorTraits } from '../../core/extract/connector.js';
 import { isValidSourceName } from '../../core/ids.js';
 import type { Job, RegistryEntry, Repositories } from '../../core/state/repositories/index.js';
 import { GenerationTracker } from '../../core/sync/generation.js';
 import { buildManifest } from '../../core/sync/manifest.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import type { AgnesApp } from '../app.js';
-import type { AppContext } from '../context.js';
 import { errors, Id, NullableTimestamp, PagedQuery, PageFields, pageOf, Timestamp } from '../schemas.js';
 import type { AppServices } from '../services.js';
 import { noneMatch } from './http-conditional.js';
@@ -68,7 +67,7 @@ interface TriggeredJob {
  * that was queued before this call: the runner merges into a queued job instead of adding one.
  */
 async function enqueue(
-  ctx: AppContext,
+  ctx: Runtime,
   request: { source: string; tables: string[]; requestedBy: string; fullRefresh: boolean },
 ): Promise<Job & { merged: boolean }> {
   const queuedBefore = (await ctx.repos.jobs.findActive(request.source)).find((j) => j.status === 'queued');
@@ -78,7 +77,7 @@ async function enqueue(
 
 /** What a trigger asks for, resolved against the registry and the configured sources (03 §4). */
 function planTrigger(
-  ctx: AppContext,
+  ctx: Runtime,
   registry: readonly RegistryEntry[],
   body: typeof TriggerBody.static,
 ): { whole: string[]; bySource: Map<string, string[]>; skipped: { table: string; reason: SkipReason }[] } {
@@ -87,11 +86,11 @@ function planTrigger(
   const configured = new Map(ctx.sources.map((s) => [s.name, s]));
   const pull = (name: string) => {
     const definition = configured.get(name);
-    return definition !== undefined && connectorTraits(definition.type).direction === 'pull';
+    return definition !== undefined && ctx.connectors.get(definition.type)?.traits.direction === 'pull';
   };
   const reasonFor = (entry: Pick<RegistryEntry, 'source' | 'source_type'>): SkipReason | null => {
     const type = configured.get(entry.source)?.type ?? entry.source_type;
-    if (connectorTraits(type).direction === 'push') return 'push_source';
+    if (ctx.connectors.get(type)?.traits.direction === 'push') return 'push_source';
     return pull(entry.source) ? null : 'source_not_configured';
   };
   if (source !== undefined) {

@@ -1,8 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BUILT_IN_CONNECTORS } from '../../../src/connectors/index.js';
 import { ConfigError, type LoadedConfig, loadConfig } from '../../../src/core/config/index.js';
 import type { Env } from '../../../src/core/config/resolve-env.js';
+import type { Connector } from '../../../src/core/extract/connector.js';
+import { fakeConnector } from '../../support/connectors.js';
 import { tempDir } from '../../support/extracts.js';
 
 let dir: string;
@@ -21,16 +24,24 @@ const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
 
 /** Writes `instance.yaml` into the test directory and loads it through AGNES_CONFIG. */
-async function load(yaml: string, env: Env = {}): Promise<LoadedConfig> {
+async function load(
+  yaml: string,
+  env: Env = {},
+  connectors: readonly Connector[] = BUILT_IN_CONNECTORS,
+): Promise<LoadedConfig> {
   const path = join(dir, 'instance.yaml');
   await writeFile(path, yaml);
-  return loadConfig({ env: { AGNES_CONFIG: path, ...env }, cwd: dir });
+  return loadConfig({ env: { AGNES_CONFIG: path, ...env }, cwd: dir, connectors });
 }
 
 /** The problems a configuration is refused with (fails the test when it loads). */
-async function problems(yaml: string, env: Env = {}): Promise<string[]> {
+async function problems(
+  yaml: string,
+  env: Env = {},
+  connectors: readonly Connector[] = BUILT_IN_CONNECTORS,
+): Promise<string[]> {
   try {
-    await load(yaml, env);
+    await load(yaml, env, connectors);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return (error as ConfigError).problems;
@@ -40,7 +51,7 @@ async function problems(yaml: string, env: Env = {}): Promise<string[]> {
 
 describe('defaults', () => {
   it('gives every section its defaults when no instance.yaml exists', () => {
-    const loaded = loadConfig({ env: {}, cwd: dir });
+    const loaded = loadConfig({ env: {}, cwd: dir, connectors: BUILT_IN_CONNECTORS });
     const { config } = loaded;
     expect(loaded.configPath).toBeNull();
     expect(loaded.dataDir).toBe(join(dir, 'data'));
@@ -57,7 +68,6 @@ describe('defaults', () => {
         'sync',
         'query',
         'profiler',
-        'jira',
         'openmetadata',
         'llm',
         'corporate_memory',
@@ -107,15 +117,9 @@ describe('defaults', () => {
       smtp: { port: 587, secure: false, require_starttls: true },
     });
     expect(config.theme.primary).toBe('#2563eb');
-    expect(config.data_sources.local).toEqual([]);
-    expect(config.data_sources.keboola).toMatchObject({
-      token_env: 'KEBOOLA_STORAGE_TOKEN',
-      parallel_tables: 2,
-    });
-    expect(config.analytics).toEqual({
-      remote_extensions: ['keboola', 'bigquery'],
-      install_extensions: false,
-    });
+    expect(config.data_sources).toEqual({ local: [] });
+    // No built-in connector attaches remote catalogs yet, so no extension is allowed by default.
+    expect(config.analytics).toEqual({ remote_extensions: [], install_extensions: false });
     expect(config.sync).toEqual({
       default_schedule: 'every 1h',
       parallel_sources: 2,
@@ -124,9 +128,6 @@ describe('defaults', () => {
       stale_after_hours: 24,
     });
     expect(config.profiler).toMatchObject({ sample_size: 500_000, histogram_bins: 15, threads: 2 });
-    expect(config.jira.sla_schedule).toBe('every 15m');
-    expect(Object.keys(config.jira.custom_fields)).toHaveLength(15);
-    expect(config.jira.custom_fields.severity).toEqual({ field: 'customfield_10004', kind: 'option' });
     expect(config.llm).toMatchObject({ provider: 'none', structured_output: 'auto', max_retries: 2 });
     expect(config.corporate_memory.approval_mode).toBe('review_queue');
     expect(config.telegram).toMatchObject({ listen_host: '127.0.0.1', listen_port: 8767 });
@@ -142,14 +143,11 @@ describe('defaults', () => {
   });
 
   it('leaves keys whose default is an unset optional variable absent', () => {
-    const { config } = loadConfig({ env: {}, cwd: dir });
+    const { config } = loadConfig({ env: {}, cwd: dir, connectors: BUILT_IN_CONNECTORS });
     expect(config.auth.google.client_id).toBeUndefined();
     expect(config.auth.bootstrap_token).toBeUndefined();
     expect(config.email.smtp.host).toBeUndefined();
     expect(config.email.smtp.password).toBeUndefined();
-    expect(config.data_sources.keboola.stack_url).toBeUndefined();
-    expect(config.jira.domain).toBeUndefined();
-    expect(config.jira.base_url).toBeUndefined();
     expect(config.llm.api_key).toBeUndefined();
     expect(config.llm.model).toBeUndefined();
     expect(config.notifications.dispatch_token).toBeUndefined();
@@ -163,7 +161,6 @@ describe('defaults', () => {
         SMTP_PORT: '2525',
         SMTP_FROM: 'Data <data@example.com>',
         LOG_LEVEL: 'debug',
-        JIRA_DOMAIN: 'acme.atlassian.net',
         AGNES_DISPATCH_TOKEN: 'd'.repeat(32),
       },
       cwd: dir,
@@ -172,19 +169,16 @@ describe('defaults', () => {
     expect(config.email.smtp.port).toBe(2525);
     expect(config.email.from).toBe('Data <data@example.com>');
     expect(config.server.log_level).toBe('debug');
-    expect(config.jira.base_url).toBe('https://acme.atlassian.net');
     expect(config.notifications.dispatch_token).toBe('d'.repeat(32));
   });
 
   it('decodes every size to bytes with binary units', async () => {
-    const defaults = loadConfig({ env: {}, cwd: dir }).config;
+    const defaults = loadConfig({ env: {}, cwd: dir, connectors: BUILT_IN_CONNECTORS }).config;
     expect(defaults.query.max_result_bytes).toBe(50 * MiB);
     expect(defaults.query.max_sql_bytes).toBe(100 * KiB);
     expect(defaults.query.memory_limit).toBe(GiB);
     expect(defaults.query.max_temp_bytes).toBe(2 * GiB);
     expect(defaults.profiler.memory_limit).toBe(2 * GiB);
-    expect(defaults.jira.max_attachment_bytes).toBe(50 * MiB);
-    expect(defaults.jira.max_event_bytes).toBe(5 * MiB);
     expect(defaults.scripts.max_output_bytes).toBe(64 * KiB);
     expect(defaults.scripts.max_source_bytes).toBe(256 * KiB);
     expect(defaults.limits.upload_max_bytes).toBe(50 * MiB);
@@ -203,7 +197,7 @@ describe('defaults', () => {
   });
 
   it('lets PORT override server.port, and derives public_url from the effective port', async () => {
-    const fromEnv = loadConfig({ env: { PORT: '9123' }, cwd: dir }).config;
+    const fromEnv = loadConfig({ env: { PORT: '9123' }, cwd: dir, connectors: BUILT_IN_CONNECTORS }).config;
     expect(fromEnv.server.port).toBe(9123);
     expect(fromEnv.server.public_url).toBe('http://localhost:9123');
 
@@ -214,13 +208,13 @@ describe('defaults', () => {
     expect(explicitUrl.config.server.public_url).toBe('https://data.acme.example');
     expect(explicitUrl.config.ws_gateway.allowed_origins).toEqual(['https://data.acme.example']);
 
-    expect(() => loadConfig({ env: { PORT: 'eighty' }, cwd: dir })).toThrow(
+    expect(() => loadConfig({ env: { PORT: 'eighty' }, cwd: dir, connectors: BUILT_IN_CONNECTORS })).toThrow(
       'PORT: must be an integer between 0 and 65535',
     );
   });
 
   it('freezes the loaded configuration', () => {
-    const { config } = loadConfig({ env: {}, cwd: dir });
+    const { config } = loadConfig({ env: {}, cwd: dir, connectors: BUILT_IN_CONNECTORS });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.server)).toBe(true);
     expect(() => {
@@ -231,14 +225,18 @@ describe('defaults', () => {
 
 describe('locating instance.yaml', () => {
   it('accepts a missing default file but refuses a missing AGNES_CONFIG file', async () => {
-    const missingDefault = loadConfig({ env: { CONFIG_DIR: join(dir, 'nowhere') }, cwd: dir });
+    const missingDefault = loadConfig({
+      env: { CONFIG_DIR: join(dir, 'nowhere') },
+      cwd: dir,
+      connectors: BUILT_IN_CONNECTORS,
+    });
     expect(missingDefault.configPath).toBeNull();
     expect(missingDefault.config.instance.name).toBe('Agnes');
 
     const missing = join(dir, 'missing.yaml');
     let thrown: unknown;
     try {
-      loadConfig({ env: { AGNES_CONFIG: missing }, cwd: dir });
+      loadConfig({ env: { AGNES_CONFIG: missing }, cwd: dir, connectors: BUILT_IN_CONNECTORS });
     } catch (error) {
       thrown = error;
     }
@@ -251,7 +249,7 @@ describe('locating instance.yaml', () => {
   it('reads instance.yaml from CONFIG_DIR, relative to the working directory', async () => {
     await mkdir(join(dir, 'conf'));
     await writeFile(join(dir, 'conf', 'instance.yaml'), 'instance:\n  name: "From CONFIG_DIR"\n');
-    const loaded = loadConfig({ env: { CONFIG_DIR: 'conf' }, cwd: dir });
+    const loaded = loadConfig({ env: { CONFIG_DIR: 'conf' }, cwd: dir, connectors: BUILT_IN_CONNECTORS });
     expect(loaded.configPath).toBe(join(dir, 'conf', 'instance.yaml'));
     expect(loaded.config.instance.name).toBe('From CONFIG_DIR');
   });
@@ -259,7 +257,7 @@ describe('locating instance.yaml', () => {
   it('reads ./config/instance.yaml by default', async () => {
     await mkdir(join(dir, 'config'));
     await writeFile(join(dir, 'config', 'instance.yaml'), 'instance:\n  name: "Default place"\n');
-    const loaded = loadConfig({ env: {}, cwd: dir });
+    const loaded = loadConfig({ env: {}, cwd: dir, connectors: BUILT_IN_CONNECTORS });
     expect(loaded.configPath).toBe(join(dir, 'config', 'instance.yaml'));
     expect(loaded.config.instance.name).toBe('Default place');
   });
@@ -268,18 +266,30 @@ describe('locating instance.yaml', () => {
     await mkdir(join(dir, 'conf'));
     await writeFile(join(dir, 'conf', 'instance.yaml'), 'instance:\n  name: "CONFIG_DIR"\n');
     await writeFile(join(dir, 'other.yaml'), 'instance:\n  name: "AGNES_CONFIG"\n');
-    const loaded = loadConfig({ env: { CONFIG_DIR: 'conf', AGNES_CONFIG: 'other.yaml' }, cwd: dir });
+    const loaded = loadConfig({
+      env: { CONFIG_DIR: 'conf', AGNES_CONFIG: 'other.yaml' },
+      cwd: dir,
+      connectors: BUILT_IN_CONNECTORS,
+    });
     expect(loaded.config.instance.name).toBe('AGNES_CONFIG');
   });
 
   it('takes the data directory from the option, DATA_DIR, then the given default', () => {
-    expect(loadConfig({ env: { DATA_DIR: 'd1' }, cwd: dir }).dataDir).toBe(join(dir, 'd1'));
-    expect(loadConfig({ env: { DATA_DIR: 'd1' }, cwd: dir, dataDir: '/srv/agnes' }).dataDir).toBe(
-      '/srv/agnes',
+    expect(loadConfig({ env: { DATA_DIR: 'd1' }, cwd: dir, connectors: BUILT_IN_CONNECTORS }).dataDir).toBe(
+      join(dir, 'd1'),
     );
-    expect(loadConfig({ env: {}, cwd: dir, defaultDataDir: './demo-data' }).dataDir).toBe(
-      join(dir, 'demo-data'),
-    );
+    expect(
+      loadConfig({
+        env: { DATA_DIR: 'd1' },
+        cwd: dir,
+        connectors: BUILT_IN_CONNECTORS,
+        dataDir: '/srv/agnes',
+      }).dataDir,
+    ).toBe('/srv/agnes');
+    expect(
+      loadConfig({ env: {}, cwd: dir, connectors: BUILT_IN_CONNECTORS, defaultDataDir: './demo-data' })
+        .dataDir,
+    ).toBe(join(dir, 'demo-data'));
   });
 
   it('treats an empty document as all defaults', async () => {
@@ -303,13 +313,9 @@ email:
 theme:
   primary: "#0f766e"
 data_sources:
-  keboola:
-    stack_url: "\${KEBOOLA_STACK_URL}"
   local:
     - name: finance_files
       path: ./finance-exports
-jira:
-  project: SUP
 llm:
   provider: anthropic
   api_key: "\${ANTHROPIC_API_KEY}"
@@ -318,14 +324,10 @@ notifications:
 ws_gateway:
   public_url: "wss://data.acme.example/ws"
 `;
-    const { config, warnings } = await load(yaml, {
-      KEBOOLA_STACK_URL: 'https://connection.keboola.com',
-      ANTHROPIC_API_KEY: 'sk-ant-example',
-    });
+    const { config, warnings } = await load(yaml, { ANTHROPIC_API_KEY: 'sk-ant-example' });
     expect(config.instance.name).toBe('Acme Data');
     expect(config.server.public_url).toBe('https://data.acme.example');
     expect(config.server.trust_proxy).toEqual(['10.0.0.0/8']);
-    expect(config.data_sources.keboola.stack_url).toBe('https://connection.keboola.com');
     expect(config.data_sources.local).toEqual([
       {
         name: 'finance_files',
@@ -367,10 +369,6 @@ describe('validation messages', () => {
       'notifications:\n  dispatch_token: "too-short"\n',
       'config: notifications.dispatch_token: must be at least 32 characters',
     ],
-    [
-      'jira:\n  custom_fields:\n    severity:\n      field: customfield_10004\n      kind: dropdown\n',
-      'config: jira.custom_fields.severity.kind: must be one of string, option, option_list, json, user_email_list, adf_text, rating, jsm_request_type, jsm_request_status',
-    ],
     ['llm:\n  provider: anthropic\n', 'config: llm.api_key: environment variable LLM_API_KEY is not set'],
     ['auth:\n  jwt_ttl_hours: 0\n', 'config: auth.jwt_ttl_hours: must be an integer between 1 and 720'],
     ['server:\n  port: "eighty"\n', 'config: server.port: must be an integer between 0 and 65535'],
@@ -393,7 +391,8 @@ describe('validation messages', () => {
   it('refuses local source names that are invalid or reserved', async () => {
     const yaml =
       'data_sources:\n  local:\n    - name: keboola\n      path: in\n    - name: "bad name"\n      path: in\n    - name: main\n      path: in\n';
-    expect(await problems(yaml)).toEqual(
+    // `keboola` is reserved while a connector of that type runs: it names that connector's source.
+    expect(await problems(yaml, {}, [...BUILT_IN_CONNECTORS, fakeConnector({ type: 'keboola' })])).toEqual(
       [0, 1, 2].map(
         (i) =>
           `config: data_sources.local[${i}].name: must match ^[a-zA-Z_][a-zA-Z0-9_]{0,63}$ and not be a reserved name`,
@@ -479,8 +478,9 @@ describe('validation messages', () => {
     const yaml = [
       'notifications:',
       '  dispatch_token: "${AGNES_DISPATCH_TOKEN}"',
-      'jira:',
-      '  api_token: "${JIRA_API_TOKEN}"',
+      'llm:',
+      '  provider: anthropic',
+      '  api_key: "${JIRA_API_TOKEN}"',
       'telegram:',
       '  bot_token: "prefix-${TELEGRAM_BOT_TOKEN}"',
       'server:',
@@ -510,15 +510,17 @@ describe('validation messages', () => {
 
 describe('DATABASE_URL', () => {
   it('uses SQLite when DATABASE_URL is unset or empty', () => {
-    expect(loadConfig({ env: {}, cwd: dir }).config.server.port).toBe(8000);
-    expect(loadConfig({ env: { DATABASE_URL: '' }, cwd: dir }).config.server.port).toBe(8000);
+    expect(loadConfig({ env: {}, cwd: dir, connectors: BUILT_IN_CONNECTORS }).config.server.port).toBe(8000);
+    expect(
+      loadConfig({ env: { DATABASE_URL: '' }, cwd: dir, connectors: BUILT_IN_CONNECTORS }).config.server.port,
+    ).toBe(8000);
   });
 
   it('refuses a postgres URL while that backend is unavailable, without echoing it', () => {
     const url = 'postgres://agnes:pg-password-XYZ@db.internal:5432/agnes';
     let thrown: unknown;
     try {
-      loadConfig({ env: { DATABASE_URL: url }, cwd: dir });
+      loadConfig({ env: { DATABASE_URL: url }, cwd: dir, connectors: BUILT_IN_CONNECTORS });
     } catch (error) {
       thrown = error;
     }
@@ -531,9 +533,9 @@ describe('DATABASE_URL', () => {
 
   it('refuses any other scheme', () => {
     for (const url of ['mysql://root:secret@db/agnes', 'sqlite:///data/state.sqlite', 'not a url']) {
-      expect(() => loadConfig({ env: { DATABASE_URL: url }, cwd: dir })).toThrow(
-        'DATABASE_URL: must be a postgres:// URL (unset it to use SQLite)',
-      );
+      expect(() =>
+        loadConfig({ env: { DATABASE_URL: url }, cwd: dir, connectors: BUILT_IN_CONNECTORS }),
+      ).toThrow('DATABASE_URL: must be a postgres:// URL (unset it to use SQLite)');
     }
   });
 
@@ -541,6 +543,28 @@ describe('DATABASE_URL', () => {
     expect(await problems('theme:\n  primary: blue\n', { DATABASE_URL: 'mysql://db/agnes' })).toEqual([
       'DATABASE_URL: must be a postgres:// URL (unset it to use SQLite)',
       'config: theme.primary: must be a hex colour such as #2563eb',
+    ]);
+  });
+});
+
+describe('connector sections', () => {
+  const fake = fakeConnector({ type: 'acme', remoteExtension: 'acme_ext', rows: 7 });
+
+  it('adds each listed connector’s section under data_sources, with its defaults and extension', async () => {
+    const { config } = await load('data_sources:\n  acme:\n    enabled: true\n', {}, [
+      ...BUILT_IN_CONNECTORS,
+      fake,
+    ]);
+    expect(config.data_sources).toEqual({ local: [], acme: { enabled: true, rows: 7 } });
+    expect(config.analytics.remote_extensions).toEqual(['acme_ext']);
+  });
+
+  it('refuses the section of a connector this process does not run, and unknown keys inside one', async () => {
+    expect(await problems('data_sources:\n  acme:\n    enabled: true\n')).toEqual([
+      'config: unknown key "data_sources.acme" (did you mean "data_sources.local"?)',
+    ]);
+    expect(await problems('data_sources:\n  acme:\n    enabeld: true\n', {}, [fake])).toEqual([
+      'config: unknown key "data_sources.acme.enabeld" (did you mean "data_sources.acme.enabled"?)',
     ]);
   });
 });

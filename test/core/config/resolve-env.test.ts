@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BUILT_IN_CONNECTORS } from '../../../src/connectors/index.js';
 import { ConfigError, type LoadedConfig, loadConfig } from '../../../src/core/config/index.js';
 import {
   ABSENT,
@@ -25,7 +26,7 @@ afterEach(async () => {
 async function load(yaml: string, env: Env = {}): Promise<LoadedConfig> {
   const path = join(dir, 'instance.yaml');
   await writeFile(path, yaml);
-  return loadConfig({ env: { AGNES_CONFIG: path, ...env }, cwd: dir });
+  return loadConfig({ env: { AGNES_CONFIG: path, ...env }, cwd: dir, connectors: BUILT_IN_CONNECTORS });
 }
 
 async function problems(yaml: string, env: Env = {}): Promise<string[]> {
@@ -249,7 +250,10 @@ describe('${ENV} in instance.yaml', () => {
     await mkdir(join(dir, 'exports'));
     const yaml = 'data_sources:\n  local:\n    - name: "${SRC_NAME}"\n      path: "${SRC_ROOT}/exports"\n';
     const { config, warnings } = await load(yaml, { SRC_NAME: 'finance', SRC_ROOT: dir });
-    expect(config.data_sources.local[0]).toMatchObject({ name: 'finance', path: join(dir, 'exports') });
+    expect((config.data_sources.local as unknown[])[0]).toMatchObject({
+      name: 'finance',
+      path: join(dir, 'exports'),
+    });
     expect(warnings).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { expect } from 'vitest';
-import { ConfigSchema } from '../../../src/core/config/schema.js';
+import { configSchema } from '../../../src/core/config/schema.js';
 import { openDuck } from '../../../src/core/duckdb/engine.js';
 import { quoteLiteral } from '../../../src/core/duckdb/sql.js';
 import {
@@ -17,7 +17,7 @@ import {
 
 /** Shared by the profiler tests: Parquet fixtures written by DuckDB into a temp dir, default options. */
 
-const section = ConfigSchema.properties.profiler;
+const section = configSchema([]).properties.profiler;
 const DEFAULTS: ProfileOptions = Value.Decode(section, Value.Default(section, {}));
 
 export const options = (overrides: Partial<ProfileOptions> = {}): ProfileOptions => ({

@@ -98,14 +98,11 @@ describe('schedule keys in instance.yaml', () => {
         [
           'sync:',
           '  default_schedule: manual',
-          'jira:',
-          '  sla_schedule: "*/10 * * * *"',
-          '  consistency_schedule: "every 169h"',
           'corporate_memory:',
           '  schedule: "daily 24:00"',
           'scheduler:',
+          '  maintenance_schedule: "*/10 * * * *"',
           '  health_interval: "every 1441m"',
-          '  maintenance_schedule: "daily 02:30,14:30"',
           'session_collector:',
           '  schedule: Manual',
           '',
@@ -119,7 +116,6 @@ describe('schedule keys in instance.yaml', () => {
       }
       expect(thrown).toBeInstanceOf(ConfigError);
       expect((thrown as ConfigError).problems).toEqual([
-        'config: jira.consistency_schedule: invalid schedule "every 169h"',
         'config: corporate_memory.schedule: invalid schedule "daily 24:00"',
         'config: scheduler.health_interval: invalid schedule "every 1441m"',
         'config: session_collector.schedule: invalid schedule "Manual"',

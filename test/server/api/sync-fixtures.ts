@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { SyncStateUpdate } from '../../../src/core/state/repositories/index.js';
-import type { AppContext } from '../../../src/server/context.js';
+import type { Runtime } from '../../../src/runtime/runtime.js';
 import { makeExtract } from '../../support/extracts.js';
 import type { TestServer } from '../../support/server.js';
 import { registerTable } from './fixtures.js';
@@ -13,7 +13,7 @@ import { registerTable } from './fixtures.js';
  * (published, never registered); plus a remote table `clicks` recorded in `sync_state` the way a
  * Keboola rebuild records one, and `broken`, a table the last rebuild skipped.
  */
-export async function publishShop(ctx: AppContext, dataDir: string): Promise<void> {
+export async function publishShop(ctx: Runtime, dataDir: string): Promise<void> {
   await makeExtract(join(dataDir, 'extracts'), 'shop', [
     { name: 'orders', rows: 50, description: 'Customer orders' },
     { name: 'salaries', rows: 5 },

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { silentLogger } from '../../../src/core/jobs/logger.js';
 import { profileTables } from '../../../src/core/jobs/profile-tables.js';
 import { multiFileHash } from '../../../src/core/sync/hashing.js';
+import { fakeConnector } from '../../support/connectors.js';
 import { FIXED_TIME } from '../../support/extracts.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
 import { registerTable } from './fixtures.js';
@@ -387,8 +388,10 @@ describe('sync trigger and jobs (POST /api/sync/trigger, GET /api/sync/jobs)', (
     server = await withServer({
       config: RAISED_LIMITS,
       sources: [{ name: 'files', type: 'local', config: { path: inputs } }],
+      // A push connector as Jira's will be: its tables are never synced on request.
+      connectors: [fakeConnector({ type: 'jira', traits: { direction: 'push' } })],
+      startServices: true,
     });
-    await server.ctx.jobs.start();
     [admin, analyst] = await Promise.all([
       createUser(server.ctx, 'admin'),
       createUser(server.ctx, 'analyst'),

@@ -1,6 +1,5 @@
 import { generateKeyPair, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../src/server/app.js';
 import { generatePat, sha256Hex } from '../../../src/server/auth/pat.js';
 import { call, createUser, TEST_JWT_SECRET, type TestServer, withServer } from '../../support/server.js';
 import { b64url, cookieHeader, expectUnauthorized, loginJwt, mintJwt, sessionClaims } from './helpers.js';
@@ -259,24 +258,30 @@ describe('session JWTs and PATs (S1)', () => {
         is_service: false,
       });
 
-      // A second app on the same state store with one admin-only route: the guard of 04 §5.
-      const app = await buildApp(server.ctx);
-      app.get('/test/admin-only', { config: { auth: 'admin' } }, async () => ({ ok: true }));
-      const url = await app.listen({ host: '127.0.0.1', port: 0 });
+      // A second server with one admin-only route: the guard of 04 §5 sees the same forged claims.
+      const guarded = await withServer({
+        extend: (app) =>
+          app.get('/test/admin-only', { config: { auth: 'admin' } }, async () => ({ ok: true })),
+      });
       try {
-        const denied = await call({ url }, 'GET', '/test/admin-only', { auth: bearer(token) });
+        const forged = await createUser(guarded.ctx, 'analyst');
+        const claimsAdmin = await mintJwt(
+          sessionClaims(forged.id, { role: 'admin', email: 'root@example.com', is_service: true }),
+          TEST_JWT_SECRET,
+        );
+        const denied = await call(guarded, 'GET', '/test/admin-only', { auth: bearer(claimsAdmin) });
         expect(denied.status).toBe(403);
         expect(denied.body).toMatchObject({
           detail: 'requires role admin or higher',
           code: 'forbidden_role',
         });
-        const admin = await createUser(server.ctx, 'admin');
-        const allowed = await call({ url }, 'GET', '/test/admin-only', {
+        const admin = await createUser(guarded.ctx, 'admin');
+        const allowed = await call(guarded, 'GET', '/test/admin-only', {
           auth: bearer(await mintJwt(sessionClaims(admin.id), TEST_JWT_SECRET)),
         });
         expect(allowed.status).toBe(200);
       } finally {
-        await app.close();
+        await guarded.close();
       }
     });
 

@@ -1,0 +1,139 @@
+import type { Logger } from 'pino';
+import type { InstanceConfig, JwtSecrets } from '../core/config/index.js';
+import type { SourceDefinition } from '../core/config/sources.js';
+import type { ConnectorRegistry } from '../core/extract/connector.js';
+import type { ExtractorCommand } from '../core/jobs/extract-child.js';
+import { JobRunner } from '../core/jobs/runner.js';
+import { SyncOrchestrator } from '../core/orchestrator/orchestrator.js';
+import { orchestratorStateStore } from '../core/orchestrator/state-store.js';
+import { PACKAGE_VERSION } from '../core/package-info.js';
+import { QueryEngine } from '../core/query/engine.js';
+import { openStateDb, type StateDb } from '../core/state/db.js';
+import { migrateToLatest } from '../core/state/migrate.js';
+import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
+import { type Service, ServiceList } from './services.js';
+
+/**
+ * The one running instance: configuration, state store, connectors, engines and services. The
+ * server, the operator commands and any later front end (MCP, a worker process) use the same
+ * object; `agnes serve` hands it to Fastify, whose hooks start and stop it.
+ */
+export interface Runtime {
+  config: InstanceConfig;
+  dataDir: string;
+  version: string;
+  secrets: JwtSecrets;
+  env: NodeJS.ProcessEnv;
+  db: StateDb;
+  repos: Repositories;
+  connectors: ConnectorRegistry;
+  sources: readonly SourceDefinition[];
+  orchestrator: SyncOrchestrator;
+  jobs: JobRunner;
+  /** The one query engine (05): guard, sandboxes and limits for every caller-provided SQL. */
+  query: QueryEngine;
+  services: ServiceList;
+  log: Logger;
+  /** Starts the services in order (the job runner picks up queued jobs). */
+  start(): Promise<void>;
+  /** Stops the services in reverse order; the state store stays open for requests still in flight. */
+  stop(): Promise<void>;
+  /** `stop()`, then closes the state store. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  config: InstanceConfig;
+  dataDir: string;
+  secrets: JwtSecrets;
+  connectors: ConnectorRegistry;
+  sources: readonly SourceDefinition[];
+  extractor: ExtractorCommand;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Services after the built-in ones, given the runtime they serve (started last, stopped first). */
+  services?: (runtime: Runtime) => readonly Service[];
+}
+
+/** Opens the state store (migrating it under Kysely's lock), the orchestrator, engines and services. */
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config, dataDir, log } = options;
+  const env = options.env ?? process.env;
+  const db = openStateDb(dataDir);
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  const repos = createRepositories(db);
+  const remoteExtensions = config.analytics.remote_extensions;
+  const orchestrator = new SyncOrchestrator({
+    dataDir,
+    state: orchestratorStateStore(db),
+    remoteExtensions,
+    installExtensions: config.analytics.install_extensions,
+    env,
+  });
+  const jobs = new JobRunner({
+    repos,
+    orchestrator,
+    dataDir,
+    sources: options.sources,
+    extractor: options.extractor,
+    extractTimeoutMs: config.sync.extract_timeout_seconds * 1000,
+    env,
+    profile: { repos, dataDir, options: config.profiler, log },
+    log,
+    parallel: config.sync.parallel_sources,
+  });
+  let query: QueryEngine;
+  try {
+    query = await QueryEngine.open({
+      dataDir,
+      analyticsPath: orchestrator.analyticsPath,
+      settings: config.query,
+      remoteExtensions,
+      installExtensions: config.analytics.install_extensions,
+      env,
+      log,
+    });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  // Stopped in reverse: running jobs are interrupted first, then queries, so that neither waits
+  // on the other; the state store outlives them all.
+  const services = new ServiceList(log, [
+    { name: 'query-engine', start: async () => undefined, stop: () => query.close() },
+    { name: 'job-runner', start: () => jobs.start(), stop: () => jobs.shutdown() },
+  ]);
+  let closing: Promise<void> | null = null;
+  const runtime: Runtime = {
+    config,
+    dataDir,
+    version: PACKAGE_VERSION,
+    secrets: options.secrets,
+    env,
+    db,
+    repos,
+    connectors: options.connectors,
+    sources: options.sources,
+    orchestrator,
+    jobs,
+    query,
+    services,
+    log,
+    start: () => services.start(),
+    stop: () => services.stop(),
+    close() {
+      closing ??= (async () => {
+        await services.stop();
+        await db.destroy();
+      })();
+      return closing;
+    },
+  };
+  for (const service of options.services?.(runtime) ?? []) services.add(service);
+  return runtime;
+}

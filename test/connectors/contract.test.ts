@@ -1,0 +1,120 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BUILT_IN_CONNECTORS } from '../../src/connectors/index.js';
+import { loadConfig } from '../../src/core/config/index.js';
+import { configuredSources } from '../../src/core/config/sources.js';
+import { openDuck, queryOne } from '../../src/core/duckdb/engine.js';
+import { quoteIdent, quoteLiteral } from '../../src/core/duckdb/sql.js';
+import type { Connector } from '../../src/core/extract/connector.js';
+import { validateExtract } from '../../src/core/extract/validator.js';
+import { SyncOrchestrator } from '../../src/core/orchestrator/orchestrator.js';
+import { orchestratorStateStore } from '../../src/core/orchestrator/state-store.js';
+import { openStateDb, type StateDb } from '../../src/core/state/db.js';
+import { migrateToLatest } from '../../src/core/state/migrate.js';
+import { fakeConnector } from '../support/connectors.js';
+import { tempDir } from '../support/extracts.js';
+
+/**
+ * The connector contract of 07 §0, run for every connector the product lists plus a test-only
+ * one registered the way a new connector would be: configured through its own `data_sources`
+ * section, `discover` → `extract` → `validateExtract` → the orchestrator binds a view per table,
+ * and the views answer with the rows the connector wrote.
+ */
+
+/** How each connector's source is set up in a test: its `instance.yaml` section. */
+const FIXTURES: Record<string, (dir: string) => Promise<string>> = {
+  async local(dir) {
+    const files = join(dir, 'files');
+    await mkdir(files);
+    await writeFile(join(files, 'orders.csv'), 'id,amount\n1,10.5\n2,20\n3,7.25\n');
+    await writeFile(join(files, 'customers.csv'), 'id,name\n1,Ada\n2,Grace\n');
+    return `local:\n  - name: files\n    path: ${JSON.stringify(files)}\n`;
+  },
+  async acme() {
+    return 'acme:\n  enabled: true\n  rows: 4\n';
+  },
+};
+
+const CONNECTORS: readonly Connector[] = [...BUILT_IN_CONNECTORS, fakeConnector({ type: 'acme' })];
+
+let root: string;
+let cleanup: () => Promise<void>;
+let db: StateDb;
+
+beforeEach(async () => {
+  ({ path: root, cleanup } = await tempDir('agnes-contract-'));
+  db = openStateDb(root);
+  await migrateToLatest(db);
+});
+
+afterEach(async () => {
+  await db.destroy();
+  await cleanup();
+});
+
+describe('connector contract (07 §0)', () => {
+  it('has a fixture for every built-in connector', () => {
+    expect(BUILT_IN_CONNECTORS.map((c) => c.type).filter((type) => !FIXTURES[type])).toEqual([]);
+  });
+
+  it.each(CONNECTORS.map((c) => [c.type, c] as const))(
+    '%s: discover, extract, validate, bind',
+    async (type, connector) => {
+      const fixture = FIXTURES[type];
+      if (!fixture) throw new Error(`no fixture for connector ${type}`);
+      const configPath = join(root, 'instance.yaml');
+      await writeFile(configPath, `data_sources:\n${(await fixture(root)).replace(/^/gm, '  ')}`);
+      const { config } = loadConfig({ env: {}, configPath, cwd: root, connectors: CONNECTORS });
+      const [source, ...others] = configuredSources(config, CONNECTORS, root).filter((s) => s.type === type);
+      expect(source, 'the fixture configures one source').toBeDefined();
+      expect(others).toEqual([]);
+      if (!source) return;
+      const extractDir = join(root, 'extracts', source.name);
+
+      const offered = await connector.discover?.({ ...source, extractDir });
+      expect(offered?.length, 'discover lists tables').toBeGreaterThan(0);
+      const tables = (offered ?? []).map((table) => ({
+        id: table.name,
+        source_table: table.source_table,
+        bucket: table.bucket,
+        sync_strategy: 'full_refresh' as const,
+        query_mode: 'local' as const,
+        primary_key: table.primary_key,
+        partition_by: null,
+        partition_granularity: null,
+        watermark: null,
+      }));
+
+      const result = await connector.extract(
+        { source: source.name, type, extractDir, fullRefresh: true, tables, config: source.config },
+        { progress: () => undefined, env: {} },
+      );
+      expect(result.tables_failed).toEqual([]);
+      expect([...result.tables_extracted].sort()).toEqual(tables.map((t) => t.id).sort());
+
+      const validation = await validateExtract(extractDir);
+      expect(validation.errors).toEqual([]);
+
+      const orchestrator = new SyncOrchestrator({
+        dataDir: root,
+        state: orchestratorStateStore(db),
+        env: {},
+      });
+      const report = await orchestrator.rebuild();
+      expect(report.sources[source.name]?.status).toBe('ok');
+      // Read as every reader does: the analytics file with the source's extract attached by name.
+      const duck = await openDuck(orchestrator.analyticsPath, { readOnly: true });
+      try {
+        const extractFile = join(extractDir, 'extract.duckdb');
+        await duck.conn.run(`ATTACH ${quoteLiteral(extractFile)} AS ${quoteIdent(source.name)} (READ_ONLY)`);
+        for (const table of offered ?? []) {
+          const row = await queryOne(duck.conn, `SELECT count(*) AS n FROM ${quoteIdent(table.name)}`);
+          expect(Number(row?.n), table.name).toBe(table.rows);
+        }
+      } finally {
+        duck.close();
+      }
+    },
+  );
+});
