@@ -2,6 +2,23 @@ import { defineConfig } from 'vitest/config';
 
 const BROWSER_TESTS = 'test/server/web/**/*.test.ts';
 
+/**
+ * Tests that start child processes: they are the slow ones, and those running the compiled `agnes`
+ * or `da` need `npm run build` first. Every other test runs in-process as `unit`.
+ */
+const PROCESS_TESTS = [
+  // The compiled binaries (test/cli/format.test.ts only formats, in-process).
+  'test/operator/**/*.test.ts',
+  'test/cli/!(format).test.ts',
+  'test/connectors/local/extractor.test.ts',
+  'test/core/jobs/sync-pipeline.test.ts',
+  // Syncs run by the app through its extractor child.
+  'test/server/api/sync.test.ts',
+  // A nested vitest run.
+  'test/support/chromium-setup.test.ts',
+  'test/support/summary-reporter.test.ts',
+];
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -12,7 +29,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: [BROWSER_TESTS] },
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [BROWSER_TESTS, ...PROCESS_TESTS] },
+      },
+      {
+        extends: true,
+        test: { name: 'process', include: PROCESS_TESTS },
       },
       {
         extends: true,

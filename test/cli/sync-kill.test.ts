@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuck, queryRows } from '../../src/core/duckdb/engine.js';
 import { registerTable } from '../server/api/fixtures.js';
 import { type CliHome, cliHome, loginWithToken, RAISED_LIMITS, runDa, spawnDa } from '../support/cli.js';
 import { writePaddedTable } from '../support/padded-parquet.js';
+import { until } from '../support/processes.js';
 import { type CountingProxy, startProxy } from '../support/proxy.js';
 import { createUser, type TestServer, type TestUser, withServer } from '../support/server.js';
 
@@ -17,15 +17,6 @@ async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: MiB })) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-/** Polls `check` until it holds, failing after `ms`: for state only visible on disk. */
-async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 describe('R3: da sync killed mid-download resumes with Range', () => {
@@ -72,15 +63,12 @@ describe('R3: da sync killed mid-download resumes with Range', () => {
       reached = resolve;
     });
     proxy.fault(/^\/api\/data\/big\//, { kind: 'pause', afterBytes: half, reached });
-    const child = spawnDa(['sync'], { env: home.env });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on('exit', (_code, signal) => resolve(signal)),
-    );
+    const run = spawnDa(['sync'], { env: home.env });
     await paused;
     // Everything the proxy sent reaches the .part file; then the process dies without warning.
-    await until(async () => (await stat(part).catch(() => null))?.size === half, 20_000, 'the .part file');
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    await until(async () => (await stat(part).catch(() => null))?.size === half, 'the .part file', 20_000);
+    run.child.kill('SIGKILL');
+    expect((await run.exited).signal).toBe('SIGKILL');
     expect(await sha256File(target)).toBe(oldHash);
 
     proxy.reset();

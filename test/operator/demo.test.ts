@@ -1,22 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDuck, queryRows } from '../../src/core/duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../../src/core/duckdb/sql.js';
 import { openStateDb, type StateDb } from '../../src/core/state/db.js';
 import { tempDir } from '../support/extracts.js';
 import { freePort } from '../support/ports.js';
+import { type ChildRun, hostEnv, spawnAgnes, within } from '../support/processes.js';
 
 /**
  * `agnes demo` end to end (01 §6, 07 §2.4, README flow 1): sample data generated, extracted,
  * registered, published and profiled; logins printed and kept 0600; a restart reuses everything;
  * `--reset` starts over; SIGTERM during the startup sync shuts down cleanly (R16).
  */
-
-const AGNES = fileURLToPath(new URL('../../dist/bin/agnes.js', import.meta.url));
 
 const DEMO_TABLES = [
   'campaigns',
@@ -57,22 +54,8 @@ const REGISTRATION = {
 const ADMIN = 'admin@demo.agnes.local';
 const ANALYST = 'analyst@demo.agnes.local';
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Demo {
-  child: ChildProcess;
-  readonly stdout: string;
-  readonly stderr: string;
-  exited: Promise<Exit>;
-  /** Resolves with the first match in stdout; rejects on exit or after the deadline. */
-  stdoutMatch(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-}
-
 interface Started {
-  demo: Demo;
+  demo: ChildRun;
   url: string;
   logins: Record<string, string>;
   /** Milliseconds from spawn to the banner. */
@@ -83,71 +66,14 @@ let root: string;
 let demoDir: string;
 let configDir: string;
 let cleanup: () => Promise<void>;
-const demos = new Set<Demo>();
+const demos = new Set<ChildRun>();
 
-function spawnDemo(port: number, options: { reset?: boolean; logLevel?: string } = {}): Demo {
+function spawnDemo(port: number, options: { reset?: boolean; logLevel?: string } = {}): ChildRun {
   // No JWT_SECRET_KEY and no DATA_DIR: the demo generates its secret inside --data-dir.
-  const env: NodeJS.ProcessEnv = { CONFIG_DIR: configDir, LOG_LEVEL: options.logLevel ?? 'warn' };
-  for (const key of ['PATH', 'HOME', 'TMPDIR']) if (process.env[key]) env[key] = process.env[key];
+  const env = hostEnv({ CONFIG_DIR: configDir, LOG_LEVEL: options.logLevel ?? 'warn' });
   const args = ['demo', '--size', 'xs', '--port', String(port), '--data-dir', demoDir];
   if (options.reset) args.push('--reset');
-  const child = spawn(process.execPath, [AGNES, ...args], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  let exit: Exit | null = null;
-  const listeners = new Set<() => void>();
-  const notify = () => {
-    for (const listener of listeners) listener();
-  };
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    notify();
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<Exit>((resolve) => {
-    child.on('close', (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
-      notify();
-    });
-  });
-  const demo: Demo = {
-    child,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    exited,
-    stdoutMatch(pattern, timeoutMs = 25_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const match = pattern.exec(stdout);
-          if (match) done(null, match);
-          else if (exit) done(new Error(`agnes demo exited (${JSON.stringify(exit)}): ${stdout}${stderr}`));
-        };
-        const timer = setTimeout(
-          () => done(new Error(`no ${pattern} within ${timeoutMs} ms: ${stdout}${stderr}`)),
-          timeoutMs,
-        );
-        const done = (error: Error | null, match?: RegExpExecArray) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          if (error) reject(error);
-          else resolve(match!);
-        };
-        listeners.add(check);
-        check();
-      });
-    },
-  };
+  const demo = spawnAgnes(args, { cwd: root, env });
   demos.add(demo);
   return demo;
 }
@@ -157,7 +83,11 @@ async function startDemo(options: { reset?: boolean } = {}): Promise<Started> {
   const port = await freePort();
   const started = performance.now();
   const demo = spawnDemo(port, options);
-  const banner = await demo.stdoutMatch(/Agnes demo is running at (http:\/\/\S+)\n[\s\S]*?mode 0600/);
+  const banner = await demo.waitForOutput(
+    'stdout',
+    /Agnes demo is running at (http:\/\/\S+)\n[\s\S]*?mode 0600/,
+    25_000,
+  );
   const ms = performance.now() - started;
   const url = banner[1]!;
   expect(url).toBe(`http://localhost:${port}`);
@@ -169,19 +99,7 @@ async function startDemo(options: { reset?: boolean } = {}): Promise<Started> {
   return { demo, url, logins, ms };
 }
 
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function stopDemo(demo: Demo): Promise<void> {
+async function stopDemo(demo: ChildRun): Promise<void> {
   demo.child.kill('SIGTERM');
   expect(await within(demo.exited, 25_000, 'exit after SIGTERM'), demo.stderr).toEqual({
     code: 0,
@@ -401,7 +319,7 @@ describe('agnes demo', () => {
 
   it('SIGTERM during the startup sync exits 0, marks the job interrupted and leaves no temp files (R16)', async () => {
     const demo = spawnDemo(await freePort(), { logLevel: 'info' });
-    await demo.stdoutMatch(/"msg":"sync job started"/);
+    await demo.waitForOutput('stdout', /"msg":"sync job started"/, 25_000);
     const signalled = Date.now();
     demo.child.kill('SIGTERM');
     expect(await within(demo.exited, 25_000, 'exit after SIGTERM'), demo.stdout + demo.stderr).toEqual({

@@ -1,12 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DuckSession, openDuck, queryRows } from '../../src/core/duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../../src/core/duckdb/sql.js';
 import type { RebuildReport } from '../../src/core/orchestrator/report.js';
 import { type FixtureTable, makeExtract, tempDir } from '../support/extracts.js';
+import {
+  type ChildRun,
+  hostEnv,
+  killIfRunning,
+  type ProcessExit,
+  spawnAgnes,
+  within,
+} from '../support/processes.js';
 
 /**
  * R1 (10-quality-bars.md §2): `agnes rebuild` SIGKILLed at 20 seeded points — every pause point of
@@ -15,7 +21,6 @@ import { type FixtureTable, makeExtract, tempDir } from '../support/extracts.js'
  * a reader opened before the kill keeps working, and the next rebuild succeeds and leaves nothing.
  */
 
-const AGNES = fileURLToPath(new URL('../../dist/bin/agnes.js', import.meta.url));
 const JWT_SECRET = 'rebuild-kill-test-secret-0123456789abcdef';
 
 const SOURCES: Record<string, FixtureTable[]> = {
@@ -62,112 +67,24 @@ const DELAY_FRACTIONS = Array.from({ length: 14 }, () => random());
 // ---------------------------------------------------------------------------------------------
 // Child processes
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface CliRun {
-  child: ChildProcess;
-  readonly stdout: string;
-  readonly stderr: string;
-  exited: Promise<Exit>;
-  /** Resolves when stderr matches; rejects when the process exits first or the deadline passes. */
-  stderrLine(pattern: RegExp, timeoutMs?: number): Promise<void>;
-}
-
 let root: string;
 let dataDir: string;
 let configDir: string;
 let cleanup: () => Promise<void>;
-const children = new Set<CliRun>();
+const children = new Set<ChildRun>();
 const readers = new Set<DuckSession>();
 
-function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
+function agnes(args: string[], extraEnv: Record<string, string> = {}): ChildRun {
+  const env = hostEnv({
     DATA_DIR: dataDir,
     CONFIG_DIR: configDir,
     JWT_SECRET_KEY: JWT_SECRET,
     LOG_LEVEL: 'warn',
-    ...extra,
-  };
-  for (const key of ['PATH', 'HOME', 'TMPDIR']) if (process.env[key]) env[key] = process.env[key];
-  return env;
-}
-
-function agnes(args: string[], extraEnv: Record<string, string> = {}): CliRun {
-  const child = spawn(process.execPath, [AGNES, ...args], {
-    cwd: root,
-    env: cliEnv(extraEnv),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    ...extraEnv,
   });
-  let stdout = '';
-  let stderr = '';
-  const listeners = new Set<() => void>();
-  const notify = () => {
-    for (const listener of listeners) listener();
-  };
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    notify();
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    notify();
-  });
-  let exit: Exit | null = null;
-  const exited = new Promise<Exit>((resolve) => {
-    child.on('close', (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
-      notify();
-    });
-  });
-  const run: CliRun = {
-    child,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    exited,
-    stderrLine(pattern, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (pattern.test(stderr)) done(null);
-          else if (exit)
-            done(new Error(`agnes exited (${JSON.stringify(exit)}) before ${pattern}: ${stderr}`));
-        };
-        const timer = setTimeout(
-          () => done(new Error(`no ${pattern} on stderr within ${timeoutMs} ms: ${stderr}`)),
-          timeoutMs,
-        );
-        const done = (error: Error | null) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          if (error) reject(error);
-          else resolve();
-        };
-        listeners.add(check);
-        check();
-      });
-    },
-  };
+  const run = spawnAgnes(args, { cwd: root, env });
   children.add(run);
   return run;
-}
-
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A normal `agnes rebuild --json` run to completion: exit 0 and its report. */
@@ -242,7 +159,7 @@ async function lockPid(): Promise<number | null> {
 type KillPoint = { pause: string } | { delayMs: number };
 
 interface KillOutcome {
-  exit: Exit;
+  exit: ProcessExit;
   generation: number;
 }
 
@@ -256,10 +173,10 @@ async function killAndRecover(point: KillPoint): Promise<KillOutcome> {
   const old = await snapshot(before);
   expect(old.counts).toEqual(EXPECTED_COUNTS);
 
-  let run: CliRun;
+  let run: ChildRun;
   if ('pause' in point) {
     run = agnes(['rebuild', '--json'], { AGNES_TEST_REBUILD_PAUSE_AT: point.pause });
-    await run.stderrLine(new RegExp(`^PAUSED ${point.pause}$`, 'm'));
+    await run.waitForOutput('stderr', new RegExp(`^PAUSED ${point.pause}$`, 'm'), 20_000);
     // Held at the point: the run owns the lock; before the rename its temp file is there too.
     expect(await lockPid()).toBe(run.child.pid);
     const temps = (await analyticsEntries()).filter(
@@ -327,10 +244,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const run of children) {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-    await run.exited;
-  }
+  for (const run of children) await killIfRunning(run);
   children.clear();
   for (const reader of readers) reader.close();
   readers.clear();

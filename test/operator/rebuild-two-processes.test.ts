@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDuck, queryRows } from '../../src/core/duckdb/engine.js';
 import { AgnesError } from '../../src/core/errors.js';
@@ -10,6 +8,7 @@ import type { RebuildReport } from '../../src/core/orchestrator/report.js';
 import { orchestratorStateStore } from '../../src/core/orchestrator/state-store.js';
 import { openStateDb, type StateDb } from '../../src/core/state/db.js';
 import { makeExtract, tempDir } from '../support/extracts.js';
+import { type ChildRun, hostEnv, killIfRunning, spawnAgnes, within } from '../support/processes.js';
 
 /**
  * R8 (10-quality-bars.md §2): two rebuilds in different processes. The cross-process lock
@@ -17,114 +16,30 @@ import { makeExtract, tempDir } from '../support/extracts.js';
  * waiter takes over once the holder finishes or dies, a short wait fails with `rebuild_locked`.
  */
 
-const AGNES = fileURLToPath(new URL('../../dist/bin/agnes.js', import.meta.url));
 const JWT_SECRET = 'two-processes-test-secret-0123456789abcdef';
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface CliRun {
-  child: ChildProcess;
-  readonly stdout: string;
-  readonly stderr: string;
-  exited: Promise<Exit>;
-  /** Resolves when stderr matches; rejects when the process exits first or the deadline passes. */
-  stderrLine(pattern: RegExp, timeoutMs?: number): Promise<void>;
-}
 
 let root: string;
 let dataDir: string;
 let configDir: string;
 let cleanup: () => Promise<void>;
-const children = new Set<CliRun>();
+const children = new Set<ChildRun>();
 const stateDbs = new Set<StateDb>();
 
-function agnes(args: string[], extraEnv: Record<string, string> = {}): CliRun {
-  const env: NodeJS.ProcessEnv = {
+function agnes(args: string[], extraEnv: Record<string, string> = {}): ChildRun {
+  const env = hostEnv({
     DATA_DIR: dataDir,
     CONFIG_DIR: configDir,
     JWT_SECRET_KEY: JWT_SECRET,
     LOG_LEVEL: 'warn',
     ...extraEnv,
-  };
-  for (const key of ['PATH', 'HOME', 'TMPDIR']) if (process.env[key]) env[key] = process.env[key];
-  const child = spawn(process.execPath, [AGNES, ...args], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  let exit: Exit | null = null;
-  const listeners = new Set<() => void>();
-  const notify = () => {
-    for (const listener of listeners) listener();
-  };
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-    notify();
-  });
-  const exited = new Promise<Exit>((resolve) => {
-    child.on('close', (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
-      notify();
-    });
-  });
-  const run: CliRun = {
-    child,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    exited,
-    stderrLine(pattern, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (pattern.test(stderr)) done(null);
-          else if (exit)
-            done(new Error(`agnes exited (${JSON.stringify(exit)}) before ${pattern}: ${stderr}`));
-        };
-        const timer = setTimeout(
-          () => done(new Error(`no ${pattern} on stderr within ${timeoutMs} ms: ${stderr}`)),
-          timeoutMs,
-        );
-        const done = (error: Error | null) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          if (error) reject(error);
-          else resolve();
-        };
-        listeners.add(check);
-        check();
-      });
-    },
-  };
+  const run = spawnAgnes(args, { cwd: root, env });
   children.add(run);
   return run;
 }
 
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Waits for `agnes rebuild --json` to exit 0 and returns its report. */
-async function succeeded(run: CliRun): Promise<RebuildReport> {
+async function succeeded(run: ChildRun): Promise<RebuildReport> {
   const exit = await within(run.exited, 25_000, 'agnes rebuild to finish');
   expect(exit, run.stderr).toEqual({ code: 0, signal: null });
   return JSON.parse(run.stdout) as RebuildReport;
@@ -134,7 +49,7 @@ async function succeeded(run: CliRun): Promise<RebuildReport> {
  * Polls until the process has the state store open: `agnes rebuild` opens (and migrates) it right
  * before it asks for the rebuild lock, so from then on it is waiting for the lock.
  */
-async function waitUntilStateStoreOpen(run: CliRun): Promise<void> {
+async function waitUntilStateStoreOpen(run: ChildRun): Promise<void> {
   const store = await realpath(join(dataDir, 'state', 'system.sqlite'));
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -204,10 +119,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const run of children) {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-    await run.exited;
-  }
+  for (const run of children) await killIfRunning(run);
   children.clear();
   for (const db of stateDbs) await db.destroy();
   stateDbs.clear();
@@ -217,7 +129,7 @@ afterEach(async () => {
 describe('two processes rebuilding the same DATA_DIR (R8)', () => {
   it('a holder killed before its rename: a short wait fails with rebuild_locked, a second agnes rebuild waits and takes over', async () => {
     const holder = agnes(['rebuild', '--json'], { AGNES_TEST_REBUILD_PAUSE_AT: 'closed' });
-    await holder.stderrLine(/^PAUSED closed$/m);
+    await holder.waitForOutput('stderr', /^PAUSED closed$/m, 20_000);
     expect(await lockPid()).toBe(holder.child.pid);
 
     const waiter = agnes(['rebuild', '--json']);

@@ -5,6 +5,7 @@ import { openStateDb } from '../../src/core/state/db.js';
 import { createRepositories } from '../../src/core/state/repositories/index.js';
 import { generatePat } from '../../src/server/auth/pat.js';
 import { tempDir } from '../support/extracts.js';
+import { killIfRunning } from '../support/processes.js';
 import { type ServeProcess, startServe } from '../support/serve-process.js';
 
 /**
@@ -35,8 +36,7 @@ describe('agnes serve: SIGTERM during a query (R16)', () => {
   });
 
   afterAll(async () => {
-    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
-    await server.exited;
+    await killIfRunning(server);
     await dir.cleanup();
   });
 
@@ -68,7 +68,7 @@ describe('agnes serve: SIGTERM during a query (R16)', () => {
     // Wait until the sandbox exists: the query is then past the guard and running in the engine.
     const deadline = Date.now() + 10_000;
     while ((await readdir(join(dataDir, 'tmp', 'query')).catch(() => [])).length === 0) {
-      if (Date.now() > deadline) throw new Error(`the query never started: ${server.output}`);
+      if (Date.now() > deadline) throw new Error(`the query never started: ${server.stdout}${server.stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await new Promise((resolve) => setTimeout(resolve, 300));

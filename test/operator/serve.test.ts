@@ -7,11 +7,8 @@ import { openDuck, queryRows } from '../../src/core/duckdb/engine.js';
 import { openStateDb } from '../../src/core/state/db.js';
 import { MIGRATIONS, migrationStatus } from '../../src/core/state/migrate.js';
 import { makeExtract, tempDir } from '../support/extracts.js';
-import {
-  type ServeExit,
-  type ServeProcess,
-  startServe as startServeProcess,
-} from '../support/serve-process.js';
+import { killIfRunning, type ProcessExit, within } from '../support/processes.js';
+import { type ServeProcess, startServe as startServeProcess } from '../support/serve-process.js';
 
 /**
  * `agnes serve` as a process (01 §5–§6, 03 §0.2 and §3): startup on an empty DATA_DIR, health,
@@ -24,7 +21,6 @@ const PACKAGE_VERSION = (
 const JWT_SECRET = 'serve-test-secret-0123456789abcdef-0123456789';
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-type Exit = ServeExit;
 type Server = ServeProcess;
 
 let root: string;
@@ -74,19 +70,7 @@ function startServe(): Promise<Server> {
   });
 }
 
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function stop(server: Server): Promise<Exit> {
+async function stop(server: Server): Promise<ProcessExit> {
   server.child.kill('SIGTERM');
   return within(server.exited, 10_000, 'exit after SIGTERM');
 }
@@ -148,10 +132,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const server of servers) {
-    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
-    await server.exited;
-  }
+  for (const server of servers) await killIfRunning(server);
   servers.clear();
   await cleanup();
 });

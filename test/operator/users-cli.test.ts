@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AGNES_BIN } from '../../src/core/package-info.js';
 import { openStateDb, type StateDb } from '../../src/core/state/db.js';
 import { migrateToLatest } from '../../src/core/state/migrate.js';
 import { createRepositories, type Repositories } from '../../src/core/state/repositories/index.js';
 import { verifyPassword } from '../../src/server/auth/passwords.js';
 import { generatePat, sha256Hex } from '../../src/server/auth/pat.js';
 import { tempDir } from '../support/extracts.js';
+import { type RunResult, runAgnes } from '../support/processes.js';
 
 /**
  * `agnes users …` and `agnes tokens …` (01 §6) through the compiled executable against a real
@@ -34,34 +33,12 @@ afterEach(async () => {
   await cleanup();
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function agnes(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [AGNES_BIN, ...args], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.stdin.end(stdin ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 9_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+function agnes(args: string[], stdin?: string): Promise<RunResult> {
+  return runAgnes(args, {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn' },
+    input: stdin ?? '',
+    killAfterMs: 9_000,
   });
 }
 

@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publishShop } from '../server/api/sync-fixtures.js';
+import { type ChildRun, spawnNode } from './processes.js';
 import { createUser, type ServerOptions, type TestServer, type TestUser, withServer } from './server.js';
 
 /** The built `da` executable: tests run the real binary (run `npm run build` first). */
@@ -34,34 +34,20 @@ function childEnv(extra: DaOptions['env']): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Starts `node dist/bin/da.js ARGS` with piped stdio; for tests that signal the process. */
-export function spawnDa(args: string[], options: DaOptions = {}): ChildProcess {
-  const child = spawn(process.execPath, [DA_BIN, ...args], {
+/** Starts `node dist/bin/da.js ARGS`; for tests that signal the process. */
+export function spawnDa(args: string[], options: DaOptions = {}): ChildRun {
+  return spawnNode(DA_BIN, args, {
     env: childEnv(options.env),
     cwd: options.cwd,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    input: options.input ?? '',
   });
-  child.stdin?.end(options.input ?? '');
-  return child;
 }
 
 /** Runs `da ARGS` to completion and returns its exit code and output. */
-export function runDa(args: string[], options: DaOptions = {}): Promise<DaResult> {
-  const child = spawnDa(args, options);
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({
-        code: code ?? (signal ? 128 : -1),
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-      }),
-    );
-  });
+export async function runDa(args: string[], options: DaOptions = {}): Promise<DaResult> {
+  const run = spawnDa(args, options);
+  const { code, signal } = await run.exited;
+  return { code: code ?? (signal ? 128 : -1), stdout: run.stdout, stderr: run.stderr };
 }
 
 /** A private config directory and local data directory for one simulated laptop. */

@@ -1,23 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
+import { type ChildRun, hostEnv, spawnAgnes } from './processes.js';
 
 /** `agnes serve` from dist/ as a child process, for process-level tests (10 §4). */
 
-const AGNES = fileURLToPath(new URL('../../dist/bin/agnes.js', import.meta.url));
-
-export interface ServeExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-export interface ServeProcess {
-  child: ChildProcess;
+export interface ServeProcess extends ChildRun {
   port: number;
-  /** Everything the process wrote to stdout and stderr so far. */
-  readonly output: string;
-  exited: Promise<ServeExit>;
 }
 
 export interface ServeProcessOptions {
@@ -44,43 +32,23 @@ function answers(port: number, path: string): Promise<boolean> {
 /** Starts `agnes serve` on a free loopback port and polls /api/health until it answers (25 s). */
 export async function startServe(options: ServeProcessOptions): Promise<ServeProcess> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
+  const env = hostEnv({
     DATA_DIR: options.dataDir,
     CONFIG_DIR: options.configDir,
     JWT_SECRET_KEY: options.jwtSecret,
     LOG_LEVEL: 'warn',
-  };
-  for (const key of ['PATH', 'HOME', 'TMPDIR']) if (process.env[key]) env[key] = process.env[key];
-  const child = spawn(process.execPath, [AGNES, 'serve', '--host', '127.0.0.1', '--port', String(port)], {
-    cwd: options.cwd,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  const exited = new Promise<ServeExit>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  const server: ServeProcess = {
-    child,
-    port,
-    get output() {
-      return output;
-    },
-    exited,
-  };
+  const run = spawnAgnes(['serve', '--host', '127.0.0.1', '--port', String(port)], { cwd: options.cwd, env });
+  const server: ServeProcess = Object.assign(run, { port });
   options.onSpawn?.(server);
+  const { child } = server;
   const deadline = Date.now() + 25_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`agnes serve exited during startup: ${output}`);
+      throw new Error(`agnes serve exited during startup: ${server.stdout}${server.stderr}`);
     if (await answers(port, '/api/health')) return server;
-    if (Date.now() > deadline) throw new Error(`agnes serve did not answer within 25 s: ${output}`);
+    if (Date.now() > deadline)
+      throw new Error(`agnes serve did not answer within 25 s: ${server.stdout}${server.stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

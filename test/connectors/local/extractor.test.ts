@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -13,8 +12,8 @@ import { type ExtractResult, extractExitCode } from '../../../src/core/extract/c
 import type { FilesRow, MetaRow } from '../../../src/core/extract/contract.js';
 import { readAttachedExtract } from '../../../src/core/extract/read.js';
 import { validateExtract } from '../../../src/core/extract/validator.js';
-import { AGNES_BIN } from '../../../src/core/package-info.js';
 import { tempDir } from '../../support/extracts.js';
+import { spawnAgnes } from '../../support/processes.js';
 
 let root: string;
 let src: string;
@@ -651,7 +650,7 @@ async function generateCsv(path: string, bytes: number): Promise<number> {
   return rows;
 }
 
-interface ChildRun {
+interface ChildOutcome {
   exitCode: number | null;
   result: ExtractResult | null;
   peakRssBytes: number;
@@ -668,27 +667,10 @@ async function rssOf(pid: number): Promise<number | null> {
 }
 
 /** Runs `agnes extract --stdin-config` on the test source, sampling its RSS every 100 ms. */
-async function runChild(): Promise<ChildRun> {
-  const child: ChildProcess = spawn(process.execPath, [AGNES_BIN, 'extract', '--stdin-config'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+async function runChild(): Promise<ChildOutcome> {
+  const run = spawnAgnes(['extract', '--stdin-config'], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-  });
-  let peak = 0;
-  const sample = async () => {
-    if (child.pid !== undefined) peak = Math.max(peak, (await rssOf(child.pid)) ?? 0);
-  };
-  const sampler = setInterval(() => void sample(), 100);
-  let stdout = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr?.resume();
-  const closed = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve(code));
-  });
-  child.stdin?.end(
-    JSON.stringify({
+    input: JSON.stringify({
       source: 'files',
       type: 'local',
       extractDir,
@@ -696,9 +678,14 @@ async function runChild(): Promise<ChildRun> {
       tables: [],
       config: { path: src },
     }),
-  );
-  const exitCode = await closed.finally(() => clearInterval(sampler));
-  const last = stdout.trim().split('\n').pop();
+  });
+  let peak = 0;
+  const sample = async () => {
+    if (run.child.pid !== undefined) peak = Math.max(peak, (await rssOf(run.child.pid)) ?? 0);
+  };
+  const sampler = setInterval(() => void sample(), 100);
+  const { code: exitCode } = await run.exited.finally(() => clearInterval(sampler));
+  const last = run.stdout.trim().split('\n').pop();
   expect(peak).toBeGreaterThan(0);
   return { exitCode, result: last ? (JSON.parse(last) as ExtractResult) : null, peakRssBytes: peak };
 }

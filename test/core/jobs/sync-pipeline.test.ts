@@ -22,6 +22,7 @@ import {
   type Repositories,
 } from '../../../src/core/state/repositories/index.js';
 import { tempDir } from '../../support/extracts.js';
+import { until } from '../../support/processes.js';
 
 /**
  * The sync pipeline with real processes (01 §5, 07 §0): a JobRunner persisting jobs in a real
@@ -96,17 +97,6 @@ async function sync(target: JobRunner, request: { source?: string; tables?: stri
 }
 
 const reportOf = (job: Job) => job.report as unknown as SyncJobReport;
-
-/** Polls with a deadline (no sleeping for synchronisation beyond the poll interval). */
-async function until<T>(probe: () => Promise<T | undefined | false>, what: string, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const fileHash = async (path: string) =>
   createHash('sha256')

@@ -18,7 +18,7 @@ const BODY_LIMIT = 4096;
 const SMTP_PASSWORD = 'smtp-pw-seeded-secret-123';
 const BOOTSTRAP_TOKEN = 'bootstrap-seeded-secret-456';
 
-/** Every POST route of src/server/api/auth.ts, with a body its schema accepts. */
+/** Every POST route of the auth routers (src/server/api/auth/), with a body its schema accepts. */
 const POST_ROUTES: { path: string; auth: boolean; body: Record<string, unknown> }[] = [
   { path: '/auth/token', auth: false, body: { email: 'a@example.com', password: 'some-password-1' } },
   {
