@@ -14,6 +14,7 @@ const PROCESS_TESTS = [
   'test/core/jobs/sync-pipeline.test.ts',
   // Syncs run by the app through its extractor child.
   'test/server/api/sync.test.ts',
+  'test/runtime/new-connector.test.ts',
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
   'test/support/summary-reporter.test.ts',
