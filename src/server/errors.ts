@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorBody, FieldError } from '../contract/index.js';
 import { AgnesError, isAgnesError } from '../core/errors.js';
 import type { AgnesApp } from './app.js';
 
@@ -12,14 +13,7 @@ export type HtmlErrorRenderer = (
   reply: FastifyReply,
 ) => FastifyReply | undefined;
 
-export interface ErrorBody {
-  detail: string;
-  code: string;
-  request_id: string;
-  errors?: { path: string; message: string }[];
-}
-
-function validationErrors(error: FastifyError): { path: string; message: string }[] {
+function validationErrors(error: FastifyError): FieldError[] {
   return (error.validation ?? []).map((v) => {
     const base = `/${error.validationContext ?? 'body'}${v.instancePath}`;
     const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};

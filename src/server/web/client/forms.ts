@@ -4,6 +4,8 @@
  * reveals a once-only result, follows sync jobs until they finish, and copies text on request.
  */
 
+import type { FieldError } from '../../../contract/index.js';
+
 export interface ApiResult {
   ok: boolean;
   status: number;
@@ -40,9 +42,7 @@ export function errorText(result: ApiResult): string {
     typeof result.data?.detail === 'string' ? result.data.detail : `request failed (${result.status})`;
   const code = typeof result.data?.code === 'string' ? ` (${result.data.code})` : '';
   const fields = Array.isArray(result.data?.errors)
-    ? (result.data.errors as { path: string; message: string }[])
-        .map((e) => `${e.path} ${e.message}`)
-        .join('; ')
+    ? (result.data.errors as FieldError[]).map((e) => `${e.path} ${e.message}`).join('; ')
     : '';
   return `${detail}${code}${fields ? `: ${fields}` : ''}`;
 }
