@@ -6,3 +6,4 @@
  */
 export * from './common.js';
 export * from './errors.js';
+export * from './query.js';
