@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
+import type { Manifest } from '../contract/index.js';
 import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
-import type { Manifest } from './sync/manifest.js';
 import { layoutOf, targetPath } from './sync/paths.js';
 import { loadState, type SyncState } from './sync/state.js';
 

@@ -6,4 +6,6 @@
  */
 export * from './common.js';
 export * from './errors.js';
+export * from './jobs.js';
 export * from './query.js';
+export * from './sync.js';

@@ -1,5 +1,6 @@
 import { access, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Manifest } from '../../contract/index.js';
 import { queryRows } from '../../core/duckdb/engine.js';
 import { quoteIdent } from '../../core/duckdb/sql.js';
 import { type Check, fail, pass, reportChecks, warn } from '../checks.js';
@@ -8,7 +9,6 @@ import { type CliContext, connect } from '../context.js';
 import { CliError } from '../errors.js';
 import { bytesToDownload, localState, probeHealth, whoIsSignedIn } from '../inspect.js';
 import { openLocalDb } from '../local-db.js';
-import type { Manifest } from '../sync/manifest.js';
 import { layoutOf } from '../sync/paths.js';
 import type { SyncState } from '../sync/state.js';
 

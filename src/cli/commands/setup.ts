@@ -1,10 +1,10 @@
+import type { Manifest } from '../../contract/index.js';
 import { type Check, fail, pass, reportChecks, warn } from '../checks.js';
 import { ApiClient } from '../client.js';
 import { type CliContext, connect, resolveServer, USER_AGENT } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { probeHealth, whoIsSignedIn } from '../inspect.js';
 import { ask, readStdin } from '../prompt.js';
-import type { Manifest } from '../sync/manifest.js';
 import { type Session, tokenFromSession } from './auth.js';
 
 /** `da setup bootstrap` (06 §5.4): the first admin of a fresh server, signed in with a stored PAT. */
