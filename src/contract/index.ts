@@ -4,8 +4,10 @@
  * schemas; the clients take the `Static` types. Imports nothing from the rest of `src/`, so every
  * side can depend on it.
  */
+export * from './auth.js';
 export * from './common.js';
 export * from './errors.js';
 export * from './jobs.js';
 export * from './query.js';
 export * from './sync.js';
+export * from './users.js';

@@ -1,43 +1,25 @@
 import { type TProperties, type TSchema, Type } from '@sinclair/typebox';
-import { ErrorBodySchema, NullableTimestamp, RoleSchema, Timestamp } from '../contract/index.js';
+import { ErrorBodySchema } from '../contract/index.js';
 import type { PageRequest } from '../core/state/repositories/index.js';
 
 /**
  * What several routers' schemas share (03 §0): request fields, paging and the error responses.
- * The shapes clients read are declared in `src/contract`; its building blocks are re-exported
- * here for the routes' own schemas.
+ * The shapes clients read are declared in `src/contract`; the ones routes build on or import from
+ * here are re-exported.
  */
 
-export { AccessSchema, NullableTimestamp, PageFields, RoleSchema, Timestamp } from '../contract/index.js';
+export {
+  AccessSchema,
+  NullableTimestamp,
+  PageFields,
+  RoleSchema,
+  Timestamp,
+  TokenResponseSchema as TokenResponse,
+} from '../contract/index.js';
 
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const Password = Type.String({ minLength: 1, maxLength: 256 });
 export const Uuid = Type.String({ format: 'uuid' });
-
-export const TokenResponse = Type.Object({
-  access_token: Type.String(),
-  token_type: Type.Literal('bearer'),
-  expires_in: Type.Integer(),
-  expires_at: Timestamp,
-  user_id: Type.String(),
-  email: Type.String(),
-  role: RoleSchema,
-});
-
-export const GroupRef = Type.Object({ id: Type.String(), name: Type.String() });
-
-export const UserSchema = Type.Object({
-  id: Type.String(),
-  email: Type.String(),
-  name: Type.String(),
-  role: RoleSchema,
-  active: Type.Boolean(),
-  is_service: Type.Boolean(),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-  last_login_at: NullableTimestamp,
-  groups: Type.Array(GroupRef),
-});
 
 export const MessageResponse = Type.Object({ message: Type.String() });
 

@@ -1,3 +1,4 @@
+import type { CreatedUser, InviteResponse, User, UserList } from '../../contract/index.js';
 import type { ApiClient } from '../client.js';
 import { type CliContext, connect } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
@@ -7,15 +8,6 @@ import { type Cell, toTable } from '../format.js';
 
 /** The largest page the list routes serve (03 §0 paging). */
 const PAGE = { per_page: 200 };
-
-interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: string;
-  active: boolean;
-  is_service: boolean;
-}
 
 interface Group {
   id: string;
@@ -38,7 +30,7 @@ function table(columns: string[], rows: Cell[][], empty: string): string {
 /** A user id, or an email resolved through `GET /api/users?search=`. */
 export async function resolveUser(client: ApiClient, ref: string): Promise<string> {
   if (!ref.includes('@')) return ref;
-  const { users } = await client.json<{ users: User[] }>('GET', '/api/users', {
+  const { users } = await client.json<UserList>('GET', '/api/users', {
     query: { search: ref, ...PAGE },
   });
   const match = users.find((u) => u.email.toLowerCase() === ref.toLowerCase());
@@ -71,7 +63,7 @@ function parseBoolean(value: string): boolean {
 
 export async function usersList(ctx: CliContext): Promise<void> {
   const client = await adminClient(ctx);
-  const body = await client.json<{ users: User[]; total: number }>('GET', '/api/users', { query: PAGE });
+  const body = await client.json<UserList>('GET', '/api/users', { query: PAGE });
   ctx.out.result(body, () =>
     table(
       ['email', 'name', 'role', 'active', 'id'],
@@ -103,9 +95,7 @@ export async function usersAdd(ctx: CliContext, options: AddUserOptions, email: 
   };
   if (options.name !== undefined) body.name = options.name;
   if (options.role !== undefined) body.role = options.role;
-  const user = await client.json<User & { invite_sent: boolean; setup_url?: string }>('POST', '/api/users', {
-    body,
-  });
+  const user = await client.json<CreatedUser>('POST', '/api/users', { body });
   ctx.out.result(user, () =>
     [
       `Added ${user.email} (role ${user.role}, id ${user.id})`,
@@ -146,11 +136,7 @@ export async function usersRemove(ctx: CliContext, ref: string): Promise<void> {
 export async function usersInvite(ctx: CliContext, ref: string): Promise<void> {
   const client = await adminClient(ctx);
   const id = await resolveUser(client, ref);
-  const body = await client.json<{ invite_sent: boolean; setup_url?: string; expires_at: string }>(
-    'POST',
-    `/api/users/${enc(id)}/invite`,
-    { body: {} },
-  );
+  const body = await client.json<InviteResponse>('POST', `/api/users/${enc(id)}/invite`, { body: {} });
   ctx.out.result({ user_id: id, ...body }, () =>
     body.invite_sent
       ? `Invitation sent to ${ref} (link valid until ${body.expires_at})`
