@@ -4,6 +4,7 @@
  * schemas; the clients take the `Static` types. Imports nothing from the rest of `src/`, so every
  * side can depend on it.
  */
+export * from './access.js';
 export * from './auth.js';
 export * from './common.js';
 export * from './errors.js';
