@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { Manifest, User } from '../contract/index.js';
+import type { Manifest, Health as ServerHealth, User } from '../contract/index.js';
 import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -18,7 +18,7 @@ export interface Health {
 
 export async function probeHealth(client: ApiClient): Promise<Health> {
   try {
-    const { body } = await client.request<{ status: string; version: string }>('GET', '/api/health', {
+    const { body } = await client.request<ServerHealth>('GET', '/api/health', {
       auth: false,
       accept: [503],
     });

@@ -8,6 +8,7 @@ export * from './access.js';
 export * from './auth.js';
 export * from './common.js';
 export * from './errors.js';
+export * from './health.js';
 export * from './jobs.js';
 export * from './query.js';
 export * from './sync.js';
