@@ -10,6 +10,7 @@ export * from './common.js';
 export * from './errors.js';
 export * from './health.js';
 export * from './jobs.js';
+export * from './profile.js';
 export * from './query.js';
 export * from './sync.js';
 export * from './users.js';
