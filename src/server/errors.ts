@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorBody, FieldError } from '../contract/index.js';
-import { AgnesError, isAgnesError } from '../core/errors.js';
+import { AgnesError, type ErrorCode, isAgnesError } from '../core/errors.js';
 import type { AgnesApp } from './app.js';
 
 /**
@@ -62,7 +62,7 @@ export function registerErrorHandling(app: AgnesApp, html?: HtmlErrorRenderer): 
     if (status >= 400 && status < 500) {
       const detail =
         status === 413 ? 'payload too large' : status === 415 ? 'unsupported media type' : 'bad request';
-      const code =
+      const code: ErrorCode =
         status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
       return reply.status(status).send({ detail, code, request_id: requestId });
     }
