@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ErrorBody } from '../contract/index.js';
 import { CliError, EXIT, exitCodeForStatus } from './errors.js';
 
 export interface ClientOptions {
@@ -154,7 +155,7 @@ export class ApiClient {
     if ((response.status >= 200 && response.status < 300) || accept.includes(response.status)) {
       return { status: response.status, headers: response.headers, body: parsed as T };
     }
-    const error = (parsed && typeof parsed === 'object' ? parsed : {}) as { detail?: string; code?: string };
+    const error = (parsed && typeof parsed === 'object' ? parsed : {}) as Partial<ErrorBody>;
     throw new CliError(
       exitCodeForStatus(response.status),
       friendlyMessage(response.status, error.detail),

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
+import type { Manifest, Health as ServerHealth, User } from '../contract/index.js';
 import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
-import type { Manifest } from './sync/manifest.js';
 import { layoutOf, targetPath } from './sync/paths.js';
 import { loadState, type SyncState } from './sync/state.js';
 
@@ -18,7 +18,7 @@ export interface Health {
 
 export async function probeHealth(client: ApiClient): Promise<Health> {
   try {
-    const { body } = await client.request<{ status: string; version: string }>('GET', '/api/health', {
+    const { body } = await client.request<ServerHealth>('GET', '/api/health', {
       auth: false,
       accept: [503],
     });
@@ -30,13 +30,8 @@ export async function probeHealth(client: ApiClient): Promise<Health> {
   }
 }
 
-export interface Me {
-  id: string;
-  email: string;
-  name: string;
-  role: string;
-  auth: { method: string; token_id: string; expires_at: string | null };
-}
+/** `GET /auth/me`: the user and the credential in use. */
+export type Me = User & { auth: { method: string; token_id: string; expires_at: string | null } };
 
 /** The signed-in user, or null without a valid credential; other failures propagate. */
 export async function whoIsSignedIn(client: ApiClient, hasToken: boolean): Promise<Me | null> {

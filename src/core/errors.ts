@@ -1,6 +1,6 @@
 /**
- * The registry of stable error codes. Every code maps to one HTTP status; the server's error
- * mapper, the CLI and the UI switch on `code`, never on message text.
+ * The registry of stable error codes, each documented in docs/errors.md. Every code maps to one
+ * HTTP status; the server's error mapper, the CLI and the UI switch on `code`, never on message text.
  */
 export const ERROR_STATUS = {
   bad_request: 400,
@@ -31,6 +31,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   query_timeout: 408,
+  request_timeout: 408,
   conflict: 409,
   rebuild_locked: 409,
   email_exists: 409,

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { ERROR_STATUS, type ErrorCode } from '../core/errors.js';
 
 /**
  * Answers requests that Node's HTTP parser refuses before Fastify sees them (a malformed request
@@ -14,11 +15,12 @@ export function clientErrorHandler(headers: Record<string, string>, nextRequestI
   return (error: Error & { code?: string }, socket: Socket): void => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-    const status = timeout ? 408 : 400;
+    const code: ErrorCode = timeout ? 'request_timeout' : 'bad_request';
+    const status = ERROR_STATUS[code];
     const requestId = nextRequestId();
     const body = JSON.stringify({
       detail: timeout ? 'request timed out' : 'bad request',
-      code: timeout ? 'request_timeout' : 'bad_request',
+      code,
       request_id: requestId,
     });
     if (socket.writable)

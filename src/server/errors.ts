@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AgnesError, isAgnesError } from '../core/errors.js';
+import type { ErrorBody, FieldError } from '../contract/index.js';
+import { AgnesError, type ErrorCode, isAgnesError } from '../core/errors.js';
 import type { AgnesApp } from './app.js';
 
 /**
@@ -12,14 +13,7 @@ export type HtmlErrorRenderer = (
   reply: FastifyReply,
 ) => FastifyReply | undefined;
 
-export interface ErrorBody {
-  detail: string;
-  code: string;
-  request_id: string;
-  errors?: { path: string; message: string }[];
-}
-
-function validationErrors(error: FastifyError): { path: string; message: string }[] {
+function validationErrors(error: FastifyError): FieldError[] {
   return (error.validation ?? []).map((v) => {
     const base = `/${error.validationContext ?? 'body'}${v.instancePath}`;
     const missing = (v.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
@@ -68,7 +62,7 @@ export function registerErrorHandling(app: AgnesApp, html?: HtmlErrorRenderer): 
     if (status >= 400 && status < 500) {
       const detail =
         status === 413 ? 'payload too large' : status === 415 ? 'unsupported media type' : 'bad request';
-      const code =
+      const code: ErrorCode =
         status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
       return reply.status(status).send({ detail, code, request_id: requestId });
     }

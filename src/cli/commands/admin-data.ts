@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Job, RebuildReport, SyncTriggerResponse } from '../../contract/index.js';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { toTable } from '../format.js';
@@ -181,21 +182,6 @@ export async function tablesDiscover(
   return failedSources.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
-interface SourceReport {
-  status: string;
-  reason: string | null;
-  tables: string[];
-  remote_tables: string[];
-  skipped_tables: { table: string; reason: string }[];
-}
-
-interface RebuildReport {
-  generation: number;
-  duration_ms: number;
-  views: number;
-  sources: Record<string, SourceReport>;
-}
-
 export async function rebuild(ctx: CliContext, options: { source?: string }): Promise<number> {
   const client = await adminClient(ctx);
   const report = await client.json<RebuildReport>('POST', '/api/admin/rebuild', {
@@ -214,14 +200,6 @@ export async function rebuild(ctx: CliContext, options: { source?: string }): Pr
   return failed.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
-interface Job {
-  id: string;
-  source: string | null;
-  status: string;
-  tables: string[];
-  error: string | null;
-}
-
 export async function adminSync(
   ctx: CliContext,
   options: { table: string[]; source?: string; wait?: boolean },
@@ -230,19 +208,13 @@ export async function adminSync(
   const body: Record<string, unknown> = {};
   if (options.table.length > 0) body.tables = options.table;
   if (options.source) body.source = options.source;
-  const triggered = await client.json<{ jobs: Job[]; skipped: { table: string; reason: string }[] }>(
-    'POST',
-    '/api/sync/trigger',
-    { body },
-  );
+  const triggered = await client.json<SyncTriggerResponse>('POST', '/api/sync/trigger', { body });
   if (!options.wait) {
     ctx.out.result(
       triggered,
       () =>
         [
-          ...triggered.jobs.map(
-            (j) => `Job ${j.id} (${j.source ?? 'all'}) ${j.status}: ${j.tables.join(', ')}`,
-          ),
+          ...triggered.jobs.map((j) => `Job ${j.id} (${j.source}) ${j.status}: ${j.tables.join(', ')}`),
           ...triggered.skipped.map((s) => `  skipped ${s.table}: ${s.reason}`),
         ].join('\n') || 'Nothing to sync.',
     );

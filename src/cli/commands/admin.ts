@@ -1,3 +1,18 @@
+import type {
+  AccessCheck,
+  AccessRequest,
+  CreatedUser,
+  GrantRevoked,
+  GroupList,
+  GroupSummary,
+  InviteResponse,
+  PendingAccessRequests,
+  User,
+  UserGrant,
+  UserGrantList,
+  UserList,
+  UserPermissions,
+} from '../../contract/index.js';
 import type { ApiClient } from '../client.js';
 import { type CliContext, connect } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
@@ -7,23 +22,6 @@ import { type Cell, toTable } from '../format.js';
 
 /** The largest page the list routes serve (03 §0 paging). */
 const PAGE = { per_page: 200 };
-
-interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: string;
-  active: boolean;
-  is_service: boolean;
-}
-
-interface Group {
-  id: string;
-  name: string;
-  description: string | null;
-  member_count: number;
-  permission_count: number;
-}
 
 export async function adminClient(ctx: CliContext): Promise<ApiClient> {
   return (await connect(ctx, { requireAuth: true })).client;
@@ -38,7 +36,7 @@ function table(columns: string[], rows: Cell[][], empty: string): string {
 /** A user id, or an email resolved through `GET /api/users?search=`. */
 export async function resolveUser(client: ApiClient, ref: string): Promise<string> {
   if (!ref.includes('@')) return ref;
-  const { users } = await client.json<{ users: User[] }>('GET', '/api/users', {
+  const { users } = await client.json<UserList>('GET', '/api/users', {
     query: { search: ref, ...PAGE },
   });
   const match = users.find((u) => u.email.toLowerCase() === ref.toLowerCase());
@@ -53,7 +51,7 @@ export async function resolveUser(client: ApiClient, ref: string): Promise<strin
 
 /** A group id or a (case-insensitive) group name. */
 async function resolveGroup(client: ApiClient, ref: string): Promise<string> {
-  const { groups } = await client.json<{ groups: Group[] }>('GET', '/api/admin/groups', { query: PAGE });
+  const { groups } = await client.json<GroupList>('GET', '/api/admin/groups', { query: PAGE });
   const match =
     groups.find((g) => g.id === ref) ?? groups.find((g) => g.name.toLowerCase() === ref.toLowerCase());
   if (!match)
@@ -71,7 +69,7 @@ function parseBoolean(value: string): boolean {
 
 export async function usersList(ctx: CliContext): Promise<void> {
   const client = await adminClient(ctx);
-  const body = await client.json<{ users: User[]; total: number }>('GET', '/api/users', { query: PAGE });
+  const body = await client.json<UserList>('GET', '/api/users', { query: PAGE });
   ctx.out.result(body, () =>
     table(
       ['email', 'name', 'role', 'active', 'id'],
@@ -103,9 +101,7 @@ export async function usersAdd(ctx: CliContext, options: AddUserOptions, email: 
   };
   if (options.name !== undefined) body.name = options.name;
   if (options.role !== undefined) body.role = options.role;
-  const user = await client.json<User & { invite_sent: boolean; setup_url?: string }>('POST', '/api/users', {
-    body,
-  });
+  const user = await client.json<CreatedUser>('POST', '/api/users', { body });
   ctx.out.result(user, () =>
     [
       `Added ${user.email} (role ${user.role}, id ${user.id})`,
@@ -146,11 +142,7 @@ export async function usersRemove(ctx: CliContext, ref: string): Promise<void> {
 export async function usersInvite(ctx: CliContext, ref: string): Promise<void> {
   const client = await adminClient(ctx);
   const id = await resolveUser(client, ref);
-  const body = await client.json<{ invite_sent: boolean; setup_url?: string; expires_at: string }>(
-    'POST',
-    `/api/users/${enc(id)}/invite`,
-    { body: {} },
-  );
+  const body = await client.json<InviteResponse>('POST', `/api/users/${enc(id)}/invite`, { body: {} });
   ctx.out.result({ user_id: id, ...body }, () =>
     body.invite_sent
       ? `Invitation sent to ${ref} (link valid until ${body.expires_at})`
@@ -160,24 +152,11 @@ export async function usersInvite(ctx: CliContext, ref: string): Promise<void> {
 
 // Permissions
 
-interface Permission {
-  user_id: string;
-  email?: string;
-  dataset: string;
-  access: string;
-  granted_by: string | null;
-  granted_at: string;
-}
-
 export async function permissionsList(ctx: CliContext, options: { user?: string }): Promise<void> {
   const client = await adminClient(ctx);
   if (options.user) {
     const id = await resolveUser(client, options.user);
-    const body = await client.json<{
-      permissions: Permission[];
-      group_permissions: { group_name: string; dataset: string; access: string }[];
-      readable_tables: string[];
-    }>('GET', `/api/admin/permissions/${enc(id)}`);
+    const body = await client.json<UserPermissions>('GET', `/api/admin/permissions/${enc(id)}`);
     ctx.out.result(body, () =>
       [
         table(
@@ -194,13 +173,13 @@ export async function permissionsList(ctx: CliContext, options: { user?: string 
     );
     return;
   }
-  const body = await client.json<{ permissions: Permission[] }>('GET', '/api/admin/permissions', {
+  const body = await client.json<UserGrantList>('GET', '/api/admin/permissions', {
     query: PAGE,
   });
   ctx.out.result(body, () =>
     table(
       ['user', 'dataset', 'access', 'granted_at'],
-      body.permissions.map((p) => [p.email ?? p.user_id, p.dataset, p.access, p.granted_at]),
+      body.permissions.map((p) => [p.email, p.dataset, p.access, p.granted_at]),
       'No grants.',
     ),
   );
@@ -212,7 +191,7 @@ export async function permissionsGrant(
 ): Promise<void> {
   const client = await adminClient(ctx);
   const user_id = await resolveUser(client, options.user);
-  const grant = await client.json<Permission>('POST', '/api/admin/permissions', {
+  const grant = await client.json<UserGrant>('POST', '/api/admin/permissions', {
     body: { user_id, dataset: options.dataset, access: 'read' },
   });
   ctx.out.result(grant, () => `Granted ${options.user} read on ${options.dataset}`);
@@ -224,7 +203,7 @@ export async function permissionsRevoke(
 ): Promise<void> {
   const client = await adminClient(ctx);
   const user_id = await resolveUser(client, options.user);
-  const body = await client.json<{ revoked: boolean }>('DELETE', '/api/admin/permissions', {
+  const body = await client.json<GrantRevoked>('DELETE', '/api/admin/permissions', {
     body: { user_id, dataset: options.dataset },
   });
   ctx.out.result(body, () =>
@@ -240,13 +219,9 @@ export async function permissionsCheck(
 ): Promise<void> {
   const client = await adminClient(ctx);
   const user_id = await resolveUser(client, options.user);
-  const body = await client.json<{ allowed: boolean; reason: string; via: unknown }>(
-    'GET',
-    '/api/admin/access-check',
-    {
-      query: { user_id, table_id: options.table },
-    },
-  );
+  const body = await client.json<AccessCheck>('GET', '/api/admin/access-check', {
+    query: { user_id, table_id: options.table },
+  });
   ctx.out.result(
     body,
     () => `${options.user} ${body.allowed ? 'may' : 'may not'} read ${options.table} (${body.reason})`,
@@ -257,7 +232,7 @@ export async function permissionsCheck(
 
 export async function groupsList(ctx: CliContext): Promise<void> {
   const client = await adminClient(ctx);
-  const body = await client.json<{ groups: Group[] }>('GET', '/api/admin/groups', { query: PAGE });
+  const body = await client.json<GroupList>('GET', '/api/admin/groups', { query: PAGE });
   ctx.out.result(body, () =>
     table(
       ['name', 'members', 'grants', 'id'],
@@ -275,7 +250,7 @@ export async function groupsCreate(
   const client = await adminClient(ctx);
   const body: Record<string, unknown> = { name };
   if (options.description !== undefined) body.description = options.description;
-  const group = await client.json<Group>('POST', '/api/admin/groups', { body });
+  const group = await client.json<GroupSummary>('POST', '/api/admin/groups', { body });
   ctx.out.result(group, () => `Created group ${group.name} (id ${group.id})`);
 }
 
@@ -321,17 +296,9 @@ export async function groupsRevoke(ctx: CliContext, group: string, dataset: stri
 
 // Access requests
 
-interface AccessRequest {
-  id: string;
-  user_email: string;
-  table_id: string;
-  reason: string | null;
-  created_at: string;
-}
-
 export async function accessRequestsList(ctx: CliContext): Promise<void> {
   const client = await adminClient(ctx);
-  const body = await client.json<{ requests: AccessRequest[] }>('GET', '/api/access-requests/pending', {
+  const body = await client.json<PendingAccessRequests>('GET', '/api/access-requests/pending', {
     query: PAGE,
   });
   ctx.out.result(body, () =>
@@ -350,7 +317,7 @@ export async function accessRequestDecide(
   id: string,
 ): Promise<void> {
   const client = await adminClient(ctx);
-  const body = await client.json<{ status: string; id: string }>(
+  const body = await client.json<Pick<AccessRequest, 'id' | 'status'>>(
     'POST',
     `/api/access-requests/${enc(id)}/${decision}`,
     {

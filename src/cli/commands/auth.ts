@@ -1,29 +1,10 @@
 import { hostname } from 'node:os';
-import type { Static } from '@sinclair/typebox';
-import type { TokenResponse } from '../../server/schemas.js';
+import type { CreatedToken, PersonalTokenList, TokenResponse } from '../../contract/index.js';
 import { ApiClient } from '../client.js';
 import { type CliContext, connect, resolveServer, USER_AGENT } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
+import type { Me } from '../inspect.js';
 import { ask, readStdin } from '../prompt.js';
-
-export type Session = Static<typeof TokenResponse>;
-
-interface Me {
-  id: string;
-  email: string;
-  name: string;
-  role: string;
-  groups: { id: string; name: string }[];
-  auth: { method: string; token_id: string; expires_at: string | null };
-}
-
-interface CreatedToken {
-  id: string;
-  name: string;
-  token: string;
-  prefix: string;
-  expires_at: string | null;
-}
 
 export interface LoginOptions {
   email?: string;
@@ -47,7 +28,7 @@ function sessionClient(server: string, token: string): ApiClient {
 /** Trades a short session for a personal access token, then ends the session (06 §5.1). */
 export async function tokenFromSession(
   server: string,
-  session: Session,
+  session: TokenResponse,
   options: LoginOptions,
 ): Promise<CreatedToken> {
   const client = sessionClient(server, session.access_token);
@@ -85,21 +66,23 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
     token = options.token === '-' ? await readStdin() : options.token;
   } else {
     const email = options.email ?? (await ask('Email: ', { flag: '--email' }));
-    let session: Session;
+    let session: TokenResponse;
     if (options.magicLink) {
       await anonymous.request('POST', '/auth/email/send-link', { body: { email } });
       ctx.out.info(`A sign-in link was sent to ${email} (if the account exists).`);
       const pasted = process.stdin.isTTY
         ? await ask('Paste the link or the token from the email: ', { flag: '--magic-link (on a terminal)' })
         : await readStdin();
-      session = await anonymous.json<Session>('POST', '/auth/email/verify', {
+      session = await anonymous.json<TokenResponse>('POST', '/auth/email/verify', {
         body: { token: tokenFromLink(pasted), email },
       });
     } else {
       const password = options.passwordStdin
         ? await readStdin()
         : await ask('Password: ', { secret: true, flag: '--password-stdin' });
-      session = await anonymous.json<Session>('POST', '/auth/password/login', { body: { email, password } });
+      session = await anonymous.json<TokenResponse>('POST', '/auth/password/login', {
+        body: { email, password },
+      });
     }
     const created = await tokenFromSession(server, session, options);
     token = created.token;
@@ -171,19 +154,9 @@ export async function logout(ctx: CliContext): Promise<void> {
   ctx.out.result({ server, revoked }, () => `Logged out of ${server}`);
 }
 
-interface TokenRow {
-  id: string;
-  name: string;
-  prefix: string;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-
 export async function listTokens(ctx: CliContext): Promise<void> {
   const { client } = await connect(ctx, { requireAuth: true });
-  const { tokens } = await client.json<{ tokens: TokenRow[] }>('GET', '/api/tokens');
+  const { tokens } = await client.json<PersonalTokenList>('GET', '/api/tokens');
   ctx.out.result(
     { tokens },
     () =>

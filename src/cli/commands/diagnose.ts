@@ -1,5 +1,6 @@
 import { access, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { HealthDetailed, Manifest } from '../../contract/index.js';
 import { queryRows } from '../../core/duckdb/engine.js';
 import { quoteIdent } from '../../core/duckdb/sql.js';
 import { type Check, fail, pass, reportChecks, warn } from '../checks.js';
@@ -8,17 +9,12 @@ import { type CliContext, connect } from '../context.js';
 import { CliError } from '../errors.js';
 import { bytesToDownload, localState, probeHealth, whoIsSignedIn } from '../inspect.js';
 import { openLocalDb } from '../local-db.js';
-import type { Manifest } from '../sync/manifest.js';
 import { layoutOf } from '../sync/paths.js';
 import type { SyncState } from '../sync/state.js';
 
 const EXPIRY_WARNING_DAYS = 14;
 const CLOCK_SKEW_WARNING_MS = 5 * 60_000;
 const MIB = 1024 * 1024;
-
-interface Detailed {
-  services: { data: { stale_tables: string[] } };
-}
 
 async function localDirWritable(dir: string): Promise<Check> {
   const probe = join(dir, `.da-write-test-${process.pid}`);
@@ -113,7 +109,7 @@ async function serverChecks(client: ApiClient, hasToken: boolean, checks: Check[
   checks.push(
     pass('manifest', `${Object.keys(manifest.tables).length} tables, generation ${manifest.generation}`),
   );
-  const detailed = await client.json<Detailed>('GET', '/api/health/detailed');
+  const detailed = await client.json<HealthDetailed>('GET', '/api/health/detailed');
   const stale = detailed.services.data.stale_tables;
   checks.push(
     stale.length > 0

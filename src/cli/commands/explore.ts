@@ -1,3 +1,4 @@
+import type { ServedProfile } from '../../contract/index.js';
 import { queryRows, toNumber } from '../../core/duckdb/engine.js';
 import { quoteIdent } from '../../core/duckdb/sql.js';
 import { type CliContext, connect } from '../context.js';
@@ -7,24 +8,6 @@ import { localRelations, openLocalDb, runLocal } from '../local-db.js';
 import { layoutOf } from '../sync/paths.js';
 
 const SAMPLE_ROWS = 5;
-
-interface ProfileColumn {
-  name: string;
-  type: string;
-  completeness_pct: number;
-  top_values?: { value: string; count: number; pct: number }[];
-  sample_values?: string[];
-}
-
-interface Profile {
-  table_id: string;
-  row_count: number;
-  column_count: number;
-  profiled_at?: string;
-  stale?: boolean;
-  columns: ProfileColumn[];
-  alerts: { column: string; type: string; message: string }[];
-}
 
 async function exploreLocal(ctx: CliContext, table: string): Promise<void> {
   const duck = await openLocalDb(layoutOf(ctx.localDir).dbPath);
@@ -65,12 +48,19 @@ async function exploreLocal(ctx: CliContext, table: string): Promise<void> {
   }
 }
 
-function profileSummary(profile: Profile): string {
+/** A column's most frequent values where the profile has them (string columns), else its samples. */
+function topValues(column: ServedProfile['columns'][number]): string[] {
+  if (column.type_category === 'STRING' && column.top_values)
+    return column.top_values.map((v) => `${v.value} (${v.pct}%)`);
+  return column.sample_values;
+}
+
+function profileSummary(profile: ServedProfile): string {
   const columns = profile.columns.map((c) => [
     c.name,
     c.type,
     `${c.completeness_pct}%`,
-    (c.top_values?.map((v) => `${v.value} (${v.pct}%)`) ?? c.sample_values ?? []).slice(0, 3).join(', '),
+    topValues(c).slice(0, 3).join(', '),
   ]);
   return [
     `${profile.table_id}: ${profile.row_count} rows, ${profile.column_count} columns${profile.stale ? ' (profile is stale)' : ''}`,
@@ -84,6 +74,9 @@ function profileSummary(profile: Profile): string {
 export async function explore(ctx: CliContext, options: { remote?: boolean }, table: string): Promise<void> {
   if (!options.remote) return exploreLocal(ctx, table);
   const { client } = await connect(ctx, { requireAuth: true });
-  const profile = await client.json<Profile>('GET', `/api/catalog/profile/${encodeURIComponent(table)}`);
+  const profile = await client.json<ServedProfile>(
+    'GET',
+    `/api/catalog/profile/${encodeURIComponent(table)}`,
+  );
   ctx.out.result(profile, () => profileSummary(profile));
 }

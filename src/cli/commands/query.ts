@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { QueryResult } from '../../contract/index.js';
 import { type CliContext, connect } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { type Cell, formatRows, rowObjects, type TextFormat } from '../format.js';
@@ -23,17 +24,6 @@ export interface QueryOptions {
   format: QueryFormat;
   limit?: number;
   output?: string;
-}
-
-/** `QueryResult` of 03 §0. */
-interface QueryResult {
-  columns: string[];
-  column_types: string[];
-  rows: Cell[][];
-  row_count: number;
-  truncated: boolean;
-  truncated_reason: 'rows' | 'bytes' | null;
-  elapsed_ms: number;
 }
 
 async function sqlOf(sql: string | undefined, options: QueryOptions): Promise<string> {
@@ -109,7 +99,9 @@ async function result(ctx: CliContext, sql: string, options: QueryOptions, limit
     }
   }
   const { client } = await connect(ctx, { requireAuth: true });
-  return client.json<QueryResult>('POST', '/api/query', { body: { sql, limit } });
+  const remote = await client.json<QueryResult>('POST', '/api/query', { body: { sql, limit } });
+  // Parsed from JSON, so every cell is a JSON value (05 §6).
+  return { ...remote, rows: remote.rows as Cell[][] };
 }
 
 /** `da query` (06 §5.2): local DuckDB by default, the server's guarded SQL with `--remote`. */

@@ -1,11 +1,11 @@
+import type { Manifest, TokenResponse } from '../../contract/index.js';
 import { type Check, fail, pass, reportChecks, warn } from '../checks.js';
 import { ApiClient } from '../client.js';
 import { type CliContext, connect, resolveServer, USER_AGENT } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { probeHealth, whoIsSignedIn } from '../inspect.js';
 import { ask, readStdin } from '../prompt.js';
-import type { Manifest } from '../sync/manifest.js';
-import { type Session, tokenFromSession } from './auth.js';
+import { tokenFromSession } from './auth.js';
 
 /** `da setup bootstrap` (06 §5.4): the first admin of a fresh server, signed in with a stored PAT. */
 export async function bootstrap(
@@ -26,9 +26,9 @@ export async function bootstrap(
     userAgent: USER_AGENT,
     verbose: ctx.options.verbose,
   });
-  let session: Session;
+  let session: TokenResponse;
   try {
-    session = await anonymous.json<Session>('POST', '/auth/bootstrap', { body });
+    session = await anonymous.json<TokenResponse>('POST', '/auth/bootstrap', { body });
   } catch (error) {
     if (error instanceof CliError && error.status === 403)
       throw new CliError(EXIT.forbidden, 'Bootstrap disabled: the server already has users', error.code, 403);

@@ -1,3 +1,4 @@
+import type { Manifest } from '../../contract/index.js';
 import { type CliContext, connect } from '../context.js';
 import { EXIT } from '../errors.js';
 import {
@@ -9,7 +10,6 @@ import {
   remoteTables,
   whoIsSignedIn,
 } from '../inspect.js';
-import type { Manifest } from '../sync/manifest.js';
 
 export interface StatusDocument {
   server: {

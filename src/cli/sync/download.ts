@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
+import type { ErrorBody } from '../../contract/index.js';
 import type { ApiClient } from '../client.js';
 import { CliError, exitCodeForStatus } from '../errors.js';
 import { ensureParent } from './paths.js';
@@ -76,7 +77,7 @@ export async function downloadFile(
       await response.body?.cancel();
       throw new TransientDownloadError(`the server answered ${response.status}`);
     }
-    const body = (await response.json().catch(() => ({}))) as { detail?: string; code?: string };
+    const body = (await response.json().catch(() => ({}))) as Partial<ErrorBody>;
     if (response.status === 409 && body.code === 'stale_manifest') throw new StaleManifestError();
     throw new CliError(
       exitCodeForStatus(response.status),

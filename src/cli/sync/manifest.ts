@@ -1,9 +1,5 @@
+import type { ManifestTable } from '../../contract/index.js';
 import { isValidShardName, isValidTableId } from '../../core/ids.js';
-
-import type { ManifestTable } from '../../core/sync/manifest.js';
-
-// One definition of the wire format (02 §8) for the server that writes it and the CLI that reads it.
-export type { Manifest, ManifestFile, ManifestTable } from '../../core/sync/manifest.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 

@@ -1,7 +1,7 @@
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Manifest, ManifestTable } from '../../contract/index.js';
 import { sha256File } from '../../core/sync/hashing.js';
-import type { Manifest, ManifestTable } from './manifest.js';
 import { unsafeReason } from './manifest.js';
 import { localPath, refuseSymlinks, UnsafePathError } from './paths.js';
 import type { SyncState } from './state.js';

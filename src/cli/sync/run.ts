@@ -1,12 +1,12 @@
 import { lstat, mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Manifest, ManifestTable } from '../../contract/index.js';
 import { acquireLock, LockTimeoutError } from '../../core/fs/lock-file.js';
 import type { ApiClient } from '../client.js';
 import { type CliContext, connect } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { downloadFile, HashMismatchError, StaleManifestError, TransientDownloadError } from './download.js';
-import type { Manifest, ManifestTable } from './manifest.js';
 import { layoutOf, localPath, refuseSymlinks, targetPath } from './paths.js';
 import { type FileTask, type Plan, planSync, type TableError } from './plan.js';
 import { createProgress } from './progress.js';

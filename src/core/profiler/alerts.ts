@@ -1,7 +1,7 @@
+import type { Alert, AlertCode } from '../../contract/index.js';
 import type { InstanceConfig } from '../config/index.js';
 import type { ColumnFacts } from './column-profile.js';
 import { pct } from './format.js';
-import type { Alert, AlertCode } from './types.js';
 
 export type AlertThresholds = Pick<
   InstanceConfig['profiler'],

@@ -1,4 +1,4 @@
-import type { TypeCategory } from './types.js';
+import type { TypeCategory } from '../../contract/index.js';
 
 const NUMERIC_TYPES = new Set([
   'TINYINT',

@@ -1,3 +1,4 @@
+import type { ColumnProfile, TopValue } from '../../contract/index.js';
 import type { InstanceConfig } from '../config/index.js';
 import { toNumber } from '../duckdb/engine.js';
 import { count, pct, round2, stringOrNull } from './format.js';
@@ -5,7 +6,6 @@ import { dateHistogram, numericHistogram } from './histogram.js';
 import type { ColumnPlans } from './passes.js';
 import { quantileValues } from './quantiles.js';
 import { type ColumnPlan, type ResultRow, stat } from './sql.js';
-import type { ColumnProfile, TopValue } from './types.js';
 
 /** Turns the statistics of all passes (one merged result row) into column objects. */
 

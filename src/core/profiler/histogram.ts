@@ -1,6 +1,6 @@
+import type { DateGranularity, DateHistogram, NumericHistogram } from '../../contract/index.js';
 import { quoteLiteral } from '../duckdb/sql.js';
 import { compactNumber, round2 } from './format.js';
-import type { DateGranularity, DateHistogram, NumericHistogram } from './types.js';
 
 /**
  * Histogram bucketing. Buckets are computed in SQL as integer indexes (so one `histogram()`

@@ -1,6 +1,6 @@
+import type { DateGranularity } from '../../contract/index.js';
 import { dateBucketSql, type NumericBins, numericBinSql } from './histogram.js';
 import { alias, type ColumnPlan, finite, fromProjected, temporal, text } from './sql.js';
-import type { DateGranularity } from './types.js';
 
 /** What pass 3 counts for a column: histogram buckets, or the values of a categorical string. */
 export type Distribution =

@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Alert, ColumnProfile, DateRange, Profile, TypeCategory } from '../../contract/index.js';
 import type { InstanceConfig } from '../config/index.js';
 import { toDuckSize } from '../config/size.js';
 import { openDuck, queryOne, queryRows } from '../duckdb/engine.js';
@@ -18,14 +19,9 @@ import {
   sampleRowsSql,
   sampleSql,
 } from './sql.js';
-import {
-  type Alert,
-  type ColumnProfile,
-  type DateRange,
-  PROFILER_VERSION,
-  type Profile,
-  type TypeCategory,
-} from './types.js';
+
+/** Written into each profile, so a reader can tell which profiler made it. */
+export const PROFILER_VERSION = 1;
 
 export interface ProfileInput {
   tableId: string;

@@ -1,4 +1,4 @@
-import type { MetricUse, RelatedTable } from './types.js';
+import type { MetricUse, RelatedTable } from '../../contract/index.js';
 
 export interface RelatedCandidate {
   tableId: string;

@@ -1,6 +1,6 @@
+import type { TypeCategory } from '../../contract/index.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { isFloatingType, isVarchar } from './categories.js';
-import type { TypeCategory } from './types.js';
 
 /**
  * Query builders. Each pass reads a projection that prepares every column once: `r<i>` the raw

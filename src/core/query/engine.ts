@@ -4,6 +4,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
+import type { QueryResult } from '../../contract/index.js';
 import type { InstanceConfig } from '../config/index.js';
 import { quoteLiteral } from '../duckdb/sql.js';
 import { AgnesError } from '../errors.js';
@@ -15,7 +16,7 @@ import { Sandbox, type SandboxLog } from './sandbox.js';
 import { SandboxCache } from './sandbox-cache.js';
 import { QuerySlots } from './slots.js';
 import { SqlParser } from './sql-parser.js';
-import type { ExportFormat, QueryCaller, QueryResult, TableAccess, TruncatedReason } from './types.js';
+import type { ExportFormat, QueryCaller, TableAccess } from './types.js';
 import { encodeValue, type JsonValue } from './value-encoding.js';
 
 export type QuerySettings = InstanceConfig['query'];
@@ -261,7 +262,7 @@ export class QueryEngine {
     const columnTypes = result.columnTypes().map((t) => t.toString());
     const rows: JsonValue[][] = [];
     let bytes = 0;
-    let truncated: TruncatedReason | null = null;
+    let truncated: QueryResult['truncated_reason'] = null;
     read: for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;

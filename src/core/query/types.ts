@@ -18,17 +18,4 @@ export interface QueryCaller {
   isVisible(tableId: string): boolean;
 }
 
-export type TruncatedReason = 'rows' | 'bytes';
-
-/** `QueryResult` of 03 §0.6; values encoded by 05 §6. */
-export interface QueryResult {
-  columns: string[];
-  column_types: string[];
-  rows: unknown[][];
-  row_count: number;
-  truncated: boolean;
-  truncated_reason: TruncatedReason | null;
-  elapsed_ms: number;
-}
-
 export type ExportFormat = 'csv' | 'ndjson' | 'parquet';

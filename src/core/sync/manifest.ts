@@ -1,36 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { Manifest, ManifestTable } from '../../contract/index.js';
 import { datasetOf } from '../access/decide.js';
 import type { FileRecord, Layout, QueryMode } from '../state/schema.js';
 
 /** The sync manifest (02 §8): what one user may sync, with content hashes, built per request. */
-
-export interface ManifestFile {
-  name: string;
-  size: number;
-  hash: string;
-}
-
-export interface ManifestTable {
-  id: string;
-  name: string;
-  description: string;
-  source: string;
-  dataset: string;
-  query_mode: QueryMode;
-  layout: Layout;
-  rows: number | null;
-  size_bytes: number;
-  hash: string | null;
-  updated: string | null;
-  files: ManifestFile[];
-}
-
-export interface Manifest {
-  server_time: string;
-  generation: number;
-  user_id: string;
-  tables: Record<string, ManifestTable>;
-}
 
 /** The `sync_state` fields the manifest reads. */
 export interface ManifestState {

@@ -1,35 +1,13 @@
 import { Type } from '@sinclair/typebox';
+import { AccessRequestSchema, PendingAccessRequestsSchema } from '../../contract/index.js';
 import { loadAccessView } from '../../core/access/access.js';
 import { AgnesError, isAgnesError } from '../../core/errors.js';
 import type { AccessRequest, Repositories } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
 import { routeLimit } from '../plugins/rate-limits.js';
-import { errors, Id, NullableTimestamp, PagedQuery, PageFields, pageOf, Timestamp } from '../schemas.js';
+import { errors, Id, PagedQuery, PageFields, pageOf } from '../schemas.js';
 import type { AppServices } from '../services.js';
 import { activeAdminIds, notifyUsers } from '../system-notifications.js';
-
-const Nullable = Type.Union([Type.String(), Type.Null()]);
-const Status = Type.Union([
-  Type.Literal('pending'),
-  Type.Literal('approved'),
-  Type.Literal('denied'),
-  Type.Literal('cancelled'),
-]);
-
-const AccessRequestView = Type.Object({
-  id: Type.String(),
-  user_id: Type.String(),
-  user_email: Type.String(),
-  table_id: Type.String(),
-  table_name: Nullable,
-  reason: Nullable,
-  status: Status,
-  reviewed_by: Nullable,
-  reviewed_by_email: Nullable,
-  reviewed_at: NullableTimestamp,
-  review_note: Nullable,
-  created_at: Timestamp,
-});
 
 const RequestParams = Type.Object({ id: Id });
 const ReviewBody = Type.Object(
@@ -150,7 +128,7 @@ export async function accessRequestRoutes(app: AgnesApp, services: AppServices):
         summary: "The caller's requests, newest first",
         querystring: PagedQuery({}),
         response: {
-          200: Type.Object({ requests: Type.Array(AccessRequestView), ...PageFields }),
+          200: Type.Object({ requests: Type.Array(AccessRequestSchema), ...PageFields }),
           ...errors(401, 422),
         },
       },
@@ -178,7 +156,7 @@ export async function accessRequestRoutes(app: AgnesApp, services: AppServices):
         summary: 'Pending requests of every user, newest first',
         querystring: PagedQuery({}),
         response: {
-          200: Type.Object({ requests: Type.Array(AccessRequestView), count: Type.Integer(), ...PageFields }),
+          200: PendingAccessRequestsSchema,
           ...errors(401, 403, 422),
         },
       },

@@ -1,10 +1,10 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import type { Profile, ServedProfile } from '../../contract/index.js';
 import type { AccessView } from '../../core/access/access.js';
 import { datasetOf } from '../../core/access/decide.js';
 import type { MetricDefinition } from '../../core/catalog/metrics.js';
-import { type Profile, ProfileSchema } from '../../core/profiler/index.js';
 import type { RegistryEntry, SyncState, TableProfile } from '../../core/state/repositories/index.js';
-import { NullableTimestamp, Timestamp } from '../schemas.js';
+import { NullableTimestamp } from '../schemas.js';
 
 /** Response shapes and view builders of the catalog API (03 §7). */
 
@@ -68,12 +68,6 @@ export const TableDetail = Type.Object({
   sync: Type.Optional(Type.Union([SyncInfo, Type.Null()])),
   profiled_at: Type.Optional(NullableTimestamp),
 });
-
-/** The stored profile (02 §7) as served: filtered per reader, plus `profiled_at` and `stale`. */
-export const ServedProfile = Type.Object(
-  { ...ProfileSchema.properties, profiled_at: Timestamp, stale: Type.Boolean() },
-  { additionalProperties: false },
-);
 
 export const MetricSummary = Type.Object({
   path: Type.String(),
@@ -164,7 +158,7 @@ export function servedProfile(
   state: SyncState | undefined,
   view: AccessView,
   metrics: readonly MetricDefinition[],
-): Static<typeof ServedProfile> {
+): ServedProfile {
   const profile = row.profile as unknown as Profile;
   const byPath = new Map(metrics.map((m) => [m.path, m]));
   return {

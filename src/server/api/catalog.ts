@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ServedProfileSchema } from '../../contract/index.js';
 import { type AccessView, loadAccessView } from '../../core/access/access.js';
 import type { Principal } from '../../core/access/decide.js';
 import { describeParquet } from '../../core/catalog/columns.js';
@@ -16,7 +17,6 @@ import {
   catalogTable,
   MetricSummary,
   metricSummary,
-  ServedProfile,
   servedProfile,
   splitKey,
   syncInfo,
@@ -202,7 +202,7 @@ export async function catalogRoutes(app: AgnesApp, services: AppServices): Promi
         tags: ['catalog'],
         summary: 'The stored profile of a readable table, filtered for you',
         params: TableParams,
-        response: { 200: ServedProfile, ...errors(401, 403, 404, 422) },
+        response: { 200: ServedProfileSchema, ...errors(401, 403, 404, 422) },
       },
     },
     async (request) => readableProfile(repos, dataDir, request.auth!.principal, request.params.table_id),

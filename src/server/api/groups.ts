@@ -1,22 +1,15 @@
 import { Type } from '@sinclair/typebox';
+import { GroupListSchema, GroupSummarySchema } from '../../contract/index.js';
 import { AgnesError, isAgnesError } from '../../core/errors.js';
 import type { Group } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
-import { AccessSchema, errors, Id, NullableTimestamp, PagedQuery, PageFields, pageOf } from '../schemas.js';
+import { AccessSchema, errors, Id, NullableTimestamp, PagedQuery, pageOf } from '../schemas.js';
 import type { AppServices } from '../services.js';
 import { checkGrantDataset, GrantDataset } from './grant-dataset.js';
 
 const GroupParams = Type.Object({ group_id: Id });
 const GroupName = Type.String({ minLength: 1, maxLength: 100 });
 const Description = Type.String({ maxLength: 500 });
-
-const GroupSummary = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  description: Type.Union([Type.String(), Type.Null()]),
-  member_count: Type.Integer(),
-  permission_count: Type.Integer(),
-});
 
 const GroupDetail = Type.Object({
   id: Type.String(),
@@ -88,7 +81,7 @@ export async function groupRoutes(app: AgnesApp, services: AppServices): Promise
         summary: 'List groups by name',
         querystring: PagedQuery({}),
         response: {
-          200: Type.Object({ groups: Type.Array(GroupSummary), ...PageFields }),
+          200: GroupListSchema,
           ...errors(401, 403, 422),
         },
       },
@@ -121,7 +114,7 @@ export async function groupRoutes(app: AgnesApp, services: AppServices): Promise
           { name: GroupName, description: Type.Optional(Description) },
           { additionalProperties: false },
         ),
-        response: { 201: GroupSummary, ...errors(401, 403, 409, 422) },
+        response: { 201: GroupSummarySchema, ...errors(401, 403, 409, 422) },
       },
     },
     async (request, reply) => {
@@ -182,7 +175,7 @@ export async function groupRoutes(app: AgnesApp, services: AppServices): Promise
           { name: Type.Optional(GroupName), description: Type.Optional(Description) },
           { additionalProperties: false },
         ),
-        response: { 200: GroupSummary, ...errors(401, 403, 404, 409, 422) },
+        response: { 200: GroupSummarySchema, ...errors(401, 403, 404, 409, 422) },
       },
     },
     async (request) => {

@@ -1,55 +1,9 @@
-import { Type } from '@sinclair/typebox';
+import { HealthDetailedSchema, HealthSchema } from '../../contract/index.js';
 import { loadAccessView } from '../../core/access/access.js';
 import type { Repositories } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
 import type { HealthMonitor } from '../health-monitor.js';
-import { errors, NullableTimestamp, Timestamp } from '../schemas.js';
-
-const Status = Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]);
-
-const HealthResponse = Type.Object({
-  status: Status,
-  version: Type.String(),
-  timestamp: Type.String({ format: 'date-time' }),
-});
-
-const DetailedResponse = Type.Object({
-  status: Status,
-  version: Type.String(),
-  timestamp: Timestamp,
-  services: Type.Object({
-    state_db: Type.Object({ status: Status, detail: Type.Optional(Type.String()) }),
-    analytics: Type.Object({
-      status: Status,
-      generation: Type.Union([Type.Integer(), Type.Null()]),
-      built_at: NullableTimestamp,
-      views: Type.Integer(),
-      failed_sources: Type.Array(Type.String()),
-    }),
-    data: Type.Object({
-      status: Status,
-      tables: Type.Integer(),
-      total_rows: Type.Integer(),
-      stale_tables: Type.Array(Type.String()),
-    }),
-    sync: Type.Object({
-      running_jobs: Type.Integer(),
-      last_job: Type.Union([
-        Type.Object({
-          id: Type.String(),
-          kind: Type.String(),
-          source: Type.Union([Type.String(), Type.Null()]),
-          status: Type.String(),
-          created_at: Timestamp,
-          finished_at: NullableTimestamp,
-        }),
-        Type.Null(),
-      ]),
-    }),
-    disk: Type.Object({ status: Status, free_bytes: Type.Integer() }),
-    users: Type.Optional(Type.Object({ count: Type.Integer() })),
-  }),
-});
+import { errors } from '../schemas.js';
 
 /**
  * Public health (03 §3): no counts or names anonymously; 503 when unusable. The detailed view is
@@ -68,7 +22,7 @@ export async function healthRoutes(
       schema: {
         tags: ['health'],
         summary: 'Instance health',
-        response: { 200: HealthResponse, 503: HealthResponse },
+        response: { 200: HealthSchema, 503: HealthSchema },
       },
     },
     async (_request, reply) => {
@@ -85,7 +39,7 @@ export async function healthRoutes(
       schema: {
         tags: ['health'],
         summary: 'Health of each part of the instance, as far as the caller may see it',
-        response: { 200: DetailedResponse, ...errors(401) },
+        response: { 200: HealthDetailedSchema, ...errors(401) },
       },
     },
     async (request) => {

@@ -1,56 +1,19 @@
 import { Type } from '@sinclair/typebox';
+import {
+  AccessCheckSchema,
+  GrantRevokedSchema,
+  UserGrantListSchema,
+  UserGrantSchema,
+  UserPermissionsSchema,
+} from '../../contract/index.js';
 import { loadAccessView } from '../../core/access/access.js';
 import { AgnesError } from '../../core/errors.js';
 import type { Repositories } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
 import { toPrincipal } from '../auth/principal.js';
-import { AccessSchema, errors, Id, NullableTimestamp, PagedQuery, PageFields, pageOf } from '../schemas.js';
+import { AccessSchema, errors, Id, PagedQuery, pageOf } from '../schemas.js';
 import type { AppServices } from '../services.js';
 import { checkGrantDataset, GrantDataset } from './grant-dataset.js';
-
-const GrantedBy = Type.Union([Type.String(), Type.Null()]);
-
-const UserGrant = Type.Object({
-  user_id: Type.String(),
-  dataset: Type.String(),
-  access: AccessSchema,
-  granted_by: GrantedBy,
-  granted_at: NullableTimestamp,
-});
-
-const UserPermissions = Type.Object({
-  user_id: Type.String(),
-  permissions: Type.Array(
-    Type.Object({
-      dataset: Type.String(),
-      access: AccessSchema,
-      granted_by: GrantedBy,
-      granted_at: NullableTimestamp,
-    }),
-  ),
-  group_permissions: Type.Array(
-    Type.Object({
-      group_id: Type.String(),
-      group_name: Type.String(),
-      dataset: Type.String(),
-      access: AccessSchema,
-    }),
-  ),
-  readable_tables: Type.Array(Type.String()),
-});
-
-const AccessReasonSchema = Type.Union(
-  [
-    'admin',
-    'public',
-    'user_grant',
-    'group_grant',
-    'bucket_grant',
-    'unregistered',
-    'no_grant',
-    'inactive',
-  ].map((reason) => Type.Literal(reason)),
-);
 
 const RevokeFields = { user_id: Type.Optional(Id), dataset: Type.Optional(GrantDataset) };
 
@@ -77,7 +40,7 @@ export async function permissionRoutes(app: AgnesApp, services: AppServices): Pr
           { user_id: Id, dataset: GrantDataset, access: Type.Optional(AccessSchema) },
           { additionalProperties: false },
         ),
-        response: { 201: UserGrant, ...errors(401, 403, 404, 422) },
+        response: { 201: UserGrantSchema, ...errors(401, 403, 404, 422) },
       },
     },
     async (request, reply) => {
@@ -110,7 +73,7 @@ export async function permissionRoutes(app: AgnesApp, services: AppServices): Pr
         summary: "Revoke a user's grant; user_id and dataset in a JSON body or as query parameters",
         body: Type.Object(RevokeFields, { additionalProperties: false }),
         querystring: Type.Object(RevokeFields, { additionalProperties: false }),
-        response: { 200: Type.Object({ revoked: Type.Boolean() }), ...errors(401, 403, 422) },
+        response: { 200: GrantRevokedSchema, ...errors(401, 403, 422) },
       },
     },
     async (request) => {
@@ -144,10 +107,7 @@ export async function permissionRoutes(app: AgnesApp, services: AppServices): Pr
         summary: 'Direct user grants, optionally for one dataset',
         querystring: PagedQuery({ dataset: Type.Optional(GrantDataset) }),
         response: {
-          200: Type.Object({
-            permissions: Type.Array(Type.Composite([UserGrant, Type.Object({ email: Type.String() })])),
-            ...PageFields,
-          }),
+          200: UserGrantListSchema,
           ...errors(401, 403, 422),
         },
       },
@@ -181,7 +141,7 @@ export async function permissionRoutes(app: AgnesApp, services: AppServices): Pr
         tags: ['permissions'],
         summary: "A user's own and group grants, and the tables the access function lets them read",
         params: Type.Object({ user_id: Id }),
-        response: { 200: UserPermissions, ...errors(401, 403, 404) },
+        response: { 200: UserPermissionsSchema, ...errors(401, 403, 404) },
       },
     },
     async (request) => {
@@ -228,11 +188,7 @@ export async function permissionRoutes(app: AgnesApp, services: AppServices): Pr
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({
-            allowed: Type.Boolean(),
-            reason: AccessReasonSchema,
-            via: Type.Union([Type.String(), Type.Null()]),
-          }),
+          200: AccessCheckSchema,
           ...errors(401, 403, 404, 422),
         },
       },

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { type QueryResult, QueryResultSchema } from '../../contract/index.js';
 import { type AccessView, loadAccessView } from '../../core/access/access.js';
 import { AgnesError } from '../../core/errors.js';
 import { isValidTableId } from '../../core/ids.js';
 import type { QueryRequest } from '../../core/query/engine.js';
-import type { QueryResult as Result } from '../../core/query/types.js';
 import type { AgnesApp } from '../app.js';
 import { routeLimit } from '../plugins/rate-limits.js';
 import { errors, Id } from '../schemas.js';
@@ -12,16 +12,6 @@ import type { AppServices } from '../services.js';
 
 /** The audit entry keeps at most this much of the SQL (05 §2 step 9). */
 const AUDIT_SQL_CHARS = 2_000;
-
-const QueryResult = Type.Object({
-  columns: Type.Array(Type.String()),
-  column_types: Type.Array(Type.String()),
-  rows: Type.Array(Type.Array(Type.Unknown())),
-  row_count: Type.Integer(),
-  truncated: Type.Boolean(),
-  truncated_reason: Type.Union([Type.Literal('rows'), Type.Literal('bytes'), Type.Null()]),
-  elapsed_ms: Type.Integer(),
-});
 
 const QUERY_ERRORS = errors(400, 401, 403, 408, 413, 422, 429, 503);
 
@@ -50,7 +40,7 @@ function auditQuery(request: FastifyRequest, action: string, sql: string, extra:
   request.audit = { action, params: { sql: sql.slice(0, AUDIT_SQL_CHARS), ...extra } };
 }
 
-const auditResult = (result: Result) => ({
+const auditResult = (result: QueryResult) => ({
   row_count: result.row_count,
   truncated: result.truncated,
   elapsed_ms: result.elapsed_ms,
@@ -86,7 +76,7 @@ export async function queryRoutes(app: AgnesApp, services: AppServices): Promise
           },
           { additionalProperties: false },
         ),
-        response: { 200: QueryResult, ...QUERY_ERRORS },
+        response: { 200: QueryResultSchema, ...QUERY_ERRORS },
       },
     },
     async (request) => {
@@ -162,7 +152,7 @@ export async function queryRoutes(app: AgnesApp, services: AppServices): Promise
           { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })) },
           { additionalProperties: false },
         ),
-        response: { 200: QueryResult, ...errors(401, 403, 404, 408, 422, 429, 503) },
+        response: { 200: QueryResultSchema, ...errors(401, 403, 404, 408, 422, 429, 503) },
       },
     },
     async (request) => {

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { ManifestSchema, SyncTriggerResponseSchema } from '../../contract/index.js';
 import { accessView } from '../../core/access/access.js';
 import type { Principal } from '../../core/access/decide.js';
 import { AgnesError } from '../../core/errors.js';
@@ -8,35 +9,13 @@ import { GenerationTracker } from '../../core/sync/generation.js';
 import { buildManifest } from '../../core/sync/manifest.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { AgnesApp } from '../app.js';
-import { errors, Id, NullableTimestamp, PagedQuery, PageFields, pageOf, Timestamp } from '../schemas.js';
+import { errors, Id, PagedQuery, PageFields, pageOf, Timestamp } from '../schemas.js';
 import type { AppServices } from '../services.js';
 import { noneMatch } from './http-conditional.js';
 import { JobSchema, jobView } from './sync-schemas.js';
 
 const Nullable = Type.Union([Type.String(), Type.Null()]);
 const TableIdText = Type.String({ minLength: 1, maxLength: 300 });
-
-const ManifestTableSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  description: Type.String(),
-  source: Type.String(),
-  dataset: Type.String(),
-  query_mode: Type.Union([Type.Literal('local'), Type.Literal('remote')]),
-  layout: Type.Union([Type.Literal('single'), Type.Literal('multi'), Type.Literal('remote')]),
-  rows: Type.Union([Type.Integer(), Type.Null()]),
-  size_bytes: Type.Integer(),
-  hash: Nullable,
-  updated: NullableTimestamp,
-  files: Type.Array(Type.Object({ name: Type.String(), size: Type.Integer(), hash: Type.String() })),
-});
-
-const ManifestSchema = Type.Object({
-  server_time: Timestamp,
-  generation: Type.Integer(),
-  user_id: Type.String(),
-  tables: Type.Record(Type.String(), ManifestTableSchema),
-});
 
 const TriggerBody = Type.Union([
   Type.Array(TableIdText, { maxItems: 1000, description: 'table ids (the original form)' }),
@@ -208,23 +187,7 @@ export async function syncRoutes(app: AgnesApp, services: AppServices): Promise<
         summary: 'Queue sync jobs: every configured pull source, one source, or a list of tables',
         body: TriggerBody,
         response: {
-          202: Type.Object({
-            status: Type.Literal('triggered'),
-            jobs: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                source: Type.String(),
-                status: Type.Union([Type.Literal('queued'), Type.Literal('merged')]),
-                tables: Type.Array(Type.String()),
-              }),
-            ),
-            skipped: Type.Array(
-              Type.Object({
-                table: Type.String(),
-                reason: Type.Union([Type.Literal('push_source'), Type.Literal('source_not_configured')]),
-              }),
-            ),
-          }),
+          202: SyncTriggerResponseSchema,
           ...errors(401, 403, 404, 422),
         },
       },

@@ -1,32 +1,13 @@
 import { Type } from '@sinclair/typebox';
+import { CreatedTokenSchema, type PersonalToken, PersonalTokenListSchema } from '../../contract/index.js';
 import { AgnesError } from '../../core/errors.js';
 import type { PersonalAccessToken } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
 import { issuePersonalToken } from '../auth/personal-tokens.js';
-import { errors, Id, NullableTimestamp, Timestamp } from '../schemas.js';
+import { errors, Id } from '../schemas.js';
 import type { AppServices } from '../services.js';
 
-const TokenView = Type.Object({
-  id: Type.String(),
-  user_id: Type.String(),
-  name: Type.String(),
-  prefix: Type.String(),
-  created_at: Timestamp,
-  expires_at: NullableTimestamp,
-  last_used_at: NullableTimestamp,
-  revoked_at: NullableTimestamp,
-});
-
-const CreatedToken = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  token: Type.String(),
-  prefix: Type.String(),
-  expires_at: NullableTimestamp,
-});
-
-/** A token as listed: never the token or its hash (only the display prefix). */
-function tokenView(row: PersonalAccessToken) {
+function tokenView(row: PersonalAccessToken): PersonalToken {
   return {
     id: row.id,
     user_id: row.user_id,
@@ -53,7 +34,7 @@ export async function tokenRoutes(app: AgnesApp, services: AppServices): Promise
         tags: ['tokens'],
         summary: "List the caller's tokens (admins: any user's with user_id)",
         querystring: Type.Object({ user_id: Type.Optional(Id) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ tokens: Type.Array(TokenView) }), ...errors(401, 403, 404, 422) },
+        response: { 200: PersonalTokenListSchema, ...errors(401, 403, 404, 422) },
       },
     },
     async (request) => {
@@ -85,7 +66,7 @@ export async function tokenRoutes(app: AgnesApp, services: AppServices): Promise
           },
           { additionalProperties: false },
         ),
-        response: { 201: CreatedToken, ...errors(401, 403, 404, 409, 422) },
+        response: { 201: CreatedTokenSchema, ...errors(401, 403, 404, 409, 422) },
       },
     },
     async (request, reply) => {

@@ -1,5 +1,5 @@
+import { UserSchema } from '../../contract/index.js';
 import type { User } from '../../core/state/repositories/index.js';
-import { UserSchema } from '../schemas.js';
 
 export const UserView = UserSchema;
 

@@ -1,20 +1,11 @@
 import { Type } from '@sinclair/typebox';
+import { CreatedUserSchema, InviteResponseSchema, UserListSchema, UserSchema } from '../../contract/index.js';
 import { AgnesError, isAgnesError } from '../../core/errors.js';
 import type { Repositories, User } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
 import { issueInvite } from '../auth/providers/password-links.js';
 import { changeAccount, deleteAccount } from '../auth/user-changes.js';
-import {
-  Email,
-  errors,
-  Id,
-  PagedQuery,
-  PageFields,
-  pageOf,
-  RoleSchema,
-  Timestamp,
-  UserSchema,
-} from '../schemas.js';
+import { Email, errors, Id, PagedQuery, pageOf, RoleSchema } from '../schemas.js';
 import type { AppServices } from '../services.js';
 import { userView } from './user-view.js';
 
@@ -31,17 +22,6 @@ const CreateBody = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const CreatedUser = Type.Composite([
-  UserSchema,
-  Type.Object({ invite_sent: Type.Boolean(), setup_url: Type.Optional(Type.String()) }),
-]);
-
-const InviteResponse = Type.Object({
-  invite_sent: Type.Boolean(),
-  setup_url: Type.Optional(Type.String()),
-  expires_at: Timestamp,
-});
 
 const notFound = () => new AgnesError('not_found', 'user not found');
 
@@ -67,7 +47,7 @@ export async function userRoutes(app: AgnesApp, services: AppServices): Promise<
           active: Type.Optional(Type.Boolean()),
         }),
         response: {
-          200: Type.Object({ users: Type.Array(UserSchema), ...PageFields }),
+          200: UserListSchema,
           ...errors(401, 403, 422),
         },
       },
@@ -93,7 +73,7 @@ export async function userRoutes(app: AgnesApp, services: AppServices): Promise<
         tags: ['users'],
         summary: 'Create a user (and invite them by email unless send_invite is false)',
         body: CreateBody,
-        response: { 201: CreatedUser, ...errors(401, 403, 409, 422) },
+        response: { 201: CreatedUserSchema, ...errors(401, 403, 409, 422) },
       },
     },
     async (request, reply) => {
@@ -223,7 +203,7 @@ export async function userRoutes(app: AgnesApp, services: AppServices): Promise<
         tags: ['users'],
         summary: 'Issue a new invite (password setup link); the previous one stops working',
         params: UserParams,
-        response: { 200: InviteResponse, ...errors(401, 403, 404, 409) },
+        response: { 200: InviteResponseSchema, ...errors(401, 403, 404, 409) },
       },
     },
     async (request, reply) => {

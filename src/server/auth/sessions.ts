@@ -1,13 +1,11 @@
-import type { Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TokenResponse } from '../../contract/index.js';
 import type { InstanceConfig } from '../../core/config/index.js';
 import type { User } from '../../core/state/repositories/index.js';
-import type { TokenResponse as TokenResponseSchema } from '../schemas.js';
 import type { JwtService } from './jwt.js';
 import { ACCESS_COOKIE } from './principal.js';
 
-/** `TokenResponse` of 03 §0.6, typed from its one schema. */
-export type TokenResponse = Static<typeof TokenResponseSchema>;
+export type { TokenResponse };
 
 export async function issueSession(
   jwt: JwtService,

@@ -3,17 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { expect } from 'vitest';
+import { type ColumnProfile, type Profile, ProfileSchema } from '../../../src/contract/index.js';
 import { configSchema } from '../../../src/core/config/schema.js';
 import { openDuck } from '../../../src/core/duckdb/engine.js';
 import { quoteLiteral } from '../../../src/core/duckdb/sql.js';
-import {
-  type ColumnProfile,
-  type Profile,
-  type ProfileInput,
-  type ProfileOptions,
-  ProfileSchema,
-  profileTable,
-} from '../../../src/core/profiler/index.js';
+import { type ProfileInput, type ProfileOptions, profileTable } from '../../../src/core/profiler/index.js';
 
 /** Shared by the profiler tests: Parquet fixtures written by DuckDB into a temp dir, default options. */
 

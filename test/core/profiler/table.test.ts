@@ -1,6 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROFILER_VERSION, ProfileSchema, profileTable } from '../../../src/core/profiler/index.js';
+import { ProfileSchema } from '../../../src/contract/index.js';
+import { PROFILER_VERSION, profileTable } from '../../../src/core/profiler/index.js';
 import { checkedProfile, columnOf, createFixtures, type Fixtures, input, options } from './fixtures.js';
 
 let fx: Fixtures;

@@ -4,6 +4,8 @@
  * reveals a once-only result, follows sync jobs until they finish, and copies text on request.
  */
 
+import type { FieldError, SyncTriggerResponse } from '../../../contract/index.js';
+
 export interface ApiResult {
   ok: boolean;
   status: number;
@@ -40,9 +42,7 @@ export function errorText(result: ApiResult): string {
     typeof result.data?.detail === 'string' ? result.data.detail : `request failed (${result.status})`;
   const code = typeof result.data?.code === 'string' ? ` (${result.data.code})` : '';
   const fields = Array.isArray(result.data?.errors)
-    ? (result.data.errors as { path: string; message: string }[])
-        .map((e) => `${e.path} ${e.message}`)
-        .join('; ')
+    ? (result.data.errors as FieldError[]).map((e) => `${e.path} ${e.message}`).join('; ')
     : '';
   return `${detail}${code}${fields ? `: ${fields}` : ''}`;
 }
@@ -117,13 +117,13 @@ async function followJobs(form: HTMLElement, ids: string[]): Promise<void> {
 
 function jobIds(data: Record<string, unknown> | null): string[] {
   if (typeof data?.job_id === 'string') return [data.job_id];
-  if (Array.isArray(data?.jobs)) return (data.jobs as { id: string }[]).map((j) => j.id);
+  if (Array.isArray(data?.jobs)) return (data.jobs as SyncTriggerResponse['jobs']).map((j) => j.id);
   return [];
 }
 
 /** What a sync trigger skipped and why (`skipped: [{table, reason}]`). */
 function skippedText(data: Record<string, unknown> | null): string {
-  const skipped = Array.isArray(data?.skipped) ? (data.skipped as { table: string; reason: string }[]) : [];
+  const skipped = Array.isArray(data?.skipped) ? (data.skipped as SyncTriggerResponse['skipped']) : [];
   return skipped.length > 0 ? `: ${skipped.map((s) => `${s.table} (${s.reason})`).join(', ')}` : '';
 }
 

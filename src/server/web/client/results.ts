@@ -1,14 +1,6 @@
-/** Query results (`POST /api/query`, table previews) as a DOM table, every value set as text. */
+import type { QueryResult } from '../../../contract/index.js';
 
-export interface QueryResult {
-  columns: string[];
-  column_types: string[];
-  rows: unknown[][];
-  row_count: number;
-  truncated: boolean;
-  truncated_reason: 'rows' | 'bytes' | null;
-  elapsed_ms: number;
-}
+/** Query results (`POST /api/query`, table previews) as a DOM table, every value set as text. */
 
 const NUMERIC =
   /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL|REAL)/i;

@@ -1,5 +1,6 @@
+import type { QueryResult } from '../../../contract/index.js';
 import { api, csrfToken, errorText } from './forms.js';
-import { type QueryResult, resultTable } from './results.js';
+import { resultTable } from './results.js';
 
 /**
  * The SQL console: runs the editor's query through `POST /api/query`, renders the rows as text

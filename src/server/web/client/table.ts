@@ -1,5 +1,6 @@
+import type { QueryResult } from '../../../contract/index.js';
 import { api, errorText } from './forms.js';
-import { type QueryResult, resultTable } from './results.js';
+import { resultTable } from './results.js';
 
 /** The table page's "Preview 20 rows": the first rows through the query guard, shown as text. */
 const button = document.getElementById('preview');

@@ -1,8 +1,7 @@
-import type { Static } from '@sinclair/typebox';
+import type { ServedProfile } from '../../../contract/index.js';
 import { hasRole } from '../../../core/access/roles.js';
 import type { SyncHistoryEntry } from '../../../core/state/repositories/index.js';
 import type { tableDetail } from '../../api/catalog.js';
-import type { ServedProfile } from '../../api/catalog-views.js';
 import {
   ActionButton,
   Badge,
@@ -18,8 +17,7 @@ import { Layout, type PageContext } from '../components/layout.js';
 import { RequestAccess } from './catalog.js';
 
 type Detail = Awaited<ReturnType<typeof tableDetail>>;
-type Profile = Static<typeof ServedProfile>;
-type Column = Profile['columns'][number];
+type Column = ServedProfile['columns'][number];
 
 function ColumnStats(props: { column: Column }) {
   const c = props.column;
@@ -67,7 +65,7 @@ function ColumnStats(props: { column: Column }) {
   );
 }
 
-function ProfileSection(props: { profile: Profile }) {
+function ProfileSection(props: { profile: ServedProfile }) {
   const { profile } = props;
   const sampleColumns = Object.keys(profile.sample_rows[0] ?? {});
   return (
@@ -157,7 +155,7 @@ function ProfileSection(props: { profile: Profile }) {
 export function TablePage(props: {
   ctx: PageContext;
   table: Detail;
-  profile: Profile | null;
+  profile: ServedProfile | null;
   history: SyncHistoryEntry[];
 }) {
   const { ctx, table, profile } = props;

@@ -1,14 +1,15 @@
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
+import { NullableString, Timestamp } from './common.js';
 
-/** The profile JSON stored in `table_profiles.profile` (02-data-contracts.md §7). */
-
-export const PROFILER_VERSION = 1;
+/**
+ * The table profile (02-data-contracts.md §7): stored in `table_profiles.profile` as the profiler
+ * wrote it, and served per reader by `GET /api/catalog/profile/{table_id}`.
+ */
 
 const Int = Type.Integer({ minimum: 0 });
 const Pct = Type.Number({ minimum: 0, maximum: 100 });
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
 const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
-const NullableString = Type.Union([Type.String(), Type.Null()]);
 const strict = <T extends TProperties>(properties: T) =>
   Type.Object(properties, { additionalProperties: false });
 
@@ -169,3 +170,10 @@ export const ProfileSchema = strict({
   sample_rows: Type.Array(Type.Record(Type.String(), NullableString)),
 });
 export type Profile = Static<typeof ProfileSchema>;
+
+/** A stored profile as one reader gets it, plus when it was taken and whether the table changed since. */
+export const ServedProfileSchema = Type.Object(
+  { ...ProfileSchema.properties, profiled_at: Timestamp, stale: Type.Boolean() },
+  { additionalProperties: false },
+);
+export type ServedProfile = Static<typeof ServedProfileSchema>;

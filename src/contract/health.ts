@@ -1,0 +1,54 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { NullableString, NullableTimestamp, Timestamp } from './common.js';
+
+/** Instance health (03 §3). */
+
+const Status = Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('unhealthy')]);
+
+/** Anonymous, so no counts or names. */
+export const HealthSchema = Type.Object({
+  status: Status,
+  version: Type.String(),
+  timestamp: Timestamp,
+});
+export type Health = Static<typeof HealthSchema>;
+
+/** `stale_tables` holds only tables the caller can read; `users` is there for admins only. */
+export const HealthDetailedSchema = Type.Object({
+  status: Status,
+  version: Type.String(),
+  timestamp: Timestamp,
+  services: Type.Object({
+    state_db: Type.Object({ status: Status, detail: Type.Optional(Type.String()) }),
+    analytics: Type.Object({
+      status: Status,
+      generation: Type.Union([Type.Integer(), Type.Null()]),
+      built_at: NullableTimestamp,
+      views: Type.Integer(),
+      failed_sources: Type.Array(Type.String()),
+    }),
+    data: Type.Object({
+      status: Status,
+      tables: Type.Integer(),
+      total_rows: Type.Integer(),
+      stale_tables: Type.Array(Type.String()),
+    }),
+    sync: Type.Object({
+      running_jobs: Type.Integer(),
+      last_job: Type.Union([
+        Type.Object({
+          id: Type.String(),
+          kind: Type.String(),
+          source: NullableString,
+          status: Type.String(),
+          created_at: Timestamp,
+          finished_at: NullableTimestamp,
+        }),
+        Type.Null(),
+      ]),
+    }),
+    disk: Type.Object({ status: Status, free_bytes: Type.Integer() }),
+    users: Type.Optional(Type.Object({ count: Type.Integer() })),
+  }),
+});
+export type HealthDetailed = Static<typeof HealthDetailedSchema>;

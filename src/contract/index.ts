@@ -1,0 +1,16 @@
+/**
+ * The wire contract: the JSON shapes the server sends and the `da` CLI or the browser client
+ * reads, as one TypeBox schema each. The server validates, serialises and documents with the
+ * schemas; the clients take the `Static` types. Imports nothing from the rest of `src/`, so every
+ * side can depend on it.
+ */
+export * from './access.js';
+export * from './auth.js';
+export * from './common.js';
+export * from './errors.js';
+export * from './health.js';
+export * from './jobs.js';
+export * from './profile.js';
+export * from './query.js';
+export * from './sync.js';
+export * from './users.js';
