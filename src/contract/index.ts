@@ -6,6 +6,7 @@
  */
 export * from './access.js';
 export * from './auth.js';
+export * from './catalog.js';
 export * from './common.js';
 export * from './errors.js';
 export * from './health.js';

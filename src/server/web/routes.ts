@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { isAgnesError } from '../../core/errors.js';
-import { listCatalog, readableProfile, tableDetail } from '../api/catalog.js';
+import { listCatalog, readableProfile, tableDetail } from '../../core/usecases/catalog.js';
 import type { AgnesApp } from '../app.js';
 import { magicLinksEnabled } from '../auth/providers/magic-link.js';
 import { safeNext } from '../auth/redirects.js';
@@ -20,7 +20,7 @@ const STALE_AFTER_MS = 7 * 86_400_000;
 
 /** The page routes of 09 §2 whose data lives in the catalog and the caller's own records. */
 export async function webRoutes(app: AgnesApp, services: AppServices): Promise<void> {
-  const { config, repos, dataDir } = services.ctx;
+  const { config, repos } = services.ctx;
 
   /** Anonymous pages send signed-in users on; an unusable cookie counts as signed out. */
   const signedIn = async (request: FastifyRequest) =>
@@ -60,7 +60,7 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
 
   page(app, services, '/dashboard', 'user', async (ctx, request) => {
     const principal = request.auth!.principal;
-    const tables = await listCatalog(repos, principal, {});
+    const tables = await listCatalog(services.ctx, principal, {});
     const now = Date.now();
     const stale = tables.filter((t) => !t.updated || now - Date.parse(t.updated) > STALE_AFTER_MS);
     let admin: Parameters<typeof DashboardPage>[0]['data']['admin'];
@@ -83,10 +83,10 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
       dataset: query.dataset ?? '',
       access: query.access === 'readable' || query.access === 'locked' ? query.access : 'all',
     };
-    const all = await listCatalog(repos, request.auth!.principal, { include_locked: true });
+    const all = await listCatalog(services.ctx, request.auth!.principal, { include_locked: true });
     const sources = [...new Set(all.map((t) => t.source))].sort();
     const datasets = [...new Set(all.map((t) => t.dataset))].sort();
-    const tables = await listCatalog(repos, request.auth!.principal, {
+    const tables = await listCatalog(services.ctx, request.auth!.principal, {
       include_locked: filters.access !== 'readable',
       ...(filters.search ? { search: filters.search } : {}),
       ...(filters.source ? { source: filters.source } : {}),
@@ -99,10 +99,10 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
   page(app, services, '/catalog/:table_id', 'user', async (ctx, request) => {
     const principal = request.auth!.principal;
     const { table_id } = request.params as { table_id: string };
-    const table = await tableDetail(repos, dataDir, principal, table_id);
+    const table = await tableDetail(services.ctx, principal, table_id);
     if (table.access !== 'read') return TablePage({ ctx, table, profile: null, history: [] });
     const [profile, history] = await Promise.all([
-      readableProfile(repos, dataDir, principal, table_id).catch((error: unknown) => {
+      readableProfile(services.ctx, principal, table_id).catch((error: unknown) => {
         if (isAgnesError(error) && error.code === 'not_found') return null;
         throw error;
       }),
@@ -112,7 +112,7 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
   });
 
   page(app, services, '/sql', 'analyst+', async (ctx, request) => {
-    const tables = await listCatalog(repos, request.auth!.principal, {});
+    const tables = await listCatalog(services.ctx, request.auth!.principal, {});
     const initial = (request.query as Query).q ?? 'SELECT 1';
     return SqlPage({ ctx, tables, initial: initial.slice(0, 100_000), maxLimit: config.query.max_limit });
   });

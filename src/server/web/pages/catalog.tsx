@@ -1,8 +1,6 @@
-import type { listCatalog } from '../../api/catalog.js';
+import type { CatalogTable } from '../../../contract/index.js';
 import { ApiForm, Badge, ChoiceSelect, DataTable, fmtDate, fmtNum } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
-
-export type CatalogRow = Awaited<ReturnType<typeof listCatalog>>[number];
 
 export interface CatalogFilters {
   search: string;
@@ -36,7 +34,7 @@ export function RequestAccess(props: {
   );
 }
 
-function AccessCell(props: { ctx: PageContext; table: CatalogRow; index: number }) {
+function AccessCell(props: { ctx: PageContext; table: CatalogTable; index: number }) {
   const { table } = props;
   if (table.access === 'read') return <Badge tone="ok">Readable</Badge>;
   if (table.access === 'pending') return <Badge tone="warn">Pending</Badge>;
@@ -57,13 +55,13 @@ function AccessCell(props: { ctx: PageContext; table: CatalogRow; index: number 
 
 export function CatalogPage(props: {
   ctx: PageContext;
-  tables: CatalogRow[];
+  tables: CatalogTable[];
   filters: CatalogFilters;
   sources: string[];
   datasets: string[];
 }) {
   const { ctx, tables, filters } = props;
-  const byDataset = new Map<string, CatalogRow[]>();
+  const byDataset = new Map<string, CatalogTable[]>();
   for (const table of tables) byDataset.set(table.dataset, [...(byDataset.get(table.dataset) ?? []), table]);
   let index = 0;
   return (

@@ -1,7 +1,6 @@
-import type { ServedProfile } from '../../../contract/index.js';
+import type { ServedProfile, TableDetail } from '../../../contract/index.js';
 import { hasRole } from '../../../core/access/roles.js';
 import type { SyncHistoryEntry } from '../../../core/state/repositories/index.js';
-import type { tableDetail } from '../../api/catalog.js';
 import {
   ActionButton,
   Badge,
@@ -16,7 +15,6 @@ import {
 import { Layout, type PageContext } from '../components/layout.js';
 import { RequestAccess } from './catalog.js';
 
-type Detail = Awaited<ReturnType<typeof tableDetail>>;
 type Column = ServedProfile['columns'][number];
 
 function ColumnStats(props: { column: Column }) {
@@ -154,7 +152,7 @@ function ProfileSection(props: { profile: ServedProfile }) {
 
 export function TablePage(props: {
   ctx: PageContext;
-  table: Detail;
+  table: TableDetail;
   profile: ServedProfile | null;
   history: SyncHistoryEntry[];
 }) {

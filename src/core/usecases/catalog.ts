@@ -1,0 +1,285 @@
+import type {
+  CatalogAccess,
+  CatalogTable,
+  MetricSummary,
+  Profile,
+  ServedProfile,
+  TableDetail,
+} from '../../contract/index.js';
+import { type AccessView, loadAccessView } from '../access/access.js';
+import { datasetOf, type Principal } from '../access/decide.js';
+import { describeParquet } from '../catalog/columns.js';
+import { listMetrics, type MetricDefinition, readMetric } from '../catalog/metrics.js';
+import { AgnesError } from '../errors.js';
+import type { JobRunner } from '../jobs/runner.js';
+import type { RegistryEntry, Repositories, SyncState, TableProfile } from '../state/repositories/index.js';
+
+/**
+ * The catalog use cases (03 §7): what tables exist for one caller, one table's detail, its stored
+ * profile and the metric definitions, decided through the one access function. The HTTP routes,
+ * the pages and any later front end (MCP) call these and only shape the answer.
+ */
+
+/** What the catalog use cases read: the state store and the data directory. */
+export interface CatalogDeps {
+  repos: Repositories;
+  dataDir: string;
+}
+
+export interface CatalogQuery {
+  search?: string;
+  source?: string;
+  dataset?: string;
+  include_locked?: boolean;
+}
+
+const tableNotFound = () => new AgnesError('not_found', 'table not found');
+const tableForbidden = () => new AgnesError('table_forbidden', 'you do not have read access to this table');
+
+/** Table ids the caller has a pending access request for (at most `max_pending_access_requests`). */
+async function pendingTables(repos: Repositories, userId: string): Promise<Set<string>> {
+  const page = await repos.accessRequests.list(
+    { status: 'pending', user_id: userId },
+    { page: 1, per_page: 200 },
+  );
+  return new Set(page.items.map((r) => r.table_id));
+}
+
+function accessOf(view: AccessView, tableId: string, pending: ReadonlySet<string>): CatalogAccess {
+  if (view.canRead(tableId).allowed) return 'read';
+  return pending.has(tableId) ? 'pending' : 'none';
+}
+
+/** Loads the access view and the catalog facts of one table; 404 unless the caller may see it. */
+async function visibleTable(repos: Repositories, principal: Principal, tableId: string) {
+  const view = await loadAccessView(repos, principal);
+  const registry = await repos.registry.get(tableId);
+  // Unregistered ids are not in the catalog, for admins too; the rest by the visibility rule.
+  if (!registry || !view.isVisible(tableId)) throw tableNotFound();
+  return { view, registry };
+}
+
+/** The catalog list of one caller (03 §7): readable tables, and with `include_locked` discoverable ones. */
+export async function listCatalog(
+  { repos }: CatalogDeps,
+  principal: Principal,
+  query: CatalogQuery,
+): Promise<CatalogTable[]> {
+  const { search, source, dataset, include_locked } = query;
+  const [view, registry, states, profiles, pending] = await Promise.all([
+    loadAccessView(repos, principal),
+    repos.registry.list(),
+    repos.syncState.listStates(),
+    repos.profiles.summaries(),
+    pendingTables(repos, principal.id),
+  ]);
+  const stateOf = new Map(states.map((s) => [s.table_id, s]));
+  const profiled = new Set(profiles.map((p) => p.table_id));
+  const needle = search?.trim().toLowerCase();
+  const tables = [];
+  for (const entry of registry) {
+    const readable = view.canRead(entry.id).allowed;
+    if (!readable && !(include_locked && entry.is_discoverable)) continue;
+    const table = catalogTable(
+      { registry: entry, state: stateOf.get(entry.id), hasProfile: profiled.has(entry.id) },
+      accessOf(view, entry.id, pending),
+    );
+    if (source !== undefined && table.source !== source) continue;
+    if (dataset !== undefined && table.dataset !== dataset) continue;
+    if (
+      needle &&
+      ![table.id, table.name, table.description].some((text) => text.toLowerCase().includes(needle))
+    )
+      continue;
+    tables.push(table);
+  }
+  return tables;
+}
+
+/** One table as the caller may see it: readers get columns and sync info; 404 unless visible. */
+export async function tableDetail(
+  { repos, dataDir }: CatalogDeps,
+  principal: Principal,
+  table_id: string,
+): Promise<TableDetail> {
+  const { view, registry } = await visibleTable(repos, principal, table_id);
+  const state = await repos.syncState.getState(table_id);
+  if (!view.canRead(table_id).allowed) {
+    const pending = await pendingTables(repos, principal.id);
+    return catalogTable({ registry, state, hasProfile: false }, accessOf(view, table_id, pending));
+  }
+  const profile = await repos.profiles.get(table_id);
+  const entry: CatalogEntry = { registry, state, hasProfile: profile !== undefined };
+  // Columns from the stored profile; without one, from the Parquet footers of a published
+  // local table; remote tables without a profile have none to show (no credentials are used).
+  const profiled = profile?.profile.columns as { name: string; type: string }[] | undefined;
+  const described =
+    profiled ??
+    (state?.status === 'ok' && state.query_mode === 'local'
+      ? await describeParquet(dataDir, state.files)
+      : null);
+  return {
+    ...catalogTable(entry, 'read'),
+    primary_key: splitKey(registry.primary_key),
+    ...(described
+      ? { columns: described.map((c) => ({ name: c.name, type: c.type, description: null, tags: [] })) }
+      : {}),
+    sync: syncInfo(state),
+    profiled_at: profile?.profiled_at ?? null,
+  };
+}
+
+/** The stored profile of a table the caller can read, filtered for them; 404/403 otherwise. */
+export async function readableProfile(
+  { repos, dataDir }: CatalogDeps,
+  principal: Principal,
+  table_id: string,
+): Promise<ServedProfile> {
+  const view = await loadAccessView(repos, principal);
+  // Admins may read unregistered views, and their profiles (04 §6.1 rule 2).
+  if (!view.isVisible(table_id)) throw tableNotFound();
+  if (!view.canRead(table_id).allowed) throw tableForbidden();
+  const [row, state] = await Promise.all([repos.profiles.get(table_id), repos.syncState.getState(table_id)]);
+  if (!row) throw new AgnesError('not_found', 'this table has no profile yet');
+  const metrics = (await listMetrics(dataDir)).metrics;
+  return servedProfile(row, state, view, metrics);
+}
+
+const splitKey = (key: string | null | undefined): string[] =>
+  (key ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+
+/** Everything the catalog knows about one table for one request. */
+export interface CatalogEntry {
+  registry: RegistryEntry;
+  state: SyncState | undefined;
+  hasProfile: boolean;
+}
+
+/** The `CatalogTable` of one registered table as the caller may see it. */
+export function catalogTable(entry: CatalogEntry, access: CatalogAccess): CatalogTable {
+  const { registry: r, state } = entry;
+  const base = {
+    id: r.id,
+    name: r.name,
+    description: r.description ?? state?.description ?? '',
+    source: r.source,
+    source_type: r.source_type,
+    dataset: datasetOf(r),
+    bucket: r.bucket,
+    query_mode: r.query_mode,
+    sync_strategy: r.sync_strategy,
+    access,
+  };
+  if (access !== 'read') return base;
+  const published = state?.status === 'ok';
+  return {
+    ...base,
+    rows: published ? (state?.rows ?? null) : null,
+    size_bytes: published ? (state?.file_size_bytes ?? null) : null,
+    updated: state?.extracted_at ?? null,
+    has_profile: entry.hasProfile,
+  };
+}
+
+function syncInfo(state: SyncState | undefined) {
+  if (!state) return null;
+  return {
+    status: state.status,
+    layout: state.layout,
+    query_mode: state.query_mode,
+    last_sync: state.last_sync,
+    extracted_at: state.extracted_at,
+    rows: state.rows,
+    size_bytes: state.file_size_bytes,
+    file_count: state.files.length,
+    error: state.error,
+  };
+}
+
+function metricSummary(metric: MetricDefinition): MetricSummary {
+  return {
+    path: metric.path,
+    name: metric.name,
+    display_name: metric.display_name,
+    category: metric.category,
+    grain: metric.grain,
+    tables: metric.tables,
+  };
+}
+
+/** A metric is for the caller only when every table it mentions is readable (04 §6.2). */
+function canReadMetric(view: AccessView, metric: { tables: readonly string[] }): boolean {
+  return metric.tables.every((table) => view.canRead(table).allowed);
+}
+
+/**
+ * A stored profile for one reader (02 §7): `related_tables` naming tables the reader cannot read
+ * and `used_by_metrics` whose metric mentions one (or no longer exists) are removed; `stale` when
+ * the table's current hash differs from the profiled one.
+ */
+function servedProfile(
+  row: TableProfile,
+  state: SyncState | undefined,
+  view: AccessView,
+  metrics: readonly MetricDefinition[],
+): ServedProfile {
+  const profile = row.profile as unknown as Profile;
+  const byPath = new Map(metrics.map((m) => [m.path, m]));
+  return {
+    ...profile,
+    related_tables: (profile.related_tables ?? []).filter((r) => view.canRead(r.table).allowed),
+    used_by_metrics: (profile.used_by_metrics ?? []).filter((u) => {
+      const metric = byPath.get(u.file);
+      return metric !== undefined && canReadMetric(view, metric);
+    }),
+    profiled_at: row.profiled_at,
+    stale: (state?.hash ?? null) !== row.source_hash,
+  };
+}
+
+/** The metric definitions whose tables the caller can all read, and the files that do not parse. */
+export async function listReadableMetrics(
+  { repos, dataDir }: CatalogDeps,
+  principal: Principal,
+): Promise<{ metrics: MetricSummary[]; invalid: string[] }> {
+  const [view, scan] = await Promise.all([loadAccessView(repos, principal), listMetrics(dataDir)]);
+  return {
+    metrics: scan.metrics.filter((m) => canReadMetric(view, m)).map(metricSummary),
+    invalid: scan.invalid,
+  };
+}
+
+/** One metric definition (`<category>/<name>.yml`) when the caller can read every table it uses. */
+export async function readableMetric({ repos, dataDir }: CatalogDeps, principal: Principal, path: string) {
+  // Validated inside readMetric before the disk is touched.
+  const metric = await readMetric(dataDir, path);
+  const view = await loadAccessView(repos, principal);
+  if (!canReadMetric(view, metric))
+    throw new AgnesError('table_forbidden', 'this metric uses tables you cannot read');
+  return metric.document;
+}
+
+/**
+ * Queues a fresh profile of a published local table (03 §7); remote tables are queried in place
+ * and never profiled.
+ */
+export async function refreshProfile(
+  { repos, jobs }: CatalogDeps & { jobs: Pick<JobRunner, 'enqueueProfile'> },
+  principal: Principal,
+  table_id: string,
+): Promise<{ status: 'queued'; job_id: string }> {
+  const [registry, state] = await Promise.all([
+    repos.registry.get(table_id),
+    repos.syncState.getState(table_id),
+  ]);
+  if (!registry && !state) throw tableNotFound();
+  if (registry?.query_mode === 'remote' || state?.query_mode === 'remote')
+    throw new AgnesError('remote_table', 'remote tables are queried in place and not profiled');
+  if (state?.status !== 'ok' || state.files.length === 0)
+    throw new AgnesError('not_found', 'the table has no published data to profile');
+  const job = await jobs.enqueueProfile({ tableId: table_id, requestedBy: principal.id });
+  return { status: 'queued', job_id: job.id };
+}
