@@ -15,6 +15,7 @@ const PROCESS_TESTS = [
   // Syncs run by the app through its extractor child.
   'test/server/api/sync.test.ts',
   'test/runtime/new-connector.test.ts',
+  'test/runtime/keboola-sync.test.ts',
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
   'test/support/summary-reporter.test.ts',

@@ -79,7 +79,10 @@ export function openRuntime(
     dataDir: instance.loaded.dataDir,
     secrets,
     connectors: instance.connectors,
-    sources: [...configuredSources(config, instance.connectors.all), ...extraSources],
+    sources: [
+      ...configuredSources(config, instance.connectors.all, process.cwd(), instance.env),
+      ...extraSources,
+    ],
     extractor: { command: process.execPath, args: [AGNES_BIN, 'extract', '--stdin-config'] },
     log: instance.log,
     env: instance.env,

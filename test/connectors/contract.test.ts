@@ -12,6 +12,7 @@ import { SyncOrchestrator } from '../../src/core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../../src/core/orchestrator/state-store.js';
 import { openStateDb, type StateDb } from '../../src/core/state/db.js';
 import { migrateToLatest } from '../../src/core/state/migrate.js';
+import { FakeKeboola } from '../fakes/keboola.js';
 import { fakeConnector } from '../support/connectors.js';
 import { tempDir } from '../support/extracts.js';
 
@@ -22,17 +23,47 @@ import { tempDir } from '../support/extracts.js';
  * and the views answer with the rows the connector wrote.
  */
 
-/** How each connector's source is set up in a test: its `instance.yaml` section. */
-const FIXTURES: Record<string, (dir: string) => Promise<string>> = {
+/** How each connector's source is set up in a test: its `instance.yaml` section, its environment, its fake. */
+interface Fixture {
+  section: string;
+  env?: Record<string, string>;
+  close?: () => Promise<void>;
+}
+
+const FIXTURES: Record<string, (dir: string) => Promise<Fixture>> = {
   async local(dir) {
     const files = join(dir, 'files');
     await mkdir(files);
     await writeFile(join(files, 'orders.csv'), 'id,amount\n1,10.5\n2,20\n3,7.25\n');
     await writeFile(join(files, 'customers.csv'), 'id,name\n1,Ada\n2,Grace\n');
-    return `local:\n  - name: files\n    path: ${JSON.stringify(files)}\n`;
+    return { section: `local:\n  - name: files\n    path: ${JSON.stringify(files)}\n` };
+  },
+  async keboola() {
+    const fake = await FakeKeboola.start();
+    fake.jobPolls = 0;
+    const orders = fake.addTable({
+      bucket: 'in.c-sales',
+      name: 'orders-2024.v2',
+      columns: ['id', 'amount', 'note'],
+      primaryKey: ['id'],
+      types: { id: 'INTEGER', amount: 'NUMERIC' },
+    });
+    fake.upsert('in.c-sales.orders-2024.v2', [
+      ['1', '10.5', 'first, "quoted"'],
+      ['2', '20', null],
+      ['3', '7.25', 'line\nbreak'],
+    ]);
+    fake.addTable({ bucket: 'out.c-crm', name: 'customers', columns: ['id', 'name'] });
+    fake.upsert('out.c-crm.customers', [['1', 'Ada']]);
+    expect(orders.rows).toHaveLength(3);
+    return {
+      section: `keboola:\n  stack_url: ${fake.url}\n`,
+      env: { KEBOOLA_STORAGE_TOKEN: fake.token },
+      close: () => fake.close(),
+    };
   },
   async acme() {
-    return 'acme:\n  enabled: true\n  rows: 4\n';
+    return { section: 'acme:\n  enabled: true\n  rows: 4\n' };
   },
 };
 
@@ -41,6 +72,7 @@ const CONNECTORS: readonly Connector[] = [...BUILT_IN_CONNECTORS, fakeConnector(
 let root: string;
 let cleanup: () => Promise<void>;
 let db: StateDb;
+let closers: (() => Promise<void>)[] = [];
 
 beforeEach(async () => {
   ({ path: root, cleanup } = await tempDir('agnes-contract-'));
@@ -49,6 +81,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  for (const close of closers) await close();
+  closers = [];
   await db.destroy();
   await cleanup();
 });
@@ -61,18 +95,23 @@ describe('connector contract (07 §0)', () => {
   it.each(CONNECTORS.map((c) => [c.type, c] as const))(
     '%s: discover, extract, validate, bind',
     async (type, connector) => {
-      const fixture = FIXTURES[type];
-      if (!fixture) throw new Error(`no fixture for connector ${type}`);
+      const setup = FIXTURES[type];
+      if (!setup) throw new Error(`no fixture for connector ${type}`);
+      const fixture = await setup(root);
+      if (fixture.close) closers.push(fixture.close);
+      const env = fixture.env ?? {};
       const configPath = join(root, 'instance.yaml');
-      await writeFile(configPath, `data_sources:\n${(await fixture(root)).replace(/^/gm, '  ')}`);
-      const { config } = loadConfig({ env: {}, configPath, cwd: root, connectors: CONNECTORS });
-      const [source, ...others] = configuredSources(config, CONNECTORS, root).filter((s) => s.type === type);
+      await writeFile(configPath, `data_sources:\n${fixture.section.replace(/^/gm, '  ')}`);
+      const { config } = loadConfig({ env, configPath, cwd: root, connectors: CONNECTORS });
+      const [source, ...others] = configuredSources(config, CONNECTORS, root, env).filter(
+        (s) => s.type === type,
+      );
       expect(source, 'the fixture configures one source').toBeDefined();
       expect(others).toEqual([]);
       if (!source) return;
       const extractDir = join(root, 'extracts', source.name);
 
-      const offered = await connector.discover?.({ ...source, extractDir });
+      const offered = await connector.discover?.({ ...source, extractDir, env });
       expect(offered?.length, 'discover lists tables').toBeGreaterThan(0);
       const tables = (offered ?? []).map((table) => ({
         id: table.name,
@@ -88,7 +127,7 @@ describe('connector contract (07 §0)', () => {
 
       const result = await connector.extract(
         { source: source.name, type, extractDir, fullRefresh: true, tables, config: source.config },
-        { progress: () => undefined, env: {} },
+        { progress: () => undefined, env },
       );
       expect(result.tables_failed).toEqual([]);
       expect([...result.tables_extracted].sort()).toEqual(tables.map((t) => t.id).sort());

@@ -69,7 +69,7 @@ export async function withServer(options: ServerOptions = {}): Promise<TestServe
       previous: env.JWT_SECRET_KEY_PREVIOUS ?? null,
     },
     connectors: new ConnectorRegistry(connectors),
-    sources: options.sources ?? configuredSources(loaded.config, connectors, dataDir),
+    sources: options.sources ?? configuredSources(loaded.config, connectors, dataDir, env),
     extractor: options.extractor ?? {
       command: process.execPath,
       args: [AGNES_BIN, 'extract', '--stdin-config'],

@@ -205,7 +205,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const config = Value.Decode(ConfigSchema, resolved) as InstanceConfig;
   applyEnvironmentOverrides(config, env, problems);
   checkCrossFieldRules(config, problems, warnings, llmKeyDefaulted);
-  checkSources(config, connectors, cwd, problems, warnings);
+  checkSources(config, connectors, cwd, env, problems, warnings);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = resolve(cwd, options.dataDir ?? env.DATA_DIR ?? options.defaultDataDir ?? './data');

@@ -16,10 +16,11 @@ export interface SourceDefinition {
 export function configuredSources(
   config: InstanceConfig,
   connectors: readonly Connector[],
-  cwd: string = process.cwd(),
+  cwd: string,
+  env: NodeJS.ProcessEnv,
 ): ConfiguredSource[] {
   return connectors.flatMap((connector) =>
-    connector.config ? connector.config.sources(config.data_sources[connector.config.key], cwd) : [],
+    connector.config ? connector.config.sources(config.data_sources[connector.config.key], cwd, env) : [],
   );
 }
 
@@ -31,12 +32,13 @@ export function checkSources(
   config: InstanceConfig,
   connectors: readonly Connector[],
   cwd: string,
+  env: NodeJS.ProcessEnv,
   problems: string[],
   warnings: string[],
 ): void {
   const types = new Set(connectors.map((c) => c.type.toLowerCase()));
   const names = new Set<string>();
-  for (const source of configuredSources(config, connectors, cwd)) {
+  for (const source of configuredSources(config, connectors, cwd, env)) {
     const name = source.name.toLowerCase();
     if (!isValidSourceName(source.name) || (types.has(name) && name !== source.type)) {
       problems.push(
@@ -48,7 +50,7 @@ export function checkSources(
     names.add(name);
   }
   for (const connector of connectors) {
-    const checked = connector.config?.check?.(config.data_sources[connector.config.key], cwd);
+    const checked = connector.config?.check?.(config.data_sources[connector.config.key], cwd, env);
     problems.push(...(checked?.problems ?? []));
     warnings.push(...(checked?.warnings ?? []));
   }

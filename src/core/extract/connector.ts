@@ -57,6 +57,8 @@ export interface DiscoverSource {
   config: unknown;
   /** Absolute `DATA_DIR/extracts/<source>`. */
   extractDir: string;
+  /** The app's environment: where a connector's credentials live (never in `config`). */
+  env: NodeJS.ProcessEnv;
 }
 
 /** A table a source offers, as the admin's "Discover" lists it (03 §12). */
@@ -98,10 +100,13 @@ export interface ConfigCheck {
 export interface ConnectorConfig {
   key: string;
   schema: TSchema;
-  /** The sources the decoded section defines; paths resolve against `cwd`. */
-  sources(section: unknown, cwd: string): ConfiguredSource[];
-  /** Rules the schema cannot state (files that must exist...); problems stop startup. */
-  check?(section: unknown, cwd: string): ConfigCheck;
+  /**
+   * The sources the decoded section defines; paths resolve against `cwd`. `env` tells whether a
+   * credential is present (a source without one is not defined); its value stays out of `config`.
+   */
+  sources(section: unknown, cwd: string, env: NodeJS.ProcessEnv): ConfiguredSource[];
+  /** Rules the schema cannot state (files that must exist, credentials that must be set); problems stop startup. */
+  check?(section: unknown, cwd: string, env: NodeJS.ProcessEnv): ConfigCheck;
 }
 
 export interface Connector {

@@ -100,6 +100,7 @@ async function discoverSource(ctx: Runtime, source: KnownSource): Promise<Discov
       type: source.type,
       config: source.configured.config,
       extractDir: join(ctx.dataDir, 'extracts', source.name),
+      env: ctx.env,
     });
   }
   const states = (await ctx.repos.syncState.listStates({ source: source.name })).filter(

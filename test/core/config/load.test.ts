@@ -117,9 +117,17 @@ describe('defaults', () => {
       smtp: { port: 587, secure: false, require_starttls: true },
     });
     expect(config.theme.primary).toBe('#2563eb');
-    expect(config.data_sources).toEqual({ local: [] });
+    expect(config.data_sources).toEqual({
+      local: [],
+      keboola: {
+        token_env: 'KEBOOLA_STORAGE_TOKEN',
+        parallel_tables: 2,
+        export_timeout_seconds: 1800,
+        incremental_lag_seconds: 60,
+      },
+    });
     // No built-in connector attaches remote catalogs yet, so no extension is allowed by default.
-    expect(config.analytics).toEqual({ remote_extensions: [], install_extensions: false });
+    expect(config.analytics).toEqual({ remote_extensions: ['keboola'], install_extensions: false });
     expect(config.sync).toEqual({
       default_schedule: 'every 1h',
       parallel_sources: 2,
@@ -391,8 +399,8 @@ describe('validation messages', () => {
   it('refuses local source names that are invalid or reserved', async () => {
     const yaml =
       'data_sources:\n  local:\n    - name: keboola\n      path: in\n    - name: "bad name"\n      path: in\n    - name: main\n      path: in\n';
-    // `keboola` is reserved while a connector of that type runs: it names that connector's source.
-    expect(await problems(yaml, {}, [...BUILT_IN_CONNECTORS, fakeConnector({ type: 'keboola' })])).toEqual(
+    // `keboola` is reserved while a connector of that type runs (a built-in one): it names that connector's source.
+    expect(await problems(yaml, {}, BUILT_IN_CONNECTORS)).toEqual(
       [0, 1, 2].map(
         (i) =>
           `config: data_sources.local[${i}].name: must match ^[a-zA-Z_][a-zA-Z0-9_]{0,63}$ and not be a reserved name`,
@@ -555,8 +563,17 @@ describe('connector sections', () => {
       ...BUILT_IN_CONNECTORS,
       fake,
     ]);
-    expect(config.data_sources).toEqual({ local: [], acme: { enabled: true, rows: 7 } });
-    expect(config.analytics.remote_extensions).toEqual(['acme_ext']);
+    expect(config.data_sources).toEqual({
+      local: [],
+      keboola: {
+        token_env: 'KEBOOLA_STORAGE_TOKEN',
+        parallel_tables: 2,
+        export_timeout_seconds: 1800,
+        incremental_lag_seconds: 60,
+      },
+      acme: { enabled: true, rows: 7 },
+    });
+    expect(config.analytics.remote_extensions).toEqual(['keboola', 'acme_ext']);
   });
 
   it('refuses the section of a connector this process does not run, and unknown keys inside one', async () => {

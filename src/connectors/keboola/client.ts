@@ -1,0 +1,302 @@
+import { createWriteStream } from 'node:fs';
+import { Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createGunzip } from 'node:zlib';
+import { FILE_MODE } from '../../core/fs/atomic.js';
+
+/** Failure classes of the Storage API (07 §3.5); each becomes a per-table failure code. */
+export type KeboolaErrorCode = 'auth_failed' | 'not_found' | 'upstream_failed' | 'timeout' | 'export_failed';
+
+export class KeboolaError extends Error {
+  constructor(
+    readonly code: KeboolaErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KeboolaError';
+  }
+}
+
+export interface ColumnMetadata {
+  key: string;
+  value: string;
+  provider?: string;
+}
+
+/** A table as `GET /v2/storage/tables` and `GET /v2/storage/tables/{id}` describe it. */
+export interface StorageTable {
+  id: string;
+  name: string;
+  bucket: { id: string; name?: string };
+  columns: string[];
+  primaryKey?: string[];
+  rowsCount?: number | null;
+  dataSizeBytes?: number | null;
+  lastImportDate?: string | null;
+  lastChangeDate?: string | null;
+  columnMetadata?: Record<string, ColumnMetadata[]>;
+}
+
+export interface StorageJob {
+  id: number | string;
+  status: 'waiting' | 'processing' | 'success' | 'error' | string;
+  createdTime?: string;
+  results?: { file?: { id: number | string } } | null;
+  error?: { message?: string } | null;
+}
+
+export interface StorageFile {
+  id: number | string;
+  url: string;
+  isSliced: boolean;
+  provider?: string;
+}
+
+/** Timing knobs; production uses the defaults, tests shorten them. */
+export interface ClientTuning {
+  requestTimeoutMs: number;
+  /** Retries after the first attempt, for 429, 5xx and broken connections. */
+  retries: number;
+  /** Backoff base when the server sends no `Retry-After`. */
+  retryDelayMs: number;
+  /** Longest `Retry-After` honoured; a longer one is capped rather than stalling the sync. */
+  maxRetryAfterMs: number;
+  pollInitialMs: number;
+  pollMaxMs: number;
+}
+
+export const DEFAULT_TUNING: ClientTuning = {
+  requestTimeoutMs: 120_000,
+  retries: 3,
+  retryDelayMs: 1000,
+  maxRetryAfterMs: 60_000,
+  pollInitialMs: 1000,
+  pollMaxMs: 5000,
+};
+
+const RETRYABLE = (status: number) => status === 429 || status >= 500;
+const URL_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi;
+
+/** Upstream text is untrusted (07 §0): URLs out (signed ones carry credentials), length-limited. */
+export function upstreamText(text: unknown): string {
+  return (
+    String(text ?? '')
+      .replace(URL_TEXT, '<url>')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .trim()
+      .slice(0, 300)
+  );
+}
+
+function retryAfterMs(header: string | null, attempt: number, tuning: ClientTuning): number {
+  const seconds = header === null ? Number.NaN : Number(header);
+  const wanted = Number.isFinite(seconds)
+    ? seconds * 1000
+    : header && Number.isFinite(Date.parse(header))
+      ? Date.parse(header) - Date.now()
+      : tuning.retryDelayMs * 2 ** attempt;
+  return Math.min(Math.max(wanted, 0), tuning.maxRetryAfterMs);
+}
+
+/**
+ * A typed client of the Keboola Storage API (07 §3.1). The token goes only to the configured stack
+ * URL, in `X-StorageApi-Token`; it is never part of a message. File-storage URLs from the API are
+ * fetched without it.
+ */
+export class StorageClient {
+  readonly #base: URL;
+  readonly #token: string;
+  readonly #tuning: ClientTuning;
+
+  constructor(stackUrl: string, token: string, tuning: Partial<ClientTuning> = {}) {
+    this.#base = new URL(stackUrl.endsWith('/') ? stackUrl : `${stackUrl}/`);
+    this.#token = token;
+    this.#tuning = { ...DEFAULT_TUNING, ...tuning };
+  }
+
+  listTables(): Promise<StorageTable[]> {
+    return this.#json<StorageTable[]>('GET', 'v2/storage/tables?include=columns,buckets,metadata');
+  }
+
+  tableDetail(tableId: string): Promise<StorageTable> {
+    return this.#json<StorageTable>(
+      'GET',
+      `v2/storage/tables/${encodeURIComponent(tableId)}?include=columns,metadata`,
+    );
+  }
+
+  /** Starts `export-async` (gzipped slices); `changedSince` is a Unix time in seconds. */
+  startExport(tableId: string, changedSince: number | null): Promise<StorageJob> {
+    const form = new URLSearchParams({ gzip: '1' });
+    if (changedSince !== null) form.set('changedSince', String(changedSince));
+    return this.#json<StorageJob>(
+      'POST',
+      `v2/storage/tables/${encodeURIComponent(tableId)}/export-async`,
+      form,
+    );
+  }
+
+  /** Polls a job until it ends, 1 s apart growing to 5 s, for at most `timeoutMs`. */
+  async waitForJob(jobId: string | number, timeoutMs: number): Promise<StorageJob> {
+    const deadline = Date.now() + timeoutMs;
+    let interval = this.#tuning.pollInitialMs;
+    for (;;) {
+      const job = await this.#json<StorageJob>('GET', `v2/storage/jobs/${encodeURIComponent(String(jobId))}`);
+      if (job.status === 'success') return job;
+      if (job.status === 'error')
+        throw new KeboolaError('export_failed', upstreamText(job.error?.message) || 'export job failed');
+      if (Date.now() + interval > deadline)
+        throw new KeboolaError(
+          'timeout',
+          `export job did not finish within ${Math.round(timeoutMs / 1000)} s`,
+        );
+      await sleep(interval);
+      interval = Math.min(Math.round(interval * 1.5), this.#tuning.pollMaxMs);
+    }
+  }
+
+  fileInfo(fileId: string | number): Promise<StorageFile> {
+    return this.#json<StorageFile>(
+      'GET',
+      `v2/storage/files/${encodeURIComponent(String(fileId))}?federationToken=1`,
+    );
+  }
+
+  /** The slice URLs of a file: the manifest's entries when sliced, else the file itself. */
+  async sliceUrls(file: StorageFile): Promise<string[]> {
+    if (!file.isSliced) return [this.#fileUrl(file.url)];
+    const response = await this.#fetch('GET', this.#fileUrl(file.url), { withToken: false });
+    const manifest = (await this.#readJson(response)) as { entries?: { url?: unknown }[] };
+    if (!Array.isArray(manifest.entries))
+      throw new KeboolaError('upstream_failed', 'slice manifest has no entries');
+    return manifest.entries.map((entry) => this.#fileUrl(String(entry.url ?? '')));
+  }
+
+  /**
+   * Streams one gzipped slice to `path`, decompressing it alongside so a damaged or cut slice
+   * fails here (DuckDB reads a truncated gzip as the rows before the cut, without an error).
+   */
+  async downloadSlice(url: string, path: string): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.#fetch('GET', url, { withToken: false });
+      try {
+        return await streamVerified(response, path);
+      } catch (error) {
+        if (attempt >= this.#tuning.retries || error instanceof KeboolaError) throw error;
+        await sleep(retryAfterMs(null, attempt, this.#tuning));
+      }
+    }
+  }
+
+  /**
+   * Signed file-storage URLs are followed over HTTPS; plain HTTP only on the stack's own origin.
+   * `s3://`, `gs://` and Azure URLs need provider credentials and are refused.
+   */
+  #fileUrl(raw: string): string {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new KeboolaError('upstream_failed', 'file URL is not a URL');
+    }
+    if (url.protocol === 'https:' || url.origin === this.#base.origin) return url.href;
+    throw new KeboolaError('upstream_failed', `file storage scheme ${url.protocol} is not supported`);
+  }
+
+  async #json<T>(method: string, path: string, form?: URLSearchParams): Promise<T> {
+    const response = await this.#fetch(method, new URL(path, this.#base).href, { withToken: true, form });
+    return (await this.#readJson(response)) as T;
+  }
+
+  async #readJson(response: Response): Promise<unknown> {
+    try {
+      return await response.json();
+    } catch {
+      throw new KeboolaError('upstream_failed', `response of ${describe(response.url)} is not JSON`);
+    }
+  }
+
+  /** One request with retries on 429 / 5xx / network errors; other statuses map to error codes. */
+  async #fetch(
+    method: string,
+    url: string,
+    options: { withToken: boolean; form?: URLSearchParams | undefined },
+  ): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.withToken) headers['X-StorageApi-Token'] = this.#token;
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method,
+          headers,
+          body: options.form,
+          redirect: 'error',
+          signal: AbortSignal.timeout(this.#tuning.requestTimeoutMs),
+        });
+      } catch (error) {
+        const timedOut = error instanceof Error && error.name === 'TimeoutError';
+        if (attempt >= this.#tuning.retries)
+          throw new KeboolaError(
+            timedOut ? 'timeout' : 'upstream_failed',
+            `${method} ${describe(url)}: ${timedOut ? 'no response in time' : 'connection failed'}`,
+          );
+        await sleep(retryAfterMs(null, attempt, this.#tuning));
+        continue;
+      }
+      if (response.ok) return response;
+      await response.body?.cancel();
+      if (response.status === 401 || response.status === 403)
+        throw new KeboolaError('auth_failed', `Storage API refused the token (HTTP ${response.status})`);
+      if (response.status === 404)
+        throw new KeboolaError('not_found', `${method} ${describe(url)}: not found`);
+      if (!RETRYABLE(response.status) || attempt >= this.#tuning.retries)
+        throw new KeboolaError('upstream_failed', `${method} ${describe(url)}: HTTP ${response.status}`);
+      await sleep(retryAfterMs(response.headers.get('retry-after'), attempt, this.#tuning));
+    }
+  }
+}
+
+/** Path of a URL without its query (signatures live there) for messages. */
+function describe(url: string): string {
+  try {
+    return new URL(url).pathname.slice(0, 200);
+  } catch {
+    return '<url>';
+  }
+}
+
+async function streamVerified(response: Response, path: string): Promise<number> {
+  if (!response.body) throw new KeboolaError('upstream_failed', 'slice has no body');
+  const gunzip = createGunzip();
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const checked = pipeline(gunzip, discard);
+  let bytes = 0;
+  const tee = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      if (gunzip.write(chunk)) done(null, chunk);
+      else gunzip.once('drain', () => done(null, chunk));
+    },
+    flush(done) {
+      gunzip.end();
+      done();
+    },
+  });
+  gunzip.on('error', (error) => tee.destroy(error));
+  try {
+    await Promise.all([
+      pipeline(Readable.fromWeb(response.body as never), tee, createWriteStream(path, { mode: FILE_MODE })),
+      checked,
+    ]);
+  } catch (error) {
+    gunzip.destroy();
+    const damaged = error instanceof Error && 'code' in error && String(error.code).startsWith('Z_');
+    throw damaged
+      ? new KeboolaError('upstream_failed', 'slice is not a complete gzip stream')
+      : new Error(`slice download broke off: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return bytes;
+}

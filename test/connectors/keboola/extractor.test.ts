@@ -1,0 +1,319 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createKeboolaConnector } from '../../../src/connectors/keboola/index.js';
+import { loadConfig } from '../../../src/core/config/index.js';
+import { configuredSources } from '../../../src/core/config/sources.js';
+import { openDuck, queryRows } from '../../../src/core/duckdb/engine.js';
+import { quoteLiteral } from '../../../src/core/duckdb/sql.js';
+import type { ExtractTableInput } from '../../../src/core/extract/connector.js';
+import type { AttachRemote } from '../../../src/core/extract/remote-attach.js';
+import { validateExtract } from '../../../src/core/extract/validator.js';
+import { FakeKeboola } from '../../fakes/keboola.js';
+import { tempDir } from '../../support/extracts.js';
+
+const TUNING = {
+  requestTimeoutMs: 300,
+  retries: 3,
+  retryDelayMs: 5,
+  maxRetryAfterMs: 1500,
+  pollInitialMs: 5,
+  pollMaxMs: 10,
+};
+
+let fake: FakeKeboola;
+let root: string;
+let cleanup: () => Promise<void>;
+let lines: string[];
+
+beforeEach(async () => {
+  fake = await FakeKeboola.start();
+  ({ path: root, cleanup } = await tempDir('agnes-keboola-'));
+  lines = [];
+  fake.addTable({
+    bucket: 'in.c-sales',
+    name: 'orders',
+    columns: ['id', 'day', 'amount'],
+    primaryKey: ['id'],
+    types: { id: 'INTEGER', day: 'DATE', amount: 'NUMERIC' },
+  });
+  fake.upsert(
+    'in.c-sales.orders',
+    [
+      ['1', '2024-01-05', '10'],
+      ['2', '2024-01-20', '20'],
+      ['3', '2024-02-03', '30'],
+      ['4', '2024-03-09', '40'],
+    ],
+    Date.now() - 10_000,
+  );
+  fake.addTable({ bucket: 'in.c-sales', name: 'notes', columns: ['id', 'text'] });
+  fake.upsert('in.c-sales.notes', [['1', 'hello']]);
+});
+
+afterEach(async () => {
+  await fake.close();
+  await cleanup();
+});
+
+const extractDir = () => join(root, 'extracts', 'keboola');
+
+function table(id: string, name: string, extra: Partial<ExtractTableInput> = {}): ExtractTableInput {
+  return {
+    id,
+    source_table: name,
+    bucket: 'in.c-sales',
+    sync_strategy: 'full_refresh',
+    query_mode: 'local',
+    primary_key: [],
+    partition_by: null,
+    partition_granularity: null,
+    watermark: null,
+    ...extra,
+  };
+}
+
+function run(
+  tables: ExtractTableInput[],
+  options: { fullRefresh?: boolean; token?: string; attachRemote?: AttachRemote } = {},
+) {
+  const connector = createKeboolaConnector({
+    tuning: TUNING,
+    ...(options.attachRemote ? { attachRemote: options.attachRemote } : {}),
+  });
+  return connector.extract(
+    {
+      source: 'keboola',
+      type: 'keboola',
+      extractDir: extractDir(),
+      fullRefresh: options.fullRefresh ?? false,
+      tables,
+      config: {
+        stack_url: fake.url,
+        token_env: 'KBC_TOKEN',
+        parallel_tables: 2,
+        export_timeout_seconds: 5,
+        incremental_lag_seconds: 0,
+      },
+    },
+    { progress: (line) => lines.push(line), env: { KBC_TOKEN: options.token ?? fake.token } },
+  );
+}
+
+async function files(): Promise<Record<string, string>> {
+  const duck = await openDuck();
+  try {
+    await duck.conn.run(`ATTACH ${quoteLiteral(join(extractDir(), 'extract.duckdb'))} AS e (READ_ONLY)`);
+    const listed = await queryRows<{ path: string; sha256: string }>(
+      duck.conn,
+      'SELECT path, sha256 FROM e._files',
+    );
+    return Object.fromEntries(listed.map((r) => [String(r.path), String(r.sha256)]));
+  } finally {
+    duck.close();
+  }
+}
+
+async function rowsOf(id: string, order = 'id'): Promise<unknown[][]> {
+  const duck = await openDuck();
+  try {
+    await duck.conn.run(`ATTACH ${quoteLiteral(join(extractDir(), 'extract.duckdb'))} AS e (READ_ONLY)`);
+    const rows = await queryRows(duck.conn, `SELECT COLUMNS(*)::VARCHAR FROM e.main.${id} ORDER BY ${order}`);
+    return rows.map((r) => Object.values(r));
+  } finally {
+    duck.close();
+  }
+}
+
+describe('keboola extract (07 §3)', () => {
+  it('exports, types columns from metadata and never sends the token to file storage', async () => {
+    const result = await run([table('orders', 'orders'), table('notes', 'notes')]);
+    expect(result.tables_failed).toEqual([]);
+    expect(result.tables_extracted.sort()).toEqual(['notes', 'orders']);
+    expect((await validateExtract(extractDir())).errors).toEqual([]);
+    expect(await rowsOf('orders')).toEqual([
+      ['1', '2024-01-05', '10.000000000'],
+      ['2', '2024-01-20', '20.000000000'],
+      ['3', '2024-02-03', '30.000000000'],
+      ['4', '2024-03-09', '40.000000000'],
+    ]);
+    const fileRequests = fake.requests.filter((r) => r.path.startsWith('/_files/'));
+    expect(fileRequests.length).toBeGreaterThan(0);
+    expect(fileRequests.every((r) => r.token === null)).toBe(true);
+  });
+
+  it('falls back to VARCHAR for a column whose values do not fit its type, with a warning', async () => {
+    fake.upsert('in.c-sales.orders', [['5', 'someday', '50']]);
+    const result = await run([table('orders', 'orders')]);
+    expect(result.tables_failed).toEqual([]);
+    expect((await rowsOf('orders')).at(-1)).toEqual(['5', 'someday', '50.000000000']);
+    expect(lines.some((l) => l.includes('warning: column day'))).toBe(true);
+  });
+
+  it('401: every table fails auth_failed, previous data is kept, the token appears nowhere', async () => {
+    await run([table('orders', 'orders'), table('notes', 'notes')]);
+    const before = await files();
+    const result = await run([table('orders', 'orders'), table('notes', 'notes')], {
+      token: 'wrong-token-xyz',
+    });
+    expect(result.tables_extracted).toEqual([]);
+    expect(result.tables_failed.map((f) => f.code)).toEqual(['auth_failed', 'auth_failed']);
+    expect(JSON.stringify(result)).not.toContain('wrong-token-xyz');
+    expect(lines.join('\n')).not.toContain('wrong-token-xyz');
+    expect(await files()).toEqual(before);
+    expect(await rowsOf('orders')).toHaveLength(4);
+  });
+
+  it('a 429 storm honouring Retry-After is retried and completes', async () => {
+    fake.inject({ match: /^GET \/v2\/storage\/tables\//, status: 429, retryAfter: '0', times: 3 });
+    fake.inject({ match: /^GET \/v2\/storage\/jobs\//, status: 429, retryAfter: '1', times: 1 });
+    const started = Date.now();
+    const result = await run([table('orders', 'orders')]);
+    expect(result.tables_failed).toEqual([]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(fake.count(/^GET \/v2\/storage\/tables\/in.c-sales.orders$/)).toBe(4);
+  });
+
+  it('500s beyond the retries fail only that table; the others publish', async () => {
+    fake.inject({ match: /^POST \/v2\/storage\/tables\/in.c-sales.notes\//, status: 500, times: 4 });
+    const result = await run([table('orders', 'orders'), table('notes', 'notes')]);
+    expect(result.tables_extracted).toEqual(['orders']);
+    expect(result.tables_failed).toEqual([
+      { table: 'notes', code: 'upstream_failed', message: expect.stringContaining('HTTP 500') },
+    ]);
+  });
+
+  it('a failed export job fails its table with the job message, URLs stripped', async () => {
+    fake.inject({
+      match: /^POST \/v2\/storage\/tables\/in.c-sales.notes\//,
+      jobError: 'Export failed, see https://internal.example/secret?sig=1',
+    });
+    const result = await run([table('notes', 'notes')]);
+    expect(result.tables_failed).toEqual([
+      { table: 'notes', code: 'export_failed', message: 'Export failed, see <url>' },
+    ]);
+  });
+
+  it('a truncated slice fails verification and leaves file and watermark unchanged', async () => {
+    const incremental = table('orders', 'orders', { sync_strategy: 'incremental', primary_key: ['id'] });
+    const first = await run([incremental]);
+    const before = await files();
+    fake.upsert('in.c-sales.orders', [['9', '2024-04-01', '90']]);
+    fake.inject({ match: /^GET \/_files\/\d+\/slice-/, truncate: true, times: Number.POSITIVE_INFINITY });
+    const second = await run([{ ...incremental, watermark: first.watermarks.orders ?? null }]);
+    expect(second.tables_failed.map((f) => f.code)).toEqual(['upstream_failed']);
+    expect(second.watermarks).toEqual({});
+    expect(await files()).toEqual(before);
+  });
+
+  it('a slow response times out and fails the table', async () => {
+    fake.inject({ match: /^GET \/v2\/storage\/tables\//, delayMs: 1000, times: Number.POSITIVE_INFINITY });
+    const result = await run([table('notes', 'notes')]);
+    expect(result.tables_failed.map((f) => f.code)).toEqual(['timeout']);
+  });
+
+  it('incremental: exports changes since the watermark and merges them by primary key', async () => {
+    const incremental = table('orders', 'orders', { sync_strategy: 'incremental', primary_key: ['id'] });
+    const first = await run([incremental]);
+    expect(first.watermarks.orders).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    fake.upsert('in.c-sales.orders', [
+      ['2', '2024-01-21', '21'],
+      ['5', '2024-03-10', '50'],
+    ]);
+    const second = await run([{ ...incremental, watermark: first.watermarks.orders ?? null }]);
+    expect(second.tables_failed).toEqual([]);
+    const form = fake.requests.filter((r) => r.method === 'POST');
+    expect(form).toHaveLength(2);
+    expect(await rowsOf('orders')).toEqual([
+      ['1', '2024-01-05', '10.000000000'],
+      ['2', '2024-01-21', '21.000000000'],
+      ['3', '2024-02-03', '30.000000000'],
+      ['4', '2024-03-09', '40.000000000'],
+      ['5', '2024-03-10', '50.000000000'],
+    ]);
+  });
+
+  it('partitioned: monthly shards; a later run rewrites only the shards that changed', async () => {
+    const partitioned = table('orders', 'orders', {
+      sync_strategy: 'partitioned',
+      primary_key: ['id'],
+      partition_by: 'day',
+      partition_granularity: 'month',
+    });
+    const first = await run([partitioned]);
+    expect(first.tables_failed).toEqual([]);
+    const before = await files();
+    expect(Object.keys(before).sort()).toEqual([
+      'orders/2024-01.parquet',
+      'orders/2024-02.parquet',
+      'orders/2024-03.parquet',
+    ]);
+    // Row 3 moves from February to April: February and April are rewritten, the others kept.
+    fake.upsert('in.c-sales.orders', [['3', '2024-04-02', '31']]);
+    const second = await run([{ ...partitioned, watermark: first.watermarks.orders ?? null }]);
+    expect(second.tables_failed).toEqual([]);
+    const after = await files();
+    expect(Object.keys(after).sort()).toEqual([
+      'orders/2024-01.parquet',
+      'orders/2024-03.parquet',
+      'orders/2024-04.parquet',
+    ]);
+    expect(after['orders/2024-01.parquet']).toBe(before['orders/2024-01.parquet']);
+    expect(after['orders/2024-03.parquet']).toBe(before['orders/2024-03.parquet']);
+    expect(await rowsOf('orders')).toHaveLength(4);
+    expect((await validateExtract(extractDir())).errors).toEqual([]);
+  });
+
+  it('remote mode: a view over the kbc catalog, or extension_unavailable without a _meta row', async () => {
+    const remote = table('notes', 'notes', { query_mode: 'remote' });
+    const catalog = join(root, 'kbc.duckdb');
+    const duck = await openDuck(catalog);
+    await duck.conn.run('CREATE SCHEMA "in.c-sales"; CREATE TABLE "in.c-sales".notes AS SELECT 1 AS id');
+    duck.close();
+    const attachRemote: AttachRemote = async (conn, request) => {
+      await conn.run(`ATTACH ${quoteLiteral(catalog)} AS ${request.alias} (READ_ONLY)`);
+    };
+    const ok = await run([remote], { attachRemote });
+    expect(ok.tables_extracted).toEqual(['notes']);
+    const extract = await readFile(join(extractDir(), 'extract.duckdb'));
+    expect(extract.includes(Buffer.from(fake.token))).toBe(false);
+
+    const refused = await run([remote], {
+      attachRemote: async () => {
+        throw new Error('no extension');
+      },
+    });
+    expect(refused.tables_failed.map((f) => f.code)).toEqual(['extension_unavailable']);
+  });
+});
+
+describe('data_sources.keboola', () => {
+  const load = (
+    env: Record<string, string>,
+    section = 'keboola:\n  stack_url: https://connection.keboola.com\n',
+  ) =>
+    import('node:fs/promises').then(async ({ writeFile }) => {
+      const configPath = join(root, 'instance.yaml');
+      await writeFile(configPath, `data_sources:\n${section.replace(/^/gm, '  ')}`);
+      const connectors = [createKeboolaConnector()];
+      const { config } = loadConfig({ env, configPath, cwd: root, connectors });
+      return configuredSources(config, connectors, root, env);
+    });
+
+  it('defines the source when the stack URL and the token are set', async () => {
+    const sources = await load({ KEBOOLA_STORAGE_TOKEN: 'secret-token-1' });
+    expect(sources.map((s) => s.name)).toEqual(['keboola']);
+    expect(JSON.stringify(sources)).not.toContain('secret-token-1');
+  });
+
+  it('fails closed: a stack URL without its token is a config problem', async () => {
+    await expect(load({})).rejects.toThrow(/KEBOOLA_STORAGE_TOKEN is empty/);
+  });
+
+  it('no stack URL, no source', async () => {
+    expect(await load({ KEBOOLA_STORAGE_TOKEN: 'x' }, 'keboola: {}\n')).toEqual([]);
+    expect(
+      await load({ KEBOOLA_STACK_URL: 'https://k.example', KEBOOLA_STORAGE_TOKEN: 'x' }, 'keboola: {}\n'),
+    ).toHaveLength(1);
+  });
+});
