@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import { collect, integer, run, withGlobals } from './command-kit.js';
 import * as auth from './commands/auth.js';
-import { sync } from './commands/sync.js';
+import { type SyncCommandOptions, sync } from './commands/sync.js';
 import { registerAdmin } from './program-admin.js';
 import { registerData } from './program-data.js';
 import { registerTools } from './program-tools.js';
@@ -55,22 +55,7 @@ export function daProgram(): Command {
       .option('--verify', 're-hash every local file and download mismatches', false)
       .option('--no-prune', 'keep local copies of tables the manifest no longer lists')
       .option('--upload-only', 'upload session transcripts and local notes instead of downloading', false),
-  ).action(
-    run(
-      (
-        ctx,
-        options: {
-          table: string[];
-          dataset?: string;
-          parallel: number;
-          dryRun: boolean;
-          verify: boolean;
-          prune: boolean;
-          uploadOnly: boolean;
-        },
-      ) => sync(ctx, options),
-    ),
-  );
+  ).action(run((ctx, options: SyncCommandOptions) => sync(ctx, options)));
 
   registerData(program);
   registerAdmin(program);

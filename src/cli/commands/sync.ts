@@ -1,8 +1,6 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { acquireLock, LockTimeoutError } from '../../core/fs/lock-file.js';
 import { type CliContext, connect } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
+import { lockSyncDirectory } from '../sync/lock.js';
 import { layoutOf } from '../sync/paths.js';
 import { runSync, type SyncReport } from '../sync/run.js';
 import { loadState, saveState } from '../sync/state.js';
@@ -52,12 +50,7 @@ async function uploadOnly(ctx: CliContext): Promise<UploadReport> {
   const { server, client } = await connect(ctx, { requireAuth: true });
   const layout = layoutOf(ctx.localDir);
   await ctx.store.ensureSyncDir();
-  await mkdir(dirname(layout.lockPath), { recursive: true });
-  const lock = await acquireLock(layout.lockPath, { waitMs: 0 }).catch((error: unknown) => {
-    if (error instanceof LockTimeoutError)
-      throw new CliError(EXIT.failed, 'sync already running in this directory', 'sync_running');
-    throw error;
-  });
+  const lock = await lockSyncDirectory(layout.lockPath);
   try {
     const statePath = ctx.store.syncStatePath(server, ctx.localDir);
     const state = await loadState(statePath, server, ctx.localDir);

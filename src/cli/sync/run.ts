@@ -1,12 +1,12 @@
-import { lstat, mkdir, rm, rmdir } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { lstat, rm, rmdir } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Manifest, ManifestTable } from '../../contract/index.js';
-import { acquireLock, LockTimeoutError } from '../../core/fs/lock-file.js';
 import type { ApiClient } from '../client.js';
 import { type CliContext, connect } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { downloadFile, HashMismatchError, StaleManifestError, TransientDownloadError } from './download.js';
+import { lockSyncDirectory } from './lock.js';
 import { layoutOf, localPath, refuseSymlinks, targetPath } from './paths.js';
 import { type FileTask, type Plan, planSync, type TableError } from './plan.js';
 import { createProgress } from './progress.js';
@@ -241,12 +241,7 @@ export async function runSync(ctx: CliContext, options: SyncOptions): Promise<Sy
   await ctx.store.ensureSyncDir();
   const statePath = ctx.store.syncStatePath(server, ctx.localDir);
   await refuseSymlinks(ctx.localDir, layout.parquetRoot);
-  await mkdir(dirname(layout.lockPath), { recursive: true });
-  const lock = await acquireLock(layout.lockPath, { waitMs: 0 }).catch((error: unknown) => {
-    if (error instanceof LockTimeoutError)
-      throw new CliError(EXIT.failed, 'sync already running in this directory', 'sync_running');
-    throw error;
-  });
+  const lock = await lockSyncDirectory(layout.lockPath);
   try {
     const state = await loadState(statePath, server, ctx.localDir);
     const run = new SyncRun(client, state, statePath, layout.parquetRoot, server);
