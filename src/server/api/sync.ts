@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ManifestSchema, SyncTriggerResponseSchema } from '../../contract/index.js';
+import { JobSchema, ManifestSchema, SyncTriggerResponseSchema } from '../../contract/index.js';
 import { accessView } from '../../core/access/access.js';
 import type { Principal } from '../../core/access/decide.js';
 import { AgnesError } from '../../core/errors.js';
@@ -7,12 +7,12 @@ import { isValidSourceName } from '../../core/ids.js';
 import type { Job, RegistryEntry, Repositories } from '../../core/state/repositories/index.js';
 import { GenerationTracker } from '../../core/sync/generation.js';
 import { buildManifest } from '../../core/sync/manifest.js';
+import { jobView } from '../../core/usecases/job-view.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { AgnesApp } from '../app.js';
 import { errors, Id, PagedQuery, PageFields, pageOf, Timestamp } from '../schemas.js';
 import type { AppServices } from '../services.js';
 import { noneMatch } from './http-conditional.js';
-import { JobSchema, jobView } from './sync-schemas.js';
 
 const Nullable = Type.Union([Type.String(), Type.Null()]);
 const TableIdText = Type.String({ minLength: 1, maxLength: 300 });
