@@ -8,7 +8,12 @@ import type { Principal } from '../access/decide.js';
 import type { InstanceConfig } from '../config/index.js';
 import { AgnesError, isAgnesError } from '../errors.js';
 import { activeAdminIds, notifyUsers } from '../notifications/system-notifications.js';
-import type { AccessRequest, PageRequest, Repositories } from '../state/repositories/index.js';
+import {
+  type AccessRequest,
+  type PageRequest,
+  pageFields,
+  type Repositories,
+} from '../state/repositories/index.js';
 
 /**
  * Access requests (03 §11, 04 §7): a user asks for read access to a table they can see, an admin
@@ -130,9 +135,7 @@ export async function listMyRequests(
   const found = await repos.accessRequests.list({ user_id: principal.id }, page);
   return {
     requests: await requestViews(repos, found.items),
-    total: found.total,
-    page: found.page,
-    per_page: found.per_page,
+    ...pageFields(found),
   };
 }
 
@@ -145,9 +148,7 @@ export async function listPendingRequests(
   return {
     requests: await requestViews(repos, found.items),
     count: found.total,
-    total: found.total,
-    page: found.page,
-    per_page: found.per_page,
+    ...pageFields(found),
   };
 }
 

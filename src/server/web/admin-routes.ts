@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { loadAccessView } from '../../core/access/access.js';
 import { isRole } from '../../core/access/roles.js';
 import { AgnesError } from '../../core/errors.js';
 import { listMyRequests, listPendingRequests } from '../../core/usecases/access-requests.js';
+import { syncHistory } from '../../core/usecases/sync.js';
 import { entryViews } from '../api/audit.js';
 import type { AgnesApp } from '../app.js';
 import type { AppServices } from '../services.js';
@@ -57,12 +57,8 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
       action: (query.action ?? '').slice(0, 100),
       from: query.from && ISO_DATE.test(query.from) ? query.from : '',
     };
-    const view = admin ? null : await loadAccessView(repos, principal);
     const [history, mine, audit] = await Promise.all([
-      repos.syncState.listHistory(view ? { only_tables: view.readableTables() } : {}, {
-        page: 1,
-        per_page: 50,
-      }),
+      syncHistory(services.ctx, principal, {}, { page: 1, per_page: 50 }),
       repos.audit.list({ user_id: principal.id }, { page: 1, per_page: 50 }),
       admin
         ? repos.audit.list(
@@ -77,7 +73,7 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
     ]);
     return ActivityPage({
       ctx,
-      history: history.items,
+      history: history.entries,
       mine: await entryViews(repos, mine.items),
       audit: audit ? await entryViews(repos, audit.items) : null,
       filters,
