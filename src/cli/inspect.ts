@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { Manifest, Health as ServerHealth, User } from '../contract/index.js';
+import type { Manifest, MeResponse, Health as ServerHealth } from '../contract/index.js';
 import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -30,14 +30,11 @@ export async function probeHealth(client: ApiClient): Promise<Health> {
   }
 }
 
-/** `GET /auth/me`: the user and the credential in use. */
-export type Me = User & { auth: { method: string; token_id: string; expires_at: string | null } };
-
 /** The signed-in user, or null without a valid credential; other failures propagate. */
-export async function whoIsSignedIn(client: ApiClient, hasToken: boolean): Promise<Me | null> {
+export async function whoIsSignedIn(client: ApiClient, hasToken: boolean): Promise<MeResponse | null> {
   if (!hasToken) return null;
   try {
-    return await client.json<Me>('GET', '/auth/me');
+    return await client.json<MeResponse>('GET', '/auth/me');
   } catch (error) {
     if (error instanceof CliError && error.exitCode === EXIT.unauthenticated) return null;
     throw error;

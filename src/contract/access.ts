@@ -96,6 +96,12 @@ export const AccessRequestSchema = Type.Object({
 });
 export type AccessRequest = Static<typeof AccessRequestSchema>;
 
+export const AccessRequestListSchema = Type.Object({
+  requests: Type.Array(AccessRequestSchema),
+  ...PageFields,
+});
+export type AccessRequestList = Static<typeof AccessRequestListSchema>;
+
 /** The admins' review queue; `count` repeats `total` (03 §11). */
 export const PendingAccessRequestsSchema = Type.Object({
   requests: Type.Array(AccessRequestSchema),

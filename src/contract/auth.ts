@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { NullableTimestamp, RoleSchema, Timestamp } from './common.js';
+import { UserSchema } from './users.js';
 
 /** Sessions (03 §1) and personal access tokens (03 §2). */
 
@@ -40,3 +41,18 @@ export const CreatedTokenSchema = Type.Object({
   expires_at: NullableTimestamp,
 });
 export type CreatedToken = Static<typeof CreatedTokenSchema>;
+
+/** `GET /auth/me`: the signed-in user and the credential in use. */
+export const MeResponseSchema = Type.Composite([
+  UserSchema,
+  Type.Object({
+    auth: Type.Object({
+      method: Type.Union([Type.Literal('jwt'), Type.Literal('pat'), Type.Literal('ws_ticket')]),
+      via: Type.Union([Type.Literal('bearer'), Type.Literal('cookie')]),
+      issued_at: Type.String(),
+      expires_at: Type.Union([Type.String(), Type.Null()]),
+      token_id: Type.String(),
+    }),
+  }),
+]);
+export type MeResponse = Static<typeof MeResponseSchema>;

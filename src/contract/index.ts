@@ -13,5 +13,6 @@ export * from './health.js';
 export * from './jobs.js';
 export * from './profile.js';
 export * from './query.js';
+export * from './registry.js';
 export * from './sync.js';
 export * from './users.js';

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { NullableString, NullableTimestamp, Timestamp } from './common.js';
+import { NullableString, NullableTimestamp, PageFields, Timestamp } from './common.js';
 
 /** Background jobs (03 §0.6) and the rebuild report (02 §2.7), which a finished job carries. */
 
@@ -17,6 +17,9 @@ export const JobSchema = Type.Object({
   error: NullableString,
 });
 export type Job = Static<typeof JobSchema>;
+
+export const JobListSchema = Type.Object({ jobs: Type.Array(JobSchema), ...PageFields });
+export type JobList = Static<typeof JobListSchema>;
 
 const SkippedTableSchema = Type.Object({
   table: Type.String(),

@@ -1,5 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Job, RebuildReport, SyncTriggerResponse } from '../../contract/index.js';
+import type {
+  DiscoveredTables,
+  Job,
+  RebuildReport,
+  RegisteredTable,
+  RegistryList,
+  RegistryUpdated,
+  SyncTriggerResponse,
+} from '../../contract/index.js';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { toTable } from '../format.js';
@@ -25,27 +33,6 @@ export interface TableFlags {
   description?: string;
 }
 
-interface RegistryRow {
-  id: string;
-  name: string;
-  source: string;
-  query_mode: string;
-  sync_strategy: string;
-  is_public: boolean;
-}
-
-interface Discovered {
-  source: string;
-  source_type: string;
-  suggested_id: string;
-  name: string;
-  bucket: string;
-  source_table: string;
-  primary_key: string[];
-  rows: number | null;
-  registered: boolean;
-}
-
 /** RegistryInput fields (03 §12) from the flags that were given. */
 function registryInput(flags: TableFlags): Record<string, unknown> {
   const input: Record<string, unknown> = {
@@ -68,7 +55,7 @@ function registryInput(flags: TableFlags): Record<string, unknown> {
 
 export async function tablesList(ctx: CliContext, options: { source?: string }): Promise<void> {
   const client = await adminClient(ctx);
-  const body = await client.json<{ tables: RegistryRow[]; count: number }>('GET', '/api/admin/registry', {
+  const body = await client.json<RegistryList>('GET', '/api/admin/registry', {
     query: { source: options.source },
   });
   ctx.out.result(body, () =>
@@ -92,10 +79,10 @@ export async function tablesList(ctx: CliContext, options: { source?: string }):
 async function register(
   ctx: CliContext,
   body: Record<string, unknown>,
-): Promise<{ id: string; status: string }> {
+): Promise<{ id: string; status: RegisteredTable['status'] | 'exists' }> {
   const client = await adminClient(ctx);
   try {
-    return await client.json<{ id: string; status: string }>('POST', '/api/admin/register-table', { body });
+    return await client.json<RegisteredTable>('POST', '/api/admin/register-table', { body });
   } catch (error) {
     if (error instanceof CliError && error.code === 'already_registered')
       return { id: String(body.id ?? body.name), status: 'exists' };
@@ -120,7 +107,7 @@ export async function tablesUpdate(ctx: CliContext, flags: TableFlags, id: strin
   if (Object.keys(input).length === 0)
     throw new CliError(EXIT.usage, 'nothing to change; pass a flag to update', 'usage');
   const client = await adminClient(ctx);
-  const body = await client.json<{ id: string; updated: string[] }>('PUT', `/api/admin/registry/${enc(id)}`, {
+  const body = await client.json<RegistryUpdated>('PUT', `/api/admin/registry/${enc(id)}`, {
     body: input,
   });
   ctx.out.result(body, () => `Updated ${body.id}: ${body.updated.join(', ')}`);
@@ -137,10 +124,9 @@ export async function tablesDiscover(
   options: { source?: string; register?: boolean; dryRun?: boolean },
 ): Promise<number> {
   const client = await adminClient(ctx);
-  const found = await client.json<{
-    tables: Discovered[];
-    sources: { name: string; status: string; error?: string }[];
-  }>('GET', '/api/admin/discover-tables', { query: { source: options.source } });
+  const found = await client.json<DiscoveredTables>('GET', '/api/admin/discover-tables', {
+    query: { source: options.source },
+  });
   const candidates = found.tables.filter((t) => !t.registered);
   const registered: string[] = [];
   if (options.register && !options.dryRun) {

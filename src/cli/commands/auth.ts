@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
-import type { CreatedToken, PersonalTokenList, TokenResponse } from '../../contract/index.js';
+import type { CreatedToken, MeResponse, PersonalTokenList, TokenResponse } from '../../contract/index.js';
 import { ApiClient } from '../client.js';
 import { type CliContext, connect, resolveServer, USER_AGENT } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
-import type { Me } from '../inspect.js';
 import { ask, readStdin } from '../prompt.js';
 
 export interface LoginOptions {
@@ -90,7 +89,7 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
     tokenName = created.name;
     expiresAt = created.expires_at;
   }
-  const me = await sessionClient(server, token).json<Me>('GET', '/auth/me');
+  const me = await sessionClient(server, token).json<MeResponse>('GET', '/auth/me');
   await ctx.store.saveCredential(server, {
     token,
     token_id: tokenId ?? me.auth.token_id,
@@ -109,7 +108,7 @@ export async function login(ctx: CliContext, options: LoginOptions): Promise<voi
 
 export async function whoami(ctx: CliContext): Promise<void> {
   const { server, client, credential } = await connect(ctx, { requireAuth: true });
-  const me = await client.json<Me>('GET', '/auth/me');
+  const me = await client.json<MeResponse>('GET', '/auth/me');
   const expires = me.auth.expires_at;
   if (expires && Date.parse(expires) - Date.now() < EXPIRY_WARNING_DAYS * 86_400_000) {
     ctx.out.warn(`the token expires on ${expires.slice(0, 10)}; run: da auth login`);

@@ -1,7 +1,4 @@
-import { UserSchema } from '../../contract/index.js';
 import type { User } from '../../core/state/repositories/index.js';
-
-export const UserView = UserSchema;
 
 /** The API's `User` (03 §0.6): never the password hash or token fields. */
 export function userView(user: User, groups: readonly { id: string; name: string }[]) {

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { loadAccessView } from '../../core/access/access.js';
 import { isRole } from '../../core/access/roles.js';
 import { AgnesError } from '../../core/errors.js';
-import { requestViews } from '../api/access-requests.js';
+import { listMyRequests, listPendingRequests } from '../../core/usecases/access-requests.js';
+import { syncHistory } from '../../core/usecases/sync.js';
 import { entryViews } from '../api/audit.js';
 import type { AgnesApp } from '../app.js';
 import type { AppServices } from '../services.js';
@@ -43,14 +43,9 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
 
   page(app, services, '/access-requests', 'user', async (ctx, request) => {
     const principal = request.auth!.principal;
-    const mine = await repos.accessRequests.list({ user_id: principal.id }, FIRST_PAGE);
-    const pending =
-      principal.role === 'admin' ? await repos.accessRequests.list({ status: 'pending' }, FIRST_PAGE) : null;
-    return AccessRequestsPage({
-      ctx,
-      mine: await requestViews(repos, mine.items),
-      pending: pending ? await requestViews(repos, pending.items) : null,
-    });
+    const mine = await listMyRequests(services.ctx, principal, FIRST_PAGE);
+    const pending = principal.role === 'admin' ? await listPendingRequests(services.ctx, FIRST_PAGE) : null;
+    return AccessRequestsPage({ ctx, mine: mine.requests, pending: pending?.requests ?? null });
   });
 
   page(app, services, '/activity-center', 'user', async (ctx, request) => {
@@ -62,12 +57,8 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
       action: (query.action ?? '').slice(0, 100),
       from: query.from && ISO_DATE.test(query.from) ? query.from : '',
     };
-    const view = admin ? null : await loadAccessView(repos, principal);
     const [history, mine, audit] = await Promise.all([
-      repos.syncState.listHistory(view ? { only_tables: view.readableTables() } : {}, {
-        page: 1,
-        per_page: 50,
-      }),
+      syncHistory(services.ctx, principal, {}, { page: 1, per_page: 50 }),
       repos.audit.list({ user_id: principal.id }, { page: 1, per_page: 50 }),
       admin
         ? repos.audit.list(
@@ -82,7 +73,7 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
     ]);
     return ActivityPage({
       ctx,
-      history: history.items,
+      history: history.entries,
       mine: await entryViews(repos, mine.items),
       audit: audit ? await entryViews(repos, audit.items) : null,
       filters,

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { isAgnesError } from '../../core/errors.js';
 import { listCatalog, readableProfile, tableDetail } from '../../core/usecases/catalog.js';
+import { syncHistory } from '../../core/usecases/sync.js';
 import type { AgnesApp } from '../app.js';
 import { magicLinksEnabled } from '../auth/providers/magic-link.js';
 import { safeNext } from '../auth/redirects.js';
@@ -106,9 +107,9 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
         if (isAgnesError(error) && error.code === 'not_found') return null;
         throw error;
       }),
-      repos.syncState.listHistory({ table_id }, { page: 1, per_page: 10 }),
+      syncHistory(services.ctx, principal, { table_id }, { page: 1, per_page: 10 }),
     ]);
-    return TablePage({ ctx, table, profile, history: history.items });
+    return TablePage({ ctx, table, profile, history: history.entries });
   });
 
   page(app, services, '/sql', 'analyst+', async (ctx, request) => {

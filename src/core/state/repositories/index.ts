@@ -26,7 +26,7 @@ export * from './groups.js';
 export * from './jobs.js';
 export * from './knowledge.js';
 export * from './notifications.js';
-export { MAX_PER_PAGE, type Page, type PageRequest } from './paginate.js';
+export { MAX_PER_PAGE, type Page, type PageRequest, pageFields } from './paginate.js';
 export * from './permissions.js';
 export * from './profiles.js';
 export * from './registry.js';

@@ -1,10 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { MeResponseSchema } from '../../../contract/index.js';
 import type { AgnesApp } from '../../app.js';
 import { sessionsCutoff } from '../../auth/jwt.js';
 import { clearSessionCookie, isFormPost } from '../../auth/sessions.js';
 import { errors } from '../../schemas.js';
 import type { AppServices } from '../../services.js';
-import { UserView, userView } from '../user-view.js';
+import { userView } from '../user-view.js';
 import { Csrf } from './shared.js';
 
 const LogoutBody = Type.Object(
@@ -17,19 +18,6 @@ const LogoutBody = Type.Object(
   { additionalProperties: false },
 );
 
-const MeResponse = Type.Composite([
-  UserView,
-  Type.Object({
-    auth: Type.Object({
-      method: Type.Union([Type.Literal('jwt'), Type.Literal('pat'), Type.Literal('ws_ticket')]),
-      via: Type.Union([Type.Literal('bearer'), Type.Literal('cookie')]),
-      issued_at: Type.String(),
-      expires_at: Type.Union([Type.String(), Type.Null()]),
-      token_id: Type.String(),
-    }),
-  }),
-]);
-
 /** The current session whatever the sign-in method: who it belongs to, and ending it. */
 export async function sessionRoutes(app: AgnesApp, services: AppServices): Promise<void> {
   const { config, repos } = services.ctx;
@@ -41,7 +29,7 @@ export async function sessionRoutes(app: AgnesApp, services: AppServices): Promi
       schema: {
         tags: ['auth'],
         summary: 'The signed-in user and how they authenticated',
-        response: { 200: MeResponse, ...errors(401) },
+        response: { 200: MeResponseSchema, ...errors(401) },
       },
     },
     async (request) => {

@@ -1,3 +1,4 @@
+import type { DiscoveredTable, SourceSummary } from '../../../contract/index.js';
 import { api, errorText } from './forms.js';
 
 /**
@@ -5,26 +6,6 @@ import { api, errorText } from './forms.js';
  * ones marked, the selected ones registered) and the sources panel with each last rebuild.
  * Every value goes into the DOM as text.
  */
-
-interface Discovered {
-  suggested_id: string;
-  name: string;
-  source: string;
-  source_table: string;
-  bucket: string;
-  primary_key: string[];
-  registered: boolean;
-  rows: number | null;
-}
-
-interface SourceView {
-  name: string;
-  type: string;
-  configured: boolean;
-  tables_registered: number;
-  last_rebuild: { status: string; reason?: string | null; skipped_tables?: unknown } | null;
-  last_job: { status: string; finished_at: string | null } | null;
-}
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
@@ -39,7 +20,7 @@ function status(form: HTMLElement, text: string, error = false): void {
   box.classList.toggle('error', error);
 }
 
-let offered: Discovered[] = [];
+let offered: DiscoveredTable[] = [];
 
 async function discover(form: HTMLFormElement, target: HTMLFormElement): Promise<void> {
   const source = new FormData(form).get('source');
@@ -52,7 +33,7 @@ async function discover(form: HTMLFormElement, target: HTMLFormElement): Promise
     status(form, errorText(result), true);
     return;
   }
-  offered = (result.data?.tables as Discovered[] | undefined) ?? [];
+  offered = (result.data?.tables as DiscoveredTable[] | undefined) ?? [];
   const list = target.querySelector<HTMLElement>('[data-list]');
   if (!list) return;
   list.replaceChildren();
@@ -73,7 +54,7 @@ async function discover(form: HTMLFormElement, target: HTMLFormElement): Promise
 async function registerSelected(form: HTMLFormElement): Promise<void> {
   const chosen = Array.from(form.querySelectorAll<HTMLInputElement>('input[type=checkbox]:checked'))
     .map((box) => offered[Number(box.value)])
-    .filter((t): t is Discovered => t !== undefined);
+    .filter((t): t is DiscoveredTable => t !== undefined);
   if (chosen.length === 0) {
     status(form, 'Select at least one table.', true);
     return;
@@ -102,7 +83,7 @@ async function loadSources(target: HTMLElement): Promise<void> {
     target.replaceChildren(el('p', errorText(result)));
     return;
   }
-  const sources = (result.data?.sources as SourceView[] | undefined) ?? [];
+  const sources = (result.data?.sources as SourceSummary[] | undefined) ?? [];
   const wrap = el('div');
   wrap.className = 'table-wrap';
   const table = el('table');

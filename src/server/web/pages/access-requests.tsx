@@ -1,10 +1,8 @@
-import type { requestViews } from '../../api/access-requests.js';
+import type { AccessRequest } from '../../../contract/index.js';
 import { ActionButton, ApiForm, Badge, DataTable, fmtDate, statusTone } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
 
-type RequestView = Awaited<ReturnType<typeof requestViews>>[number];
-
-function TableCell(props: { request: RequestView }) {
+function TableCell(props: { request: AccessRequest }) {
   const { request } = props;
   return (
     <td>
@@ -15,7 +13,7 @@ function TableCell(props: { request: RequestView }) {
   );
 }
 
-function ReviewRow(props: { ctx: PageContext; request: RequestView; index: number }) {
+function ReviewRow(props: { ctx: PageContext; request: AccessRequest; index: number }) {
   const { ctx, request } = props;
   const noteId = `note-${props.index}`;
   const ageDays = Math.floor((Date.now() - Date.parse(request.created_at)) / 86_400_000);
@@ -56,8 +54,8 @@ function ReviewRow(props: { ctx: PageContext; request: RequestView; index: numbe
 
 export function AccessRequestsPage(props: {
   ctx: PageContext;
-  mine: RequestView[];
-  pending: RequestView[] | null;
+  mine: AccessRequest[];
+  pending: AccessRequest[] | null;
 }) {
   const { ctx } = props;
   return (

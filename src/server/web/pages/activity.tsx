@@ -1,4 +1,4 @@
-import type { SyncHistoryEntry } from '../../../core/state/repositories/index.js';
+import type { SyncHistoryEntry } from '../../../contract/index.js';
 import type { entryViews } from '../../api/audit.js';
 import { Badge, DataTable, fmtDate, fmtNum, statusTone } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';

@@ -1,6 +1,5 @@
-import type { ServedProfile, TableDetail } from '../../../contract/index.js';
+import type { ServedProfile, SyncHistoryEntry, TableDetail } from '../../../contract/index.js';
 import { hasRole } from '../../../core/access/roles.js';
-import type { SyncHistoryEntry } from '../../../core/state/repositories/index.js';
 import {
   ActionButton,
   Badge,

@@ -1,10 +1,15 @@
 import { Type } from '@sinclair/typebox';
-import { AgnesError } from '../../core/errors.js';
-import type { ConnectorTraits } from '../../core/extract/connector.js';
-import { isValidSchedule } from '../../core/schedule/schedule.js';
-import type { RegistryEntry } from '../../core/state/repositories/index.js';
-import type { QueryMode, SyncStrategy } from '../../core/state/schema.js';
-import { NullableTimestamp, Timestamp } from '../schemas.js';
+import {
+  GranularitySchema,
+  QueryModeSchema,
+  type RegistryRow,
+  SyncStrategySchema,
+} from '../../contract/index.js';
+import { AgnesError } from '../errors.js';
+import type { ConnectorTraits } from '../extract/connector.js';
+import { isValidSchedule } from '../schedule/schedule.js';
+import type { RegistryEntry } from '../state/repositories/index.js';
+import type { QueryMode, SyncStrategy } from '../state/schema.js';
 
 /** `RegistryInput` of 03 §12: the schema, the id derivation and the rules that span fields. */
 
@@ -19,21 +24,14 @@ const TableId = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 't
 const SourceName = Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]{0,63}$', description: 'source name' });
 const Column = Type.String({ pattern: COLUMN_PATTERN });
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
-const Strategy = Type.Union([
-  Type.Literal('full_refresh'),
-  Type.Literal('incremental'),
-  Type.Literal('partitioned'),
-]);
-const Mode = Type.Union([Type.Literal('local'), Type.Literal('remote')]);
-const Granularity = Type.Union([Type.Literal('day'), Type.Literal('month'), Type.Literal('year')]);
 
 /** Every `RegistryInput` field but `id`, `name` and `source`, which PUT and POST treat differently. */
 const CommonFields = {
   source_type: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' })),
   bucket: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{0,200}$' })),
   source_table: Type.Optional(Type.String({ minLength: 1, maxLength: 500, pattern: LINE_PATTERN })),
-  sync_strategy: Type.Optional(Strategy),
-  query_mode: Type.Optional(Mode),
+  sync_strategy: Type.Optional(SyncStrategySchema),
+  query_mode: Type.Optional(QueryModeSchema),
   sync_schedule: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200 }))),
   profile_after_sync: Type.Optional(Type.Boolean()),
   primary_key: Type.Optional(
@@ -44,7 +42,7 @@ const CommonFields = {
     ]),
   ),
   partition_by: Type.Optional(Nullable(Column)),
-  partition_granularity: Type.Optional(Type.Union([Granularity, Type.Null()])),
+  partition_granularity: Type.Optional(Type.Union([GranularitySchema, Type.Null()])),
   folder: Type.Optional(Nullable(Type.String({ maxLength: 200, pattern: LINE_PATTERN }))),
   description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
   is_public: Type.Optional(Type.Boolean()),
@@ -74,30 +72,6 @@ export const UpdateBody = Type.Object(
 
 export type RegisterInput = typeof RegisterBody.static;
 export type UpdateInput = typeof UpdateBody.static;
-
-export const RegistryRow = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  source: Type.String(),
-  source_type: Type.String(),
-  bucket: Type.String(),
-  source_table: Type.Union([Type.String(), Type.Null()]),
-  sync_strategy: Strategy,
-  query_mode: Mode,
-  sync_schedule: Type.Union([Type.String(), Type.Null()]),
-  profile_after_sync: Type.Boolean(),
-  primary_key: Type.Array(Type.String()),
-  partition_by: Type.Union([Type.String(), Type.Null()]),
-  partition_granularity: Type.Union([Granularity, Type.Null()]),
-  folder: Type.Union([Type.String(), Type.Null()]),
-  description: Type.Union([Type.String(), Type.Null()]),
-  registered_by: Type.Union([Type.String(), Type.Null()]),
-  is_public: Type.Boolean(),
-  is_discoverable: Type.Boolean(),
-  catalog_fqn: Type.Union([Type.String(), Type.Null()]),
-  registered_at: Timestamp,
-  updated_at: NullableTimestamp,
-});
 
 /**
  * The default table id of a display name (03 §12): trim, lower-case, runs of other characters →
@@ -131,7 +105,7 @@ export function primaryKeyColumns(value: string | null): string[] {
     .filter((c) => c !== '');
 }
 
-export function registryRowView(entry: RegistryEntry) {
+export function registryRowView(entry: RegistryEntry): RegistryRow {
   return { ...entry, primary_key: primaryKeyColumns(entry.primary_key) };
 }
 

@@ -1,10 +1,10 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SourceDefinition } from '../../core/config/sources.js';
-import { isValidSourceName } from '../../core/ids.js';
-import { byteOrder } from '../../core/orchestrator/report.js';
-import type { RegistryEntry, SyncState } from '../../core/state/repositories/index.js';
-import type { Runtime } from '../../runtime/runtime.js';
+import type { SourceDefinition } from '../config/sources.js';
+import type { ConnectorRegistry } from '../extract/connector.js';
+import { isValidSourceName } from '../ids.js';
+import { byteOrder } from '../orchestrator/report.js';
+import type { RegistryEntry, SyncState } from '../state/repositories/index.js';
 
 /** A source the app knows of, from configuration, the registry, the state store or `extracts/`. */
 export interface KnownSource {
@@ -31,9 +31,16 @@ async function extractDirectories(dataDir: string): Promise<Set<string>> {
   return names;
 }
 
+/** What tells the sources apart: the configured ones, the connectors and the data directory. */
+export interface SourceDeps {
+  sources: readonly SourceDefinition[];
+  connectors: ConnectorRegistry;
+  dataDir: string;
+}
+
 /** Every source the app knows of, by name, sorted in the orchestrator's byte order. */
 export async function knownSources(
-  ctx: Pick<Runtime, 'sources' | 'dataDir' | 'connectors'>,
+  ctx: SourceDeps,
   registry: readonly Pick<RegistryEntry, 'source' | 'source_type'>[],
   states: readonly Pick<SyncState, 'source' | 'status'>[],
 ): Promise<KnownSource[]> {

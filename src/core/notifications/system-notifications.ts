@@ -1,5 +1,5 @@
-import type { InstanceConfig } from '../core/config/index.js';
-import type { Notification, Repositories } from '../core/state/repositories/index.js';
+import type { InstanceConfig } from '../config/index.js';
+import type { Notification, Repositories } from '../state/repositories/index.js';
 
 export interface SystemMessage {
   title: string;
