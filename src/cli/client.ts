@@ -46,7 +46,7 @@ function networkReason(error: unknown): string {
   return cause?.message ?? (error as Error).message ?? 'network error';
 }
 
-/** Hints that say what to do next, keyed by the server's error code or status (06 §3). */
+/** Hints that say what to do next, keyed by the server's error code or status (06 §3 exit codes). */
 function friendlyMessage(status: number, detail: string | undefined): string {
   if (status === 401) return 'not signed in, or the token is no longer valid; run: da auth login';
   if (status === 429) return detail ?? 'too many requests; try again shortly';

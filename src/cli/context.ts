@@ -64,7 +64,7 @@ export interface Connection {
 }
 
 /**
- * A client for the resolved server. DA_TOKEN wins over the stored credential everywhere (06 §1);
+ * A client for the resolved server. DA_TOKEN wins over the stored credential everywhere (06 §1 invocation and global options);
  * a stored token is only ever sent to the server it was issued by.
  */
 export async function connect(ctx: CliContext, options: { requireAuth?: boolean } = {}): Promise<Connection> {

@@ -1,4 +1,4 @@
-/** Rendering of query results for `da query` and `da explore` (06 §5.2); values arrive JSON-encoded (05 §6). */
+/** Rendering of query results for `da query` and `da explore` (06 §5.2 data); values arrive JSON-encoded (05 §6). */
 
 export type Cell = null | boolean | number | string | Cell[] | { [key: string]: Cell };
 

@@ -3,7 +3,7 @@ import { collect, run, withGlobals } from './command-kit.js';
 import * as admin from './commands/admin.js';
 import * as data from './commands/admin-data.js';
 
-/** Flags of `da admin tables register|update` (06 §5.3). */
+/** Flags of `da admin tables register|update` (06 §5.3 administration). */
 function tableFlags(command: Command, registering: boolean): Command {
   if (registering) command.option('--id <id>', 'table id (default: derived from the name)');
   return command
@@ -163,7 +163,7 @@ function registerGroups(adminCommand: Command): void {
   }
 }
 
-/** `da admin …` (06 §5.3); the server enforces the admin role, `da` only maps 403 to exit 4. */
+/** `da admin …` (06 §5.3 administration); the server enforces the admin role, `da` only maps 403 to exit 4. */
 export function registerAdmin(program: Command): void {
   const adminCommand = program.command('admin').description('administration (admin role)');
   registerUsers(adminCommand);

@@ -2,9 +2,9 @@ import { type Static, Type } from '@sinclair/typebox';
 import { NullableTimestamp, RoleSchema, Timestamp } from './common.js';
 import { UserSchema } from './users.js';
 
-/** Sessions (03 §1) and personal access tokens (03 §2). */
+/** Sessions (03 §1 authentication) and personal access tokens (03 §2). */
 
-/** `TokenResponse` of 03 §0.6: a session, from every sign-in route. */
+/** `TokenResponse` of 03 §0.6 common shapes: a session, from every sign-in route. */
 export const TokenResponseSchema = Type.Object({
   access_token: Type.String(),
   token_type: Type.Literal('bearer'),

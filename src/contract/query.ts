@@ -1,8 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 
 /**
- * `QueryResult` (03 §0.6) of `POST /api/query` and the catalog preview. Values are encoded as in
- * 05 §6, so a cell is any JSON value.
+ * `QueryResult` (03 §0.6 common shapes) of `POST /api/query` and the catalog preview. Values are encoded as in
+ * 05 §6 result encoding, so a cell is any JSON value.
  */
 export const QueryResultSchema = Type.Object({
   columns: Type.Array(Type.String()),

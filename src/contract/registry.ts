@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { NullableTimestamp, Timestamp } from './common.js';
 import { JobSchema, SourceReportSchema } from './jobs.js';
 
-/** The table registry's answers (03 §12): registered rows, discovery, sources and the change answers. */
+/** The table registry's answers (03 §12 administration): registered rows, discovery, sources and the change answers. */
 
 export const SyncStrategySchema = Type.Union([
   Type.Literal('full_refresh'),

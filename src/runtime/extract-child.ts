@@ -13,7 +13,7 @@ async function readStdin(): Promise<string> {
 }
 
 /**
- * The extractor child of 07 §0: input JSON on stdin, progress on stderr, the result as the last
+ * The extractor child of 07 §0 common model: input JSON on stdin, progress on stderr, the result as the last
  * stdout line; exit 0 (all), 2 (partial), 1 (nothing or crash). It never opens the state store.
  * It runs whichever connectors it is given, so a process that embeds more connectors (a test, a
  * distribution with its own) starts its own child with the same list.

@@ -138,7 +138,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
     frameworkErrors: (error, request, reply) => {
       // Malformed URLs and the like never reach the error handler: answer in our format anyway.
       reply.header('X-Request-Id', request.id);
-      // A path parameter longer than the router allows names nothing that exists (03 §5: ids that
+      // A path parameter longer than the router allows names nothing that exists (03 §5 data download: ids that
       // fail their pattern are 404, and 414 is not among the statuses of 03 §0.2).
       if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
         void (reply as FastifyReply)
@@ -156,7 +156,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
 
   const shared = services(ctx);
   const headers = securityHeaders(config);
-  // One synchronous hook for what every response carries (04 §4.4, 03 §0.2).
+  // One synchronous hook for what every response carries (04 §4.4, 03 §0.2 error format).
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers);
     reply.header('X-Request-Id', request.id);

@@ -4,7 +4,7 @@ import { AgnesError, type ErrorCode, isAgnesError } from '../core/errors.js';
 import type { AgnesApp } from './app.js';
 
 /**
- * Renders an error as an HTML page when the request came from a browser page or form (09 §1);
+ * Renders an error as an HTML page when the request came from a browser page or form (09 §1 rules common to all pages);
  * returns undefined for API callers, who get the JSON body.
  */
 export type HtmlErrorRenderer = (
@@ -36,7 +36,7 @@ export function registerErrorHandling(app: AgnesApp, html?: HtmlErrorRenderer): 
     const page = html?.(error, request, reply);
     if (page) return page;
     if (isAgnesError(error)) {
-      // Missing or invalid credentials, wherever they were found out (03 §0.1).
+      // Missing or invalid credentials, wherever they were found out (03 §0.1 auth notation).
       if (error.status === 401 && !reply.hasHeader('WWW-Authenticate'))
         reply.header('WWW-Authenticate', 'Bearer');
       // Limits counted outside @fastify/rate-limit (per email) say when to retry too (04 §4.1).

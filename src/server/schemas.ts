@@ -3,7 +3,7 @@ import { ErrorBodySchema } from '../contract/index.js';
 import type { PageRequest } from '../core/state/repositories/index.js';
 
 /**
- * What several routers' schemas share (03 §0): request fields, paging and the error responses.
+ * What several routers' schemas share (03 §0 conventions): request fields, paging and the error responses.
  * The shapes clients read are declared in `src/contract`; the ones routes build on or import from
  * here are re-exported.
  */
@@ -28,7 +28,7 @@ export const Paging = Type.Object({
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 });
 
-/** A query string with paging (03 §0.4) plus the route's own filters; unknown parameters → 422. */
+/** A query string with paging (03 §0.4 pagination) plus the route's own filters; unknown parameters → 422. */
 export function PagedQuery<T extends TProperties>(filters: T) {
   return Type.Object({ ...Paging.properties, ...filters }, { additionalProperties: false });
 }

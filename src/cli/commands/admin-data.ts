@@ -13,7 +13,7 @@ import { CliError, EXIT } from '../errors.js';
 import { toTable } from '../format.js';
 import { adminClient } from './admin.js';
 
-/** `da admin tables|rebuild|sync` (06 §5.3). */
+/** `da admin tables|rebuild|sync` (06 §5.3 administration). */
 
 const enc = encodeURIComponent;
 const JOB_POLL_MS = 1000;
@@ -33,7 +33,7 @@ export interface TableFlags {
   description?: string;
 }
 
-/** RegistryInput fields (03 §12) from the flags that were given. */
+/** RegistryInput fields (03 §12 administration) from the flags that were given. */
 function registryInput(flags: TableFlags): Record<string, unknown> {
   const input: Record<string, unknown> = {
     source: flags.source,
@@ -75,7 +75,7 @@ export async function tablesList(ctx: CliContext, options: { source?: string }):
   );
 }
 
-/** Registers one table; an id that exists already is reported and is not an error (06 §5.3). */
+/** Registers one table; an id that exists already is reported and is not an error (06 §5.3 administration). */
 async function register(
   ctx: CliContext,
   body: Record<string, unknown>,

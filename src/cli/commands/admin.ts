@@ -18,9 +18,9 @@ import { type CliContext, connect } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { type Cell, toTable } from '../format.js';
 
-/** `da admin users|permissions|groups|access-requests` (06 §5.3); the server enforces the admin role. */
+/** `da admin users|permissions|groups|access-requests` (06 §5.3 administration); the server enforces the admin role. */
 
-/** The largest page the list routes serve (03 §0 paging). */
+/** The largest page the list routes serve (03 §0 conventions paging). */
 const PAGE = { per_page: 200 };
 
 export async function adminClient(ctx: CliContext): Promise<ApiClient> {

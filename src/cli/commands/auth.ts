@@ -24,7 +24,7 @@ function sessionClient(server: string, token: string): ApiClient {
   return new ApiClient({ server, token, userAgent: USER_AGENT });
 }
 
-/** Trades a short session for a personal access token, then ends the session (06 §5.1). */
+/** Trades a short session for a personal access token, then ends the session (06 §5.1 authentication). */
 export async function tokenFromSession(
   server: string,
   session: TokenResponse,

@@ -126,7 +126,7 @@ async function serverChecks(client: ApiClient, hasToken: boolean, checks: Check[
   return manifest;
 }
 
-/** `da diagnose` (06 §5.2): each check pass/warn/fail with an action; exit 1 when any fails. */
+/** `da diagnose` (06 §5.2 data): each check pass/warn/fail with an action; exit 1 when any fails. */
 export async function diagnose(ctx: CliContext): Promise<number> {
   const checks: Check[] = [];
   let manifest: Manifest | null = null;

@@ -70,7 +70,7 @@ function profileSummary(profile: ServedProfile): string {
   ].join('\n');
 }
 
-/** `da explore TABLE` (06 §5.2): the local view's shape and a sample, or the server's profile. */
+/** `da explore TABLE` (06 §5.2 data): the local view's shape and a sample, or the server's profile. */
 export async function explore(ctx: CliContext, options: { remote?: boolean }, table: string): Promise<void> {
   if (!options.remote) return exploreLocal(ctx, table);
   const { client } = await connect(ctx, { requireAuth: true });

@@ -15,7 +15,7 @@ const EXPORT_FORMATS: QueryFormat[] = ['csv', 'ndjson', 'parquet'];
 export const DEFAULT_QUERY_LIMIT = 1000;
 /** Exports stream for as long as they need; this only bounds a connection that never ends. */
 const EXPORT_TIMEOUT_MS = 24 * 3_600_000;
-/** Like downloads (06 §4), an export that sends nothing for this long is given up. */
+/** Like downloads (06 §4 HTTP client), an export that sends nothing for this long is given up. */
 const EXPORT_IDLE_MS = 60_000;
 
 export interface QueryOptions {
@@ -100,11 +100,11 @@ async function result(ctx: CliContext, sql: string, options: QueryOptions, limit
   }
   const { client } = await connect(ctx, { requireAuth: true });
   const remote = await client.json<QueryResult>('POST', '/api/query', { body: { sql, limit } });
-  // Parsed from JSON, so every cell is a JSON value (05 §6).
+  // Parsed from JSON, so every cell is a JSON value (05 §6 result encoding).
   return { ...remote, rows: remote.rows as Cell[][] };
 }
 
-/** `da query` (06 §5.2): local DuckDB by default, the server's guarded SQL with `--remote`. */
+/** `da query` (06 §5.2 data): local DuckDB by default, the server's guarded SQL with `--remote`. */
 export async function query(ctx: CliContext, options: QueryOptions, sqlArgument?: string): Promise<void> {
   const sql = await sqlOf(sqlArgument, options);
   const limit = options.limit ?? DEFAULT_QUERY_LIMIT;

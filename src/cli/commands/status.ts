@@ -45,7 +45,7 @@ function statusText(doc: StatusDocument): string {
   ].join('\n');
 }
 
-/** `da status` (06 §5.2): exit 6 when the server cannot be reached, unless `--local`. */
+/** `da status` (06 §5.2 data): exit 6 when the server cannot be reached, unless `--local`. */
 export async function status(ctx: CliContext, options: { local?: boolean }): Promise<number> {
   const { server, client, credential } = await connect(ctx);
   const state = await localState(ctx, server);

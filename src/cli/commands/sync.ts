@@ -60,7 +60,7 @@ async function uploadOnly(ctx: CliContext): Promise<UploadReport> {
   }
 }
 
-/** `da sync` (06 §5.2, §6, §7): exit 1 when any table or upload failed. */
+/** `da sync` (06 §5.2 data, §6, §7): exit 1 when any table or upload failed. */
 export async function sync(ctx: CliContext, options: SyncCommandOptions): Promise<number> {
   if (options.uploadOnly) {
     const report = await uploadOnly(ctx);

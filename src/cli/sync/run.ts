@@ -93,7 +93,7 @@ async function pool<T>(items: T[], parallel: number, fn: (item: T) => Promise<vo
   await Promise.all(workers);
 }
 
-/** Deletes a file `da` recorded, only inside the parquet root and never through a symlink (06 §8). */
+/** Deletes a file `da` recorded, only inside the parquet root and never through a symlink (06 §8 path safety). */
 async function deleteRecorded(parquetRoot: string, path: string): Promise<void> {
   if (!path.startsWith(parquetRoot + sep)) return;
   await refuseSymlinks(parquetRoot, path).catch(() => {
@@ -178,7 +178,7 @@ class SyncRun {
         await downloadFile(this.client, task, counted);
         break;
       } catch (error) {
-        // A hash mismatch starts the file over once; an interrupted transfer resumes with Range (06 §4, §6).
+        // A hash mismatch starts the file over once; an interrupted transfer resumes with Range (06 §4 HTTP client, §6).
         if (error instanceof HashMismatchError && mismatches++ < 1) continue;
         if (error instanceof TransientDownloadError && interruptions < RETRY_DELAYS_MS.length) {
           await sleep(RETRY_DELAYS_MS[interruptions++]! + Math.random() * 250);
@@ -282,7 +282,7 @@ export async function runSync(ctx: CliContext, options: SyncOptions): Promise<Sy
     try {
       stale = await run.download(plan, manifest, options.parallel, progress);
       if (stale.size > 0) {
-        // The server published newer files while we read: replan those tables once (06 §6).
+        // The server published newer files while we read: replan those tables once (06 §6 sync algorithm).
         const fresh = await fetchManifest(client, null);
         const replan = await planSync(fresh.manifest!, state, layout.parquetRoot, {
           tables: [...stale],

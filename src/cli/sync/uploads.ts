@@ -28,7 +28,7 @@ async function multipartFile(path: string, name: string): Promise<FormData> {
 }
 
 /**
- * `da sync --upload-only` (06 §7): session transcripts and the local notes file, each only when
+ * `da sync --upload-only` (06 §7 uploads): session transcripts and the local notes file, each only when
  * its content changed since the last upload. The client retries a 429 after its Retry-After.
  */
 export async function uploadLocalFiles(

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import { FILE_MODE } from '../../core/fs/atomic.js';
 
-/** Failure classes of the Storage API (07 §3.5); each becomes a per-table failure code. */
+/** Failure classes of the Storage API (07 §3.5 errors); each becomes a per-table failure code. */
 export type KeboolaErrorCode = 'auth_failed' | 'not_found' | 'upstream_failed' | 'timeout' | 'export_failed';
 
 export class KeboolaError extends Error {
@@ -78,7 +78,7 @@ export const DEFAULT_TUNING: ClientTuning = {
 const RETRYABLE = (status: number) => status === 429 || status >= 500;
 const URL_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi;
 
-/** Upstream text is untrusted (07 §0): URLs out (signed ones carry credentials), length-limited. */
+/** Upstream text is untrusted (07 §0 common model): URLs out (signed ones carry credentials), length-limited. */
 export function upstreamText(text: unknown): string {
   return (
     String(text ?? '')

@@ -34,7 +34,7 @@ function incomingSql(exported: Export, columns: readonly TypedColumn[]): string 
 
 /**
  * Runs `step` with the typed columns; when DuckDB cannot convert a non-empty value of a column,
- * that column becomes VARCHAR and the step runs again (07 §3.2), so no value silently turns NULL.
+ * that column becomes VARCHAR and the step runs again (07 §3.2 conversion and types), so no value silently turns NULL.
  */
 async function withTypeFallback<T>(exported: Export, step: (sql: string) => Promise<T>): Promise<T> {
   let columns = exported.columns;
@@ -101,7 +101,7 @@ async function merged(
 }
 
 /**
- * Incremental single-file table (07 §3.3): new rows replace old ones with the same key; the result
+ * Incremental single-file table (07 §3.3 strategies): new rows replace old ones with the same key; the result
  * must hold `old − replaced + new distinct` rows or nothing is published.
  */
 export async function mergeSingle(

@@ -27,7 +27,7 @@ import {
 } from './convert.js';
 
 export interface KeboolaOptions {
-  /** The remote-catalog seam (07 §0); production loads the `keboola` extension. */
+  /** The remote-catalog seam (07 §0 common model); production loads the `keboola` extension. */
   attachRemote?: AttachRemote;
   tuning?: Partial<ClientTuning>;
 }
@@ -64,7 +64,7 @@ function previousFiles(previous: PreviousExtract | null, id: string) {
   return previous?.files.filter((f) => f.table_name === id) ?? [];
 }
 
-/** A failed or untouched table keeps what was published before (07 §0). */
+/** A failed or untouched table keeps what was published before (07 §0 common model). */
 async function carryForward(
   conn: DuckDBConnection,
   writer: ExtractWriter,

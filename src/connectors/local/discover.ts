@@ -68,7 +68,7 @@ async function describeTable(
 }
 
 /**
- * Lists the tables a local source would produce (07 §0 `discover`): the same input plan the
+ * Lists the tables a local source would produce (07 §0 common model `discover`): the same input plan the
  * extractor uses, each table described with DuckDB straight from its input files, so tables can be
  * registered before the first sync.
  */

@@ -24,7 +24,7 @@ export interface LocalSourceConfig {
 /**
  * DuckDB memory bounds tried in turn for one table. Unbounded (DuckDB's default is 80% of RAM),
  * full-file type detection keeps every buffer of the input cached, so the child's memory grew with
- * the file (07 §1: large inputs are streamed, RSS flat). The small bound fits narrow tables; rows
+ * the file (07 §1 local files: large inputs are streamed, RSS flat). The small bound fits narrow tables; rows
  * wide enough that one 122,880-row group does not fit are converted again with more memory rather
  * than failing.
  */
@@ -203,7 +203,7 @@ async function reusable(
   return { ...record, mtime_ns: info.mtimeNs.toString() };
 }
 
-/** A failed table keeps what was published before, so a bad run never drops data (07 §0). */
+/** A failed table keeps what was published before, so a bad run never drops data (07 §0 common model). */
 function carryForward(
   writer: ExtractWriter,
   previous: Awaited<ReturnType<ExtractWriter['previous']>>,

@@ -50,7 +50,7 @@ function ignored(name: string): boolean {
   return name.startsWith('.') || name.startsWith('_');
 }
 
-/** Lists a source directory into tables (07 §1); clashing names fail together instead of one winning. */
+/** Lists a source directory into tables (07 §1 local files); clashing names fail together instead of one winning. */
 export async function planInputs(sourceDir: string): Promise<InputPlan> {
   const candidates = new Map<string, PlannedTable[]>();
   // Directories holding two inputs with the same shard name (`a.csv`, `A.csv`): failed, not half-read.

@@ -1,5 +1,5 @@
 /**
- * File stem → table id (07 §1): lower-case, runs of other characters become `_`, a leading digit
+ * File stem → table id (07 §1 local files): lower-case, runs of other characters become `_`, a leading digit
  * gets a `t_` prefix. Returns null when nothing usable remains.
  */
 export function normaliseTableName(stem: string): string | null {

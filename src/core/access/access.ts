@@ -15,7 +15,7 @@ import {
 export interface AccessView {
   readonly principal: Principal;
   canRead(tableId: string): AccessDecision;
-  /** Readable or registered as discoverable (04 §6.2): existence of anything else is never revealed. */
+  /** Readable or registered as discoverable (04 §6.2 object-level checks and the 403/404 policy): existence of anything else is never revealed. */
   isVisible(tableId: string): boolean;
   /** Every registered table the principal may read (admins: every registered table). */
   readableTables(): string[];

@@ -43,7 +43,7 @@ export interface AccessDecision {
 
 export const DEFAULT_DATASET = 'default';
 
-/** A table's dataset is its bucket, or `default` when the bucket is empty (04 §6.3). */
+/** A table's dataset is its bucket, or `default` when the bucket is empty (04 §6.3 datasets and sync settings). */
 export function datasetOf(table: { bucket: string }): string {
   return table.bucket === '' ? DEFAULT_DATASET : table.bucket;
 }

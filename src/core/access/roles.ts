@@ -1,6 +1,6 @@
 import type { Role } from '../state/schema.js';
 
-/** The role ladder (04 §5): a higher role includes every right of the lower ones. */
+/** The role ladder (04 §5 roles and function-level checks): a higher role includes every right of the lower ones. */
 export const ROLES: readonly Role[] = ['viewer', 'analyst', 'km_admin', 'admin'];
 
 const LEVEL: Record<Role, number> = { viewer: 0, analyst: 1, km_admin: 2, admin: 3 };

@@ -6,12 +6,12 @@ import { AgnesError } from '../errors.js';
 import type { MetricFile } from '../profiler/index.js';
 
 /**
- * Metric definitions under `DATA_DIR/docs/metrics/<category>/<name>.yml` (01 §4, 07 §6), read by
+ * Metric definitions under `DATA_DIR/docs/metrics/<category>/<name>.yml` (01 §4, 07 §6 OpenMetadata), read by
  * the catalog API and by the profiler (`used_by_metrics`). Paths are validated before anything
  * touches the disk; no symlink is followed, at any level below `DATA_DIR/docs`.
  */
 
-/** `<category>/<name>.yml`, exactly one slash (03 §7). */
+/** `<category>/<name>.yml`, exactly one slash (03 §7 catalog). */
 export const METRIC_PATH = /^[a-z0-9_-]{1,64}\/[a-z0-9_-]{1,64}\.yml$/;
 const SEGMENT = /^[a-z0-9_-]{1,64}$/;
 const FILE_NAME = /^[a-z0-9_-]{1,64}\.yml$/;

@@ -25,7 +25,7 @@ export function configuredSources(
 }
 
 /**
- * Source names across all connectors (11 §2.4): valid, unique case-insensitively, and not the type
+ * Source names across all connectors (11 §2.4 data sources, analytics, sync, query, profiler): valid, unique case-insensitively, and not the type
  * of another connector (those name the fixed source of their type, `extracts/keboola/`).
  */
 export function checkSources(

@@ -2,7 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { SourceDefinition } from '../config/sources.js';
 import type { QueryMode, SyncStrategy } from '../state/schema.js';
 
-/** The one interface every connector implements (07 §0); built-in connectors are listed like any other. */
+/** The one interface every connector implements (07 §0 common model); built-in connectors are listed like any other. */
 
 export interface ExtractTableInput {
   id: string;
@@ -61,7 +61,7 @@ export interface DiscoverSource {
   env: NodeJS.ProcessEnv;
 }
 
-/** A table a source offers, as the admin's "Discover" lists it (03 §12). */
+/** A table a source offers, as the admin's "Discover" lists it (03 §12 administration). */
 export interface DiscoveredTable {
   /** Display name; the suggested table id is derived from it. */
   name: string;
@@ -76,7 +76,7 @@ export interface DiscoveredTable {
   last_change: string | null;
 }
 
-/** How a connector moves data (07 §0): who starts a sync, and which query modes it can register. */
+/** How a connector moves data (07 §0 common model): who starts a sync, and which query modes it can register. */
 export interface ConnectorTraits {
   direction: 'pull' | 'push';
   queryModes: readonly QueryMode[];
@@ -114,10 +114,10 @@ export interface Connector {
   readonly traits: ConnectorTraits;
   /** Absent for connectors whose sources are not configured in `instance.yaml`. */
   readonly config?: ConnectorConfig;
-  /** The DuckDB extension its remote tables attach with (07 §0 remote-catalog seam), if any. */
+  /** The DuckDB extension its remote tables attach with (07 §0 common model remote-catalog seam), if any. */
   readonly remoteExtension?: string;
   extract(input: ExtractInput, context: ExtractContext): Promise<ExtractResult>;
-  /** Lists what the source offers (07 §0 `discover(source)`); optional for third-party connectors. */
+  /** Lists what the source offers (07 §0 common model `discover(source)`); optional for third-party connectors. */
   discover?(source: DiscoverSource): Promise<DiscoveredTable[]>;
 }
 

@@ -15,7 +15,7 @@ export interface RemoteAttachOptions {
 }
 
 /**
- * The remote-catalog seam (07 §0): production loads the real extension; tests attach a DuckDB file
+ * The remote-catalog seam (07 §0 common model): production loads the real extension; tests attach a DuckDB file
  * with the same schema under the same alias. Names are validated by the caller; quoting here is
  * the second line of defence.
  */

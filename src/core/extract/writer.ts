@@ -87,7 +87,7 @@ function timestampText(iso: string): string {
 }
 
 /**
- * Writes one source's extract atomically (02 §1.6). Holds `.write.lock` for its lifetime: Parquet
+ * Writes one source's extract atomically (02 §1.6 how a connector publishes). Holds `.write.lock` for its lifetime: Parquet
  * files go through temp + verify + rename; `commit()` writes a complete new `extract.duckdb` listing
  * every table still valid, renames it into place and deletes files no table references.
  */

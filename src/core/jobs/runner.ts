@@ -28,10 +28,10 @@ interface Running {
 }
 
 /**
- * The in-app job runner (01 §5): sync jobs persisted in `sync_jobs`, at most one per source at a
+ * The in-app job runner (01 §5 process model): sync jobs persisted in `sync_jobs`, at most one per source at a
  * time, `parallel` sources at once, all work off the request path. Requests for a source that
  * already has a queued job merge into it instead of queueing twice. Profile jobs (a forced
- * re-profile of one table, 03 §7) share the queue but run one at a time, beside the sync slots.
+ * re-profile of one table, 03 §7 catalog) share the queue but run one at a time, beside the sync slots.
  */
 export class JobRunner {
   readonly #deps: JobRunnerOptions;

@@ -70,7 +70,7 @@ async function extractInput(
 }
 
 /**
- * One sync job (01 §1, 07 §0): the extractor in a child process, then `rebuildSource`, then
+ * One sync job (01 §1 components and data flow, 07 §0 common model): the extractor in a child process, then `rebuildSource`, then
  * watermarks (only for tables that were verifiably published) and profiles of changed tables.
  */
 export async function runSyncJob(

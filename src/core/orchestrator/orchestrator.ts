@@ -78,7 +78,7 @@ interface ExtractListing {
 }
 
 /**
- * Publishes every extract as views in `analytics/server.duckdb` (02 §2). Builds into a temp file
+ * Publishes every extract as views in `analytics/server.duckdb` (02 §2 SyncOrchestrator). Builds into a temp file
  * and renames it into place, so readers see the old or the new generation and never a mix.
  * Emits `generation` (number) after each publication.
  */

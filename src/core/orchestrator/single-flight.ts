@@ -1,5 +1,5 @@
 /**
- * Coalesces rebuild requests (02 §2.5): one run at a time; calls arriving meanwhile share one
+ * Coalesces rebuild requests (02 §2.5 concurrency): one run at a time; calls arriving meanwhile share one
  * follow-up run that starts when the current one ends and covers all of them.
  */
 
@@ -61,7 +61,7 @@ export class SingleFlight<T> {
 
 /**
  * The follow-up is one source run only when every waiting call named that same source and the
- * run just finished was a source run too; otherwise a full run covers everything (02 §2.5).
+ * run just finished was a source run too; otherwise a full run covers everything (02 §2.5 concurrency).
  */
 function followUp<T>(pending: Pending<T>, finished: RebuildRequest): RebuildRequest {
   const only = pending.sources.size === 1 ? [...pending.sources][0] : undefined;

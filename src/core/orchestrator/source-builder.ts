@@ -89,7 +89,7 @@ class SourceRun {
 }
 
 /**
- * Publishes one source into the build session (02 §2.2 step 4). Nothing here throws for a bad
+ * Publishes one source into the build session (02 §2.2 rebuild() — full rebuild step 4). Nothing here throws for a bad
  * extract: every problem becomes a recorded reason and other sources are unaffected.
  */
 export async function buildSource(

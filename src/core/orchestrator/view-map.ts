@@ -5,7 +5,7 @@ import type { FileRecord, Layout, QueryMode } from '../state/schema.js';
 import { normaliseTimestamp } from '../time.js';
 import type { Collision, RebuildReport } from './report.js';
 
-/** `_agnes_views` and `_agnes_build` (02 §3): published in the same file as the views they describe. */
+/** `_agnes_views` and `_agnes_build` (02 §3 analytics database): published in the same file as the views they describe. */
 
 export interface ViewMapRow {
   view_name: string;

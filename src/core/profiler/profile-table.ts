@@ -43,7 +43,7 @@ export type ProfileOptions = InstanceConfig['profiler'];
 
 /**
  * Profiles a table straight from its Parquet files on a private in-memory DuckDB, within the
- * configured memory and thread caps (02 §7). The row count comes from the Parquet footers; above
+ * configured memory and thread caps (02 §7 profile JSON). The row count comes from the Parquet footers; above
  * `sample_size` rows the statistics passes (passes.ts) read a seeded reservoir sample materialised
  * once; the sample rows are the first rows of the files.
  */

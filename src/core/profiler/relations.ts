@@ -28,7 +28,7 @@ function findColumn(columns: string[], name: string): string | undefined {
 }
 
 /**
- * Joins guessed from names (02 §7): `belongs_to` when this table has a column named like another
+ * Joins guessed from names (02 §7 profile JSON): `belongs_to` when this table has a column named like another
  * table's single-column key, `has_many` when another table has a column named like ours. Two tables
  * keyed on the same name (both `id`) are not related by it: every such pair would match.
  */

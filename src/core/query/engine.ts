@@ -33,7 +33,7 @@ export interface QueryEngineOptions {
   log: SandboxLog;
   /** Sandboxes idle this long are closed (05 §4: 10 minutes). */
   idleMs?: number;
-  /** How long a query waits for a global slot (05 §2: 5 s). */
+  /** How long a query waits for a global slot (05 §2 pipeline: 5 s). */
   busyWaitMs?: number;
   /** Test seam of the defence-in-depth tests; see `GuardOptions.treeWalk`. */
   treeWalk?: boolean;
@@ -152,11 +152,11 @@ export class QueryEngine {
     return this.#cache.open;
   }
 
-  /** `POST /api/query` (05 §2): at most `limit` rows, cut early at `max_result_bytes`. */
+  /** `POST /api/query` (05 §2 pipeline): at most `limit` rows, cut early at `max_result_bytes`. */
   async query(request: QueryRequest, limit: number): Promise<QueryResult> {
     const run = await this.#start(request, this.#settings.timeout_seconds);
     const work = (async () => this.#collect(run, await run.conn.stream(run.checked.sql), limit))();
-    // The slot, connection and sandbox are released once the engine has stopped (05 §5)...
+    // The slot, connection and sandbox are released once the engine has stopped (05 §5 limits)...
     work.then(run.finish, run.finish);
     try {
       // ...but the caller hears of a timeout when it happens, not when the engine gets there.

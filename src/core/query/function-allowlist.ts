@@ -1,5 +1,5 @@
 /**
- * The functions a query may call (05 §3, allow-list). Generated once from `duckdb_functions()` of
+ * The functions a query may call (05 §3 tree walk rules, allow-list). Generated once from `duckdb_functions()` of
  * the pinned DuckDB (@duckdb/node-api 1.5.6-r.1: scalar, aggregate and macro names, built-in
  * extensions core_functions, icu, json, parquet), then reviewed by hand:
  *

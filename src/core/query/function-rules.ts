@@ -5,7 +5,7 @@ import {
 } from './function-allowlist.js';
 
 /**
- * Which functions a query may call (05 §3): table functions and every other call are both
+ * Which functions a query may call (05 §3 tree walk rules): table functions and every other call are both
  * allow-listed (`function-allowlist.ts`); a name nobody reviewed is refused.
  */
 

@@ -17,7 +17,7 @@ const WINDOW_WORD = /window/i;
 
 const lostClause = (detail: string) => new AgnesError('unsupported_construct', detail);
 
-/** Step 1 of 05 §2: a string of at most `maxBytes` UTF-8 bytes without NUL. */
+/** Step 1 of 05 §2 pipeline: a string of at most `maxBytes` UTF-8 bytes without NUL. */
 export function checkSqlText(sql: string, maxBytes: number): void {
   if (Buffer.byteLength(sql, 'utf8') > maxBytes)
     throw new AgnesError('sql_too_large', `the SQL text exceeds ${maxBytes} bytes`);
@@ -25,13 +25,13 @@ export function checkSqlText(sql: string, maxBytes: number): void {
 }
 
 /**
- * The query guard (05 §2 steps 1, 3–5): the one check every caller-influenced statement passes
+ * The query guard (05 §2 pipeline steps 1, 3–5): the one check every caller-influenced statement passes
  * before it may run. Throws an `AgnesError` with the code of the first rule broken.
  */
 export interface GuardOptions {
   maxSqlBytes: number;
   /**
-   * Test seam for the defence-in-depth tests (05 §8): false skips the tree walk so that layers 2
+   * Test seam for the defence-in-depth tests (05 §8 attack categories the guard must withstand): false skips the tree walk so that layers 2
    * and 3 can be shown to hold on their own. Production code never sets it.
    */
   treeWalk?: boolean;

@@ -9,7 +9,7 @@ import {
   type ViewMapRow,
 } from '../orchestrator/view-map.js';
 
-/** One published generation as the sandboxes need it (02 §3). */
+/** One published generation as the sandboxes need it (02 §3 analytics database). */
 export interface PublishedGeneration {
   /** `dev:ino:mtime_ns:size` of `server.duckdb`, or `missing`. */
   identity: string;

@@ -63,7 +63,7 @@ function planFor(
 const list = (values: readonly string[]) => `[${values.map(quoteLiteral).join(', ')}]`;
 
 /**
- * A DuckDB instance dedicated to one grant set in one generation (05 §4): the granted sources'
+ * A DuckDB instance dedicated to one grant set in one generation (05 §4 the sandbox engine): the granted sources'
  * extracts attached read-only, one view per granted table and nothing else, external access off
  * except for the granted tables' files, configuration locked, and a self-check before first use.
  */
@@ -236,7 +236,7 @@ async function configure(
   await conn.run('SET lock_configuration = true');
 }
 
-/** Step 7 of 05 §4: external access is off, and a file outside the allow-list cannot be read. */
+/** Step 7 of 05 §4 the sandbox engine: external access is off, and a file outside the allow-list cannot be read. */
 async function selfCheck(conn: DuckDBConnection, probePath: string): Promise<void> {
   const settings = await queryOne<{ external: unknown; locked: unknown }>(
     conn,

@@ -3,7 +3,7 @@ import { AgnesError } from '../errors.js';
 export interface SlotLimits {
   perUser: number;
   global: number;
-  /** How long a request waits for a global slot before 429 `server_busy` (05 §2: 5 s). */
+  /** How long a request waits for a global slot before 429 `server_busy` (05 §2 pipeline: 5 s). */
   waitMs: number;
 }
 
@@ -13,7 +13,7 @@ interface Waiter {
 }
 
 /**
- * Query concurrency (05 §2 step 2): a per-user cap answered at once, and a global cap a request
+ * Query concurrency (05 §2 pipeline step 2): a per-user cap answered at once, and a global cap a request
  * waits for in arrival order. A user's waiting requests count against their own cap, so one user
  * cannot fill the queue.
  */

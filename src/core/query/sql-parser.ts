@@ -7,7 +7,7 @@ import {
 import { AgnesError, errorMessage } from '../errors.js';
 
 /**
- * DuckDB's own parser on a dedicated instance (05 §2 steps 3–4): in memory, no catalogs, external
+ * DuckDB's own parser on a dedicated instance (05 §2 pipeline steps 3–4): in memory, no catalogs, external
  * access off and configuration locked, so nothing it is asked can read a file. It only ever
  * counts statements and serialises them; it never prepares or binds the caller's SQL.
  */

@@ -314,7 +314,7 @@ export interface AlertsTable {
   channels: Json<string[]>;
   cooldown_minutes: number;
   enabled: boolean;
-  /** Consecutive runs that failed on access; the alert is disabled after 3 (08 §7). */
+  /** Consecutive runs that failed on access; the alert is disabled after 3 (08 §7 declarative SQL alerts). */
   consecutive_errors: number;
   last_run_at: string | null;
   last_status: string | null;

@@ -109,7 +109,7 @@ export async function requestAccess(
 ): Promise<{ id: string; status: 'pending'; table_id: string }> {
   const { table_id, reason } = input;
   const view = await loadAccessView(deps.repos, principal);
-  // Unregistered and non-discoverable tables do not exist for the caller (04 §6.2).
+  // Unregistered and non-discoverable tables do not exist for the caller (04 §6.2 object-level checks and the 403/404 policy).
   if (!view.table(table_id) || !view.isVisible(table_id))
     throw new AgnesError('not_found', 'table not found');
   if (view.canRead(table_id).allowed)
@@ -211,7 +211,7 @@ export async function cancelRequest(
   id: string,
 ): Promise<void> {
   const current = await repos.accessRequests.get(id);
-  // Someone else's request is as unknown as a missing one (04 §6.2).
+  // Someone else's request is as unknown as a missing one (04 §6.2 object-level checks and the 403/404 policy).
   if (!current || (current.user_id !== principal.id && principal.role !== 'admin')) throw notFound();
   await whilePending(repos, id, repos.accessRequests.cancel(id, current.user_id));
 }

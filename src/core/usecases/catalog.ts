@@ -136,7 +136,7 @@ export async function readableProfile(
   table_id: string,
 ): Promise<ServedProfile> {
   const view = await loadAccessView(repos, principal);
-  // Admins may read unregistered views, and their profiles (04 §6.1 rule 2).
+  // Admins may read unregistered views, and their profiles (04 §6.1 the access function rule 2).
   if (!view.isVisible(table_id)) throw tableNotFound();
   if (!view.canRead(table_id).allowed) throw tableForbidden();
   const [row, state] = await Promise.all([repos.profiles.get(table_id), repos.syncState.getState(table_id)]);
@@ -210,7 +210,7 @@ function metricSummary(metric: MetricDefinition): MetricSummary {
   };
 }
 
-/** A metric is for the caller only when every table it mentions is readable (04 §6.2). */
+/** A metric is for the caller only when every table it mentions is readable (04 §6.2 object-level checks and the 403/404 policy). */
 function canReadMetric(view: AccessView, metric: { tables: readonly string[] }): boolean {
   return metric.tables.every((table) => view.canRead(table).allowed);
 }
@@ -263,7 +263,7 @@ export async function readableMetric({ repos, dataDir }: CatalogDeps, principal:
 }
 
 /**
- * Queues a fresh profile of a published local table (03 §7); remote tables are queried in place
+ * Queues a fresh profile of a published local table (03 §7 catalog); remote tables are queried in place
  * and never profiled.
  */
 export async function refreshProfile(

@@ -1,7 +1,7 @@
 import type { Job as JobView } from '../../contract/index.js';
 import type { Job } from '../state/repositories/index.js';
 
-/** The API's `Job` (03 §0.6) of a stored job row, shared by the sync and registry answers. */
+/** The API's `Job` (03 §0.6 common shapes) of a stored job row, shared by the sync and registry answers. */
 export function jobView(job: Job): JobView {
   return {
     id: job.id,

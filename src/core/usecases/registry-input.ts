@@ -11,7 +11,7 @@ import { isValidSchedule } from '../schedule/schedule.js';
 import type { RegistryEntry } from '../state/repositories/index.js';
 import type { QueryMode, SyncStrategy } from '../state/schema.js';
 
-/** `RegistryInput` of 03 §12: the schema, the id derivation and the rules that span fields. */
+/** `RegistryInput` of 03 §12 administration: the schema, the id derivation and the rules that span fields. */
 
 /** Display name: no control characters, quotes, `;` or `/`, and not blank. */
 const NAME_PATTERN = '^(?=.*\\S)[^\\u0000-\\u001f\\u007f"\'`;/]{1,200}$';
@@ -74,7 +74,7 @@ export type RegisterInput = typeof RegisterBody.static;
 export type UpdateInput = typeof UpdateBody.static;
 
 /**
- * The default table id of a display name (03 §12): trim, lower-case, runs of other characters →
+ * The default table id of a display name (03 §12 administration): trim, lower-case, runs of other characters →
  * `_`, `_` stripped at the ends, `t_` before a leading digit; null when nothing usable remains.
  */
 export function deriveTableId(name: string): string | null {
@@ -121,7 +121,7 @@ export interface RuleFields {
 }
 
 /**
- * The rules of 03 §12 that span fields; every failure is listed, as a schema failure would be.
+ * The rules of 03 §12 administration that span fields; every failure is listed, as a schema failure would be.
  * A 422 `validation_failed` with per-field messages (never the rejected values).
  */
 export function checkRules(fields: RuleFields, traits: ConnectorTraits): void {

@@ -42,7 +42,7 @@ export interface RegistryDeps extends SourceDeps {
 const notFound = () => new AgnesError('not_found', 'table not found');
 const unknownSource = () => new AgnesError('not_found', 'source not found');
 
-/** Upstream failures are reported per source with one generic message (03 §12: no exception text). */
+/** Upstream failures are reported per source with one generic message (03 §12 administration: no exception text). */
 const DISCOVERY_FAILED = 'discovery failed; see the server log';
 
 /** A field the schema cannot judge alone, answered like a schema failure. */

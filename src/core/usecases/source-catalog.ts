@@ -54,7 +54,7 @@ export async function knownSources(
   return [...names].sort(byteOrder).map((name) => {
     const configured = ctx.sources.find((s) => s.name === name) ?? null;
     const ofSource = registry.filter((r) => r.source === name);
-    // Built-in non-local connectors write `extracts/<type>/` (07 §0), so the name tells the type.
+    // Built-in non-local connectors write `extracts/<type>/` (07 §0 common model), so the name tells the type.
     const type =
       configured?.type ?? (ctx.connectors.has(name) ? name : (ofSource[0]?.source_type ?? 'unknown'));
     return {

@@ -86,7 +86,7 @@ export interface TriggerPlan {
   skipped: SkippedSync[];
 }
 
-/** What a trigger asks for, resolved against the registry and the configured sources (03 §4). */
+/** What a trigger asks for, resolved against the registry and the configured sources (03 §4 sync). */
 export function planTrigger(
   deps: Pick<TriggerDeps, 'sources' | 'connectors'>,
   registry: readonly RegistryEntry[],

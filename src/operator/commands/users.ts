@@ -22,8 +22,8 @@ function describe(user: User): string {
 }
 
 /**
- * `agnes users create`: the operator's way to the first admin and to service accounts (01 §6,
- * 04 §1.6). An admin needs a password (policy applies) unless it is a service account, which
+ * `agnes users create`: the operator's way to the first admin and to service accounts (01 §6 the agnes executable,
+ * 04 §1.6 bootstrap). An admin needs a password (policy applies) unless it is a service account, which
  * never has one.
  */
 export async function createUserCommand(options: {

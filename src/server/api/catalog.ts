@@ -33,7 +33,7 @@ const ListQuery = Type.Object(
  * The catalog (03 §7, preview excepted): what tables exist for the caller, their columns, stored
  * profiles filtered per reader, forced re-profiling through the job runner, and the metric
  * definitions under `DATA_DIR/docs/metrics`. Every table check goes through the access function;
- * invisible tables are 404, visible but unreadable ones 403 (04 §6.2).
+ * invisible tables are 404, visible but unreadable ones 403 (04 §6.2 object-level checks and the 403/404 policy).
  */
 export async function catalogRoutes(app: AgnesApp, services: AppServices): Promise<void> {
   const { ctx } = services;

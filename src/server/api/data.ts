@@ -44,7 +44,7 @@ async function resolveRecord(
   if (!isValidTableId(tableId) || (shard !== null && !isValidShardName(shard))) throw notFound();
   const { repos } = services.ctx;
   const view = await loadAccessView(repos, request.auth!.principal);
-  // Not visible → 404; visible but not readable → 403 (04 §6.2).
+  // Not visible → 404; visible but not readable → 403 (04 §6.2 object-level checks and the 403/404 policy).
   if (!view.isVisible(tableId)) throw notFound();
   if (!view.canRead(tableId).allowed)
     throw new AgnesError('table_forbidden', 'you do not have read access to this table');

@@ -8,7 +8,7 @@ const BUCKET_WILDCARD = /^[A-Za-z0-9_.-]{1,200}\.\*$/;
 export const GrantDataset = Type.String({ minLength: 1, maxLength: 300 });
 
 /**
- * A grant names a registered table id or a whole bucket as `<bucket>.*` (03 §10); anything else
+ * A grant names a registered table id or a whole bucket as `<bucket>.*` (03 §10 user permissions); anything else
  * is 422 `invalid_dataset` (the original accepted free text).
  */
 export async function checkGrantDataset(repos: Repositories, dataset: string): Promise<void> {

@@ -41,7 +41,7 @@ export type RangeDecision =
 const SPEC = /^(\d*)-(\d*)$/;
 
 /**
- * `Range: bytes=a-b | a- | -n` (03 §5). One range gives 206; several give the full body (no
+ * `Range: bytes=a-b | a- | -n` (03 §5 data download). One range gives 206; several give the full body (no
  * multipart responses); a syntactically invalid header is ignored, as RFC 9110 §14.2 prescribes.
  */
 export function decideRange(header: string | undefined, size: number): RangeDecision {

@@ -10,12 +10,12 @@ import { routeLimit } from '../plugins/rate-limits.js';
 import { errors, Id } from '../schemas.js';
 import type { AppServices } from '../services.js';
 
-/** The audit entry keeps at most this much of the SQL (05 §2 step 9). */
+/** The audit entry keeps at most this much of the SQL (05 §2 pipeline step 9). */
 const AUDIT_SQL_CHARS = 2_000;
 
 const QUERY_ERRORS = errors(400, 401, 403, 408, 413, 422, 429, 503);
 
-/** The caller as the query engine sees it: one access view per request (05 §3). */
+/** The caller as the query engine sees it: one access view per request (05 §3 tree walk rules). */
 async function queryRequest(
   services: AppServices,
   request: FastifyRequest,

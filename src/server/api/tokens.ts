@@ -123,7 +123,7 @@ export async function tokenRoutes(app: AgnesApp, services: AppServices): Promise
       const principal = request.auth!.principal;
       request.audit.action = 'pat.revoke';
       const row = await repos.tokens.getById(request.params.token_id);
-      // Someone else's token is as unknown as a missing one (04 §6.2).
+      // Someone else's token is as unknown as a missing one (04 §6.2 object-level checks and the 403/404 policy).
       if (!row || (row.user_id !== principal.id && principal.role !== 'admin')) throw notFound();
       await repos.tokens.revoke(row.id, row.user_id);
       return reply.status(204).send(null);

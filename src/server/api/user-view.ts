@@ -1,6 +1,6 @@
 import type { User } from '../../core/state/repositories/index.js';
 
-/** The API's `User` (03 §0.6): never the password hash or token fields. */
+/** The API's `User` (03 §0.6 common shapes): never the password hash or token fields. */
 export function userView(user: User, groups: readonly { id: string; name: string }[]) {
   return {
     id: user.id,

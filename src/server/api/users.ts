@@ -30,7 +30,7 @@ async function viewOfUser(repos: Repositories, user: User) {
   return userView(user, await repos.groups.listGroupsOfUser(user.id));
 }
 
-/** User management (03 §8): admins list, create, change, delete and invite; everyone renames themselves. */
+/** User management (03 §8 users): admins list, create, change, delete and invite; everyone renames themselves. */
 export async function userRoutes(app: AgnesApp, services: AppServices): Promise<void> {
   const { config, repos } = services.ctx;
 

@@ -36,7 +36,7 @@ export class InvalidTokenError extends Error {
 }
 
 /**
- * Session JWTs (04 §2): HS256 only, pinned on verification; `sub`, `jti`, `iat`, `exp`, fixed
+ * Session JWTs (04 §2 JWT details): HS256 only, pinned on verification; `sub`, `jti`, `iat`, `exp`, fixed
  * issuer and audience; no role or email claim. A previous secret verifies during rotation.
  */
 export class JwtService {

@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 
 /**
- * Purpose-bound keys derived from the JWT secret with HKDF-SHA256 (04 §2): no key serves two
+ * Purpose-bound keys derived from the JWT secret with HKDF-SHA256 (04 §2 JWT details): no key serves two
  * purposes, and none needs its own configuration.
  */
 export type KeyPurpose = 'csrf' | 'oidc-state';

@@ -8,7 +8,7 @@ export interface Mail {
   html: string;
 }
 
-/** SMTP delivery through nodemailer (03, 04 §1.3); null when `email.smtp.host` is not configured. */
+/** SMTP delivery through nodemailer (03, 04 §1.3 magic link); null when `email.smtp.host` is not configured. */
 export class Mailer {
   readonly #transport: Transporter;
   readonly #from: string;

@@ -27,7 +27,7 @@ function unauthorized(): AgnesError {
   return new AgnesError('unauthorized', 'invalid or missing credentials');
 }
 
-/** Every session-JWT failure is this one 401, whatever the cause (04 §2). */
+/** Every session-JWT failure is this one 401, whatever the cause (04 §2 JWT details). */
 function invalidToken(): AgnesError {
   return new AgnesError('invalid_token', 'invalid token');
 }
@@ -44,7 +44,7 @@ export function toPrincipal(user: User, groups: readonly { id: string; name: str
 }
 
 /**
- * Finds who is calling (04 §1.1): an `Authorization` header, if present, must be a non-empty
+ * Finds who is calling (04 §1.1 credentials and where they are read): an `Authorization` header, if present, must be a non-empty
  * Bearer credential and wins over the cookie; `agnes_pat_…` is a personal access token, anything
  * else a session JWT. The user row (role, activity, groups) is loaded on every request.
  */

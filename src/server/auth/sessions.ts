@@ -35,7 +35,7 @@ export function isSecure(request: FastifyRequest, config: InstanceConfig): boole
   return config.server.public_url?.startsWith('https:') === true || request.protocol === 'https';
 }
 
-/** The session cookie of 04 §3: HttpOnly, Lax, lifetime of the JWT. */
+/** The session cookie of 04 §3 cookies: HttpOnly, Lax, lifetime of the JWT. */
 export function setSessionCookie(
   request: FastifyRequest,
   reply: FastifyReply,

@@ -20,7 +20,7 @@ function removesActiveAdmin(user: User, change: AccountChange): boolean {
 }
 
 /**
- * Changes name, role or activity (03 §8). The last-admin check and the change share one
+ * Changes name, role or activity (03 §8 users). The last-admin check and the change share one
  * transaction, so two admins demoting each other at once cannot both succeed. Deactivation ends
  * every session (`sessions_valid_after`) and revokes the user's tokens (04 §1.5, §1.8).
  * Undefined when the user does not exist.
@@ -49,7 +49,7 @@ export function changeAccount(
 
 /**
  * Deletes a user; tokens, memberships, grants, settings and pending requests go by cascade
- * (02 §5.2). The last active admin cannot be deleted. False when the user does not exist.
+ * (02 §5.2 new tables). The last active admin cannot be deleted. False when the user does not exist.
  */
 export function deleteAccount(repos: Repositories, userId: string): Promise<boolean> {
   return repos.transaction(async (r) => {

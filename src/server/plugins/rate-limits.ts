@@ -117,7 +117,7 @@ export async function registerRateLimits(app: AgnesApp, config: InstanceConfig):
       return error;
     },
   });
-  // Every other /api route gets the default limit (04 §4.1). The public health check is left out:
+  // Every other /api route gets the default limit (04 §4.1 rate limits). The public health check is left out:
   // monitors poll it, it is answered from a cache, and limiting it would only report outages
   // that are not there.
   app.addHook('onRoute', (route) => {

@@ -15,7 +15,7 @@ export interface RouteEntry {
   hasBody: boolean;
   /** Left out of OpenAPI: HTML pages, static files and link landing pages. */
   hidden: boolean;
-  /** A server-rendered page: refusals are a sign-in redirect or an HTML page, never JSON (09 §1). */
+  /** A server-rendered page: refusals are a sign-in redirect or an HTML page, never JSON (09 §1 rules common to all pages). */
   page: boolean;
 }
 

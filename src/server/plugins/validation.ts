@@ -18,7 +18,7 @@ function ajv(coerceTypes: boolean | 'array'): Ajv {
 }
 
 /**
- * Request validation (03 §0.3): unknown JSON fields are rejected, never silently dropped, and JSON
+ * Request validation (03 §0.3 requests): unknown JSON fields are rejected, never silently dropped, and JSON
  * bodies are not coerced (`"1"` is not a number). Query, path and header values arrive as text and
  * are coerced to their schema types.
  */
@@ -29,7 +29,7 @@ export function registerValidation(app: AgnesApp): void {
     (httpPart === 'body' ? bodies : parameters).compile(schema as Record<string, unknown>),
   );
   // Bodies are JSON (or a form where a route says so): Fastify's built-in text/plain parser would
-  // hand a string to the schema (a 422) where an unsupported media type is a 415 (03 §0.2).
+  // hand a string to the schema (a 422) where an unsupported media type is a 415 (03 §0.2 error format).
   app.removeContentTypeParser('text/plain');
   // A request without a body is validated as an empty object: optional-only bodies (logout)
   // pass, bodies with required fields still get a 422 naming them. Email fields are trimmed and

@@ -19,7 +19,7 @@ type Query = Record<string, string | undefined>;
 
 const STALE_AFTER_MS = 7 * 86_400_000;
 
-/** The page routes of 09 §2 whose data lives in the catalog and the caller's own records. */
+/** The page routes of 09 §2 pages whose data lives in the catalog and the caller's own records. */
 export async function webRoutes(app: AgnesApp, services: AppServices): Promise<void> {
   const { config, repos } = services.ctx;
 

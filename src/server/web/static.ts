@@ -12,7 +12,7 @@ const CACHE = 'public, max-age=3600';
 /** Any version is served the current file; the segment only makes each release's URLs new. */
 const Version = Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' });
 
-/** `/static/*` (09 §2): the stylesheet and the browser modules, public and cached for an hour. */
+/** `/static/*` (09 §2 pages): the stylesheet and the browser modules, public and cached for an hour. */
 export async function staticRoutes(app: AgnesApp): Promise<void> {
   const scripts = new Map<string, Buffer>();
 

@@ -1,6 +1,6 @@
 import { wordList } from './words.js';
 
-/** Product categories of 07 §2.4, each with its own price range, margin and shipping weight. */
+/** Product categories of 07 §2.4 tables, each with its own price range, margin and shipping weight. */
 
 export interface Category {
   name: string;

@@ -1,6 +1,6 @@
 import { wordList } from './words.js';
 
-/** The 12 customer countries of 07 §2.4 with their weights, cities and naming conventions. */
+/** The 12 customer countries of 07 §2.4 tables with their weights, cities and naming conventions. */
 
 export interface Country {
   code: string;

@@ -1,4 +1,4 @@
-/** Business keys of 07 §2.4: a prefix and a 1-based sequence number padded to a fixed width. */
+/** Business keys of 07 §2.4 tables: a prefix and a 1-based sequence number padded to a fixed width. */
 
 function idFormat(prefix: string, width: number): (sequence: number) => string {
   const base = 10 ** width;

@@ -7,7 +7,7 @@ import type { PublishedTable } from './write.js';
 
 const MANIFEST_FILE = '_manifest.json';
 
-/** `_manifest.json` (07 §2.1): everything needed to reproduce the data, and nothing that varies. */
+/** `_manifest.json` (07 §2.1 determinism): everything needed to reproduce the data, and nothing that varies. */
 export interface SampleManifest {
   generator: 'agnes-sample';
   /** The package version, part of the determinism contract. */

@@ -53,7 +53,7 @@ export async function paginate<DB, TB extends keyof DB, O>(
   return { items, total: Number(counted.total), page: request.page, per_page: request.per_page };
 }
 
-/** `total`, `page` and `per_page` of a page, which the API sends next to the collection (03 §0.4). */
+/** `total`, `page` and `per_page` of a page, which the API sends next to the collection (03 §0.4 pagination). */
 export function pageFields({ total, page, per_page }: Page<unknown>): Omit<Page<unknown>, 'items'> {
   return { total, page, per_page };
 }

@@ -82,7 +82,7 @@ export function createTokensRepository(db: Kysely<Database>, clock: Clock = syst
       return Number(result.numUpdatedRows) > 0;
     },
 
-    /** Revokes every active token of the user (deactivation, 04 §1.5); returns how many. */
+    /** Revokes every active token of the user (deactivation, 04 §1.5 personal access tokens); returns how many. */
     async revokeAllForUser(userId: string): Promise<number> {
       const result = await db
         .updateTable('personal_access_tokens')

@@ -24,7 +24,7 @@ function tokenMatches(expected: string, given: string | undefined): boolean {
 }
 
 /**
- * The first admin (04 §1.6): only while no user exists, password required, optional bootstrap
+ * The first admin (04 §1.6 bootstrap): only while no user exists, password required, optional bootstrap
  * token. The count and the insert share one transaction on the state store's single connection,
  * so of any number of concurrent calls exactly one succeeds.
  */

@@ -1,5 +1,5 @@
 /**
- * Shared browser module of every page (09 §1): sends `form[data-api]` forms to the JSON API with
+ * Shared browser module of every page (09 §1 rules common to all pages): sends `form[data-api]` forms to the JSON API with
  * the CSRF header, shows the API's `detail` and `code` on failure, confirms destructive actions,
  * reveals a once-only result, follows sync jobs until they finish, and copies text on request.
  */

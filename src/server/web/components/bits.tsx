@@ -97,7 +97,7 @@ export function ChoiceSelect(props: {
   );
 }
 
-/** A bar chart drawn on the server as inline SVG (09 §1); labels go into `<title>` for screen readers. */
+/** A bar chart drawn on the server as inline SVG (09 §1 rules common to all pages); labels go into `<title>` for screen readers. */
 export function Histogram(props: { labels: string[]; counts: number[]; label: string }) {
   const width = 320;
   const height = 80;
@@ -136,7 +136,7 @@ export function PercentBar(props: { pct: number; label: string }) {
 }
 
 /**
- * A form that the `forms` browser module sends to a JSON API with the CSRF header (09 §1). Fields
+ * A form that the `forms` browser module sends to a JSON API with the CSRF header (09 §1 rules common to all pages). Fields
  * are sent by name; `data-type` on a field converts it (int, bool, list). After success the page
  * reloads unless `show` names a response field to reveal once (e.g. a new token).
  */

@@ -1,6 +1,6 @@
 import { CsrfField, Layout, type PageContext } from '../components/layout.js';
 
-/** Messages for the `?error=` codes of 09 §2; any other value is ignored, never echoed. */
+/** Messages for the `?error=` codes of 09 §2 pages; any other value is ignored, never echoed. */
 const ERRORS: Record<string, string> = {
   invalid_credentials: 'The email or password is not correct.',
   google_not_configured: 'Google sign-in is not configured on this server.',

@@ -2,7 +2,7 @@ import { Layout, type PageContext } from '../components/layout.js';
 
 const LIMITS = [100, 1000, 10_000];
 
-/** The SQL console (09 §2): the `sql` browser module runs queries through `POST /api/query`. */
+/** The SQL console (09 §2 pages): the `sql` browser module runs queries through `POST /api/query`. */
 export function SqlPage(props: {
   ctx: PageContext;
   tables: { id: string; name: string }[];

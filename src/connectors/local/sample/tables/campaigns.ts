@@ -53,7 +53,7 @@ const CHANNEL = WeightedChoice.of({
 const TARGET_SEGMENT = WeightedChoice.of({ all: 0.4, b2c: 0.3, b2b_small: 0.15, b2b_enterprise: 0.15 });
 /** Campaigns may have started this long before the window, so its first days have some running. */
 const LEAD_IN_DAYS = 60;
-/** A campaign ended more than this many days before the end date is `completed` (07 §2.4). */
+/** A campaign ended more than this many days before the end date is `completed` (07 §2.4 tables). */
 const COMPLETED_AFTER_DAYS = 7;
 
 /** Which campaigns ran on each day, for attributing sessions and leads. */

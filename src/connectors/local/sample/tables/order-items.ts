@@ -20,7 +20,7 @@ export const ORDER_ITEMS: TableSpec = {
   },
 };
 
-/** Lines per order (07 §2.2), uniform. */
+/** Lines per order (07 §2.2 sizes), uniform. */
 const MAX_LINES = 8;
 const QUANTITY = new WeightedChoice([1, 2, 3, 4, 5], [75, 15, 6, 3, 1]);
 const LINE_DISCOUNT = new WeightedChoice([0, 5, 10, 15, 20, 25], [80, 6, 6, 4, 3, 1]);

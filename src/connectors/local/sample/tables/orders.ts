@@ -34,7 +34,7 @@ const STATUS = WeightedChoice.of({
   returned: 0.05,
 });
 const CHANNEL = WeightedChoice.of({ web: 0.55, mobile_app: 0.3, marketplace: 0.1, phone: 0.05 });
-/** Shipping fees in cents; orders from 100.00 ship free (07 §2.4). */
+/** Shipping fees in cents; orders from 100.00 ship free (07 §2.4 tables). */
 const SHIPPING = new WeightedChoice([0, 399, 499, 599, 799, 999, 1299, 1599], [10, 15, 25, 20, 12, 10, 5, 3]);
 const FREE_SHIPPING_FROM = 10_000;
 const COUPON_PERCENT = new WeightedChoice([5, 10, 15, 20], [40, 35, 15, 10]);

@@ -30,7 +30,7 @@ const METHOD = WeightedChoice.of({
   google_pay: 0.06,
   cash_on_delivery: 0.04,
 });
-/** Orders whose first payment attempt failed (07 §2.2). */
+/** Orders whose first payment attempt failed (07 §2.2 sizes). */
 const FAILED_ATTEMPT_SHARE = 0.05;
 
 export interface OrderPayment {

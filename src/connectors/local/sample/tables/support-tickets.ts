@@ -30,7 +30,7 @@ export const SUPPORT_TICKETS: TableSpec = {
 
 type Priority = 'low' | 'medium' | 'high' | 'critical';
 const PRIORITY = WeightedChoice.of<Priority>({ low: 0.38, medium: 0.35, high: 0.2, critical: 0.07 });
-/** 75% resolved or closed (07 §2.4). */
+/** 75% resolved or closed (07 §2.4 tables). */
 const STATUS = WeightedChoice.of({
   resolved: 0.35,
   closed: 0.4,

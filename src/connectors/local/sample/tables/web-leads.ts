@@ -33,7 +33,7 @@ const SOURCE = WeightedChoice.of({
   trade_show: 0.05,
 });
 const STATUS = WeightedChoice.of({ new: 0.35, contacted: 0.2, qualified: 0.15, converted: 0.18, lost: 0.12 });
-/** Converted leads convert within this long (07 §2.4). */
+/** Converted leads convert within this long (07 §2.4 tables). */
 const CONVERSION_WINDOW_SECONDS = 14 * DAY_SECONDS;
 
 export async function writeWebLeads(
