@@ -87,6 +87,25 @@ function timestampText(iso: string): string {
 }
 
 /**
+ * Creates one table's view in the extract; a view that does not bind fails only that table
+ * (recorded in `result`), never the source. Returns whether the view exists.
+ */
+async function createView(
+  conn: DuckDBConnection,
+  name: string,
+  body: string,
+  result: CommitResult,
+): Promise<boolean> {
+  try {
+    await conn.run(`CREATE VIEW main.${quoteIdent(name)} AS ${body}`);
+    return true;
+  } catch (error) {
+    result.failed.push({ table: name, code: 'view_failed', message: errorMessage(error).slice(0, 300) });
+    return false;
+  }
+}
+
+/**
  * Writes one source's extract atomically (02 §1.6 how a connector publishes). Holds `.write.lock` for its lifetime: Parquet
  * files go through temp + verify + rename; `commit()` writes a complete new `extract.duckdb` listing
  * every table still valid, renames it into place and deletes files no table references.
@@ -255,16 +274,7 @@ export class ExtractWriter {
         await conn.run(CONTRACT_DDL.files);
         const attached = await this.#writeRemoteAttach(conn, options);
         for (const table of [...this.#local.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-          try {
-            await conn.run(`CREATE VIEW main.${quoteIdent(table.name)} AS ${this.#viewBody(table)}`);
-          } catch (error) {
-            result.failed.push({
-              table: table.name,
-              code: 'view_failed',
-              message: errorMessage(error).slice(0, 300),
-            });
-            continue;
-          }
+          if (!(await createView(conn, table.name, this.#viewBody(table), result))) continue;
           const rows = table.files.reduce((sum, f) => sum + f.rows, 0);
           const size = table.files.reduce((sum, f) => sum + f.size, 0);
           await this.#insertMeta(
@@ -293,16 +303,7 @@ export class ExtractWriter {
             result.failed.push({ table: table.name, code: 'extension_unavailable', message });
             continue;
           }
-          try {
-            await conn.run(`CREATE VIEW main.${quoteIdent(table.name)} AS ${table.select}`);
-          } catch (error) {
-            result.failed.push({
-              table: table.name,
-              code: 'view_failed',
-              message: errorMessage(error).slice(0, 300),
-            });
-            continue;
-          }
+          if (!(await createView(conn, table.name, table.select, result))) continue;
           await this.#insertMeta(
             conn,
             table.name,

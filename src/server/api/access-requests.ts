@@ -85,47 +85,38 @@ export async function accessRequestRoutes(app: AgnesApp, services: AppServices):
     async (request) => listPendingRequests(ctx, pageOf(request.query)),
   );
 
-  app.post(
-    '/api/access-requests/:id/approve',
+  // Approve and deny differ only in their verb, answer and use case.
+  const reviews = [
     {
-      config: { auth: 'admin' },
-      schema: {
-        tags: ['access-requests'],
-        summary: 'Approve a pending request; the read grant is created in the same transaction',
-        params: RequestParams,
-        body: ReviewBody,
-        response: {
-          200: Type.Object({ status: Type.Literal('approved'), id: Type.String() }),
-          ...errors(401, 403, 404, 409, 422),
+      verb: 'approve',
+      status: 'approved',
+      summary: 'Approve a pending request; the read grant is created in the same transaction',
+      review: approveRequest,
+    },
+    { verb: 'deny', status: 'denied', summary: 'Deny a pending request', review: denyRequest },
+  ] as const;
+  for (const { verb, status, summary, review } of reviews) {
+    app.post(
+      `/api/access-requests/:id/${verb}`,
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['access-requests'],
+          summary,
+          params: RequestParams,
+          body: ReviewBody,
+          response: {
+            200: Type.Object({ status: Type.Literal(status), id: Type.String() }),
+            ...errors(401, 403, 404, 409, 422),
+          },
         },
       },
-    },
-    async (request) => {
-      request.audit.action = 'access_request.approve';
-      return approveRequest(ctx, request.auth!.principal, { id: request.params.id, note: request.body.note });
-    },
-  );
-
-  app.post(
-    '/api/access-requests/:id/deny',
-    {
-      config: { auth: 'admin' },
-      schema: {
-        tags: ['access-requests'],
-        summary: 'Deny a pending request',
-        params: RequestParams,
-        body: ReviewBody,
-        response: {
-          200: Type.Object({ status: Type.Literal('denied'), id: Type.String() }),
-          ...errors(401, 403, 404, 409, 422),
-        },
+      async (request) => {
+        request.audit.action = `access_request.${verb}`;
+        return review(ctx, request.auth!.principal, { id: request.params.id, note: request.body.note });
       },
-    },
-    async (request) => {
-      request.audit.action = 'access_request.deny';
-      return denyRequest(ctx, request.auth!.principal, { id: request.params.id, note: request.body.note });
-    },
-  );
+    );
+  }
 
   app.delete(
     '/api/access-requests/:id',

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { AuditEntry, AuditFilter, Repositories } from '../../core/state/repositories/index.js';
+import { pageFields } from '../../core/state/repositories/paginate.js';
 import type { AgnesApp } from '../app.js';
 import { errors, Id, PagedQuery, PageFields, pageOf, Timestamp } from '../schemas.js';
 import type { AppServices } from '../services.js';
@@ -85,9 +86,7 @@ export async function auditRoutes(app: AgnesApp, services: AppServices): Promise
       );
       return {
         entries: await entryViews(repos, page.items),
-        total: page.total,
-        page: page.page,
-        per_page: page.per_page,
+        ...pageFields(page),
       };
     },
   );
@@ -107,9 +106,7 @@ export async function auditRoutes(app: AgnesApp, services: AppServices): Promise
       const page = await repos.audit.list({ user_id: request.auth!.principal.id }, pageOf(request.query));
       return {
         entries: await entryViews(repos, page.items),
-        total: page.total,
-        page: page.page,
-        per_page: page.per_page,
+        ...pageFields(page),
       };
     },
   );

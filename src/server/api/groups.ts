@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { GroupListSchema, GroupSummarySchema } from '../../contract/index.js';
 import { AgnesError, isAgnesError } from '../../core/errors.js';
 import type { Group } from '../../core/state/repositories/index.js';
+import { pageFields } from '../../core/state/repositories/paginate.js';
 import type { AgnesApp } from '../app.js';
 import { AccessSchema, errors, Id, NullableTimestamp, PagedQuery, pageOf } from '../schemas.js';
 import type { AppServices } from '../services.js';
@@ -96,9 +97,7 @@ export async function groupRoutes(app: AgnesApp, services: AppServices): Promise
           member_count: g.member_count,
           permission_count: g.permission_count,
         })),
-        total: page.total,
-        page: page.page,
-        per_page: page.per_page,
+        ...pageFields(page),
       };
     },
   );

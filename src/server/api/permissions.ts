@@ -9,6 +9,7 @@ import {
 import { loadAccessView } from '../../core/access/access.js';
 import { AgnesError } from '../../core/errors.js';
 import type { Repositories } from '../../core/state/repositories/index.js';
+import { pageFields } from '../../core/state/repositories/paginate.js';
 import type { AgnesApp } from '../app.js';
 import { toPrincipal } from '../auth/principal.js';
 import { AccessSchema, errors, Id, PagedQuery, pageOf } from '../schemas.js';
@@ -126,9 +127,7 @@ export async function permissionRoutes(app: AgnesApp, services: AppServices): Pr
           granted_by: p.granted_by,
           granted_at: p.granted_at,
         })),
-        total: page.total,
-        page: page.page,
-        per_page: page.per_page,
+        ...pageFields(page),
       };
     },
   );

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { CreatedUserSchema, InviteResponseSchema, UserListSchema, UserSchema } from '../../contract/index.js';
 import { AgnesError, isAgnesError } from '../../core/errors.js';
 import type { Repositories, User } from '../../core/state/repositories/index.js';
+import { pageFields } from '../../core/state/repositories/paginate.js';
 import type { AgnesApp } from '../app.js';
 import { issueInvite } from '../auth/providers/password-links.js';
 import { changeAccount, deleteAccount } from '../auth/user-changes.js';
@@ -58,9 +59,7 @@ export async function userRoutes(app: AgnesApp, services: AppServices): Promise<
       const groups = await repos.groups.listGroupsOfUsers(page.items.map((u) => u.id));
       return {
         users: page.items.map((user) => userView(user, groups.get(user.id) ?? [])),
-        total: page.total,
-        page: page.page,
-        per_page: page.per_page,
+        ...pageFields(page),
       };
     },
   );
