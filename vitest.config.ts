@@ -8,7 +8,7 @@ const BROWSER_TESTS = 'test/server/web/**/*.test.ts';
  */
 const PROCESS_TESTS = [
   // The compiled binaries (test/cli/format.test.ts only formats, in-process).
-  'test/operator/**/*.test.ts',
+  'test/operator/*.test.ts',
   'test/cli/!(format).test.ts',
   'test/connectors/local/extractor.test.ts',
   'test/core/jobs/sync-pipeline.test.ts',

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { generateSampleData } from '../src/connectors/local/sample/generate.js';
 import { openDuck } from '../src/core/duckdb/engine.js';
 import { quoteLiteral } from '../src/core/duckdb/sql.js';
 import { PARQUET_COPY_OPTIONS } from '../src/core/extract/contract.js';
+import { generateSampleData } from '../src/operator/demo/sample/generate.js';
 import { type Benchmark, median, timeRuns } from './lib.js';
 
 /**

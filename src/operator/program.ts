@@ -1,5 +1,4 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { SAMPLE_SIZES, type SampleSize } from '../connectors/local/sample/sizes.js';
 import { ROLES } from '../core/access/roles.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { Role } from '../core/state/schema.js';
@@ -9,7 +8,7 @@ import { extractChild, extractSource, validate } from './commands/extract.js';
 import { migrate } from './commands/migrate.js';
 import { profile } from './commands/profile.js';
 import { rebuild } from './commands/rebuild.js';
-import { sampleData } from './commands/sample-data.js';
+import { type SampleDataOptions, sampleData } from './commands/sample-data.js';
 import { serve } from './commands/serve.js';
 import { createTokenCommand, listTokensCommand, revokeTokenCommand } from './commands/tokens.js';
 import {
@@ -20,6 +19,7 @@ import {
   setRoleCommand,
 } from './commands/users.js';
 import { printVersion } from './commands/version.js';
+import { SAMPLE_SIZES, type SampleSize } from './demo/sample/sizes.js';
 import { failAndExit } from './output.js';
 
 function integer(value: string): number {
@@ -155,18 +155,7 @@ export function agnesProgram(): Command {
     .option('--seed <n>', 'random seed', integer, 42)
     .option('--end-date <date>', 'last day (exclusive) of the data', isoDate, '2026-03-01')
     .addOption(new Option('--format <format>', 'file format').choices(['parquet', 'csv']).default('parquet'))
-    .action(
-      run(
-        (opts: {
-          out: string;
-          size: SampleSize;
-          scale: number;
-          seed: number;
-          endDate: string;
-          format: 'parquet' | 'csv';
-        }) => sampleData(opts),
-      ),
-    );
+    .action(run((opts: SampleDataOptions) => sampleData(opts)));
 
   const users = program.command('users').description('manage users without HTTP (first admin, recovery)');
   users

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { generateSampleData } from '../../connectors/local/sample/generate.js';
-import type { SampleSize } from '../../connectors/local/sample/sizes.js';
 import { DEMO_SOURCE, registerDemo } from '../demo/registration.js';
+import { generateSampleData } from '../demo/sample/generate.js';
+import type { SampleSize } from '../demo/sample/sizes.js';
 import { type DemoLogin, ensureDemoUsers } from '../demo/users.js';
 import { loadInstance, openRuntime, secretsFor } from '../instance.js';
 import { handleShutdown, serveContext } from './serve.js';

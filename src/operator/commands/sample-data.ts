@@ -1,16 +1,18 @@
 import { resolve } from 'node:path';
-import { generateSampleData } from '../../connectors/local/sample/generate.js';
-import type { SampleSize } from '../../connectors/local/sample/sizes.js';
+import { generateSampleData } from '../demo/sample/generate.js';
+import type { SampleSize } from '../demo/sample/sizes.js';
 
-/** `agnes generate-sample-data`: the deterministic demo data set (07 §2). */
-export async function sampleData(options: {
+export interface SampleDataOptions {
   out: string;
   size: SampleSize;
   scale: number;
   seed: number;
   endDate: string;
   format: 'parquet' | 'csv';
-}): Promise<number> {
+}
+
+/** `agnes generate-sample-data`: the deterministic demo data set (07 §2). */
+export async function sampleData(options: SampleDataOptions): Promise<number> {
   const result = await generateSampleData({
     outDir: resolve(options.out),
     size: options.size,

@@ -1,9 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSampleData } from '../../../../src/connectors/local/sample/generate.js';
-import { TABLE_SPECS } from '../../../../src/connectors/local/sample/tables/specs.js';
 import type { DuckSession } from '../../../../src/core/duckdb/engine.js';
 import { queryRows } from '../../../../src/core/duckdb/engine.js';
+import { generateSampleData } from '../../../../src/operator/demo/sample/generate.js';
+import { TABLE_SPECS } from '../../../../src/operator/demo/sample/tables/specs.js';
 import { makeTempDir, openSample, scalar, share, shares } from './sample-fixture.js';
 
 /** Size `s`, seed 42: column types, money identities and the distributions of 07 §2.4. */

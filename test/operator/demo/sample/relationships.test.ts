@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSampleData } from '../../../../src/connectors/local/sample/generate.js';
 import type { DuckSession } from '../../../../src/core/duckdb/engine.js';
+import { generateSampleData } from '../../../../src/operator/demo/sample/generate.js';
 import { makeTempDir, openSample, scalar } from './sample-fixture.js';
 
 /** Size `s`, seed 42, the demo's data set: every relationship and ordering rule of 07 §2.3–§2.4. */

@@ -1,14 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type GenerateSampleOptions,
-  generateSampleData,
-} from '../../../../src/connectors/local/sample/generate.js';
-import { SAMPLE_TABLES } from '../../../../src/connectors/local/sample/table-spec.js';
 import { openDuck, queryRows, toNumber } from '../../../../src/core/duckdb/engine.js';
 import { quoteLiteral } from '../../../../src/core/duckdb/sql.js';
 import { AgnesError } from '../../../../src/core/errors.js';
+import {
+  type GenerateSampleOptions,
+  generateSampleData,
+} from '../../../../src/operator/demo/sample/generate.js';
+import { SAMPLE_TABLES } from '../../../../src/operator/demo/sample/table-spec.js';
 import { makeTempDir } from './sample-fixture.js';
 
 let root: { path: string; cleanup: () => Promise<void> };

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDuck, queryRows } from '../../../../src/core/duckdb/engine.js';
+import { quoteLiteral } from '../../../../src/core/duckdb/sql.js';
 import {
   type GenerateSampleOptions,
   generateSampleData,
-} from '../../../../src/connectors/local/sample/generate.js';
-import { SAMPLE_TABLES } from '../../../../src/connectors/local/sample/table-spec.js';
-import { TABLE_SPECS } from '../../../../src/connectors/local/sample/tables/specs.js';
-import { openDuck, queryRows } from '../../../../src/core/duckdb/engine.js';
-import { quoteLiteral } from '../../../../src/core/duckdb/sql.js';
+} from '../../../../src/operator/demo/sample/generate.js';
+import { SAMPLE_TABLES } from '../../../../src/operator/demo/sample/table-spec.js';
+import { TABLE_SPECS } from '../../../../src/operator/demo/sample/tables/specs.js';
 import { hashFiles, makeTempDir } from './sample-fixture.js';
 
 let root: { path: string; cleanup: () => Promise<void> };

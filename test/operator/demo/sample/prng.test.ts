@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, SplitMix64 } from '../../../../src/connectors/local/sample/prng.js';
+import { createRng, SplitMix64 } from '../../../../src/operator/demo/sample/prng.js';
 import {
   AliasTable,
   cumulative,
@@ -7,7 +7,7 @@ import {
   pickCumulative,
   upperBound,
   WeightedChoice,
-} from '../../../../src/connectors/local/sample/weighted.js';
+} from '../../../../src/operator/demo/sample/weighted.js';
 
 const draws = 100_000;
 

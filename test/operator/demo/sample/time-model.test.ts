@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { csvMoney, csvText, csvTimestamp } from '../../../../src/connectors/local/sample/csv-cells.js';
-import { customerId, orderItemId, visitorId } from '../../../../src/connectors/local/sample/ids.js';
-import { createRng } from '../../../../src/connectors/local/sample/prng.js';
-import { resolveSize } from '../../../../src/connectors/local/sample/sizes.js';
+import { csvMoney, csvText, csvTimestamp } from '../../../../src/operator/demo/sample/csv-cells.js';
+import { customerId, orderItemId, visitorId } from '../../../../src/operator/demo/sample/ids.js';
+import { createRng } from '../../../../src/operator/demo/sample/prng.js';
+import { resolveSize } from '../../../../src/operator/demo/sample/sizes.js';
 import {
   DAY_SECONDS,
   isoDay,
   parseIsoDay,
   TimeModel,
-} from '../../../../src/connectors/local/sample/time-model.js';
+} from '../../../../src/operator/demo/sample/time-model.js';
 
 describe('time model', () => {
   const end = parseIsoDay('2026-03-01');

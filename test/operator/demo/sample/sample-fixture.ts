@@ -3,9 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { SAMPLE_TABLES } from '../../../../src/connectors/local/sample/table-spec.js';
 import { type DuckSession, openDuck, queryRows, toNumber } from '../../../../src/core/duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../../../../src/core/duckdb/sql.js';
+import { SAMPLE_TABLES } from '../../../../src/operator/demo/sample/table-spec.js';
 
 /** Shared plumbing for the sample-generator tests: temp dirs, file hashes and SQL over the output. */
 
