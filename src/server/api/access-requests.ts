@@ -9,9 +9,9 @@ import {
   requestAccess,
 } from '../../core/usecases/access-requests.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { routeLimit } from '../plugins/rate-limits.js';
 import { errors, Id, PagedQuery, pageOf } from '../schemas.js';
-import type { AppServices } from '../services.js';
 
 const RequestParams = Type.Object({ id: Id });
 const ReviewBody = Type.Object(

@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { AuditEntry, AuditFilter, Repositories } from '../../core/state/repositories/index.js';
 import { pageFields } from '../../core/state/repositories/paginate.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { errors, Id, PagedQuery, PageFields, pageOf, Timestamp } from '../schemas.js';
-import type { AppServices } from '../services.js';
 
 const Nullable = Type.Union([Type.String(), Type.Null()]);
 

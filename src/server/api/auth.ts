@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AgnesApp } from '../app.js';
-import type { AppServices } from '../services.js';
+import type { AppServices } from '../app-services.js';
 import { bootstrapRoutes } from './auth/bootstrap.js';
 import { googleRoutes } from './auth/google.js';
 import { magicLinkRoutes } from './auth/magic-link.js';

@@ -14,8 +14,8 @@ import {
   tableDetail,
 } from '../../core/usecases/catalog.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { errors, Id } from '../schemas.js';
-import type { AppServices } from '../services.js';
 
 const TableParams = Type.Object({ table_id: Id }, { additionalProperties: false });
 

@@ -6,8 +6,8 @@ import { isValidShardName, isValidTableId } from '../../core/ids.js';
 import type { FileRecord } from '../../core/state/schema.js';
 import { type OpenedFile, openPublishedFile } from '../../core/sync/published-file.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { errors } from '../schemas.js';
-import type { AppServices } from '../services.js';
 import { decideRange, ifRangeHolds, noneMatch, type RangeDecision } from './http-conditional.js';
 
 /** Read buffer of the download stream (03 §5): memory per download stays at about this size. */

@@ -4,8 +4,8 @@ import { AgnesError, isAgnesError } from '../../core/errors.js';
 import type { Group } from '../../core/state/repositories/index.js';
 import { pageFields } from '../../core/state/repositories/paginate.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { AccessSchema, errors, Id, NullableTimestamp, PagedQuery, pageOf } from '../schemas.js';
-import type { AppServices } from '../services.js';
 import { checkGrantDataset, GrantDataset } from './grant-dataset.js';
 
 const GroupParams = Type.Object({ group_id: Id });

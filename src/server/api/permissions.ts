@@ -11,9 +11,9 @@ import { AgnesError } from '../../core/errors.js';
 import type { Repositories } from '../../core/state/repositories/index.js';
 import { pageFields } from '../../core/state/repositories/paginate.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { toPrincipal } from '../auth/principal.js';
 import { AccessSchema, errors, Id, PagedQuery, pageOf } from '../schemas.js';
-import type { AppServices } from '../services.js';
 import { checkGrantDataset, GrantDataset } from './grant-dataset.js';
 
 const RevokeFields = { user_id: Type.Optional(Id), dataset: Type.Optional(GrantDataset) };

@@ -6,9 +6,9 @@ import { AgnesError } from '../../core/errors.js';
 import { isValidTableId } from '../../core/ids.js';
 import type { QueryRequest } from '../../core/query/engine.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { routeLimit } from '../plugins/rate-limits.js';
 import { errors, Id } from '../schemas.js';
-import type { AppServices } from '../services.js';
 
 /** The audit entry keeps at most this much of the SQL (05 §2 pipeline step 9). */
 const AUDIT_SQL_CHARS = 2_000;

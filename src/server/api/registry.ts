@@ -18,8 +18,8 @@ import {
 } from '../../core/usecases/registry.js';
 import { deriveTableId, RegisterBody, UpdateBody } from '../../core/usecases/registry-input.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { errors } from '../schemas.js';
-import type { AppServices } from '../services.js';
 
 const TableParams = Type.Object({ table_id: Type.String({ minLength: 1, maxLength: 200 }) });
 const SourceQuery = Type.Object(

@@ -4,8 +4,8 @@ import { datasetOf } from '../../core/access/decide.js';
 import { AgnesError } from '../../core/errors.js';
 import type { UserSyncSetting } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { AccessSchema, errors, Timestamp } from '../schemas.js';
-import type { AppServices } from '../services.js';
 
 const DatasetName = Type.String({ minLength: 1, maxLength: 200 });
 const TableMode = Type.Union([Type.Literal('all'), Type.Literal('selected')]);

@@ -11,8 +11,8 @@ import type { Job } from '../../core/state/repositories/index.js';
 import { GenerationTracker } from '../../core/sync/generation.js';
 import { getJob, listJobs, syncHistory, syncManifest, triggerSync } from '../../core/usecases/sync.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { errors, Id, PagedQuery, pageOf } from '../schemas.js';
-import type { AppServices } from '../services.js';
 import { noneMatch } from './http-conditional.js';
 
 const JobStatusSchema = Type.Union(

@@ -3,9 +3,9 @@ import { CreatedTokenSchema, type PersonalToken, PersonalTokenListSchema } from 
 import { AgnesError } from '../../core/errors.js';
 import type { PersonalAccessToken } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { issuePersonalToken } from '../auth/personal-tokens.js';
 import { errors, Id } from '../schemas.js';
-import type { AppServices } from '../services.js';
 
 function tokenView(row: PersonalAccessToken): PersonalToken {
   return {

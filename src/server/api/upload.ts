@@ -12,9 +12,9 @@ import {
   UploadStore,
 } from '../../core/uploads/store.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { routeLimit } from '../plugins/rate-limits.js';
 import { errors, Timestamp } from '../schemas.js';
-import type { AppServices } from '../services.js';
 
 const UploadResult = Type.Object({
   status: Type.Literal('ok'),

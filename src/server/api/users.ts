@@ -4,10 +4,10 @@ import { AgnesError, isAgnesError } from '../../core/errors.js';
 import type { Repositories, User } from '../../core/state/repositories/index.js';
 import { pageFields } from '../../core/state/repositories/paginate.js';
 import type { AgnesApp } from '../app.js';
+import type { AppServices } from '../app-services.js';
 import { issueInvite } from '../auth/providers/password-links.js';
 import { changeAccount, deleteAccount } from '../auth/user-changes.js';
 import { Email, errors, Id, PagedQuery, pageOf, RoleSchema } from '../schemas.js';
-import type { AppServices } from '../services.js';
 import { userView } from './user-view.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });

@@ -5,7 +5,7 @@ import { listMyRequests, listPendingRequests } from '../../core/usecases/access-
 import { syncHistory } from '../../core/usecases/sync.js';
 import { entryViews } from '../api/audit.js';
 import type { AgnesApp } from '../app.js';
-import type { AppServices } from '../services.js';
+import type { AppServices } from '../app-services.js';
 import { page } from './page.js';
 import { AccessRequestsPage } from './pages/access-requests.js';
 import { ActivityPage, type AuditFilters } from './pages/activity.js';

@@ -1,8 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isAgnesError } from '../../core/errors.js';
+import { type AppServices, pageContext } from '../app-services.js';
 import { isFormPost } from '../auth/sessions.js';
 import type { HtmlErrorRenderer } from '../errors.js';
-import { type AppServices, pageContext } from '../services.js';
 import { Layout, type PageContext } from './components/layout.js';
 import { sendPage } from './render.js';
 

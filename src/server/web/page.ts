@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
 import type { AgnesApp, AuthLabel } from '../app.js';
-import { type AppServices, pageContext } from '../services.js';
+import { type AppServices, pageContext } from '../app-services.js';
 import type { PageContext } from './components/layout.js';
 import { sendPage } from './render.js';
 

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { AgnesApp } from '../../app.js';
+import type { AppServices } from '../../app-services.js';
 import { type BootstrapInput, bootstrapAdmin } from '../../auth/providers/bootstrap.js';
 import { issueSession } from '../../auth/sessions.js';
 import { routeLimit } from '../../plugins/rate-limits.js';
 import { Email, errors, Password, TokenResponse } from '../../schemas.js';
-import type { AppServices } from '../../services.js';
 
 const BootstrapBody = Type.Object(
   {

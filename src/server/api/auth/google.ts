@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AgnesApp } from '../../app.js';
+import type { AppServices } from '../../app-services.js';
 import {
   GoogleLoginError,
   OIDC_COOKIE,
@@ -9,7 +10,6 @@ import {
 } from '../../auth/providers/google.js';
 import { isSecure, issueSession, setSessionCookie } from '../../auth/sessions.js';
 import { cookiesOf } from '../../cookies.js';
-import type { AppServices } from '../../services.js';
 import { Next } from './shared.js';
 
 /** The reason a failed Google sign-in shows on the login page. */

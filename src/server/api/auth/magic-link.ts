@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { AgnesApp } from '../../app.js';
+import { type AppServices, pageContext } from '../../app-services.js';
 import {
   consumeMagicLink,
   LINK_SENT_MESSAGE,
@@ -10,7 +11,6 @@ import { safeNext } from '../../auth/redirects.js';
 import { isFormPost } from '../../auth/sessions.js';
 import { routeLimit } from '../../plugins/rate-limits.js';
 import { Email, errors, MessageResponse, TokenResponse } from '../../schemas.js';
-import { type AppServices, pageContext } from '../../services.js';
 import { MagicLinkLanding } from '../../web/pages/auth-links.js';
 import { sendPage } from '../../web/render.js';
 import { Csrf, EmailBody, failForm, LinkToken, Next, signIn, TokenQuery } from './shared.js';

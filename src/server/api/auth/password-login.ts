@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { AgnesApp } from '../../app.js';
+import type { AppServices } from '../../app-services.js';
 import { passwordLogin } from '../../auth/providers/password.js';
 import { safeNext } from '../../auth/redirects.js';
 import { issueSession } from '../../auth/sessions.js';
 import { routeLimit } from '../../plugins/rate-limits.js';
 import { Email, errors, Password, TokenResponse } from '../../schemas.js';
-import type { AppServices } from '../../services.js';
 import { Csrf, failForm, Next, signIn } from './shared.js';
 
 const LoginBody = Type.Object(

@@ -1,10 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { MeResponseSchema } from '../../../contract/index.js';
 import type { AgnesApp } from '../../app.js';
+import type { AppServices } from '../../app-services.js';
 import { sessionsCutoff } from '../../auth/jwt.js';
 import { clearSessionCookie, isFormPost } from '../../auth/sessions.js';
 import { errors } from '../../schemas.js';
-import type { AppServices } from '../../services.js';
 import { userView } from '../user-view.js';
 import { Csrf } from './shared.js';
 

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { AgnesError, isAgnesError } from '../../../core/errors.js';
 import type { AgnesApp } from '../../app.js';
+import { type AppServices, pageContext } from '../../app-services.js';
 import { sessionsCutoff } from '../../auth/jwt.js';
 import { hashPassword } from '../../auth/passwords.js';
 import { enforcePolicy, verifyCurrentPassword } from '../../auth/providers/password.js';
@@ -12,7 +13,6 @@ import {
 import { isFormPost, issueSession, setSessionCookie } from '../../auth/sessions.js';
 import { routeLimit } from '../../plugins/rate-limits.js';
 import { Email, errors, MessageResponse, Password, TokenResponse } from '../../schemas.js';
-import { type AppServices, pageContext } from '../../services.js';
 import { PasswordLinkPage } from '../../web/pages/auth-links.js';
 import { sendPage } from '../../web/render.js';
 import { Csrf, EmailBody, failForm, LinkToken, signIn, TokenQuery } from './shared.js';

@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isAgnesError } from '../../../core/errors.js';
 import type { User } from '../../../core/state/repositories/index.js';
+import type { AppServices } from '../../app-services.js';
 import { safeNext } from '../../auth/redirects.js';
 import { isFormPost, issueSession, setSessionCookie, type TokenResponse } from '../../auth/sessions.js';
 import { Email } from '../../schemas.js';
-import type { AppServices } from '../../services.js';
 
 export const Csrf = Type.Optional(Type.String({ maxLength: 200 }));
 export const Next = Type.Optional(Type.String({ maxLength: 2048 }));
