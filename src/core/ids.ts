@@ -38,3 +38,19 @@ export function tableIdOf(viewName: string): string {
 export function isValidShardName(name: string): boolean {
   return SHARD_NAME_PATTERN.test(name);
 }
+
+/**
+ * A name from a source (a file stem, a table in a source system) → table id (07 §1 local files): lower-case, runs of other characters become `_`, a leading digit
+ * gets a `t_` prefix. Returns null when nothing usable remains.
+ */
+export function normaliseTableName(stem: string): string | null {
+  let name = stem
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  if (name === '') return null;
+  if (/^[0-9]/.test(name)) name = `t_${name}`;
+  return name.slice(0, 64).replace(/_+$/, '');
+}

@@ -1,5 +1,5 @@
 import type { DiscoveredTable, DiscoverSource } from '../../core/extract/connector.js';
-import { normaliseTableName } from '../local/names.js';
+import { normaliseTableName } from '../../core/ids.js';
 import type { ClientTuning } from './client.js';
 import { StorageClient, type StorageTable } from './client.js';
 import { isStorageName, typedColumns } from './columns.js';

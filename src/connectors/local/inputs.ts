@@ -1,6 +1,7 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { normaliseTableName, shardFileName } from './names.js';
+import { normaliseTableName } from '../../core/ids.js';
+import { shardFileName } from './names.js';
 
 export type InputKind = 'csv' | 'tsv' | 'parquet' | 'json' | 'ndjson';
 

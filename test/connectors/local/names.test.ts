@@ -2,8 +2,8 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planInputs } from '../../../src/connectors/local/inputs.js';
-import { normaliseTableName, shardFileName } from '../../../src/connectors/local/names.js';
-import { isValidShardName, isValidViewName } from '../../../src/core/ids.js';
+import { shardFileName } from '../../../src/connectors/local/names.js';
+import { isValidShardName, isValidViewName, normaliseTableName } from '../../../src/core/ids.js';
 import { tempDir } from '../../support/extracts.js';
 
 describe('normaliseTableName (07 §1)', () => {
