@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { importPKCS8, SignJWT } from 'jose';
-import { fetchWithRetries, type RetryTuning } from '../../core/http/retry.js';
+import { fetchWithRetries, HttpFailure, type RetryTuning } from '../../core/http/retry.js';
 import { BigQueryError, fromHttpFailure, readJson } from './errors.js';
 
 export const BIGQUERY_SCOPE = 'https://www.googleapis.com/auth/bigquery.readonly';
@@ -118,11 +118,10 @@ export class TokenSource {
         this.#tuning,
       );
     } catch (error) {
-      const failure = fromHttpFailure(error, 'the token endpoint');
       // Google answers a rejected assertion with 400 invalid_grant, not 401.
-      if (failure instanceof BigQueryError && /HTTP 400$/.test(failure.message))
+      if (error instanceof HttpFailure && error.status === 400)
         throw new BigQueryError('auth_failed', 'the token endpoint refused the credentials (HTTP 400)');
-      throw failure;
+      throw fromHttpFailure(error, 'the token endpoint');
     }
     const body = (await readJson(response, 'the token endpoint')) as {
       access_token?: unknown;
