@@ -1,17 +1,20 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createBigQueryConnector } from '../../src/connectors/bigquery/index.js';
 import { BUILT_IN_CONNECTORS } from '../../src/connectors/index.js';
 import { loadConfig } from '../../src/core/config/index.js';
 import { configuredSources } from '../../src/core/config/sources.js';
 import { openDuck, queryOne } from '../../src/core/duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../../src/core/duckdb/sql.js';
 import type { Connector } from '../../src/core/extract/connector.js';
+import type { AttachRemote } from '../../src/core/extract/remote-attach.js';
 import { validateExtract } from '../../src/core/extract/validator.js';
 import { SyncOrchestrator } from '../../src/core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../../src/core/orchestrator/state-store.js';
 import { openStateDb, type StateDb } from '../../src/core/state/db.js';
 import { migrateToLatest } from '../../src/core/state/migrate.js';
+import { FakeBigQuery } from '../fakes/bigquery.js';
 import { FakeKeboola } from '../fakes/keboola.js';
 import { fakeConnector } from '../support/connectors.js';
 import { tempDir } from '../support/extracts.js';
@@ -28,6 +31,8 @@ interface Fixture {
   section: string;
   env?: Record<string, string>;
   close?: () => Promise<void>;
+  /** Remote-only connectors: their tables are registered remote and attach through this seam. */
+  remote?: { attachRemote: AttachRemote; connector: Connector };
 }
 
 const FIXTURES: Record<string, (dir: string) => Promise<Fixture>> = {
@@ -62,6 +67,33 @@ const FIXTURES: Record<string, (dir: string) => Promise<Fixture>> = {
       close: () => fake.close(),
     };
   },
+  async bigquery(dir) {
+    const fake = await FakeBigQuery.start();
+    fake.addTable('sales', 'orders', {
+      fields: [
+        { name: 'id', type: 'INT64' },
+        { name: 'amount', type: 'NUMERIC' },
+      ],
+      numRows: 3,
+    });
+    fake.addTable('crm', 'customers', { fields: [{ name: 'name', type: 'STRING' }], numRows: 1 });
+    // The remote catalog the `bigquery` extension would attach: same datasets, tables and rows.
+    const catalog = join(dir, 'bq.duckdb');
+    const duck = await openDuck(catalog);
+    await duck.conn.run(`CREATE SCHEMA sales; CREATE SCHEMA crm;
+      CREATE TABLE sales.orders AS SELECT * FROM (VALUES (1, 10.5), (2, 20), (3, 7.25)) t(id, amount);
+      CREATE TABLE crm.customers AS SELECT 'Ada' AS name`);
+    duck.close();
+    const attachRemote: AttachRemote = async (conn, request) => {
+      await conn.run(`ATTACH ${quoteLiteral(catalog)} AS ${quoteIdent(request.alias)} (READ_ONLY)`);
+    };
+    return {
+      section: `bigquery:\n  project: ${fake.project}\n  api_endpoint: ${fake.url}\n`,
+      env: { GOOGLE_APPLICATION_CREDENTIALS: await fake.writeKeyFile(dir) },
+      close: () => fake.close(),
+      remote: { attachRemote, connector: createBigQueryConnector({ attachRemote }) },
+    };
+  },
   async acme() {
     return { section: 'acme:\n  enabled: true\n  rows: 4\n' };
   },
@@ -94,11 +126,13 @@ describe('connector contract (07 §0)', () => {
 
   it.each(CONNECTORS.map((c) => [c.type, c] as const))(
     '%s: discover, extract, validate, bind',
-    async (type, connector) => {
+    async (type, listed) => {
       const setup = FIXTURES[type];
       if (!setup) throw new Error(`no fixture for connector ${type}`);
       const fixture = await setup(root);
       if (fixture.close) closers.push(fixture.close);
+      const connector = fixture.remote?.connector ?? listed;
+      const attachRemote = fixture.remote ? { attachRemote: fixture.remote.attachRemote } : {};
       const env = fixture.env ?? {};
       const configPath = join(root, 'instance.yaml');
       await writeFile(configPath, `data_sources:\n${fixture.section.replace(/^/gm, '  ')}`);
@@ -118,7 +152,7 @@ describe('connector contract (07 §0)', () => {
         source_table: table.source_table,
         bucket: table.bucket,
         sync_strategy: 'full_refresh' as const,
-        query_mode: 'local' as const,
+        query_mode: fixture.remote ? ('remote' as const) : ('local' as const),
         primary_key: table.primary_key,
         partition_by: null,
         partition_granularity: null,
@@ -132,13 +166,15 @@ describe('connector contract (07 §0)', () => {
       expect(result.tables_failed).toEqual([]);
       expect([...result.tables_extracted].sort()).toEqual(tables.map((t) => t.id).sort());
 
-      const validation = await validateExtract(extractDir);
+      const validation = await validateExtract(extractDir, attachRemote);
       expect(validation.errors).toEqual([]);
 
       const orchestrator = new SyncOrchestrator({
         dataDir: root,
         state: orchestratorStateStore(db),
         env: {},
+        remoteExtensions: listed.remoteExtension ? [listed.remoteExtension] : [],
+        ...attachRemote,
       });
       const report = await orchestrator.rebuild();
       expect(report.sources[source.name]?.status).toBe('ok');
@@ -147,6 +183,13 @@ describe('connector contract (07 §0)', () => {
       try {
         const extractFile = join(extractDir, 'extract.duckdb');
         await duck.conn.run(`ATTACH ${quoteLiteral(extractFile)} AS ${quoteIdent(source.name)} (READ_ONLY)`);
+        // Remote views also need their catalogs, attached as the query layer does.
+        for (const remote of report.sources[source.name]?.remote_attach ?? [])
+          await fixture.remote?.attachRemote(
+            duck.conn,
+            { alias: remote.alias, extension: remote.extension, url: '', token: null },
+            { installExtensions: false },
+          );
         for (const table of offered ?? []) {
           const row = await queryOne(duck.conn, `SELECT count(*) AS n FROM ${quoteIdent(table.name)}`);
           expect(Number(row?.n), table.name).toBe(table.rows);

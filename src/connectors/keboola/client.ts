@@ -4,6 +4,13 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import { FILE_MODE } from '../../core/fs/atomic.js';
+import {
+  describeUrl,
+  fetchWithRetries,
+  HttpFailure,
+  type RetryTuning,
+  retryAfterMs,
+} from '../../core/http/retry.js';
 
 /** Failure classes of the Storage API (07 §3.5 errors); each becomes a per-table failure code. */
 export type KeboolaErrorCode = 'auth_failed' | 'not_found' | 'upstream_failed' | 'timeout' | 'export_failed';
@@ -54,14 +61,7 @@ export interface StorageFile {
 }
 
 /** Timing knobs; production uses the defaults, tests shorten them. */
-export interface ClientTuning {
-  requestTimeoutMs: number;
-  /** Retries after the first attempt, for 429, 5xx and broken connections. */
-  retries: number;
-  /** Backoff base when the server sends no `Retry-After`. */
-  retryDelayMs: number;
-  /** Longest `Retry-After` honoured; a longer one is capped rather than stalling the sync. */
-  maxRetryAfterMs: number;
+export interface ClientTuning extends RetryTuning {
   pollInitialMs: number;
   pollMaxMs: number;
 }
@@ -75,7 +75,6 @@ export const DEFAULT_TUNING: ClientTuning = {
   pollMaxMs: 5000,
 };
 
-const RETRYABLE = (status: number) => status === 429 || status >= 500;
 const URL_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi;
 
 /** Upstream text is untrusted (07 §0 common model): URLs out (signed ones carry credentials), length-limited. */
@@ -88,16 +87,6 @@ export function upstreamText(text: unknown): string {
       .trim()
       .slice(0, 300)
   );
-}
-
-function retryAfterMs(header: string | null, attempt: number, tuning: ClientTuning): number {
-  const seconds = header === null ? Number.NaN : Number(header);
-  const wanted = Number.isFinite(seconds)
-    ? seconds * 1000
-    : header && Number.isFinite(Date.parse(header))
-      ? Date.parse(header) - Date.now()
-      : tuning.retryDelayMs * 2 ** attempt;
-  return Math.min(Math.max(wanted, 0), tuning.maxRetryAfterMs);
 }
 
 /**
@@ -214,7 +203,7 @@ export class StorageClient {
     try {
       return await response.json();
     } catch {
-      throw new KeboolaError('upstream_failed', `response of ${describe(response.url)} is not JSON`);
+      throw new KeboolaError('upstream_failed', `response of ${describeUrl(response.url)} is not JSON`);
     }
   }
 
@@ -226,45 +215,17 @@ export class StorageClient {
   ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.withToken) headers['X-StorageApi-Token'] = this.#token;
-    for (let attempt = 0; ; attempt++) {
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          method,
-          headers,
-          body: options.form,
-          redirect: 'error',
-          signal: AbortSignal.timeout(this.#tuning.requestTimeoutMs),
-        });
-      } catch (error) {
-        const timedOut = error instanceof Error && error.name === 'TimeoutError';
-        if (attempt >= this.#tuning.retries)
-          throw new KeboolaError(
-            timedOut ? 'timeout' : 'upstream_failed',
-            `${method} ${describe(url)}: ${timedOut ? 'no response in time' : 'connection failed'}`,
-          );
-        await sleep(retryAfterMs(null, attempt, this.#tuning));
-        continue;
-      }
-      if (response.ok) return response;
-      await response.body?.cancel();
-      if (response.status === 401 || response.status === 403)
-        throw new KeboolaError('auth_failed', `Storage API refused the token (HTTP ${response.status})`);
-      if (response.status === 404)
-        throw new KeboolaError('not_found', `${method} ${describe(url)}: not found`);
-      if (!RETRYABLE(response.status) || attempt >= this.#tuning.retries)
-        throw new KeboolaError('upstream_failed', `${method} ${describe(url)}: HTTP ${response.status}`);
-      await sleep(retryAfterMs(response.headers.get('retry-after'), attempt, this.#tuning));
+    try {
+      return await fetchWithRetries(url, { method, headers, body: options.form }, this.#tuning);
+    } catch (error) {
+      if (!(error instanceof HttpFailure)) throw error;
+      if (error.kind === 'timeout') throw new KeboolaError('timeout', error.message);
+      if (error.status === 401 || error.status === 403)
+        throw new KeboolaError('auth_failed', `Storage API refused the token (HTTP ${error.status})`);
+      if (error.status === 404)
+        throw new KeboolaError('not_found', `${method} ${describeUrl(url)}: not found`);
+      throw new KeboolaError('upstream_failed', error.message);
     }
-  }
-}
-
-/** Path of a URL without its query (signatures live there) for messages. */
-function describe(url: string): string {
-  try {
-    return new URL(url).pathname.slice(0, 200);
-  } catch {
-    return '<url>';
   }
 }
 

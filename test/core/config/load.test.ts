@@ -125,9 +125,13 @@ describe('defaults', () => {
         export_timeout_seconds: 1800,
         incremental_lag_seconds: 60,
       },
+      bigquery: { location: '', api_endpoint: 'https://bigquery.googleapis.com' },
     });
-    // No built-in connector attaches remote catalogs yet, so no extension is allowed by default.
-    expect(config.analytics).toEqual({ remote_extensions: ['keboola'], install_extensions: false });
+    // The built-in connectors that attach remote catalogs allow their extensions by default.
+    expect(config.analytics).toEqual({
+      remote_extensions: ['keboola', 'bigquery'],
+      install_extensions: false,
+    });
     expect(config.sync).toEqual({
       default_schedule: 'every 1h',
       parallel_sources: 2,
@@ -571,9 +575,10 @@ describe('connector sections', () => {
         export_timeout_seconds: 1800,
         incremental_lag_seconds: 60,
       },
+      bigquery: { location: '', api_endpoint: 'https://bigquery.googleapis.com' },
       acme: { enabled: true, rows: 7 },
     });
-    expect(config.analytics.remote_extensions).toEqual(['keboola', 'acme_ext']);
+    expect(config.analytics.remote_extensions).toEqual(['keboola', 'bigquery', 'acme_ext']);
   });
 
   it('refuses the section of a connector this process does not run, and unknown keys inside one', async () => {
