@@ -1,6 +1,6 @@
 import type { DiscoveredTable, DiscoverSource } from '../../core/extract/connector.js';
 import type { RetryTuning } from '../../core/http/retry.js';
-import { normaliseTableName } from '../local/names.js';
+import { normaliseTableName } from '../../core/ids.js';
 import { readServiceAccountKey, TokenSource } from './auth.js';
 import { BigQueryClient, type BigQueryTable, DEFAULT_TUNING } from './client.js';
 import type { BigQuerySourceConfig } from './config.js';
