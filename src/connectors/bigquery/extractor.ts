@@ -1,6 +1,3 @@
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
-import { openDuck, queryRows } from '../../core/duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../../core/duckdb/sql.js';
 import type {
   ExtractContext,
@@ -9,9 +6,8 @@ import type {
   ExtractResult,
   ExtractTableInput,
 } from '../../core/extract/connector.js';
-import { EXTRACT_FILE } from '../../core/extract/contract.js';
 import type { AttachRemote } from '../../core/extract/remote-attach.js';
-import { ExtractWriter, type PreviousExtract } from '../../core/extract/writer.js';
+import { ExtractWriter } from '../../core/extract/writer.js';
 import type { RetryTuning } from '../../core/http/retry.js';
 import { sanitizeDetail } from '../../core/orchestrator/sanitize.js';
 import type { BigQueryClient } from './client.js';
@@ -39,41 +35,6 @@ function remoteSelect(project: string, dataset: string, table: string, type: str
 }
 
 /**
- * The bodies of the previous extract's views, so a table whose lookup fails keeps exactly the view
- * it had (07 §0 common model) instead of one rebuilt without knowing the object's type.
- */
-async function previousBodies(
-  extractDir: string,
-  previous: PreviousExtract | null,
-): Promise<Map<string, string>> {
-  const bodies = new Map<string, string>();
-  const path = join(extractDir, EXTRACT_FILE);
-  if (
-    !previous?.meta.some((m) => m.query_mode === 'remote') ||
-    !(await access(path).then(
-      () => true,
-      () => false,
-    ))
-  )
-    return bodies;
-  const session = await openDuck(':memory:');
-  try {
-    await session.conn.run(`ATTACH ${quoteLiteral(path)} AS previous_extract (READ_ONLY)`);
-    const rows = await queryRows<{ view_name: string; sql: string }>(
-      session.conn,
-      "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'previous_extract' AND schema_name = 'main'",
-    );
-    for (const row of rows) {
-      const body = /^CREATE VIEW\s+(?:"(?:[^"]|"")*"|\S+)\s+AS\s+([\s\S]*?);?\s*$/i.exec(row.sql)?.[1];
-      if (body) bodies.set(row.view_name, body);
-    }
-  } finally {
-    session.close();
-  }
-  return bodies;
-}
-
-/**
  * Publishes one remote view per requested BigQuery table (07 §4 BigQuery): metadata only, no
  * `data/`. The view reads through the `bigquery` extension at query time with the environment's
  * Google credentials, so `_remote_attach` carries no token. A refused key fails every table
@@ -90,10 +51,9 @@ export async function extractBigQuery(
   const failed: ExtractFailure[] = [];
   try {
     const previous = await writer.previous();
-    const bodies = await previousBodies(input.extractDir, previous);
     const carryForward = (id: string) => {
       const meta = previous?.meta.find((m) => m.table_name === id && m.query_mode === 'remote');
-      const body = bodies.get(id);
+      const body = previous?.remoteViews.get(id);
       if (!meta || !body) return;
       for (const row of previous?.remoteAttach ?? []) writer.addRemoteAttach(row);
       writer.addRemoteTable({

@@ -4,7 +4,7 @@ import { chmod, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, posix, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openDuck, queryOne, toNumber } from '../duckdb/engine.js';
+import { openDuck, queryOne, queryRows, toNumber } from '../duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { errorMessage } from '../errors.js';
 import {
@@ -77,6 +77,32 @@ export interface PreviousExtract {
   meta: MetaRow[];
   files: FilesRow[];
   remoteAttach: RemoteAttachRow[];
+  /**
+   * The view body of every remote table, so a connector can publish a table it did not refresh
+   * exactly as before (07 §0: a failed or untouched table keeps what was published).
+   */
+  remoteViews: Map<string, string>;
+}
+
+/** `CREATE VIEW name AS <body>;` as DuckDB stores it → the body. */
+const VIEW_BODY = /^CREATE VIEW\s+(?:"(?:[^"]|"")*"|\S+)\s+AS\s+([\s\S]*?);?\s*$/i;
+
+async function remoteViewBodies(
+  conn: DuckDBConnection,
+  meta: readonly MetaRow[],
+): Promise<Map<string, string>> {
+  const remote = new Set(meta.filter((m) => m.query_mode === 'remote').map((m) => m.table_name));
+  const bodies = new Map<string, string>();
+  if (remote.size === 0) return bodies;
+  const rows = await queryRows<{ view_name: string; sql: string }>(
+    conn,
+    "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'previous_extract' AND schema_name = 'main'",
+  );
+  for (const row of rows) {
+    const body = VIEW_BODY.exec(row.sql)?.[1];
+    if (body && remote.has(row.view_name)) bodies.set(row.view_name, body);
+  }
+  return bodies;
 }
 
 const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -148,7 +174,12 @@ export class ExtractWriter {
       await session.conn.run(`ATTACH ${quoteLiteral(path)} AS previous_extract (READ_ONLY)`);
       const contents = await readAttachedExtract(session.conn, 'previous_extract');
       if (contents.metaProblem) return null;
-      return { meta: contents.meta, files: contents.files, remoteAttach: contents.remoteAttach };
+      return {
+        meta: contents.meta,
+        files: contents.files,
+        remoteAttach: contents.remoteAttach,
+        remoteViews: await remoteViewBodies(session.conn, contents.meta),
+      };
     } catch {
       return null;
     } finally {
