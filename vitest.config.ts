@@ -16,6 +16,7 @@ const PROCESS_TESTS = [
   'test/server/api/sync.test.ts',
   'test/runtime/new-connector.test.ts',
   'test/runtime/keboola-sync.test.ts',
+  'test/runtime/bigquery-sync.test.ts',
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
   'test/support/summary-reporter.test.ts',

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { InstanceConfig, JwtSecrets } from '../core/config/index.js';
 import type { SourceDefinition } from '../core/config/sources.js';
 import type { ConnectorRegistry } from '../core/extract/connector.js';
+import type { AttachRemote } from '../core/extract/remote-attach.js';
 import type { ExtractorCommand } from '../core/jobs/extract-child.js';
 import { JobRunner } from '../core/jobs/runner.js';
 import { SyncOrchestrator } from '../core/orchestrator/orchestrator.js';
@@ -53,6 +54,11 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** Services after the built-in ones, given the runtime they serve (started last, stopped first). */
   services?: (runtime: Runtime) => readonly Service[];
+  /**
+   * The remote-catalog seam (07 §0) for the orchestrator and the query sandboxes; the real
+   * extensions unless a test attaches a DuckDB file in their place.
+   */
+  attachRemote?: AttachRemote;
 }
 
 /** Opens the state store (migrating it under Kysely's lock), the orchestrator, engines and services. */
@@ -74,6 +80,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     remoteExtensions,
     installExtensions: config.analytics.install_extensions,
     env,
+    ...(options.attachRemote ? { attachRemote: options.attachRemote } : {}),
   });
   const jobs = new JobRunner({
     repos,
@@ -97,6 +104,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       installExtensions: config.analytics.install_extensions,
       env,
       log,
+      ...(options.attachRemote ? { attachRemote: options.attachRemote } : {}),
     });
   } catch (error) {
     await db.destroy();

@@ -7,6 +7,7 @@ import { BUILT_IN_CONNECTORS } from '../../src/connectors/index.js';
 import { loadConfig } from '../../src/core/config/index.js';
 import { configuredSources, type SourceDefinition } from '../../src/core/config/sources.js';
 import { type Connector, ConnectorRegistry } from '../../src/core/extract/connector.js';
+import type { AttachRemote } from '../../src/core/extract/remote-attach.js';
 import type { ExtractorCommand } from '../../src/core/jobs/extract-child.js';
 import { AGNES_BIN } from '../../src/core/package-info.js';
 import type { Role } from '../../src/core/state/schema.js';
@@ -38,6 +39,8 @@ export interface ServerOptions {
   extend?: (app: AgnesApp) => void;
   /** The extractor child of sync jobs; `agnes extract --stdin-config` unless a test runs its own. */
   extractor?: ExtractorCommand;
+  /** The remote-catalog seam of the orchestrator and the query sandboxes (a DuckDB file in tests). */
+  attachRemote?: AttachRemote;
 }
 
 export interface TestServer {
@@ -76,6 +79,7 @@ export async function withServer(options: ServerOptions = {}): Promise<TestServe
     },
     log,
     env,
+    ...(options.attachRemote ? { attachRemote: options.attachRemote } : {}),
   });
   await ctx.orchestrator.rebuild();
   const app = await buildApp(ctx, { startServices: options.startServices ?? false });

@@ -197,12 +197,13 @@ export async function registerTable(
   const sourceType = body.source_type ?? sourceTypeOf(deps, registry, body.source);
   if (!sourceType) throw invalidField('/body/source_type', 'is required for a source that is not configured');
   const { traits } = connectorOf(deps.connectors, sourceType);
-  const patch = patchOf(body);
+  // A remote-only connector (BigQuery) registers remote tables without being told.
+  const patch = { ...patchOf(body), query_mode: body.query_mode ?? traits.queryModes[0] ?? 'local' };
   checkRules(
     {
       source_type: sourceType,
       sync_strategy: patch.sync_strategy ?? 'full_refresh',
-      query_mode: patch.query_mode ?? 'local',
+      query_mode: patch.query_mode,
       sync_schedule: patch.sync_schedule ?? null,
       primary_key: patch.primary_key ?? null,
       partition_by: patch.partition_by ?? null,
