@@ -145,6 +145,7 @@ async function checkRemoteAttachTable(
         'V7',
         `remote catalog ${row.alias} not attached: ${row.token_env} is not set; its views were not bound`,
       );
+      declared.set(row.alias, `!${row.extension}`);
       continue;
     }
     try {

@@ -119,6 +119,22 @@ describe('validateExtract: a valid extract', () => {
       { alias: 'kbc', extension: 'duckdb', url: join(root, 'remote.duckdb'), token: 'seam-token' },
     ]);
   });
+
+  it('warns, without an error, when the token of a remote catalog is not in the environment', async () => {
+    const dir = await makeHybridExtract(join(root, 'remote.duckdb'));
+    const calls: RemoteAttachRequest[] = [];
+
+    const result = await validate(dir, { attachRemote: recordingSeam(calls), env: {} });
+
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([
+      {
+        code: 'V7',
+        message: 'remote catalog kbc not attached: KBC_TOKEN is not set; its views were not bound',
+      },
+    ]);
+    expect(calls).toEqual([]);
+  });
 });
 
 describe('V1: directory name and type', () => {
