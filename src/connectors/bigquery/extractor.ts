@@ -51,20 +51,7 @@ export async function extractBigQuery(
   const failed: ExtractFailure[] = [];
   try {
     const previous = await writer.previous();
-    const carryForward = (id: string) => {
-      const meta = previous?.meta.find((m) => m.table_name === id && m.query_mode === 'remote');
-      const body = previous?.remoteViews.get(id);
-      if (!meta || !body) return;
-      for (const row of previous?.remoteAttach ?? []) writer.addRemoteAttach(row);
-      writer.addRemoteTable({
-        name: id,
-        description: meta.description,
-        rows: meta.rows,
-        extractedAt: meta.extracted_at ?? new Date().toISOString(),
-        alias: REMOTE_ALIAS,
-        select: body,
-      });
-    };
+    const carryForward = (id: string) => writer.keepRemoteTable(previous, id, REMOTE_ALIAS);
     let client: BigQueryClient | null = null;
     let refused: BigQueryError | null = null;
     try {

@@ -71,6 +71,7 @@ async function carryForward(
   previous: PreviousExtract | null,
   id: string,
 ): Promise<void> {
+  if (writer.keepRemoteTable(previous, id, REMOTE_ALIAS)) return;
   const meta = previous?.meta.find((m) => m.table_name === id && m.query_mode === 'local');
   const files = previousFiles(previous, id);
   if (!meta || files.length === 0) return;

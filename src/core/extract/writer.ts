@@ -268,6 +268,28 @@ export class ExtractWriter {
     this.#local.delete(table.name.toLowerCase());
   }
 
+  /**
+   * Publishes a remote table exactly as the previous extract did, with the attach row its view
+   * reads from (07 §0: a failed or untouched table keeps what was published). False when the
+   * previous extract had no such remote table.
+   */
+  keepRemoteTable(previous: PreviousExtract | null, name: string, alias: string): boolean {
+    const meta = previous?.meta.find((m) => m.table_name === name && m.query_mode === 'remote');
+    const select = previous?.remoteViews.get(name);
+    const attach = previous?.remoteAttach.find((a) => a.alias === alias);
+    if (!meta || !select || !attach) return false;
+    this.addRemoteAttach(attach);
+    this.addRemoteTable({
+      name,
+      description: meta.description,
+      rows: meta.rows,
+      extractedAt: meta.extracted_at ?? new Date().toISOString(),
+      alias,
+      select,
+    });
+    return true;
+  }
+
   addRemoteAttach(row: RemoteAttachRow): void {
     const problem = checkRemoteAttach(row);
     if (problem) throw new Error(`invalid remote attach: ${problem}`);

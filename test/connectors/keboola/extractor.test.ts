@@ -125,6 +125,21 @@ async function rowsOf(id: string, order = 'id'): Promise<unknown[][]> {
   }
 }
 
+/** Each published table's query mode, from `_meta`. */
+async function publishedModes(): Promise<Record<string, string>> {
+  const duck = await openDuck();
+  try {
+    await duck.conn.run(`ATTACH ${quoteLiteral(join(extractDir(), 'extract.duckdb'))} AS e (READ_ONLY)`);
+    const rows = await queryRows<{ table_name: string; query_mode: string }>(
+      duck.conn,
+      'SELECT table_name, query_mode FROM e._meta',
+    );
+    return Object.fromEntries(rows.map((r) => [r.table_name, r.query_mode]));
+  } finally {
+    duck.close();
+  }
+}
+
 describe('keboola extract (07 §3)', () => {
   it('exports, types columns from metadata and never sends the token to file storage', async () => {
     const result = await run([table('orders', 'orders'), table('notes', 'notes')]);
@@ -264,15 +279,20 @@ describe('keboola extract (07 §3)', () => {
     expect((await validateExtract(extractDir())).errors).toEqual([]);
   });
 
-  it('remote mode: a view over the kbc catalog, or extension_unavailable without a _meta row', async () => {
-    const remote = table('notes', 'notes', { query_mode: 'remote' });
+  /** A DuckDB file standing in for the Keboola catalog: schema `in.c-sales`, table `notes`. */
+  async function kbcCatalog(): Promise<AttachRemote> {
     const catalog = join(root, 'kbc.duckdb');
     const duck = await openDuck(catalog);
     await duck.conn.run('CREATE SCHEMA "in.c-sales"; CREATE TABLE "in.c-sales".notes AS SELECT 1 AS id');
     duck.close();
-    const attachRemote: AttachRemote = async (conn, request) => {
+    return async (conn, request) => {
       await conn.run(`ATTACH ${quoteLiteral(catalog)} AS ${request.alias} (READ_ONLY)`);
     };
+  }
+
+  it('remote mode: a view over the kbc catalog, or extension_unavailable without a _meta row', async () => {
+    const remote = table('notes', 'notes', { query_mode: 'remote' });
+    const attachRemote = await kbcCatalog();
     const ok = await run([remote], { attachRemote });
     expect(ok.tables_extracted).toEqual(['notes']);
     const extract = await readFile(join(extractDir(), 'extract.duckdb'));
@@ -284,6 +304,24 @@ describe('keboola extract (07 §3)', () => {
       },
     });
     expect(refused.tables_failed.map((f) => f.code)).toEqual(['extension_unavailable']);
+  });
+
+  it('a remote table outside a partial run, or failing in it, keeps its published view', async () => {
+    const attachRemote = await kbcCatalog();
+    const remote = table('notes', 'notes', { query_mode: 'remote' });
+    const first = await run([remote, table('orders', 'orders')], { attachRemote });
+    expect(first.tables_extracted.sort()).toEqual(['notes', 'orders']);
+    const partial = await run([table('orders', 'orders')], { attachRemote });
+    expect(partial.tables_extracted).toEqual(['orders']);
+    expect(await publishedModes()).toEqual({ notes: 'remote', orders: 'local' });
+
+    fake.inject({ match: /^GET \/v2\/storage\/tables\/in.c-sales.notes/, status: 500, times: 10 });
+    const failing = await run([remote], { attachRemote });
+    expect(failing.tables_failed.map((f) => [f.table, f.code])).toEqual([['notes', 'upstream_failed']]);
+    expect(await publishedModes()).toEqual({ notes: 'remote', orders: 'local' });
+    expect(await rowsOf('orders')).toHaveLength(4);
+    const validation = await validateExtract(extractDir(), { attachRemote, env: { KBC_TOKEN: fake.token } });
+    expect(validation.errors).toEqual([]);
   });
 });
 

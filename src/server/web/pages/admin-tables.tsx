@@ -220,6 +220,7 @@ export function AdminTablesPage(props: {
             <div>
               <label for="reg-mode">Query mode</label>
               <select id="reg-mode" name="query_mode">
+                <option value="">the source's default</option>
                 <option value="local">local</option>
                 <option value="remote">remote</option>
               </select>
