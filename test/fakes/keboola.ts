@@ -3,13 +3,34 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { AwsClient } from 'aws4fetch';
 
 /**
  * A fake Keboola Storage API (07 §3.6) on 127.0.0.1: tables in memory with rows and change
  * times, export jobs that go `waiting → processing → success|error` over polls, sliced gzipped
  * files served from loopback URLs without the token, `changedSince`, token checks, and injectable
  * failures. Every request is logged.
+ *
+ * With `storage` set to a cloud provider, file details carry that provider's temporary
+ * credentials and the manifest lists `s3://`, `gs://` or `azure://` slices, served by a fake object
+ * store on the same port (`/s3/…`, `/gcs/…`, `/azure/…`; `objectStores` gives the client those
+ * bases) that refuses a request without a valid SigV4 signature, bearer token or SAS.
  */
+
+export type FakeStorage = 'stack' | 'aws' | 'gcp' | 'azure';
+
+export const FAKE_CLOUD = {
+  region: 'eu-central-1',
+  s3Bucket: 'kbc-fake-files',
+  accessKeyId: 'ASIAFAKEKEYID0000000',
+  secretAccessKey: 'fake-secret-access-key-0123456789',
+  sessionToken: 'fake-session-token-0123456789',
+  gcsBucket: 'kbc-fake-gcs',
+  gcsToken: 'ya29.fake-gcs-access-token',
+  blobHost: 'kbcfake.blob.core.windows.net',
+  container: 'exp-2-fake',
+  sas: 'sv=2022-11-02&sr=c&sp=rl&sig=fakeSasSignature0123',
+} as const;
 
 export interface FakeRow {
   values: (string | null)[];
@@ -49,6 +70,8 @@ export interface LoggedRequest {
   method: string;
   path: string;
   token: string | null;
+  /** An object-store request the fake refused for its credentials (signature, token or SAS). */
+  refused?: boolean;
 }
 
 interface Job {
@@ -72,6 +95,12 @@ export class FakeKeboola {
   sliceRows = 2;
   /** Polls a job answers `processing` before it ends. */
   jobPolls = 1;
+  /** Where exported files live: the stack itself or a cloud provider's object store. */
+  storage: FakeStorage = 'stack';
+  /** The S3 secret the object store checks signatures with (rotate it to refuse the file's). */
+  s3Secret: string = FAKE_CLOUD.secretAccessKey;
+  /** Replaces the first manifest entry (a payload URL pointing elsewhere). */
+  foreignSliceUrl: string | null = null;
   #server: Server;
   #jobs = new Map<number, Job>();
   #files = new Map<number, Buffer[] | string[]>();
@@ -92,6 +121,11 @@ export class FakeKeboola {
     await new Promise<void>((done) => fake.#server.listen(0, '127.0.0.1', done));
     fake.url = `http://127.0.0.1:${(fake.#server.address() as AddressInfo).port}`;
     return fake;
+  }
+
+  /** The client's object-store endpoints for this fake's `/s3`, `/gcs` and `/azure` routes. */
+  get objectStores(): { s3: string; gcs: string; azure: string } {
+    return { s3: `${this.url}/s3`, gcs: `${this.url}/gcs`, azure: `${this.url}/azure` };
   }
 
   async close(): Promise<void> {
@@ -159,6 +193,74 @@ export class FakeKeboola {
     };
   }
 
+  #sliceUrl(fileId: number, slice: number): string {
+    const key = `exp/${fileId}/slice-${slice}.csv.gz`;
+    if (this.storage === 'aws') return `s3://${FAKE_CLOUD.s3Bucket}/${key}`;
+    if (this.storage === 'gcp') return `gs://${FAKE_CLOUD.gcsBucket}/${key}`;
+    if (this.storage === 'azure') return `azure://${FAKE_CLOUD.blobHost}/${FAKE_CLOUD.container}/${key}`;
+    return `${this.url}/_files/${fileId}/slice-${slice}.csv.gz`;
+  }
+
+  /** `GET /v2/storage/files/{id}?federationToken=1` as each provider's stack answers it. */
+  #fileDetail(id: number) {
+    const base = { id, isSliced: true, url: `${this.url}/_files/${id}/manifest` };
+    const key = `exp/${id}/manifest`;
+    if (this.storage === 'gcp')
+      return {
+        ...base,
+        provider: 'gcp',
+        gcsCredentials: { access_token: FAKE_CLOUD.gcsToken, expires_in: 3600, token_type: 'Bearer' },
+        gcsPath: { bucket: FAKE_CLOUD.gcsBucket, key },
+      };
+    if (this.storage === 'azure')
+      return {
+        ...base,
+        provider: 'azure',
+        absCredentials: {
+          SASConnectionString: `BlobEndpoint=https://${FAKE_CLOUD.blobHost};SharedAccessSignature=${FAKE_CLOUD.sas}`,
+          expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        },
+        absPath: { container: FAKE_CLOUD.container, name: key },
+      };
+    return {
+      ...base,
+      provider: 'aws',
+      region: FAKE_CLOUD.region,
+      ...(this.storage === 'aws'
+        ? {
+            credentials: {
+              AccessKeyId: FAKE_CLOUD.accessKeyId,
+              SecretAccessKey: FAKE_CLOUD.secretAccessKey,
+              SessionToken: FAKE_CLOUD.sessionToken,
+            },
+            s3Path: { bucket: FAKE_CLOUD.s3Bucket, key },
+          }
+        : {}),
+    };
+  }
+
+  /**
+   * S3: the request's SigV4 signature is recomputed from the fake's secret at the request's own
+   * `x-amz-date` and must match, with the session token; GCS: the bearer token; Azure: the SAS.
+   */
+  async #cloudAuthorised(req: IncomingMessage, url: URL, store: string): Promise<boolean> {
+    if (req.headers['x-storageapi-token'] !== undefined) return false;
+    if (store === 'gcs') return req.headers.authorization === `Bearer ${FAKE_CLOUD.gcsToken}`;
+    if (store === 'azure') return url.search === `?${FAKE_CLOUD.sas}`;
+    const date = req.headers['x-amz-date'];
+    const given = req.headers.authorization;
+    if (typeof date !== 'string' || typeof given !== 'string') return false;
+    if (req.headers['x-amz-security-token'] !== FAKE_CLOUD.sessionToken) return false;
+    const expected = await new AwsClient({
+      accessKeyId: FAKE_CLOUD.accessKeyId,
+      secretAccessKey: this.s3Secret,
+      sessionToken: FAKE_CLOUD.sessionToken,
+      service: 's3',
+      region: FAKE_CLOUD.region,
+    }).sign(url.href, { method: 'GET', aws: { datetime: date } });
+    return expected.headers.get('authorization') === given;
+  }
+
   #json(res: ServerResponse, status: number, body: unknown, fault: Fault | null): void {
     const text = Buffer.from(JSON.stringify(body));
     this.#send(res, status, text, 'application/json', fault);
@@ -211,12 +313,21 @@ export class FakeKeboola {
     }
 
     // File storage: signed URLs, no token (the client must not send it there).
-    const file = /^\/_files\/(\d+)\/(manifest|slice-(\d+)\.csv\.gz)$/.exec(path);
+    const cloud = /^\/(s3|gcs|azure)\/[^/]+\/exp\/(\d+)\/(slice-(\d+)\.csv\.gz)$/.exec(path);
+    if (cloud && !(await this.#cloudAuthorised(req, url, cloud[1] as string))) {
+      const logged = this.requests.at(-1);
+      if (logged) logged.refused = true;
+      return void res.writeHead(403).end('<Error><Code>AccessDenied</Code></Error>');
+    }
+    const file = cloud
+      ? ([path, cloud[2], cloud[3], cloud[4]] as const)
+      : /^\/_files\/(\d+)\/(manifest|slice-(\d+)\.csv\.gz)$/.exec(path);
     if (file) {
       const slices = this.#files.get(Number(file[1]));
       if (!slices) return void res.writeHead(404).end();
       if (file[2] === 'manifest') {
-        const entries = slices.map((_, i) => ({ url: `${this.url}/_files/${file[1]}/slice-${i}.csv.gz` }));
+        const entries = slices.map((_, i) => ({ url: this.#sliceUrl(Number(file[1]), i) }));
+        if (this.foreignSliceUrl && entries[0]) entries[0].url = this.foreignSliceUrl;
         return this.#json(res, 200, { entries }, fault);
       }
       const slice = slices[Number(file[3])];
@@ -286,12 +397,7 @@ export class FakeKeboola {
     if (method === 'GET' && fileInfo) {
       const id = Number(fileInfo[1]);
       if (!this.#files.has(id)) return this.#json(res, 404, { error: 'no such file' }, null);
-      return this.#json(
-        res,
-        200,
-        { id, isSliced: true, provider: 'aws', url: `${this.url}/_files/${id}/manifest` },
-        fault,
-      );
+      return this.#json(res, 200, this.#fileDetail(id), fault);
     }
     this.#json(res, 404, { error: 'unknown endpoint' }, null);
   }

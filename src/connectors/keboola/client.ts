@@ -11,6 +11,13 @@ import {
   type RetryTuning,
   retryAfterMs,
 } from '../../core/http/retry.js';
+import {
+  FileStorageError,
+  type ObjectStoreEndpoints,
+  type SliceRequest,
+  type StorageFile,
+  sliceRequest,
+} from './file-storage.js';
 
 /** Failure classes of the Storage API (07 §3.5 errors); each becomes a per-table failure code. */
 export type KeboolaErrorCode = 'auth_failed' | 'not_found' | 'upstream_failed' | 'timeout' | 'export_failed';
@@ -53,13 +60,6 @@ export interface StorageJob {
   error?: { message?: string } | null;
 }
 
-export interface StorageFile {
-  id: number | string;
-  url: string;
-  isSliced: boolean;
-  provider?: string;
-}
-
 /** Timing knobs; production uses the defaults, tests shorten them. */
 export interface ClientTuning extends RetryTuning {
   pollInitialMs: number;
@@ -98,11 +98,18 @@ export class StorageClient {
   readonly #base: URL;
   readonly #token: string;
   readonly #tuning: ClientTuning;
+  readonly #endpoints: ObjectStoreEndpoints;
 
-  constructor(stackUrl: string, token: string, tuning: Partial<ClientTuning> = {}) {
+  constructor(
+    stackUrl: string,
+    token: string,
+    tuning: Partial<ClientTuning> = {},
+    endpoints: ObjectStoreEndpoints = {},
+  ) {
     this.#base = new URL(stackUrl.endsWith('/') ? stackUrl : `${stackUrl}/`);
     this.#token = token;
     this.#tuning = { ...DEFAULT_TUNING, ...tuning };
+    this.#endpoints = endpoints;
   }
 
   listTables(): Promise<StorageTable[]> {
@@ -153,23 +160,24 @@ export class StorageClient {
     );
   }
 
-  /** The slice URLs of a file: the manifest's entries when sliced, else the file itself. */
-  async sliceUrls(file: StorageFile): Promise<string[]> {
-    if (!file.isSliced) return [this.#fileUrl(file.url)];
-    const response = await this.#fetch('GET', this.#fileUrl(file.url), { withToken: false });
-    const manifest = (await this.#readJson(response)) as { entries?: { url?: unknown }[] };
-    if (!Array.isArray(manifest.entries))
+  /** The slice requests of a file: the manifest's entries when sliced, else the file itself. */
+  async slices(file: StorageFile): Promise<SliceRequest[]> {
+    if (!file.isSliced) return [await this.#sliceRequest(file, file.url)];
+    const manifest = await this.#sliceRequest(file, file.url);
+    const response = await this.#fetch('GET', manifest.url, { withToken: false, headers: manifest.headers });
+    const body = (await this.#readJson(response)) as { entries?: { url?: unknown }[] };
+    if (!Array.isArray(body.entries))
       throw new KeboolaError('upstream_failed', 'slice manifest has no entries');
-    return manifest.entries.map((entry) => this.#fileUrl(String(entry.url ?? '')));
+    return Promise.all(body.entries.map((entry) => this.#sliceRequest(file, String(entry.url ?? ''))));
   }
 
   /**
    * Streams one gzipped slice to `path`, decompressing it alongside so a damaged or cut slice
    * fails here (DuckDB reads a truncated gzip as the rows before the cut, without an error).
    */
-  async downloadSlice(url: string, path: string): Promise<number> {
+  async downloadSlice(slice: SliceRequest, path: string): Promise<number> {
     for (let attempt = 0; ; attempt++) {
-      const response = await this.#fetch('GET', url, { withToken: false });
+      const response = await this.#fetch('GET', slice.url, { withToken: false, headers: slice.headers });
       try {
         return await streamVerified(response, path);
       } catch (error) {
@@ -179,19 +187,13 @@ export class StorageClient {
     }
   }
 
-  /**
-   * Signed file-storage URLs are followed over HTTPS; plain HTTP only on the stack's own origin.
-   * `s3://`, `gs://` and Azure URLs need provider credentials and are refused.
-   */
-  #fileUrl(raw: string): string {
-    let url: URL;
+  async #sliceRequest(file: StorageFile, url: string): Promise<SliceRequest> {
     try {
-      url = new URL(raw);
-    } catch {
-      throw new KeboolaError('upstream_failed', 'file URL is not a URL');
+      return await sliceRequest(file, url, this.#base.origin, this.#endpoints);
+    } catch (error) {
+      if (error instanceof FileStorageError) throw new KeboolaError('upstream_failed', error.message);
+      throw error;
     }
-    if (url.protocol === 'https:' || url.origin === this.#base.origin) return url.href;
-    throw new KeboolaError('upstream_failed', `file storage scheme ${url.protocol} is not supported`);
   }
 
   async #json<T>(method: string, path: string, form?: URLSearchParams): Promise<T> {
@@ -211,15 +213,18 @@ export class StorageClient {
   async #fetch(
     method: string,
     url: string,
-    options: { withToken: boolean; form?: URLSearchParams | undefined },
+    options: { withToken: boolean; form?: URLSearchParams | undefined; headers?: Record<string, string> },
   ): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.withToken) headers['X-StorageApi-Token'] = this.#token;
     try {
       return await fetchWithRetries(url, { method, headers, body: options.form }, this.#tuning);
     } catch (error) {
       if (!(error instanceof HttpFailure)) throw error;
       if (error.kind === 'timeout') throw new KeboolaError('timeout', error.message);
+      // Without the token it is file storage refusing its own credentials: that file fails, the token is fine.
+      if ((error.status === 401 || error.status === 403) && !options.withToken)
+        throw new KeboolaError('upstream_failed', `file storage refused the request (HTTP ${error.status})`);
       if (error.status === 401 || error.status === 403)
         throw new KeboolaError('auth_failed', `Storage API refused the token (HTTP ${error.status})`);
       if (error.status === 404)

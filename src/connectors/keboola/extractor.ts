@@ -25,11 +25,14 @@ import {
   writeFull,
   writePartitions,
 } from './convert.js';
+import type { ObjectStoreEndpoints } from './file-storage.js';
 
 export interface KeboolaOptions {
   /** The remote-catalog seam (07 §0 common model); production loads the `keboola` extension. */
   attachRemote?: AttachRemote;
   tuning?: Partial<ClientTuning>;
+  /** Object-store endpoints in place of AWS, Google and Azure (a loopback fake in tests). */
+  objectStores?: ObjectStoreEndpoints;
 }
 
 /** Per conversion: bounded so two parallel tables stay well inside a small machine; DuckDB spills beyond it. */
@@ -113,7 +116,7 @@ export async function extractKeboola(
     const job: TableJob = {
       input,
       config,
-      client: new StorageClient(config.stack_url, token, options.tuning),
+      client: new StorageClient(config.stack_url, token, options.tuning, options.objectStores),
       writer,
       previous,
       scratch,
@@ -211,14 +214,14 @@ async function extractTable(job: TableJob, table: ExtractTableInput): Promise<st
   const done = await client.waitForJob(started.id, config.export_timeout_seconds * 1000);
   const fileId = done.results?.file?.id;
   if (fileId === undefined) throw new KeboolaError('export_failed', 'export job finished without a file');
-  const urls = await client.sliceUrls(await client.fileInfo(fileId));
-  const slices = urls.map((_, i) => join(job.scratch, `${table.id}-${i}.csv.gz`));
+  const requests = await client.slices(await client.fileInfo(fileId));
+  const slices = requests.map((_, i) => join(job.scratch, `${table.id}-${i}.csv.gz`));
   let bytes = 0;
   await eachLimited(
-    urls.map((url, i) => [url, slices[i] as string] as const),
+    requests.map((request, i) => [request, slices[i] as string] as const),
     SLICE_DOWNLOADS,
-    async ([url, path]) => {
-      bytes += await client.downloadSlice(url, path);
+    async ([request, path]) => {
+      bytes += await client.downloadSlice(request, path);
     },
   );
   job.progress(

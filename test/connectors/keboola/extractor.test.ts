@@ -9,7 +9,7 @@ import { quoteLiteral } from '../../../src/core/duckdb/sql.js';
 import type { ExtractTableInput } from '../../../src/core/extract/connector.js';
 import type { AttachRemote } from '../../../src/core/extract/remote-attach.js';
 import { validateExtract } from '../../../src/core/extract/validator.js';
-import { FakeKeboola } from '../../fakes/keboola.js';
+import { FAKE_CLOUD, FakeKeboola, type FakeStorage } from '../../fakes/keboola.js';
 import { tempDir } from '../../support/extracts.js';
 
 const TUNING = {
@@ -79,6 +79,7 @@ function run(
 ) {
   const connector = createKeboolaConnector({
     tuning: TUNING,
+    objectStores: fake.objectStores,
     ...(options.attachRemote ? { attachRemote: options.attachRemote } : {}),
   });
   return connector.extract(
@@ -323,6 +324,60 @@ describe('keboola extract (07 §3)', () => {
     const validation = await validateExtract(extractDir(), { attachRemote, env: { KBC_TOKEN: fake.token } });
     expect(validation.errors).toEqual([]);
   });
+});
+
+describe('keboola slices in cloud object stores (07 §3.1)', () => {
+  it.each<[FakeStorage, RegExp]>([
+    ['aws', /^GET \/s3\/kbc-fake-files\/exp\/\d+\/slice-\d\.csv\.gz$/],
+    ['gcp', /^GET \/gcs\/kbc-fake-gcs\/exp\/\d+\/slice-\d\.csv\.gz$/],
+    ['azure', /^GET \/azure\/exp-2-fake\/exp\/\d+\/slice-\d\.csv\.gz$/],
+  ])(
+    '%s: slices are fetched with the file credentials, never the Storage token',
+    async (storage, slicePath) => {
+      fake.storage = storage;
+      const result = await run([table('orders', 'orders')]);
+      expect(result.tables_failed).toEqual([]);
+      expect(await rowsOf('orders')).toHaveLength(4);
+      const slices = fake.requests.filter((r) => slicePath.test(`${r.method} ${r.path}`));
+      expect(slices).toHaveLength(2);
+      expect(slices.every((r) => r.token === null && !r.refused)).toBe(true);
+    },
+  );
+
+  it('aws: a signature the object store does not accept fails that table only and keeps its data', async () => {
+    fake.storage = 'aws';
+    await run([table('orders', 'orders')]);
+    const before = await files();
+    fake.s3Secret = 'rotated-secret';
+    fake.upsert('in.c-sales.orders', [['5', '2024-04-01', '50']]);
+    const result = await run([table('orders', 'orders')], { fullRefresh: true });
+    expect(result.tables_failed).toEqual([
+      { table: 'orders', code: 'upstream_failed', message: expect.stringContaining('HTTP 403') },
+    ]);
+    expect(fake.requests.some((r) => r.refused)).toBe(true);
+    expect(await files()).toEqual(before);
+  });
+
+  it.each<[FakeStorage, string]>([
+    ['aws', 's3://another-bucket/exp/1/slice-0.csv.gz'],
+    ['gcp', 'gs://another-bucket/exp/1/slice-0.csv.gz'],
+    ['azure', 'azure://evil.blob.core.windows.net/exp-2-fake/exp/1/slice-0.csv.gz'],
+    ['stack', 'ftp://files.example.com/slice-0.csv.gz'],
+  ])(
+    '%s: a manifest entry outside the file storage (%s) is refused before any request',
+    async (storage, foreign) => {
+      fake.storage = storage;
+      fake.foreignSliceUrl = foreign;
+      const before = fake.requests.length;
+      const result = await run([table('orders', 'orders')]);
+      expect(result.tables_failed).toEqual([
+        { table: 'orders', code: 'upstream_failed', message: expect.stringMatching(/outside|not supported/) },
+      ]);
+      const objectStore = fake.requests.slice(before).filter((r) => /^\/(s3|gcs|azure)\//.test(r.path));
+      expect(objectStore).toEqual([]);
+      expect(JSON.stringify(result)).not.toContain(FAKE_CLOUD.secretAccessKey);
+    },
+  );
 });
 
 describe('data_sources.keboola', () => {
