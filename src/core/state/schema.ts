@@ -342,8 +342,15 @@ export interface NotificationsTable {
   last_error: string | null;
 }
 
+/** Counters bumped by triggers (migration 0002): `catalog` moves with every write to sync_state or table_registry. */
+export interface StateRevisionsTable {
+  name: string;
+  n: number;
+}
+
 export interface Database {
   schema_version: SchemaVersionTable;
+  state_revisions: StateRevisionsTable;
   users: UsersTable;
   sync_state: SyncStateTable;
   sync_history: SyncHistoryTable;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Manifest, ManifestTable } from '../../contract/index.js';
+import type { ManifestTable } from '../../contract/index.js';
 import { datasetOf } from '../access/decide.js';
 import type { FileRecord, Layout, QueryMode } from '../state/schema.js';
 
@@ -35,20 +35,26 @@ export interface ManifestSetting {
   tables: readonly string[];
 }
 
+/** One table's manifest entry, serialised once per catalog revision and shared by every user's manifest. */
+export interface PreparedTable {
+  id: string;
+  dataset: string;
+  /** `"<id>":{…}`, ready to be joined into the `tables` object. */
+  json: string;
+}
+
 export interface ManifestInput {
   userId: string;
   generation: number;
   serverTime: string;
-  /** `sync_state` rows, in the order the manifest lists them. */
-  states: readonly ManifestState[];
-  registry: ReadonlyMap<string, ManifestRegistryEntry>;
+  /** Every published, registered table, in the order the manifest lists them. */
+  tables: readonly PreparedTable[];
   /** The access function for this user (04 §6.1). */
   canRead(tableId: string): boolean;
   settings: readonly ManifestSetting[];
 }
 
 export interface BuiltManifest {
-  manifest: Manifest;
   /** The response body, serialised once (the tables part is what the ETag hashes). */
   body: string;
   /** `"m-<generation>-<sha256 of the tables object>"`. */
@@ -82,28 +88,39 @@ function tableEntry(state: ManifestState, registered: ManifestRegistryEntry, dat
 }
 
 /**
- * Builds one user's manifest from `sync_state` ∩ registry ∩ the access function ∩ the user's sync
- * settings (02 §8). Pure: the caller loads the rows; only published (`ok`) tables are listed.
+ * The user-independent half of the manifest (02 §8): `sync_state` ∩ registry, published (`ok`)
+ * tables only, each entry serialised. Pure; the caller caches it per catalog revision.
  */
+export function prepareManifestTables(
+  states: readonly ManifestState[],
+  registry: ReadonlyMap<string, ManifestRegistryEntry>,
+): PreparedTable[] {
+  const prepared: PreparedTable[] = [];
+  for (const state of states) {
+    if (state.status !== 'ok') continue;
+    const registered = registry.get(state.table_id);
+    if (!registered) continue;
+    const dataset = datasetOf(registered);
+    const entry = tableEntry(state, registered, dataset);
+    prepared.push({
+      id: state.table_id,
+      dataset,
+      json: `${JSON.stringify(state.table_id)}:${JSON.stringify(entry)}`,
+    });
+  }
+  return prepared;
+}
+
+/** One user's manifest: the prepared tables ∩ the access function ∩ the user's sync settings (02 §8). */
 export function buildManifest(input: ManifestInput): BuiltManifest {
   const settings = new Map(input.settings.map((s) => [s.dataset, s]));
-  const tables: Record<string, ManifestTable> = {};
-  for (const state of input.states) {
-    if (state.status !== 'ok') continue;
-    const registered = input.registry.get(state.table_id);
-    if (!registered || !input.canRead(state.table_id)) continue;
-    const dataset = datasetOf(registered);
-    if (!settingAllows(settings.get(dataset), state.table_id)) continue;
-    tables[state.table_id] = tableEntry(state, registered, dataset);
+  const parts: string[] = [];
+  for (const table of input.tables) {
+    if (!input.canRead(table.id) || !settingAllows(settings.get(table.dataset), table.id)) continue;
+    parts.push(table.json);
   }
-  const tablesJson = JSON.stringify(tables);
+  const tablesJson = `{${parts.join(',')}}`;
   const digest = createHash('sha256').update(tablesJson, 'utf8').digest('hex');
-  const manifest: Manifest = {
-    server_time: input.serverTime,
-    generation: input.generation,
-    user_id: input.userId,
-    tables,
-  };
   const body = `{"server_time":${JSON.stringify(input.serverTime)},"generation":${input.generation},"user_id":${JSON.stringify(input.userId)},"tables":${tablesJson}}`;
-  return { manifest, body, etag: `"m-${input.generation}-${digest}"` };
+  return { body, etag: `"m-${input.generation}-${digest}"` };
 }

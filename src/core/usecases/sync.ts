@@ -21,6 +21,7 @@ import {
   type RegistryEntry,
   type Repositories,
 } from '../state/repositories/index.js';
+import type { CatalogSnapshots } from '../sync/catalog-snapshot.js';
 import type { GenerationTracker } from '../sync/generation.js';
 import { type BuiltManifest, buildManifest } from '../sync/manifest.js';
 import { jobView } from './job-view.js';
@@ -58,22 +59,24 @@ async function viewOver(
 
 /** What the caller may sync: readable, published tables narrowed by their sync settings. */
 export async function syncManifest(
-  { repos, generation }: { repos: Repositories; generation: Pick<GenerationTracker, 'current'> },
+  {
+    repos,
+    generation,
+    catalog,
+  }: { repos: Repositories; generation: Pick<GenerationTracker, 'current'>; catalog: CatalogSnapshots },
   principal: Principal,
 ): Promise<BuiltManifest> {
-  const [states, registry, settings, current] = await Promise.all([
-    repos.syncState.listStates(),
-    repos.registry.list(),
+  const [snapshot, settings, current] = await Promise.all([
+    catalog.current(),
     repos.syncState.listSettings(principal.id),
     generation.current(),
   ]);
-  const view = await viewOver(repos, principal, registry);
+  const view = await viewOver(repos, principal, snapshot.registry);
   return buildManifest({
     userId: principal.id,
     generation: current,
     serverTime: new Date().toISOString(),
-    states,
-    registry: new Map(registry.map((r) => [r.id, r])),
+    tables: snapshot.manifestTables,
     canRead: (id) => view.canRead(id).allowed,
     settings,
   });

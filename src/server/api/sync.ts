@@ -8,6 +8,7 @@ import {
   SyncTriggerResponseSchema,
 } from '../../contract/index.js';
 import type { Job } from '../../core/state/repositories/index.js';
+import { CatalogSnapshots } from '../../core/sync/catalog-snapshot.js';
 import { GenerationTracker } from '../../core/sync/generation.js';
 import { getJob, listJobs, syncHistory, syncManifest, triggerSync } from '../../core/usecases/sync.js';
 import type { AgnesApp } from '../app.js';
@@ -28,6 +29,7 @@ export async function syncRoutes(app: AgnesApp, services: AppServices): Promise<
   const generation = new GenerationTracker(ctx.orchestrator.analyticsPath, () =>
     ctx.orchestrator.currentGeneration(),
   );
+  const catalog = new CatalogSnapshots(ctx.repos);
 
   app.get(
     '/api/sync/manifest',
@@ -40,7 +42,7 @@ export async function syncRoutes(app: AgnesApp, services: AppServices): Promise<
       },
     },
     async (request, reply) => {
-      const built = await syncManifest({ repos: ctx.repos, generation }, request.auth!.principal);
+      const built = await syncManifest({ repos: ctx.repos, generation, catalog }, request.auth!.principal);
       reply.header('ETag', built.etag).header('Cache-Control', 'private, no-cache');
       if (noneMatch(request.headers['if-none-match'], built.etag))
         return reply.status(304).send(undefined as never);

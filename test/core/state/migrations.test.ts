@@ -10,11 +10,13 @@ import {
   migrateToLatest,
   schemaVersion,
 } from '../../../src/core/state/migrate.js';
+import { createRepositories } from '../../../src/core/state/repositories/index.js';
 import type { Database } from '../../../src/core/state/schema.js';
 
 // A record over `keyof Database` makes the compiler fail when a table is added to the type only.
 const DATABASE_TABLES = {
   schema_version: true,
+  state_revisions: true,
   users: true,
   sync_state: true,
   sync_history: true,
@@ -61,6 +63,22 @@ describe('migrateToLatest', () => {
     expect(applied).toEqual(Object.keys(MIGRATIONS));
     expect(tables.map((table) => table.name).sort()).toEqual(Object.keys(DATABASE_TABLES).sort());
     expect(await schemaVersion(db)).toBe(Object.keys(MIGRATIONS).length);
+  });
+
+  it('moves the catalog revision with every write to sync_state or table_registry, and only then', async () => {
+    await migrateToLatest(db);
+    const repos = createRepositories(db);
+    const before = await repos.revisions.catalog();
+    await repos.users.create({ email: 'a@example.com', name: 'A' });
+    expect(await repos.revisions.catalog()).toBe(before);
+    await repos.registry.register({ id: 'orders', name: 'Orders', source: 'shop', source_type: 'local' });
+    const registered = await repos.revisions.catalog();
+    expect(registered).toBeGreaterThan(before);
+    await repos.registry.update('orders', { description: 'All orders' });
+    const updated = await repos.revisions.catalog();
+    expect(updated).toBeGreaterThan(registered);
+    await repos.registry.delete('orders');
+    expect(await repos.revisions.catalog()).toBeGreaterThan(updated);
   });
 
   it('is a no-op when run again', async () => {

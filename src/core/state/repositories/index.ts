@@ -13,6 +13,7 @@ import { createPermissionsRepository, type PermissionsRepository } from './permi
 import { createPrincipalsRepository, type PrincipalsRepository } from './principals.js';
 import { createProfilesRepository, type ProfilesRepository } from './profiles.js';
 import { createRegistryRepository, type RegistryRepository } from './registry.js';
+import { createRevisionsRepository, type RevisionsRepository } from './revisions.js';
 import { createScriptsRepository, type ScriptsRepository } from './scripts.js';
 import { createSyncStateRepository, type SyncStateRepository } from './sync-state.js';
 import { createTelegramRepository, type TelegramRepository } from './telegram.js';
@@ -30,6 +31,7 @@ export { MAX_PER_PAGE, type Page, type PageRequest, pageFields } from './paginat
 export * from './permissions.js';
 export * from './profiles.js';
 export * from './registry.js';
+export * from './revisions.js';
 export * from './scripts.js';
 export * from './sync-state.js';
 export * from './telegram.js';
@@ -44,6 +46,7 @@ export interface Repositories {
   principals: PrincipalsRepository;
   registry: RegistryRepository;
   syncState: SyncStateRepository;
+  revisions: RevisionsRepository;
   profiles: ProfilesRepository;
   accessRequests: AccessRequestsRepository;
   knowledge: KnowledgeRepository;
@@ -70,6 +73,7 @@ export function createRepositories(db: Kysely<Database>, clock: Clock = systemCl
     principals: createPrincipalsRepository(db),
     registry: createRegistryRepository(db, clock),
     syncState: createSyncStateRepository(db, clock),
+    revisions: createRevisionsRepository(db),
     profiles: createProfilesRepository(db, clock),
     accessRequests: createAccessRequestsRepository(db, clock),
     knowledge: createKnowledgeRepository(db, clock),
