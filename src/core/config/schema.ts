@@ -1,12 +1,4 @@
-import {
-  type StaticDecode,
-  type TLiteral,
-  type TOptional,
-  type TProperties,
-  type TSchema,
-  type TUnion,
-  Type,
-} from '@sinclair/typebox';
+import { type StaticDecode, type TOptional, type TProperties, type TSchema, Type } from '@sinclair/typebox';
 import { type Connector, ConnectorRegistry } from '../extract/connector.js';
 import { parseSize, SIZE_PATTERN } from './size.js';
 
@@ -29,11 +21,14 @@ const num = (def: number, minimum = 0, maximum?: number) =>
 const bool = (def: boolean) => Type.Boolean({ default: def });
 const strList = (def: string[]) => Type.Array(Type.String(), { default: def });
 const schedule = (def: string) => Type.String({ default: def, format: 'schedule' });
+// The literal union is built from a runtime list, so its static type is declared: one of `values`.
 const oneOf = <const V extends readonly string[]>(values: V, def?: V[number]) =>
-  Type.Union(
-    values.map((v) => Type.Literal(v)),
-    { ...(def === undefined ? {} : { default: def }), errorMessage: `must be one of ${values.join(', ')}` },
-  ) as unknown as TUnion<TLiteral<V[number]>[]>;
+  Type.Unsafe<V[number]>(
+    Type.Union(
+      values.map((v) => Type.Literal(v)),
+      { ...(def === undefined ? {} : { default: def }), errorMessage: `must be one of ${values.join(', ')}` },
+    ),
+  );
 const size = (def: string) =>
   Type.Transform(
     Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: SIZE_PATTERN })], {

@@ -29,12 +29,21 @@ export class HttpFailure extends Error {
 
 const RETRYABLE = (status: number) => status === 429 || status >= 500;
 
-export function retryAfterMs(header: string | null, attempt: number, tuning: RetryTuning): number {
-  const seconds = header === null ? Number.NaN : Number(header);
+/**
+ * Wait before retry `attempt` (0-based): `Retry-After` in seconds or as an HTTP date, otherwise
+ * exponential backoff; `now` is injectable so an HTTP date is testable without a real clock.
+ */
+export function retryAfterMs(
+  header: string | null,
+  attempt: number,
+  tuning: Pick<RetryTuning, 'retryDelayMs' | 'maxRetryAfterMs'>,
+  now: number = Date.now(),
+): number {
+  const seconds = header === null || header.trim() === '' ? Number.NaN : Number(header);
   const wanted = Number.isFinite(seconds)
     ? seconds * 1000
     : header && Number.isFinite(Date.parse(header))
-      ? Date.parse(header) - Date.now()
+      ? Date.parse(header) - now
       : tuning.retryDelayMs * 2 ** attempt;
   return Math.min(Math.max(wanted, 0), tuning.maxRetryAfterMs);
 }
