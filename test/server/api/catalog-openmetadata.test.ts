@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenMetadata } from '../../fakes/openmetadata.js';
-import { call, type TestServer, withServer } from '../../support/server.js';
+import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
 import { type Shop, setupShop } from '../../support/shop.js';
 
 /**
@@ -17,6 +17,7 @@ describe('catalog enrichment from OpenMetadata', () => {
   let fake: FakeOpenMetadata;
   let server: TestServer;
   let shop: Shop;
+  let viewer: TestUser;
 
   beforeAll(async () => {
     fake = await FakeOpenMetadata.start();
@@ -46,6 +47,7 @@ describe('catalog enrichment from OpenMetadata', () => {
       env: { OPENMETADATA_URL: fake.url, OPENMETADATA_TOKEN: fake.token },
     });
     shop = await setupShop(server);
+    viewer = await createUser(server.ctx, 'viewer');
     const { repos } = server.ctx;
     // The registry's own description wins; an empty one lets the catalog's through.
     await repos.registry.update('orders', { description: null, catalog_fqn: ORDERS_FQN });
@@ -138,5 +140,29 @@ describe('catalog enrichment from OpenMetadata', () => {
       expect(reply.body).not.toHaveProperty('owners');
     }
     expect(tableRequests('sales.returns')).toBe(1);
+  });
+
+  it('renders the catalog text escaped on the table page', async () => {
+    const reply = await call(server, 'GET', '/catalog/orders', {
+      headers: { authorization: shop.analyst.auth },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.text).not.toContain('<script>alert');
+    expect(reply.text).not.toContain('<script>x()');
+    expect(reply.text).not.toContain('\u0007');
+    expect(reply.text).toContain('&lt;script>x()&lt;/script>');
+    expect(reply.text).toContain('Sales Ops');
+    expect(reply.text).toContain('Tier1');
+    expect(reply.text).toContain('Primary key');
+    expect(reply.text).toContain(`href="${fake.url}/table/warehouse.shop.public.%22orders.v2%20(main)%22"`);
+  });
+
+  it('shows the table facts to a viewer who can only discover the table', async () => {
+    const reply = await call(server, 'GET', '/catalog/customers', {
+      headers: { authorization: viewer.auth },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.text).toContain('crm.owner');
+    expect(reply.text).not.toContain('Full name');
   });
 });
