@@ -4,31 +4,18 @@ import { FAILURE_TTL_MS, OpenMetadataEnricher } from '../../../src/connectors/op
 import { tableFqn, tableLink } from '../../../src/connectors/openmetadata/fqn.js';
 import type { RegistryEntry } from '../../../src/core/state/repositories/index.js';
 import { FakeOpenMetadata } from '../../fakes/openmetadata.js';
+import { registryEntry } from '../../support/registry.js';
 
-const entry = (fields: Partial<RegistryEntry> = {}): RegistryEntry => ({
-  id: 'orders',
-  name: 'Orders',
-  source: 'keboola',
-  source_type: 'keboola',
-  bucket: 'in.c-sales',
-  source_table: 'orders-2024',
-  sync_strategy: 'full_refresh',
-  query_mode: 'local',
-  sync_schedule: null,
-  profile_after_sync: true,
-  primary_key: null,
-  partition_by: null,
-  partition_granularity: null,
-  folder: null,
-  description: null,
-  registered_by: null,
-  is_public: false,
-  is_discoverable: true,
-  catalog_fqn: null,
-  registered_at: '2026-01-01T00:00:00.000Z',
-  updated_at: '2026-01-01T00:00:00.000Z',
-  ...fields,
-});
+const entry = (fields: Partial<RegistryEntry> = {}): RegistryEntry =>
+  registryEntry({
+    id: 'orders',
+    name: 'Orders',
+    source: 'keboola',
+    source_type: 'keboola',
+    bucket: 'in.c-sales',
+    source_table: 'orders-2024',
+    ...fields,
+  });
 
 describe('tableFqn (07 §6)', () => {
   it('takes catalog_fqn first', () => {
