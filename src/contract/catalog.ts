@@ -29,9 +29,14 @@ const catalogTableProperties = {
   tags: Type.Optional(Type.Array(Type.String())),
   owners: Type.Optional(Type.Array(Type.String())),
   tier: Type.Optional(NullableString),
+  /** The table's page in the external catalog (07 §6 OpenMetadata), when it has an entry there. */
+  catalog_link: Type.Optional(NullableString),
 };
 
-/** `CatalogTable`: `rows`, `size_bytes`, `updated` and `has_profile` only for readers. */
+/**
+ * `CatalogTable`: `rows`, `size_bytes`, `updated` and `has_profile` only for readers; `owners`,
+ * `tags`, `tier` and `catalog_link` only when the external catalog knows the table.
+ */
 export const CatalogTableSchema = Type.Object(catalogTableProperties);
 export type CatalogTable = Static<typeof CatalogTableSchema>;
 

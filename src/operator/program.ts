@@ -2,6 +2,7 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { ROLES } from '../core/access/roles.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { Role } from '../core/state/schema.js';
+import { catalogExport } from './commands/catalog-export.js';
 import { configCheck } from './commands/config-check.js';
 import { demo } from './commands/demo.js';
 import { extractChild, extractSource, validate } from './commands/extract.js';
@@ -145,6 +146,14 @@ export function agnesProgram(): Command {
         profile({ tables: opts.table, all: opts.all, json: opts.json }),
       ),
     );
+
+  program
+    .command('catalog-export')
+    .description(
+      'export OpenMetadata metrics and table docs to DATA_DIR/docs (files without the marker line are kept)',
+    )
+    .option('--json', 'print the report as JSON', false)
+    .action(run((opts: { json: boolean }) => catalogExport(opts)));
 
   program
     .command('generate-sample-data')

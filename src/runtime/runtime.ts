@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { openMetadataEnricher } from '../connectors/openmetadata/index.js';
+import type { CatalogEnricher } from '../core/catalog/enrichment.js';
 import type { InstanceConfig, JwtSecrets } from '../core/config/index.js';
 import type { SourceDefinition } from '../core/config/sources.js';
 import type { ConnectorRegistry } from '../core/extract/connector.js';
@@ -33,6 +35,8 @@ export interface Runtime {
   jobs: JobRunner;
   /** The one query engine (05): guard, sandboxes and limits for every caller-provided SQL. */
   query: QueryEngine;
+  /** OpenMetadata enrichment of the catalog (07 §6), or null when it is not configured. */
+  catalogEnricher: CatalogEnricher | null;
   services: ServiceList;
   log: Logger;
   /** Starts the services in order (the job runner picks up queued jobs). */
@@ -130,6 +134,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     orchestrator,
     jobs,
     query,
+    catalogEnricher: openMetadataEnricher(config.openmetadata, log),
     services,
     log,
     start: () => services.start(),

@@ -16,6 +16,23 @@ export const METRIC_PATH = /^[a-z0-9_-]{1,64}\/[a-z0-9_-]{1,64}\.yml$/;
 const SEGMENT = /^[a-z0-9_-]{1,64}$/;
 const FILE_NAME = /^[a-z0-9_-]{1,64}\.yml$/;
 
+/**
+ * A name from elsewhere (an OpenMetadata metric or category) → a path segment of
+ * {@link METRIC_PATH}: lower-case, runs of other characters → `_`, at most 64 characters.
+ * Null when nothing usable remains, so `..`, `/` or an empty name never reach a path.
+ */
+export function toMetricSegment(name: string): string | null {
+  const segment = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '_')
+    .replace(/^[_-]+|[_-]+$/g, '')
+    .slice(0, 64)
+    .replace(/[_-]+$/, '');
+  return SEGMENT.test(segment) ? segment : null;
+}
+
 /** Larger files are refused as invalid: a metric definition is a few hundred bytes. */
 export const MAX_METRIC_BYTES = 256 * 1024;
 

@@ -244,6 +244,22 @@ function originOf(url: string): string | null {
   }
 }
 
+/** A service base URL (a path prefix allowed): http(s), no credentials, query or fragment. */
+function isServiceUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (
+      (parsed.protocol === 'http:' || parsed.protocol === 'https:') &&
+      !parsed.search &&
+      !parsed.hash &&
+      !parsed.username &&
+      !parsed.password
+    );
+  } catch {
+    return false;
+  }
+}
+
 function isProxyAddress(entry: string): boolean {
   const [address, bits, ...rest] = entry.split('/');
   if (rest.length > 0 || !address) return false;
@@ -315,6 +331,18 @@ function checkCrossFieldRules(
       if (!llm.model) problems.push('config: llm.model: is required for provider openai_compat');
     }
     if (llm.provider === 'anthropic' && !llm.model) llm.model = 'claude-haiku-4-5';
+  }
+
+  const om = config.openmetadata;
+  if (om.url !== undefined && !isServiceUrl(om.url)) {
+    problems.push(
+      'config: openmetadata.url: must be an absolute http(s) URL without credentials, query or fragment',
+    );
+  }
+  if (Boolean(om.url) !== Boolean(om.token)) {
+    warnings.push(
+      'openmetadata: needs both url and token (OPENMETADATA_URL, OPENMETADATA_TOKEN); it stays off',
+    );
   }
 
   const ws = config.ws_gateway;

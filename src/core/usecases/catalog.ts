@@ -9,6 +9,7 @@ import type {
 import { type AccessView, loadAccessView } from '../access/access.js';
 import { datasetOf, type Principal } from '../access/decide.js';
 import { describeParquet } from '../catalog/columns.js';
+import { type CatalogEnricher, columnEnrichment, type TableEnrichment } from '../catalog/enrichment.js';
 import { listMetrics, type MetricDefinition, readMetric } from '../catalog/metrics.js';
 import { AgnesError } from '../errors.js';
 import type { JobRunner } from '../jobs/runner.js';
@@ -20,10 +21,12 @@ import type { RegistryEntry, Repositories, SyncState, TableProfile } from '../st
  * the pages and any later front end (MCP) call these and only shape the answer.
  */
 
-/** What the catalog use cases read: the state store and the data directory. */
+/** What the catalog use cases read: the state store, the data directory and the external catalog. */
 export interface CatalogDeps {
   repos: Repositories;
   dataDir: string;
+  /** Owners, tags, tier and descriptions from an external catalog (07 §6), when one is configured. */
+  catalogEnricher?: CatalogEnricher | null;
 }
 
 export interface CatalogQuery {
@@ -61,7 +64,7 @@ async function visibleTable(repos: Repositories, principal: Principal, tableId: 
 
 /** The catalog list of one caller (03 §7): readable tables, and with `include_locked` discoverable ones. */
 export async function listCatalog(
-  { repos }: CatalogDeps,
+  { repos, catalogEnricher }: CatalogDeps,
   principal: Principal,
   query: CatalogQuery,
 ): Promise<CatalogTable[]> {
@@ -81,7 +84,13 @@ export async function listCatalog(
     const readable = view.canRead(entry.id).allowed;
     if (!readable && !(include_locked && entry.is_discoverable)) continue;
     const table = catalogTable(
-      { registry: entry, state: stateOf.get(entry.id), hasProfile: profiled.has(entry.id) },
+      {
+        registry: entry,
+        state: stateOf.get(entry.id),
+        hasProfile: profiled.has(entry.id),
+        // Only what is cached: a list of many tables never waits on the external catalog.
+        enrichment: catalogEnricher?.peek(entry) ?? null,
+      },
       accessOf(view, entry.id, pending),
     );
     if (source !== undefined && table.source !== source) continue;
@@ -98,18 +107,26 @@ export async function listCatalog(
 
 /** One table as the caller may see it: readers get columns and sync info; 404 unless visible. */
 export async function tableDetail(
-  { repos, dataDir }: CatalogDeps,
+  { repos, dataDir, catalogEnricher }: CatalogDeps,
   principal: Principal,
   table_id: string,
 ): Promise<TableDetail> {
+  // The external catalog is asked only after the visibility check: an invisible table is a 404
+  // without any request upstream.
   const { view, registry } = await visibleTable(repos, principal, table_id);
-  const state = await repos.syncState.getState(table_id);
+  const [state, enrichment] = await Promise.all([
+    repos.syncState.getState(table_id),
+    catalogEnricher ? catalogEnricher.lookup(registry) : null,
+  ]);
   if (!view.canRead(table_id).allowed) {
     const pending = await pendingTables(repos, principal.id);
-    return catalogTable({ registry, state, hasProfile: false }, accessOf(view, table_id, pending));
+    return catalogTable(
+      { registry, state, hasProfile: false, enrichment },
+      accessOf(view, table_id, pending),
+    );
   }
   const profile = await repos.profiles.get(table_id);
-  const entry: CatalogEntry = { registry, state, hasProfile: profile !== undefined };
+  const entry: CatalogEntry = { registry, state, hasProfile: profile !== undefined, enrichment };
   // Columns from the stored profile; without one, from the Parquet footers of a published
   // local table; remote tables without a profile have none to show (no credentials are used).
   const profiled = profile?.profile.columns as { name: string; type: string }[] | undefined;
@@ -122,7 +139,9 @@ export async function tableDetail(
     ...catalogTable(entry, 'read'),
     primary_key: splitKey(registry.primary_key),
     ...(described
-      ? { columns: described.map((c) => ({ name: c.name, type: c.type, description: null, tags: [] })) }
+      ? {
+          columns: described.map((c) => ({ name: c.name, type: c.type, ...columnFacts(enrichment, c.name) })),
+        }
       : {}),
     sync: syncInfo(state),
     profiled_at: profile?.profiled_at ?? null,
@@ -145,6 +164,11 @@ export async function readableProfile(
   return servedProfile(row, state, view, metrics);
 }
 
+function columnFacts(enrichment: TableEnrichment | null, name: string) {
+  const column = enrichment ? columnEnrichment(enrichment, name) : undefined;
+  return { description: column?.description ?? null, tags: column?.tags ?? [] };
+}
+
 const splitKey = (key: string | null | undefined): string[] =>
   (key ?? '')
     .split(',')
@@ -156,15 +180,21 @@ export interface CatalogEntry {
   registry: RegistryEntry;
   state: SyncState | undefined;
   hasProfile: boolean;
+  enrichment?: TableEnrichment | null;
 }
 
-/** The `CatalogTable` of one registered table as the caller may see it. */
+const nonEmpty = (text: string | null | undefined) => (text ? text : undefined);
+
+/**
+ * The `CatalogTable` of one registered table as the caller may see it. The description is the
+ * registry's, else the external catalog's, else the extract's (07 §6 OpenMetadata).
+ */
 export function catalogTable(entry: CatalogEntry, access: CatalogAccess): CatalogTable {
-  const { registry: r, state } = entry;
+  const { registry: r, state, enrichment } = entry;
   const base = {
     id: r.id,
     name: r.name,
-    description: r.description ?? state?.description ?? '',
+    description: nonEmpty(r.description) ?? nonEmpty(enrichment?.description) ?? state?.description ?? '',
     source: r.source,
     source_type: r.source_type,
     dataset: datasetOf(r),
@@ -172,6 +202,14 @@ export function catalogTable(entry: CatalogEntry, access: CatalogAccess): Catalo
     query_mode: r.query_mode,
     sync_strategy: r.sync_strategy,
     access,
+    ...(enrichment
+      ? {
+          owners: enrichment.owners,
+          tags: enrichment.tags,
+          tier: enrichment.tier,
+          catalog_link: enrichment.link,
+        }
+      : {}),
   };
   if (access !== 'read') return base;
   const published = state?.status === 'ok';

@@ -30,6 +30,7 @@ h1{font-size:1.5rem;margin:0 0 1rem;overflow-wrap:anywhere}
 h2{font-size:1.15rem;margin:0 0 .75rem}
 h3{font-size:1rem;margin:1rem 0 .5rem}
 .muted{color:var(--agnes-text-muted)}
+.text{white-space:pre-line;overflow-wrap:anywhere}
 .grid{display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(min(100%,18rem),1fr))}
 .card{background:var(--agnes-surface);border:1px solid var(--agnes-border);border-radius:var(--agnes-radius);padding:1rem 1.25rem;margin-bottom:1rem;min-width:0}
 .stat{font-size:1.6rem;font-weight:600}

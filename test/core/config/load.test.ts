@@ -391,6 +391,26 @@ describe('validation messages', () => {
     expect(await problems(yaml)).toEqual([message]);
   });
 
+  it('checks the OpenMetadata URL and warns when only half of url and token is set', async () => {
+    const message =
+      'config: openmetadata.url: must be an absolute http(s) URL without credentials, query or fragment';
+    for (const url of [
+      'om.example.com',
+      'ftp://om.example.com',
+      'https://user:pw@om.example.com',
+      'https://om.example.com/?a=1',
+    ])
+      expect(await problems(`openmetadata:\n  url: "${url}"\n  token: t\n`)).toEqual([message]);
+    const half = await load('openmetadata:\n  url: "https://om.example.com/catalog"\n');
+    expect(half.config.openmetadata.url).toBe('https://om.example.com/catalog');
+    expect(half.warnings).toEqual([
+      'openmetadata: needs both url and token (OPENMETADATA_URL, OPENMETADATA_TOKEN); it stays off',
+    ]);
+    const whole = await load('', { OPENMETADATA_URL: 'https://om.example.com', OPENMETADATA_TOKEN: 'jwt' });
+    expect(whole.config.openmetadata).toMatchObject({ url: 'https://om.example.com', token: 'jwt' });
+    expect(whole.warnings).toEqual([]);
+  });
+
   it('names a duplicate local source', async () => {
     await mkdir(join(dir, 'in'));
     const yaml =

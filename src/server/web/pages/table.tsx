@@ -15,6 +15,53 @@ import { Layout, type PageContext } from '../components/layout.js';
 import { RequestAccess } from './catalog.js';
 
 type Column = ServedProfile['columns'][number];
+type CatalogColumn = NonNullable<TableDetail['columns']>[number];
+
+/** A column's description and tags from the external catalog (07 §6), as escaped text. */
+function ColumnNotes(props: { column: CatalogColumn | undefined }) {
+  const { column } = props;
+  if (!column || (!column.description && column.tags.length === 0)) return null;
+  return (
+    <>
+      {column.description ? <p class="muted text">{column.description}</p> : null}
+      {column.tags.map((tag) => (
+        <Badge key={tag}>{tag}</Badge>
+      ))}
+    </>
+  );
+}
+
+/** Owners, tier, tags and the link of the table in OpenMetadata, when it has an entry there. */
+function CatalogFacts(props: { table: TableDetail }) {
+  const { owners, tags, tier, catalog_link } = props.table;
+  if (!catalog_link) return null;
+  return (
+    <section aria-label="OpenMetadata">
+      <dl class="facts">
+        <div>
+          <dt class="muted">Owners</dt>
+          <dd>{owners && owners.length > 0 ? owners.join(', ') : '—'}</dd>
+        </div>
+        <div>
+          <dt class="muted">Tier</dt>
+          <dd>{tier ?? '—'}</dd>
+        </div>
+      </dl>
+      {tags && tags.length > 0 ? (
+        <p>
+          {tags.map((tag) => (
+            <Badge key={tag}>{tag}</Badge>
+          ))}
+        </p>
+      ) : null}
+      <p>
+        <a href={catalog_link} rel="noopener noreferrer" target="_blank">
+          Open in OpenMetadata
+        </a>
+      </p>
+    </section>
+  );
+}
 
 function ColumnStats(props: { column: Column }) {
   const c = props.column;
@@ -62,8 +109,9 @@ function ColumnStats(props: { column: Column }) {
   );
 }
 
-function ProfileSection(props: { profile: ServedProfile }) {
+function ProfileSection(props: { profile: ServedProfile; columns: CatalogColumn[] }) {
   const { profile } = props;
+  const catalogColumn = new Map(props.columns.map((c) => [c.name, c]));
   const sampleColumns = Object.keys(profile.sample_rows[0] ?? {});
   return (
     <>
@@ -80,6 +128,7 @@ function ProfileSection(props: { profile: ServedProfile }) {
               <td>
                 {c.name}
                 {c.is_primary_key ? <Badge>key</Badge> : null}
+                <ColumnNotes column={catalogColumn.get(c.name)} />
                 <ColumnStats column={c} />
               </td>
               <td>{c.type}</td>
@@ -163,7 +212,7 @@ export function TablePage(props: {
     <Layout ctx={ctx} title={table.name} scripts={readable ? ['table'] : []}>
       <h1>{table.name}</h1>
       <section class="card" aria-label="Table facts">
-        <p>{table.description || <span class="muted">No description.</span>}</p>
+        <p class="text">{table.description || <span class="muted">No description.</span>}</p>
         <dl class="facts">
           {(
             [
@@ -186,6 +235,7 @@ export function TablePage(props: {
             </div>
           ))}
         </dl>
+        <CatalogFacts table={table} />
         {readable ? (
           <>
             <h2>Use it</h2>
@@ -220,8 +270,24 @@ export function TablePage(props: {
       {readable ? (
         <section id="preview-rows" class="results table-wrap" aria-live="polite" aria-label="Preview rows" />
       ) : null}
-      {readable && profile ? <ProfileSection profile={profile} /> : null}
+      {readable && profile ? <ProfileSection profile={profile} columns={table.columns ?? []} /> : null}
       {readable && !profile ? <p class="muted">This table has no profile yet.</p> : null}
+      {readable && !profile && table.columns && table.columns.length > 0 ? (
+        <section class="card" aria-labelledby="cols-h">
+          <h2 id="cols-h">Columns</h2>
+          <DataTable headings={['Column', 'Type']}>
+            {table.columns.map((c) => (
+              <tr key={c.name}>
+                <td>
+                  {c.name}
+                  <ColumnNotes column={c} />
+                </td>
+                <td>{c.type}</td>
+              </tr>
+            ))}
+          </DataTable>
+        </section>
+      ) : null}
       {readable ? (
         <section class="card" aria-labelledby="hist-h">
           <h2 id="hist-h">Sync history</h2>
