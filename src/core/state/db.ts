@@ -70,6 +70,17 @@ class StateSqliteDialect extends SqliteDialect {
   }
 }
 
+const SQLITE_HANDLES = new WeakMap<StateDb, SQLite.Database>();
+
+/**
+ * The SQLite connection under a state store opened here, for the few reads on every request that
+ * must not queue behind Kysely's connection mutex (revision counters); undefined for any other
+ * handle (a transaction, another dialect), whose callers use Kysely.
+ */
+export function sqliteHandle(db: unknown): SQLite.Database | undefined {
+  return SQLITE_HANDLES.get(db as StateDb);
+}
+
 export function openSqliteFile(path: string): StateDb {
   // Created 0640 before SQLite opens it: the state holds password hashes, and SQLite gives its
   // -wal and -shm files the database file's permissions.
@@ -79,8 +90,10 @@ export function openSqliteFile(path: string): StateDb {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({
+  const db = new Kysely<Database>({
     dialect: new StateSqliteDialect({ database }),
     plugins: [new SqlitePortabilityPlugin()],
   });
+  SQLITE_HANDLES.set(db, database);
+  return db;
 }

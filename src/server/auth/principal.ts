@@ -1,7 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../../core/access/decide.js';
 import { AgnesError } from '../../core/errors.js';
-import type { Repositories, User } from '../../core/state/repositories/index.js';
+import type {
+  PatPrincipalRecord,
+  Repositories,
+  SessionPrincipalRecord,
+  User,
+} from '../../core/state/repositories/index.js';
+import { RevisionCache } from '../../core/state/revision-cache.js';
 import { cookiesOf } from '../cookies.js';
 import { InvalidTokenError, type JwtService } from './jwt.js';
 import { PAT_PREFIX, sha256Hex } from './pat.js';
@@ -22,6 +28,7 @@ export interface Authentication {
 
 const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
 const TOUCH_INTERVAL_MS = 60_000;
+const CACHED_PRINCIPALS = 10_000;
 
 function unauthorized(): AgnesError {
   return new AgnesError('unauthorized', 'invalid or missing credentials');
@@ -50,6 +57,11 @@ export function toPrincipal(user: User, groups: readonly { id: string; name: str
  */
 export class Authenticator {
   readonly #touched = new Map<string, number>();
+  // The user row, groups and token state by credential, while the principals revision holds:
+  // any change to a user, a membership, a group name or a token's revocation moves it (a database
+  // trigger, from any process), so a deactivated user or a revoked token is refused at once.
+  readonly #pats = new RevisionCache<PatPrincipalRecord>(CACHED_PRINCIPALS);
+  readonly #sessions = new RevisionCache<SessionPrincipalRecord>(CACHED_PRINCIPALS);
 
   constructor(
     private readonly repos: Repositories,
@@ -77,7 +89,13 @@ export class Authenticator {
   }
 
   async #pat(token: string, ip: string): Promise<Authentication> {
-    const record = await this.repos.principals.byTokenHash(sha256Hex(token));
+    const hash = sha256Hex(token);
+    const revision = await this.repos.revisions.principals();
+    let record = this.#pats.get(hash, revision);
+    if (!record) {
+      record = await this.repos.principals.byTokenHash(hash);
+      if (record) this.#pats.set(hash, revision, record);
+    }
     const now = Date.now();
     const row = record?.token;
     if (!record || !row || row.revoked_at || (row.expires_at && Date.parse(row.expires_at) <= now))
@@ -108,7 +126,13 @@ export class Authenticator {
       throw error;
     }
     // The user row, groups and revocation of this `jti` in one query.
-    const record = await this.repos.principals.bySession(claims.sub, claims.jti);
+    const key = `${claims.sub}\u0000${claims.jti}`;
+    const revision = await this.repos.revisions.principals();
+    let record = this.#sessions.get(key, revision);
+    if (!record) {
+      record = await this.repos.principals.bySession(claims.sub, claims.jti);
+      if (record) this.#sessions.set(key, revision, record);
+    }
     if (!record || record.revoked || !record.user.active) throw invalidToken();
     const validAfter = record.user.sessions_valid_after;
     if (validAfter && claims.iat * 1000 < Date.parse(validAfter)) throw invalidToken();

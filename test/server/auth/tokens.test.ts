@@ -1,5 +1,7 @@
 import { generateKeyPair, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStateDb } from '../../../src/core/state/db.js';
+import { createRepositories } from '../../../src/core/state/repositories/index.js';
 import { generatePat, sha256Hex } from '../../../src/server/auth/pat.js';
 import { call, createUser, TEST_JWT_SECRET, type TestServer, withServer } from '../../support/server.js';
 import { b64url, cookieHeader, expectUnauthorized, loginJwt, mintJwt, sessionClaims } from './helpers.js';
@@ -309,6 +311,55 @@ describe('session JWTs and PATs (S1)', () => {
       expectUnauthorized(await call(server, 'GET', '/auth/me', { auth: user.auth }));
       await server.ctx.repos.users.update(user.id, { active: true });
       expect((await call(server, 'GET', '/auth/me', { auth: user.auth })).status).toBe(200);
+    });
+  });
+
+  describe('principals cached between requests', () => {
+    /** Another process's writes: a second connection to the same state store, as `agnes users` opens. */
+    async function otherProcess<T>(
+      work: (repos: ReturnType<typeof createRepositories>) => Promise<T>,
+    ): Promise<T> {
+      const db = openStateDb(server.dataDir);
+      try {
+        return await work(createRepositories(db));
+      } finally {
+        await db.destroy();
+      }
+    }
+
+    it('sees at once a deactivation, a PAT revocation and a group change made by another process', async () => {
+      const user = await createUser(server.ctx, 'analyst');
+      const token = await loginJwt(server, user);
+      const me = (auth: string) => call(server, 'GET', '/auth/me', { auth });
+      expect((await me(user.auth)).body.groups).toEqual([]);
+      expect((await me(bearer(token))).status).toBe(200);
+
+      const group = await otherProcess((repos) => repos.groups.create({ name: 'finance', description: '' }));
+      await otherProcess((repos) => repos.groups.addMember(group.id, user.id, null));
+      expect((await me(user.auth)).body.groups).toEqual([expect.objectContaining({ name: 'finance' })]);
+      await otherProcess((repos) => repos.groups.update(group.id, { name: 'finance-eu' }));
+      expect((await me(bearer(token))).body.groups).toEqual([expect.objectContaining({ name: 'finance-eu' })]);
+
+      await otherProcess((repos) => repos.users.update(user.id, { active: false }));
+      expectUnauthorized(await me(user.auth));
+      expectUnauthorized(await me(bearer(token)));
+      await otherProcess((repos) => repos.users.update(user.id, { active: true }));
+      expect((await me(user.auth)).status).toBe(200);
+
+      const [pat] = await server.ctx.repos.tokens.listByUser(user.id);
+      await otherProcess((repos) => repos.tokens.revoke(pat!.id, user.id));
+      expectUnauthorized(await me(user.auth));
+      expect((await me(bearer(token))).status).toBe(200);
+    });
+
+    it('does not reload principals when only a token’s last use is written', async () => {
+      const before = await server.ctx.repos.revisions.principals();
+      const user = await createUser(server.ctx, 'analyst');
+      const created = await server.ctx.repos.revisions.principals();
+      expect(created).toBeGreaterThan(before);
+      const [pat] = await server.ctx.repos.tokens.listByUser(user.id);
+      await server.ctx.repos.tokens.touchLastUsed(pat!.id, '127.0.0.1');
+      expect(await server.ctx.repos.revisions.principals()).toBe(created);
     });
   });
 

@@ -29,6 +29,7 @@ export * from './knowledge.js';
 export * from './notifications.js';
 export { MAX_PER_PAGE, type Page, type PageRequest, pageFields } from './paginate.js';
 export * from './permissions.js';
+export type { PatPrincipalRecord, PrincipalRecord, SessionPrincipalRecord } from './principals.js';
 export * from './profiles.js';
 export * from './registry.js';
 export * from './revisions.js';

@@ -1,5 +1,8 @@
 import type { Kysely } from 'kysely';
+import { sqliteHandle } from '../db.js';
 import type { Database } from '../schema.js';
+
+export type RevisionName = 'catalog' | 'principals';
 
 export interface RevisionsRepository {
   /**
@@ -7,17 +10,27 @@ export interface RevisionsRepository {
    * (database triggers): equal values mean what a cache derived from those tables still holds.
    */
   catalog(): Promise<number>;
+  /** Likewise for users, group memberships and names, and token revocation or expiry. */
+  principals(): Promise<number>;
 }
 
+const REVISION_SQL = 'SELECT n FROM state_revisions WHERE name = ?';
+
 export function createRevisionsRepository(db: Kysely<Database>): RevisionsRepository {
-  return {
-    async catalog() {
-      const row = await db
-        .selectFrom('state_revisions')
-        .select('n')
-        .where('name', '=', 'catalog')
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
-    },
-  };
+  // SQLite answers this one-row read directly: through Kysely it would wait its turn behind every
+  // query queued on the connection, which is the cost the caches exist to avoid. (Statements are
+  // cached by text, so preparing on each call is a map lookup.)
+  const handle = sqliteHandle(db);
+  const read = handle
+    ? async (name: RevisionName) =>
+        Number(handle.prepare<[string], { n: number | bigint }>(REVISION_SQL).get(name)?.n ?? 0)
+    : async (name: RevisionName) => {
+        const row = await db
+          .selectFrom('state_revisions')
+          .select('n')
+          .where('name', '=', name)
+          .executeTakeFirst();
+        return Number(row?.n ?? 0);
+      };
+  return { catalog: () => read('catalog'), principals: () => read('principals') };
 }
