@@ -1,9 +1,8 @@
-import type { RegistryEntry, Repositories } from '../state/repositories/index.js';
+import type { Repositories } from '../state/repositories/index.js';
 import { type PreparedTable, prepareManifestTables } from './manifest.js';
 
-/** The registry and the manifest's table entries as of one catalog revision. */
+/** The manifest's table entries as of one catalog revision. */
 export interface CatalogSnapshot {
-  registry: readonly RegistryEntry[];
   manifestTables: readonly PreparedTable[];
 }
 
@@ -42,7 +41,6 @@ export class CatalogSnapshots {
       this.#repos.registry.list(),
     ]);
     return {
-      registry,
       manifestTables: prepareManifestTables(states, new Map(registry.map((r) => [r.id, r]))),
     };
   }

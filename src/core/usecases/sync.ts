@@ -7,7 +7,7 @@ import type {
   SyncTriggerResponse,
   TriggeredJob,
 } from '../../contract/index.js';
-import { type AccessView, accessView } from '../access/access.js';
+import { loadAccessView } from '../access/access.js';
 import type { Principal } from '../access/decide.js';
 import type { SourceDefinition } from '../config/sources.js';
 import { AgnesError } from '../errors.js';
@@ -39,24 +39,6 @@ export interface TriggerDeps {
   jobs: Pick<JobRunner, 'enqueueSync'>;
 }
 
-/** The access function over a registry the caller already loaded (the manifest needs its rows too). */
-async function viewOver(
-  repos: Repositories,
-  principal: Principal,
-  registry: readonly RegistryEntry[],
-): Promise<AccessView> {
-  const grants = await repos.permissions.grantsForUser(principal.id);
-  return accessView(
-    principal,
-    registry,
-    grants.map((g) => ({
-      dataset: g.dataset,
-      access: g.access,
-      group: g.via.kind === 'group' ? g.via.group_name : null,
-    })),
-  );
-}
-
 /** What the caller may sync: readable, published tables narrowed by their sync settings. */
 export async function syncManifest(
   {
@@ -71,7 +53,7 @@ export async function syncManifest(
     repos.syncState.listSettings(principal.id),
     generation.current(),
   ]);
-  const view = await viewOver(repos, principal, snapshot.registry);
+  const view = await loadAccessView(repos, principal);
   return buildManifest({
     userId: principal.id,
     generation: current,
@@ -216,7 +198,7 @@ export async function syncHistory(
   if (table_id !== undefined) filter.table_id = table_id;
   if (source !== undefined) filter.source = source;
   if (principal.role !== 'admin') {
-    const view = await viewOver(repos, principal, await repos.registry.list());
+    const view = await loadAccessView(repos, principal);
     filter.only_tables = view.readableTables();
   }
   const found = await repos.syncState.listHistory(filter, page);

@@ -338,7 +338,9 @@ describe('session JWTs and PATs (S1)', () => {
       await otherProcess((repos) => repos.groups.addMember(group.id, user.id, null));
       expect((await me(user.auth)).body.groups).toEqual([expect.objectContaining({ name: 'finance' })]);
       await otherProcess((repos) => repos.groups.update(group.id, { name: 'finance-eu' }));
-      expect((await me(bearer(token))).body.groups).toEqual([expect.objectContaining({ name: 'finance-eu' })]);
+      expect((await me(bearer(token))).body.groups).toEqual([
+        expect.objectContaining({ name: 'finance-eu' }),
+      ]);
 
       await otherProcess((repos) => repos.users.update(user.id, { active: false }));
       expectUnauthorized(await me(user.auth));

@@ -10,6 +10,7 @@ import { type Kysely, PostgresAdapter, sql } from 'kysely';
  * - `catalog`: `sync_state` and `table_registry` (the manifest's table entries).
  * - `principals`: what authenticates a request — users, their groups and group names, token
  *   revocation and expiry (not a token's last use, which is written every minute).
+ * - `grants`: direct and group grants, memberships and group names (the access function's input).
  */
 const WATCHED: readonly { revision: string; table: string; columns?: readonly string[] }[] = [
   { revision: 'catalog', table: 'sync_state' },
@@ -18,6 +19,10 @@ const WATCHED: readonly { revision: string; table: string; columns?: readonly st
   { revision: 'principals', table: 'group_members' },
   { revision: 'principals', table: 'groups' },
   { revision: 'principals', table: 'revoked_tokens' },
+  { revision: 'grants', table: 'dataset_permissions' },
+  { revision: 'grants', table: 'group_permissions' },
+  { revision: 'grants', table: 'group_members' },
+  { revision: 'grants', table: 'groups' },
   {
     revision: 'principals',
     table: 'personal_access_tokens',
@@ -37,6 +42,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .values([
       { name: 'catalog', n: 0 },
       { name: 'principals', n: 0 },
+      { name: 'grants', n: 0 },
     ])
     .execute();
   const bump = (revision: string) => `UPDATE state_revisions SET n = n + 1 WHERE name = '${revision}'`;

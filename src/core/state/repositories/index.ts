@@ -4,6 +4,7 @@ import type { Database } from '../schema.js';
 import { type AccessRequestsRepository, createAccessRequestsRepository } from './access-requests.js';
 import { type AlertsRepository, createAlertsRepository } from './alerts.js';
 import { type AuditRepository, createAuditRepository } from './audit.js';
+import { cacheHotReads } from './cached-reads.js';
 import { createGroupsRepository, type GroupsRepository } from './groups.js';
 import { inTransaction } from './in-transaction.js';
 import { createJobsRepository, type JobsRepository } from './jobs.js';
@@ -66,7 +67,7 @@ export interface Repositories {
 
 /** Every repository over one database handle (or transaction) and one clock. */
 export function createRepositories(db: Kysely<Database>, clock: Clock = systemClock): Repositories {
-  return {
+  const repos: Repositories = {
     users: createUsersRepository(db, clock),
     tokens: createTokensRepository(db, clock),
     groups: createGroupsRepository(db, clock),
@@ -86,4 +87,6 @@ export function createRepositories(db: Kysely<Database>, clock: Clock = systemCl
     jobs: createJobsRepository(db, clock),
     transaction: (work) => inTransaction(db, (trx) => work(createRepositories(trx, clock))),
   };
+  cacheHotReads(db, repos);
+  return repos;
 }

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { sqliteHandle } from '../db.js';
 import type { Database } from '../schema.js';
 
-export type RevisionName = 'catalog' | 'principals';
+export type RevisionName = 'catalog' | 'principals' | 'grants';
 
 export interface RevisionsRepository {
   /**
@@ -12,6 +12,8 @@ export interface RevisionsRepository {
   catalog(): Promise<number>;
   /** Likewise for users, group memberships and names, and token revocation or expiry. */
   principals(): Promise<number>;
+  /** Likewise for direct and group grants, memberships and group names. */
+  grants(): Promise<number>;
 }
 
 const REVISION_SQL = 'SELECT n FROM state_revisions WHERE name = ?';
@@ -32,5 +34,9 @@ export function createRevisionsRepository(db: Kysely<Database>): RevisionsReposi
           .executeTakeFirst();
         return Number(row?.n ?? 0);
       };
-  return { catalog: () => read('catalog'), principals: () => read('principals') };
+  return {
+    catalog: () => read('catalog'),
+    principals: () => read('principals'),
+    grants: () => read('grants'),
+  };
 }

@@ -42,6 +42,8 @@ export const DAY = 86_400_000;
 
 export interface FreshStore {
   db: StateDb;
+  /** The temporary DATA_DIR holding the store, for a second connection to it. */
+  dataDir: string;
   clock: ManualClock;
   repos: Repositories;
 }
@@ -58,7 +60,7 @@ export function useFreshStore(): () => FreshStore {
     const db = openStateDb(dir);
     await migrateToLatest(db);
     const clock = new ManualClock();
-    store = { db, clock, repos: createRepositories(db, clock) };
+    store = { db, dataDir: dir, clock, repos: createRepositories(db, clock) };
   });
   afterEach(async () => {
     await store?.db.destroy();
