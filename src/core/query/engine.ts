@@ -9,6 +9,7 @@ import type { InstanceConfig } from '../config/index.js';
 import { quoteLiteral } from '../duckdb/sql.js';
 import { AgnesError } from '../errors.js';
 import { type AttachRemote, attachRemoteCatalog } from '../extract/remote-attach.js';
+import { csvLine } from './cells.js';
 import { mapEngineError } from './engine-errors.js';
 import { type CheckedQuery, checkSqlText, QueryGuard } from './guard.js';
 import { type PublishedGeneration, PublishedViews } from './published-views.js';
@@ -77,15 +78,6 @@ interface Run {
 }
 
 const elapsedSince = (start: number) => Math.round(performance.now() - start);
-
-/** RFC 4180 field: quoted when it holds a quote, comma or line break. */
-function csvField(value: JsonValue): string {
-  if (value === null) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-const csvLine = (values: readonly JsonValue[]) => `${values.map(csvField).join(',')}\r\n`;
 
 function ndjsonLine(columns: readonly string[], values: readonly JsonValue[]): string {
   const row: Record<string, JsonValue> = {};
