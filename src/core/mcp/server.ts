@@ -92,7 +92,7 @@ export interface McpServerOptions<C> {
   version: string;
   limits: { maxLimit: number; defaultLimit: number; maxResultChars: number };
   guides(): Promise<Skill[]>;
-  onToolCall?(record: ToolCallRecord, call: C, extra: McpExtra): Promise<void>;
+  onToolCall?(record: ToolCallRecord, call: C, extra: McpExtra): void;
   /** An error that is not a refusal (a bug): logged by the side, answered as `internal_error`. */
   onUnexpected(error: unknown): void;
 }
@@ -313,41 +313,40 @@ export function createMcpServer<C>(backend: McpBackend<C>, options: McpServerOpt
     const raw = request.params.arguments ?? {};
     const tool = byName.get(name);
     const call = backend.context(extra);
+    // The side decides when to write the record; the answer never waits for it.
     const record = (
       args: Record<string, unknown>,
       resource: string | null,
       refusal: Refusal | null,
       facts: Pick<ToolCallRecord, 'rowCount' | 'truncated'> = {},
-    ) =>
-      options.onToolCall?.(
-        {
-          tool: name,
-          known: tool !== undefined,
-          args,
-          resource,
-          refusal,
-          ...facts,
-          durationMs: Math.round(performance.now() - started),
-        },
-        call,
-        extra,
-      );
+    ) => {
+      const entry = {
+        tool: name,
+        known: tool !== undefined,
+        args,
+        resource,
+        refusal,
+        ...facts,
+        durationMs: Math.round(performance.now() - started),
+      };
+      options.onToolCall?.(entry, call, extra);
+    };
     if (!tool) {
       const refusal = unknownTool(name);
-      await record(raw, null, refusal);
+      record(raw, null, refusal);
       return refused(refusal);
     }
     const schema = schemas[tool.name];
     const args = Value.Default(schema, structuredClone(raw)) as Record<string, unknown>;
     if (!Value.Check(schema, args)) {
       const detail = argumentError(schema, args);
-      await record(raw, null, { code: 'validation_failed', detail, status: 422 });
+      record(raw, null, { code: 'validation_failed', detail, status: 422 });
       throw new McpError(ErrorCode.InvalidParams, `invalid arguments for ${name}: ${detail}`);
     }
     const table = typeof raw.table === 'string' ? raw.table : undefined;
     try {
       const outcome = await callTool(tool, call, args);
-      await record(args, outcome.resource, null, {
+      record(args, outcome.resource, null, {
         rowCount: outcome.rowCount,
         truncated: outcome.truncated,
       });
@@ -358,7 +357,7 @@ export function createMcpServer<C>(backend: McpBackend<C>, options: McpServerOpt
           ? error.refusal
           : (refusalOf(error, table) ?? { code: 'internal_error', detail: 'internal error', status: 500 });
       if (refusal.code === 'internal_error' && !(error instanceof Refused)) options.onUnexpected(error);
-      await record(args, table ?? null, refusal);
+      record(args, table ?? null, refusal);
       return refused(refusal);
     }
   });

@@ -110,7 +110,11 @@ export async function mcpRoutes(app: AgnesApp, services: AppServices): Promise<v
           maxResultChars: config.mcp.max_result_chars,
         },
         guides,
-        onToolCall: (record, call) => auditToolCall(ctx.repos, record, call, server.getClientVersion()),
+        // Written once the answer is on its way, as the API's audit hook writes on response.
+        onToolCall: (record, call) => {
+          const client = server.getClientVersion();
+          setImmediate(() => void auditToolCall(ctx.repos, record, call, client));
+        },
         onUnexpected: (error) => ctx.log.error({ err: errorMessage(error) }, 'mcp tool failed'),
       });
       return server;

@@ -47,6 +47,8 @@ export class McpSessions {
     const server = this.#options.create();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomBytes(32).toString('base64url'),
+      // Every answer is one JSON document: the tools send no progress, so a stream adds only cost.
+      enableJsonResponse: true,
       onsessioninitialized: (id) => {
         const now = Date.now();
         this.#sessions.set(id, { id, userId, transport, createdAt: now, lastSeen: now });

@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadAccessView } from '../../../src/core/access/access.js';
 import { profileTables } from '../../../src/core/jobs/profile-tables.js';
 import { loadSkills } from '../../../src/core/skills.js';
@@ -401,8 +401,12 @@ describe('MCP tools, resources and prompts over /mcp', () => {
     } finally {
       await client.close();
     }
-    const entries = (await server.ctx.repos.audit.list({ user_id: user.id }, { page: 1, per_page: 50 }))
-      .items;
+    // Entries are written once each answer is on its way, as the API's audit hook does.
+    const entries = await vi.waitFor(async () => {
+      const { items } = await server.ctx.repos.audit.list({ user_id: user.id }, { page: 1, per_page: 50 });
+      expect(items).toHaveLength(5);
+      return items;
+    });
     // Listing and initialize are not audited; the two entries of one query share a millisecond.
     expect(entries.map((e) => e.action).sort()).toEqual([
       'mcp.list_tables',
