@@ -132,6 +132,12 @@ export async function mcpRoutes(app: AgnesApp, services: AppServices): Promise<v
     if (origin !== undefined && origin !== ownOrigin)
       throw new AgnesError('forbidden', 'requests from another origin are not accepted');
   });
+  // No CORS grant, even when `server.cors_origins` lists origins for the rest of the API.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    for (const name of Object.keys(reply.getHeaders()))
+      if (name.startsWith('access-control-')) reply.removeHeader(name);
+    return payload;
+  });
 
   /** Hands the request to the session's transport, which answers it (JSON or an SSE stream). */
   async function handOff(

@@ -46,7 +46,12 @@ describe('/mcp over streamable HTTP', () => {
   let analyst: TestUser;
 
   beforeAll(async () => {
-    server = await withServer({ config: { ...RAISED, server: { public_url: PUBLIC_URL } } });
+    server = await withServer({
+      config: {
+        ...RAISED,
+        server: { public_url: PUBLIC_URL, cors_origins: [PUBLIC_URL, 'https://evil.example'] },
+      },
+    });
     await publishShop(server.ctx, server.dataDir);
     [admin, analyst] = await Promise.all([
       createUser(server.ctx, 'admin'),
@@ -205,6 +210,17 @@ describe('/mcp over streamable HTTP', () => {
     });
     expect(own.status).toBe(200);
     expect(own.body.result.serverInfo.name).toBe('agnes');
+    // The rest of the API grants CORS to the listed origins; /mcp never does.
+    const api = await call(server, 'GET', '/api/health', { headers: { origin: PUBLIC_URL } });
+    expect(api.headers.get('access-control-allow-origin')).toBe(PUBLIC_URL);
+    expect(own.headers.get('access-control-allow-origin')).toBeNull();
+    const refused = await rawMcp(server.url, null, {
+      auth: analyst.auth,
+      rawBody: '{',
+      headers: { origin: PUBLIC_URL },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('speaks the protocol versions the SDK supports and refuses others with 400', async () => {
