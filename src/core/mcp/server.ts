@@ -108,6 +108,7 @@ function decodedId(text: string | undefined): string | null {
     return null;
   }
 }
+
 /** MCP "resource not found" (14 §2). */
 const RESOURCE_NOT_FOUND = -32002;
 
@@ -352,11 +353,9 @@ export function createMcpServer<C>(backend: McpBackend<C>, options: McpServerOpt
       });
       return { content: [{ type: 'text', text: outcome.text }], structuredContent: outcome.structured };
     } catch (error) {
-      const refusal =
-        error instanceof Refused
-          ? error.refusal
-          : (refusalOf(error, table) ?? { code: 'internal_error', detail: 'internal error', status: 500 });
-      if (refusal.code === 'internal_error' && !(error instanceof Refused)) options.onUnexpected(error);
+      const known = error instanceof Refused ? error.refusal : refusalOf(error, table);
+      if (!known) options.onUnexpected(error);
+      const refusal = known ?? { code: 'internal_error', detail: 'internal error', status: 500 };
       record(args, table ?? null, refusal);
       return refused(refusal);
     }
