@@ -101,7 +101,7 @@ describe('migrateToLatest', () => {
         .execute(),
     ).rejects.toThrow(/CHECK/);
 
-    expect(await migrateToLatest(db)).toEqual(['0002_audit_client_mcp']);
+    expect(await migrateToLatest(db)).toEqual(['0003_audit_client_mcp']);
     await db
       .insertInto('audit_log')
       .values({ ...row, id: 'after', client: 'mcp' })
