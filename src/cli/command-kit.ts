@@ -31,10 +31,13 @@ export function withGlobals(command: Command): Command {
 export function run<O, A extends unknown[]>(
   // biome-ignore lint/suspicious/noConfusingVoidType: a body that only prints returns nothing, which means exit 0
   body: (ctx: CliContext, options: O, ...args: A) => Promise<number | undefined | void>,
+  /** `stdoutReserved`: stdout carries a protocol (`da mcp`), so even `--json` errors go to stderr. */
+  mode: { stdoutReserved?: boolean } = {},
 ) {
   return async (...args: unknown[]) => {
     const command = args[args.length - 1] as Command;
-    const ctx = cliContext(command.optsWithGlobals() as GlobalOptions);
+    const globals = command.optsWithGlobals() as GlobalOptions;
+    const ctx = cliContext(mode.stdoutReserved ? { ...globals, json: false } : globals);
     try {
       const code = await body(ctx, args[args.length - 2] as O, ...(args.slice(0, -2) as A));
       process.exitCode = typeof code === 'number' ? code : EXIT.ok;

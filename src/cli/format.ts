@@ -1,3 +1,5 @@
+import { cellText, csvField } from '../core/query/cells.js';
+
 /** Rendering of query results for `da query` and `da explore` (06 §5.2 data); values arrive JSON-encoded (05 §6). */
 
 export type Cell = null | boolean | number | string | Cell[] | { [key: string]: Cell };
@@ -8,19 +10,6 @@ export interface Rows {
 }
 
 export type TextFormat = 'table' | 'json' | 'csv' | 'ndjson';
-
-/** A cell as plain text: NULL is empty, nested values are their JSON. */
-export function cellText(value: Cell): string {
-  if (value === null) return '';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
-}
-
-/** RFC 4180: quote a field holding a comma, quote, CR or LF, doubling inner quotes. */
-export function csvField(value: Cell): string {
-  const text = cellText(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
 
 export function toCsv({ columns, rows }: Rows): string {
   const lines = [columns, ...rows].map((row) => row.map((cell) => csvField(cell)).join(','));

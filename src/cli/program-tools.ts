@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { run, withGlobals } from './command-kit.js';
+import { mcp } from './commands/mcp.js';
 import { bootstrap, verify } from './commands/setup.js';
 import * as skills from './commands/skills.js';
 import { version } from './commands/version.js';
 
-/** `da setup`, `da skills` and `da version` (06 §5.4). */
+/** `da setup`, `da skills`, `da mcp` and `da version` (06 §5.4). */
 export function registerTools(program: Command): void {
   const setup = program.command('setup').description('bootstrap a fresh server or verify an installation');
   withGlobals(
@@ -42,6 +43,14 @@ export function registerTools(program: Command): void {
       .description('write the guides as <dir>/agnes-<name>/SKILL.md (only files da wrote are replaced)')
       .option('--dir <dir>', 'target directory (default: .claude/skills in the local dir)'),
   ).action(run((ctx, options: { dir?: string }) => skills.install(ctx, options)));
+
+  program
+    .command('mcp')
+    .description('serve Agnes to an AI agent over MCP on stdio (local queries first, the server otherwise)')
+    .option('--server <url>', 'server URL for this invocation (flag > DA_SERVER > config)')
+    .option('--local-dir <dir>', 'local data root (flag > DA_LOCAL_DIR > current directory)')
+    .option('--verbose', 'log HTTP requests (method, path, status, duration) to stderr')
+    .action(run((ctx) => mcp(ctx), { stdoutReserved: true }));
 
   withGlobals(
     program

@@ -11,6 +11,7 @@ export * from './common.js';
 export * from './errors.js';
 export * from './health.js';
 export * from './jobs.js';
+export * from './mcp.js';
 export * from './profile.js';
 export * from './query.js';
 export * from './registry.js';

@@ -21,6 +21,7 @@ import { catalogRoutes } from './api/catalog.js';
 import { dataRoutes } from './api/data.js';
 import { groupRoutes } from './api/groups.js';
 import { healthRoutes } from './api/health.js';
+import { mcpRoutes } from './api/mcp.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
 import { queryRoutes } from './api/query.js';
@@ -74,6 +75,10 @@ declare module 'fastify' {
     auditSuccessOnly?: boolean;
     /** Anonymous web form that needs CSRF protection against login CSRF. */
     csrf?: 'form';
+    /** Only an `Authorization: Bearer` credential counts; the session cookie is ignored (`/mcp`). */
+    bearerOnly?: boolean;
+    /** The handler writes its own audit entries (one per MCP tool call), not one per request. */
+    selfAudited?: boolean;
   }
 }
 
@@ -210,6 +215,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => catalogRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => uploadRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => queryRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => mcpRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseSkill } from '../../src/cli/commands/skills.js';
-import {
-  cellText,
-  csvField,
-  formatRows,
-  rowObjects,
-  toCsv,
-  toNdjson,
-  toTable,
-} from '../../src/cli/format.js';
+import { formatRows, rowObjects, toCsv, toNdjson, toTable } from '../../src/cli/format.js';
+import { cellText, csvField } from '../../src/core/query/cells.js';
+import { parseSkill } from '../../src/core/skills.js';
 
 describe('query output formatting', () => {
   const result = {

@@ -18,6 +18,7 @@ describe('da program', { timeout: 60_000 }, () => {
       'admin',
       'setup',
       'skills',
+      'mcp',
       'version',
     ])
       expect(result.stderr).toMatch(new RegExp(`^  ${command} `, 'm'));

@@ -2,8 +2,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSkills } from '../../src/cli/commands/skills.js';
 import { daProgram } from '../../src/cli/program.js';
+import { loadSkills } from '../../src/core/skills.js';
 import { type CliHome, cliHome, runDa } from '../support/cli.js';
 
 /** The guides 06 §9 requires. */

@@ -1,36 +1,11 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadSkills, type Skill } from '../../core/skills.js';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 
-/** Bundled guides for AI coding assistants (06 §9); the build copies src/cli/skills beside dist/cli. */
-export const SKILLS_DIR = fileURLToPath(new URL('../skills/', import.meta.url));
 /** Marks a SKILL.md as ours, so `install` never overwrites a file somebody else wrote. */
 const MARKER = '<!-- written by `da skills install`; reinstalling replaces this file -->';
-
-export interface Skill {
-  name: string;
-  title: string;
-  summary: string;
-  body: string;
-}
-
-/** `# Title` on the first line, then a one-sentence summary. */
-export function parseSkill(name: string, body: string): Skill {
-  const lines = body.split('\n');
-  const title = lines[0]?.startsWith('# ') ? lines[0].slice(2).trim() : name;
-  const paragraph = lines.slice(1).find((line) => line.trim() !== '') ?? '';
-  const summary = paragraph.match(/^.*?[.!?](?=\s|$)/)?.[0] ?? paragraph.trim();
-  return { name, title, summary, body };
-}
-
-export async function loadSkills(): Promise<Skill[]> {
-  const files = (await readdir(SKILLS_DIR)).filter((f) => f.endsWith('.md')).sort();
-  return Promise.all(
-    files.map(async (file) => parseSkill(file.slice(0, -3), await readFile(join(SKILLS_DIR, file), 'utf8'))),
-  );
-}
 
 async function skill(name: string): Promise<Skill> {
   const match = (await loadSkills()).find((s) => s.name === name);

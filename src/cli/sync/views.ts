@@ -17,7 +17,8 @@ export interface LocalView {
 const BOOKKEEPING = `CREATE TABLE IF NOT EXISTS _da_views (
   view_name VARCHAR PRIMARY KEY, table_id VARCHAR NOT NULL, files_hash VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL)`;
 
-function readSql(view: LocalView): string {
+/** The SELECT a local view stands for: its Parquet files, read by absolute path. */
+export function readSql(view: Pick<LocalView, 'layout' | 'files'>): string {
   if (view.layout === 'single') return `SELECT * FROM read_parquet(${quoteLiteral(view.files[0]!)})`;
   return `SELECT * FROM read_parquet([${view.files.map(quoteLiteral).join(', ')}], union_by_name = true)`;
 }

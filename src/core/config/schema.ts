@@ -1,4 +1,5 @@
 import { type StaticDecode, type TOptional, type TProperties, type TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { type Connector, ConnectorRegistry } from '../extract/connector.js';
 import { parseSize, SIZE_PATTERN } from './size.js';
 
@@ -313,6 +314,11 @@ const sections = (connectors: readonly Connector[]) => ({
     audit_retention_days: int(365, 1),
     max_pending_access_requests: int(20, 1),
   }),
+  mcp: section({
+    enabled: bool(true),
+    default_limit: int(100, 1),
+    max_result_chars: int(50_000, 1_000),
+  }),
 });
 
 /** The one schema of `instance.yaml` for a process running these connectors. */
@@ -321,6 +327,17 @@ export function configSchema(connectors: readonly Connector[]) {
 }
 
 export type InstanceConfig = StaticDecode<ReturnType<typeof configSchema>>;
+
+type SectionName = keyof ReturnType<typeof sections>;
+
+/**
+ * One section with nothing configured: its defaults, for a process that has no instance.yaml but
+ * applies the same limits (`da mcp` answers like the server's MCP tools).
+ */
+export function defaultSection<K extends SectionName>(key: K): InstanceConfig[K] {
+  const schema = sections([])[key];
+  return Value.Decode(schema, Value.Default(schema, {})) as InstanceConfig[K];
+}
 
 /** Walks schema kinds the loader cares about; TypeBox keeps these as plain JSON Schema keywords. */
 export function childSchema(schema: TSchema, key: string | number): TSchema | undefined {

@@ -9,6 +9,8 @@ import type { InstanceConfig } from '../config/index.js';
 import { quoteLiteral } from '../duckdb/sql.js';
 import { AgnesError } from '../errors.js';
 import { type AttachRemote, attachRemoteCatalog } from '../extract/remote-attach.js';
+import { csvLine } from './cells.js';
+import { collectRows } from './collect.js';
 import { mapEngineError } from './engine-errors.js';
 import { type CheckedQuery, checkSqlText, QueryGuard } from './guard.js';
 import { type PublishedGeneration, PublishedViews } from './published-views.js';
@@ -77,15 +79,6 @@ interface Run {
 }
 
 const elapsedSince = (start: number) => Math.round(performance.now() - start);
-
-/** RFC 4180 field: quoted when it holds a quote, comma or line break. */
-function csvField(value: JsonValue): string {
-  if (value === null) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-const csvLine = (values: readonly JsonValue[]) => `${values.map(csvField).join(',')}\r\n`;
 
 function ndjsonLine(columns: readonly string[], values: readonly JsonValue[]): string {
   const row: Record<string, JsonValue> = {};
@@ -258,38 +251,10 @@ export class QueryEngine {
   }
 
   async #collect(run: Run, result: DuckDBResult, limit: number): Promise<QueryResult> {
-    const columns = result.columnNames();
-    const columnTypes = result.columnTypes().map((t) => t.toString());
-    const rows: JsonValue[][] = [];
-    let bytes = 0;
-    let truncated: QueryResult['truncated_reason'] = null;
-    read: for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      for (const row of chunk.convertRows(encodeValue)) {
-        if (rows.length === limit) {
-          truncated = 'rows';
-          break read;
-        }
-        bytes += JSON.stringify(row).length + 1;
-        if (bytes > this.#settings.max_result_bytes) {
-          truncated = 'bytes';
-          break read;
-        }
-        rows.push(row);
-      }
-    }
+    const collected = await collectRows(result, limit, this.#settings.max_result_bytes);
     // Rows beyond the cap are not wanted: stop the engine before the connection is closed.
-    if (truncated) run.conn.interrupt();
-    return {
-      columns,
-      column_types: columnTypes,
-      rows,
-      row_count: rows.length,
-      truncated: truncated !== null,
-      truncated_reason: truncated,
-      elapsed_ms: elapsedSince(run.startedAt),
-    };
+    if (collected.truncated) run.conn.interrupt();
+    return { ...collected, elapsed_ms: elapsedSince(run.startedAt) };
   }
 
   async #textExport(

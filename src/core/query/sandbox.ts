@@ -3,12 +3,12 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { toDuckSize } from '../config/size.js';
-import { queryOne } from '../duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { AgnesError, errorMessage } from '../errors.js';
 import { EXTRACT_FILE } from '../extract/contract.js';
 import type { AttachRemote } from '../extract/remote-attach.js';
 import type { RemoteAttachRecord, ViewMapRow } from '../orchestrator/view-map.js';
+import { lockDown, verifyLockedDown } from './lockdown.js';
 import type { PublishedGeneration } from './published-views.js';
 
 /** How every sandbox of one engine is configured (05 §4). */
@@ -60,8 +60,6 @@ function planFor(
   return { views, sources, remotes };
 }
 
-const list = (values: readonly string[]) => `[${values.map(quoteLiteral).join(', ')}]`;
-
 /**
  * A DuckDB instance dedicated to one grant set in one generation (05 §4 the sandbox engine): the granted sources'
  * extracts attached read-only, one view per granted table and nothing else, external access off
@@ -112,7 +110,7 @@ export class Sandbox {
       const conn = await instance.connect();
       try {
         await configure(conn, planFor(published, grantSet, settings), sandbox, settings);
-        await selfCheck(conn, settings.analyticsPath);
+        await verifyLockedDown(conn, settings.analyticsPath);
       } finally {
         conn.closeSync();
       }
@@ -230,26 +228,5 @@ async function configure(
     }
   }
   if (ddl.length > 0) await conn.run(ddl.join(';\n'));
-  await conn.run(`SET allowed_paths = ${list(allowedPaths)}`);
-  await conn.run(`SET allowed_directories = ${list(allowedDirectories)}`);
-  await conn.run('SET enable_external_access = false');
-  await conn.run('SET lock_configuration = true');
-}
-
-/** Step 7 of 05 §4 the sandbox engine: external access is off, and a file outside the allow-list cannot be read. */
-async function selfCheck(conn: DuckDBConnection, probePath: string): Promise<void> {
-  const settings = await queryOne<{ external: unknown; locked: unknown }>(
-    conn,
-    `SELECT current_setting('enable_external_access') AS external, current_setting('lock_configuration') AS locked`,
-  );
-  if (settings?.external !== false || settings?.locked !== true)
-    throw new Error('sandbox self-check: configuration is not locked down');
-  let probe: unknown = null;
-  try {
-    await conn.run(`SELECT count(*) FROM read_blob(${quoteLiteral(probePath)})`);
-  } catch (error) {
-    probe = error;
-  }
-  if (!probe || !/Permission Error/i.test(errorMessage(probe)))
-    throw new Error('sandbox self-check: a file outside the allow-list was readable');
+  await lockDown(conn, { paths: allowedPaths, directories: allowedDirectories });
 }

@@ -196,7 +196,7 @@ export interface AuditLogTable {
   status_code: number | null;
   request_id: string | null;
   ip: string | null;
-  client: 'web' | 'cli' | 'service' | 'api' | null;
+  client: 'web' | 'cli' | 'service' | 'api' | 'mcp' | null;
 }
 
 export interface TelegramLinksTable {

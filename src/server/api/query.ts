@@ -1,10 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { type QueryResult, QueryResultSchema } from '../../contract/index.js';
-import { type AccessView, loadAccessView } from '../../core/access/access.js';
-import { AgnesError } from '../../core/errors.js';
-import { isValidTableId } from '../../core/ids.js';
-import type { QueryRequest } from '../../core/query/engine.js';
+import { previewTable, queryRequest, runQuery } from '../../core/usecases/query.js';
 import type { AgnesApp } from '../app.js';
 import type { AppServices } from '../app-services.js';
 import { routeLimit } from '../plugins/rate-limits.js';
@@ -14,27 +11,6 @@ import { errors, Id } from '../schemas.js';
 const AUDIT_SQL_CHARS = 2_000;
 
 const QUERY_ERRORS = errors(400, 401, 403, 408, 413, 422, 429, 503);
-
-/** The caller as the query engine sees it: one access view per request (05 §3 tree walk rules). */
-async function queryRequest(
-  services: AppServices,
-  request: FastifyRequest,
-  sql: string,
-  view?: AccessView,
-): Promise<QueryRequest> {
-  const principal = request.auth!.principal;
-  const access = view ?? (await loadAccessView(services.ctx.repos, principal));
-  return {
-    caller: {
-      userId: principal.id,
-      admin: principal.role === 'admin',
-      readable: access.readableTables(),
-      isVisible: (id) => access.isVisible(id),
-    },
-    sql,
-    requestId: String(request.id),
-  };
-}
 
 function auditQuery(request: FastifyRequest, action: string, sql: string, extra: Record<string, unknown>) {
   request.audit = { action, params: { sql: sql.slice(0, AUDIT_SQL_CHARS), ...extra } };
@@ -59,7 +35,7 @@ export async function queryRoutes(app: AgnesApp, services: AppServices): Promise
   app.post(
     '/api/query',
     {
-      config: { auth: 'analyst+', audit: 'query.run', rateLimit },
+      config: { auth: 'analyst+', audit: 'query.execute', rateLimit },
       schema: {
         tags: ['query'],
         summary: 'Run one SELECT over the tables you may read',
@@ -81,12 +57,13 @@ export async function queryRoutes(app: AgnesApp, services: AppServices): Promise
     },
     async (request) => {
       const { sql, limit } = request.body;
-      auditQuery(request, 'query.run', sql, {});
-      const result = await engine.query(
-        await queryRequest(services, request, sql),
-        limit ?? config.query.default_limit,
-      );
-      auditQuery(request, 'query.run', sql, auditResult(result));
+      auditQuery(request, 'query.execute', sql, {});
+      const result = await runQuery(services.ctx, request.auth!.principal, {
+        sql,
+        limit: limit ?? config.query.default_limit,
+        requestId: String(request.id),
+      });
+      auditQuery(request, 'query.execute', sql, auditResult(result));
       return result;
     },
   );
@@ -123,7 +100,7 @@ export async function queryRoutes(app: AgnesApp, services: AppServices): Promise
       const { sql, format, max_rows } = request.body;
       auditQuery(request, 'query.export', sql, { format });
       const exported = await engine.export(
-        await queryRequest(services, request, sql),
+        await queryRequest(services.ctx.repos, request.auth!.principal, sql, String(request.id)),
         format,
         max_rows ?? config.query.max_export_rows,
       );
@@ -157,15 +134,11 @@ export async function queryRoutes(app: AgnesApp, services: AppServices): Promise
     },
     async (request) => {
       const { table_id } = request.params;
-      const limit = request.query.limit ?? 20;
-      const view = await loadAccessView(services.ctx.repos, request.auth!.principal);
-      if (!isValidTableId(table_id) || !view.isVisible(table_id) || !view.table(table_id))
-        throw new AgnesError('not_found', 'table not found');
-      if (!view.canRead(table_id).allowed)
-        throw new AgnesError('table_forbidden', 'you do not have read access to this table');
-      // The id matched the table-id pattern, so it can be quoted as an identifier as it is.
-      const sql = `SELECT * FROM "${table_id}" LIMIT ${limit}`;
-      const result = await engine.query(await queryRequest(services, request, sql, view), limit);
+      const result = await previewTable(services.ctx, request.auth!.principal, {
+        table_id,
+        limit: request.query.limit ?? 20,
+        requestId: String(request.id),
+      });
       request.audit = { action: 'catalog.preview', resource: table_id, params: auditResult(result) };
       return result;
     },

@@ -68,14 +68,21 @@ export class Authenticator {
     private readonly jwt: JwtService,
   ) {}
 
-  /** Null for an anonymous request; throws 401 for a present but unusable credential. */
-  async authenticate(request: FastifyRequest): Promise<Authentication | null> {
+  /**
+   * Null for an anonymous request; throws 401 for a present but unusable credential. With
+   * `cookie: false` the session cookie is not looked at, so a browser page cannot act as its user.
+   */
+  async authenticate(
+    request: FastifyRequest,
+    options: { cookie?: boolean } = {},
+  ): Promise<Authentication | null> {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const match = BEARER.exec(header);
       if (!match?.[1]) throw unauthorized();
       return this.#credential(match[1], 'bearer', request.ip);
     }
+    if (options.cookie === false) return null;
     const cookie = cookiesOf(request)[ACCESS_COOKIE];
     if (cookie) {
       if (cookie.startsWith(PAT_PREFIX)) throw unauthorized();

@@ -60,6 +60,7 @@ export function registerAudit(app: AgnesApp, repos: Repositories): void {
     },
   });
   app.addHook('onRoute', (route) => {
+    if (route.config?.selfAudited) return;
     if (isMutating(route) || route.config?.audit) addRouteHook(route, 'onResponse', writeAudit);
   });
   async function writeAudit(request: FastifyRequest, reply: FastifyReply): Promise<void> {

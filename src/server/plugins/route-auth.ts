@@ -55,9 +55,10 @@ function guard(
   label: AuthLabel,
   authenticator: Authenticator,
   minimumServiceRole: Role | undefined,
+  bearerOnly: boolean,
 ): onRequestHookHandler {
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
-    const auth = await authenticator.authenticate(request);
+    const auth = await authenticator.authenticate(request, { cookie: !bearerOnly });
     if (!auth) {
       reply.header('WWW-Authenticate', 'Bearer');
       throw new AgnesError('unauthorized', 'authentication required');
@@ -112,6 +113,7 @@ export function registerRouteAuth(app: AgnesApp, authenticator: Authenticator): 
       : [];
     // HEAD routes copy their GET route's hooks, guard included.
     if (existing.some((hook) => GUARD in hook)) return;
-    addRouteHook(route, 'onRequest', guard(label, authenticator, route.config?.serviceRole), 'first');
+    const { serviceRole, bearerOnly } = route.config ?? {};
+    addRouteHook(route, 'onRequest', guard(label, authenticator, serviceRole, bearerOnly === true), 'first');
   });
 }

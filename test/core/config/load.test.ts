@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BUILT_IN_CONNECTORS } from '../../../src/connectors/index.js';
 import { ConfigError, type LoadedConfig, loadConfig } from '../../../src/core/config/index.js';
 import type { Env } from '../../../src/core/config/resolve-env.js';
+import { defaultSection } from '../../../src/core/config/schema.js';
 import type { Connector } from '../../../src/core/extract/connector.js';
 import { fakeConnector } from '../../support/connectors.js';
 import { tempDir } from '../../support/extracts.js';
@@ -78,6 +79,7 @@ describe('defaults', () => {
         'scripts',
         'session_collector',
         'limits',
+        'mcp',
       ].sort(),
     );
     expect(config.instance).toEqual({
@@ -152,6 +154,13 @@ describe('defaults', () => {
     });
     expect(config.session_collector).toEqual({ schedule: 'every 10m', retention_days: 180 });
     expect(config.limits.artifact_extensions).toContain('.parquet');
+    expect(config.mcp).toEqual({ enabled: true, default_limit: 100, max_result_chars: 50_000 });
+  });
+
+  it("gives one section's defaults without a file, as loading nothing does", () => {
+    const { config } = loadConfig({ env: {}, cwd: dir, connectors: BUILT_IN_CONNECTORS });
+    expect(defaultSection('query')).toEqual(config.query);
+    expect(defaultSection('mcp')).toEqual(config.mcp);
   });
 
   it('leaves keys whose default is an unset optional variable absent', () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kysely } from 'kysely';
+import { type Kysely, Migrator, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStateDb, type StateDb } from '../../../src/core/state/db.js';
 import {
@@ -102,5 +102,47 @@ describe('migrateToLatest', () => {
 
     await expect(attempt).rejects.toBeInstanceOf(MigrationError);
     await expect(attempt).rejects.toThrow(/9999_from_the_future/);
+  });
+
+  it('widens audit_log.client to mcp and keeps the rows a store already had', async () => {
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+    expect((await migrator.migrateTo('0001_initial')).error).toBeUndefined();
+    const row = { action: 'query.execute', result: 'ok' as const, timestamp: '2026-01-01T00:00:00.000Z' };
+    await db
+      .insertInto('audit_log')
+      .values({ ...row, id: 'before', client: 'cli' })
+      .execute();
+    await expect(
+      db
+        .insertInto('audit_log')
+        .values({ ...row, id: 'early-mcp', client: 'mcp' })
+        .execute(),
+    ).rejects.toThrow(/CHECK/);
+
+    expect(await migrateToLatest(db)).toEqual(['0002_state_revisions', '0003_audit_client_mcp']);
+    await db
+      .insertInto('audit_log')
+      .values({ ...row, id: 'after', client: 'mcp' })
+      .execute();
+    await expect(
+      db
+        .insertInto('audit_log')
+        .values({ ...row, id: 'other', client: 'robot' as 'mcp' })
+        .execute(),
+    ).rejects.toThrow(/CHECK/);
+
+    const rows = await db.selectFrom('audit_log').select(['id', 'client']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: 'after', client: 'mcp' },
+      { id: 'before', client: 'cli' },
+    ]);
+    const indexes = await sql<{ name: string }>`
+      SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log' AND sql IS NOT NULL
+      ORDER BY name`.execute(db);
+    expect(indexes.rows.map((r) => r.name)).toEqual([
+      'audit_log_action',
+      'audit_log_timestamp',
+      'audit_log_user',
+    ]);
   });
 });

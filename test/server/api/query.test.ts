@@ -172,7 +172,10 @@ describe('query API (/api/query, /api/query/export, catalog preview)', () => {
     let items: { params: unknown }[] = [];
     while (items.length === 0 && Date.now() < deadline) {
       items = (
-        await server.ctx.repos.audit.list({ user_id: user.id, action: 'query.run' }, { page: 1, per_page: 5 })
+        await server.ctx.repos.audit.list(
+          { user_id: user.id, action: 'query.execute' },
+          { page: 1, per_page: 5 },
+        )
       ).items as { params: unknown }[];
       if (items.length === 0) await new Promise((r) => setTimeout(r, 20));
     }
