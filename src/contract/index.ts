@@ -14,5 +14,6 @@ export * from './jobs.js';
 export * from './profile.js';
 export * from './query.js';
 export * from './registry.js';
+export * from './scheduler.js';
 export * from './sync.js';
 export * from './users.js';
