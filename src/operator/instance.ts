@@ -13,7 +13,8 @@ import {
 import { configuredSources, type SourceDefinition } from '../core/config/sources.js';
 import { type Connector, ConnectorRegistry } from '../core/extract/connector.js';
 import { AGNES_BIN } from '../core/package-info.js';
-import { createRuntime, type Runtime } from '../runtime/runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
+import { schedulerServices } from '../runtime/scheduler.js';
 import { loggerOptions } from '../server/logger.js';
 
 /** `.env` in the working directory fills variables the environment does not already set. */
@@ -73,6 +74,7 @@ export function openRuntime(
   secrets: JwtSecrets,
   extraSources: readonly SourceDefinition[] = [],
   config: InstanceConfig = instance.loaded.config,
+  services?: RuntimeOptions['services'],
 ): Promise<Runtime> {
   return createRuntime({
     config,
@@ -86,7 +88,17 @@ export function openRuntime(
     extractor: { command: process.execPath, args: [AGNES_BIN, 'extract', '--stdin-config'] },
     log: instance.log,
     env: instance.env,
+    ...(services ? { services } : {}),
   });
+}
+
+/** The runtime of `agnes serve` and `agnes demo`: with the services that run beside the app (the scheduler). */
+export function openServingRuntime(
+  instance: Instance,
+  secrets: JwtSecrets,
+  extraSources: readonly SourceDefinition[] = [],
+): Promise<Runtime> {
+  return openRuntime(instance, secrets, extraSources, instance.loaded.config, schedulerServices);
 }
 
 /** Operator commands that do not sign tokens still open the state store; they need no secret. */
