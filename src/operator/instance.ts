@@ -35,6 +35,8 @@ export interface InstanceOptions {
   demo?: boolean;
   /** Logs to stderr, keeping stdout for the command's own output. */
   logToStderr?: boolean;
+  /** Writes each log line before going on, so a service's last lines survive its exit. */
+  syncLogs?: boolean;
   /** The connectors to run; the built-in ones unless an embedding adds its own. */
   connectors?: readonly Connector[];
 }
@@ -57,7 +59,7 @@ export function loadInstance(options: InstanceOptions = {}): Instance {
   });
   const log = pino(
     loggerOptions(loaded.config.server.log_level),
-    pino.destination(options.logToStderr ? 2 : 1),
+    pino.destination({ dest: options.logToStderr ? 2 : 1, sync: options.syncLogs ?? false }),
   );
   for (const warning of loaded.warnings) log.warn({ config: true }, warning);
   if (!loaded.configPath) log.info('no instance.yaml found; every key takes its default');

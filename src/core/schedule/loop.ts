@@ -94,10 +94,17 @@ export class SchedulerLoop {
     }
     if (this.#standingBy) log.info({}, 'scheduling: the app no longer schedules its jobs itself');
     this.#standingBy = false;
-    const plan = planTick(list, this.#memory, {
-      maxJitterSeconds: this.#options.maxJitterSeconds,
-      random: this.#random,
-    });
+    let plan: ReturnType<typeof planTick>;
+    try {
+      plan = planTick(list, this.#memory, {
+        maxJitterSeconds: this.#options.maxJitterSeconds,
+        random: this.#random,
+      });
+    } catch (error) {
+      // An answer this version cannot read (a newer or broken app): say so, keep ticking.
+      this.#logOnceAMinute('plan', 'warn', { err: errorMessage(error) }, 'could not read the job list');
+      return 'failed';
+    }
     for (const job of plan.clockSkew)
       this.#logOnceAMinute(
         `skew ${job.id}`,
