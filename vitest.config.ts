@@ -17,6 +17,7 @@ const PROCESS_TESTS = [
   'test/runtime/new-connector.test.ts',
   'test/runtime/keboola-sync.test.ts',
   'test/runtime/bigquery-sync.test.ts',
+  'test/runtime/scheduler-service.test.ts',
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
   'test/support/summary-reporter.test.ts',

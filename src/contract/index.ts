@@ -15,5 +15,6 @@ export * from './mcp.js';
 export * from './profile.js';
 export * from './query.js';
 export * from './registry.js';
+export * from './scheduler.js';
 export * from './sync.js';
 export * from './users.js';

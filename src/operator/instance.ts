@@ -13,7 +13,8 @@ import {
 import { configuredSources, type SourceDefinition } from '../core/config/sources.js';
 import { type Connector, ConnectorRegistry } from '../core/extract/connector.js';
 import { AGNES_BIN } from '../core/package-info.js';
-import { createRuntime, type Runtime } from '../runtime/runtime.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
+import { schedulerServices } from '../runtime/scheduler.js';
 import { loggerOptions } from '../server/logger.js';
 
 /** `.env` in the working directory fills variables the environment does not already set. */
@@ -34,6 +35,8 @@ export interface InstanceOptions {
   demo?: boolean;
   /** Logs to stderr, keeping stdout for the command's own output. */
   logToStderr?: boolean;
+  /** Writes each log line before going on, so a service's last lines survive its exit. */
+  syncLogs?: boolean;
   /** The connectors to run; the built-in ones unless an embedding adds its own. */
   connectors?: readonly Connector[];
 }
@@ -56,7 +59,7 @@ export function loadInstance(options: InstanceOptions = {}): Instance {
   });
   const log = pino(
     loggerOptions(loaded.config.server.log_level),
-    pino.destination(options.logToStderr ? 2 : 1),
+    pino.destination({ dest: options.logToStderr ? 2 : 1, sync: options.syncLogs ?? false }),
   );
   for (const warning of loaded.warnings) log.warn({ config: true }, warning);
   if (!loaded.configPath) log.info('no instance.yaml found; every key takes its default');
@@ -73,6 +76,7 @@ export function openRuntime(
   secrets: JwtSecrets,
   extraSources: readonly SourceDefinition[] = [],
   config: InstanceConfig = instance.loaded.config,
+  services?: RuntimeOptions['services'],
 ): Promise<Runtime> {
   return createRuntime({
     config,
@@ -86,7 +90,17 @@ export function openRuntime(
     extractor: { command: process.execPath, args: [AGNES_BIN, 'extract', '--stdin-config'] },
     log: instance.log,
     env: instance.env,
+    ...(services ? { services } : {}),
   });
+}
+
+/** The runtime of `agnes serve` and `agnes demo`: with the services that run beside the app (the scheduler). */
+export function openServingRuntime(
+  instance: Instance,
+  secrets: JwtSecrets,
+  extraSources: readonly SourceDefinition[] = [],
+): Promise<Runtime> {
+  return openRuntime(instance, secrets, extraSources, instance.loaded.config, schedulerServices);
 }
 
 /** Operator commands that do not sign tokens still open the state store; they need no secret. */

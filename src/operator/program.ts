@@ -10,6 +10,7 @@ import { migrate } from './commands/migrate.js';
 import { profile } from './commands/profile.js';
 import { rebuild } from './commands/rebuild.js';
 import { type SampleDataOptions, sampleData } from './commands/sample-data.js';
+import { schedulerCommand } from './commands/scheduler.js';
 import { serve } from './commands/serve.js';
 import { createTokenCommand, listTokensCommand, revokeTokenCommand } from './commands/tokens.js';
 import {
@@ -70,6 +71,13 @@ export function agnesProgram(): Command {
     .option('--host <host>', 'interface to listen on (default: server.host)')
     .option('--port <port>', 'port to listen on (default: server.port)', integer)
     .action(run((opts: { host?: string; port?: number }) => serve(opts)));
+
+  program
+    .command('scheduler')
+    .description(
+      "trigger scheduled jobs through the app's API with a service account's token (AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE)",
+    )
+    .action(run(() => schedulerCommand()));
 
   program
     .command('demo')

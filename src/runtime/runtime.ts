@@ -14,6 +14,7 @@ import { QueryEngine } from '../core/query/engine.js';
 import { openStateDb, type StateDb } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
+import { type Clock, systemClock } from '../core/time.js';
 import { type Service, ServiceList } from './services.js';
 
 /**
@@ -27,6 +28,8 @@ export interface Runtime {
   version: string;
   secrets: JwtSecrets;
   env: NodeJS.ProcessEnv;
+  /** The instance's clock: what the state store stamps and the scheduler judges due by. */
+  clock: Clock;
   db: StateDb;
   repos: Repositories;
   connectors: ConnectorRegistry;
@@ -56,6 +59,8 @@ export interface RuntimeOptions {
   extractor: ExtractorCommand;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  /** The system clock unless a test drives time by hand. */
+  clock?: Clock;
   /** Services after the built-in ones, given the runtime they serve (started last, stopped first). */
   services?: (runtime: Runtime) => readonly Service[];
   /**
@@ -76,7 +81,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     await db.destroy();
     throw error;
   }
-  const repos = createRepositories(db);
+  const clock = options.clock ?? systemClock;
+  const repos = createRepositories(db, clock);
   const remoteExtensions = config.analytics.remote_extensions;
   const orchestrator = new SyncOrchestrator({
     dataDir,
@@ -127,6 +133,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     version: PACKAGE_VERSION,
     secrets: options.secrets,
     env,
+    clock,
     db,
     repos,
     connectors: options.connectors,

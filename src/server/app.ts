@@ -26,6 +26,7 @@ import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
 import { queryRoutes } from './api/query.js';
 import { registryRoutes } from './api/registry.js';
+import { schedulerRoutes } from './api/scheduler.js';
 import { settingsRoutes } from './api/settings.js';
 import { syncRoutes } from './api/sync.js';
 import { tokenRoutes } from './api/tokens.js';
@@ -210,6 +211,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => settingsRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => syncRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => registryRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => schedulerRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => dataRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => auditRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => catalogRoutes(scope as AgnesApp, shared));

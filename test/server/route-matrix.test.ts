@@ -12,15 +12,16 @@ import { call, createUser, type TestServer, type TestUser, withServer } from '..
  * caller the label admits must not get 401 or `forbidden_role`; others must.
  */
 
-type Caller = 'anonymous' | Role | 'service';
-const CALLERS: Caller[] = ['anonymous', 'viewer', 'analyst', 'km_admin', 'admin', 'service'];
+type Caller = 'anonymous' | Role | 'service' | 'service_admin';
+const CALLERS: Caller[] = ['anonymous', 'viewer', 'analyst', 'km_admin', 'admin', 'service', 'service_admin'];
 const LEVEL: Record<Role, number> = { viewer: 0, analyst: 1, km_admin: 2, admin: 3 };
 
-/** Who a label admits; the service caller is a service account with role viewer. */
-function admits(label: AuthLabel, caller: Caller): boolean {
+/** Who a route admits; the service callers are service accounts with role viewer and admin. */
+function admits(route: Pick<RouteEntry, 'auth' | 'serviceRole'>, caller: Caller): boolean {
+  const label: AuthLabel = route.auth;
   if (label === 'anon') return true;
   if (caller === 'anonymous') return false;
-  const role: Role = caller === 'service' ? 'viewer' : caller;
+  const role: Role = caller === 'service' ? 'viewer' : caller === 'service_admin' ? 'admin' : caller;
   switch (label) {
     case 'user':
     case 'owner':
@@ -32,7 +33,10 @@ function admits(label: AuthLabel, caller: Caller): boolean {
     case 'admin':
       return role === 'admin';
     case 'service':
-      return caller === 'service';
+      return (
+        (caller === 'service' || caller === 'service_admin') &&
+        LEVEL[role] >= LEVEL[route.serviceRole ?? 'viewer']
+      );
     case 'hmac':
       return true;
   }
@@ -57,6 +61,7 @@ describe('route × role matrix (S2)', () => {
     for (const role of ['viewer', 'analyst', 'km_admin', 'admin'] as const)
       users.set(role, await createUser(server.ctx, role));
     users.set('service', await createUser(server.ctx, 'viewer', { service: true }));
+    users.set('service_admin', await createUser(server.ctx, 'admin', { service: true }));
     routes = server.app.agnesRoutes.filter(
       (r) => r.method !== 'HEAD' && r.auth !== 'hmac' && !r.url.startsWith('/docs'),
     );
@@ -107,7 +112,7 @@ describe('route × role matrix (S2)', () => {
           (response.status === 403 && response.body?.code === 'forbidden_role') ||
           response.body?.code === 'forbidden' ||
           pageRefusal;
-        const expected = admits(route.auth, caller);
+        const expected = admits(route, caller);
         if (response.status >= 500)
           failures.push(`${route.method} ${route.url} as ${caller}: ${response.status}`);
         else if (expected && denied)
@@ -130,7 +135,7 @@ describe('route × role matrix (S2)', () => {
     for (const route of routes.filter(
       (r) => r.hasBody && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method),
     )) {
-      const caller: Caller = route.auth === 'service' ? 'service' : 'admin';
+      const caller: Caller = route.auth === 'service' ? 'service_admin' : 'admin';
       const response = await call(server, route.method, concrete(route.url), {
         auth: route.auth === 'anon' ? undefined : await credential(caller),
         body: { unexpected_field_for_mass_assignment: true },

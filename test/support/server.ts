@@ -11,7 +11,8 @@ import type { AttachRemote } from '../../src/core/extract/remote-attach.js';
 import type { ExtractorCommand } from '../../src/core/jobs/extract-child.js';
 import { AGNES_BIN } from '../../src/core/package-info.js';
 import type { Role } from '../../src/core/state/schema.js';
-import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import type { Clock } from '../../src/core/time.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime/runtime.js';
 import { type AgnesApp, buildApp } from '../../src/server/app.js';
 import { hashPassword } from '../../src/server/auth/passwords.js';
 import { generatePat } from '../../src/server/auth/pat.js';
@@ -41,6 +42,10 @@ export interface ServerOptions {
   extractor?: ExtractorCommand;
   /** The remote-catalog seam of the orchestrator and the query sandboxes (a DuckDB file in tests). */
   attachRemote?: AttachRemote;
+  /** The app's clock (the system clock unless a test drives time by hand). */
+  clock?: Clock;
+  /** Services beside the built-in ones, such as the in-process scheduler. */
+  services?: RuntimeOptions['services'];
 }
 
 export interface TestServer {
@@ -80,6 +85,8 @@ export async function withServer(options: ServerOptions = {}): Promise<TestServe
     log,
     env,
     ...(options.attachRemote ? { attachRemote: options.attachRemote } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.services ? { services: options.services } : {}),
   });
   await ctx.orchestrator.rebuild();
   const app = await buildApp(ctx, { startServices: options.startServices ?? false });

@@ -275,7 +275,10 @@ const sections = (connectors: readonly Connector[]) => ({
     retention_days: int(90, 1),
   }),
   scheduler: section({
-    tick_seconds: int(30, 1),
+    /** Whether `agnes serve` runs the scheduler itself; off when a separate `agnes scheduler` runs. */
+    in_process: bool(true),
+    tick_seconds: int(30, 1, 300),
+    max_jitter_seconds: int(0, 0, 600),
     timezone: str('UTC'),
     health_interval: schedule('every 5m'),
     maintenance_schedule: schedule('daily 03:00'),

@@ -71,6 +71,22 @@ export interface TriggerPlan {
   skipped: SkippedSync[];
 }
 
+/** Whether a source is configured and pulled, so a sync job can run for it. */
+function pullSource(deps: Pick<TriggerDeps, 'sources' | 'connectors'>, name: string): boolean {
+  const definition = deps.sources.find((s) => s.name === name);
+  return definition !== undefined && deps.connectors.get(definition.type)?.traits.direction === 'pull';
+}
+
+/** Why a sync of this table would be skipped (a push source, or a source not configured), or null. */
+export function syncSkipReason(
+  deps: Pick<TriggerDeps, 'sources' | 'connectors'>,
+  entry: Pick<RegistryEntry, 'source' | 'source_type'>,
+): SkippedSync['reason'] | null {
+  const type = deps.sources.find((s) => s.name === entry.source)?.type ?? entry.source_type;
+  if (deps.connectors.get(type)?.traits.direction === 'push') return 'push_source';
+  return pullSource(deps, entry.source) ? null : 'source_not_configured';
+}
+
 /** What a trigger asks for, resolved against the registry and the configured sources (03 §4 sync). */
 export function planTrigger(
   deps: Pick<TriggerDeps, 'sources' | 'connectors'>,
@@ -79,16 +95,9 @@ export function planTrigger(
 ): TriggerPlan {
   const explicit = Array.isArray(body) ? body : body.tables;
   const source = Array.isArray(body) ? undefined : body.source;
-  const configured = new Map(deps.sources.map((s) => [s.name, s]));
-  const pull = (name: string) => {
-    const definition = configured.get(name);
-    return definition !== undefined && deps.connectors.get(definition.type)?.traits.direction === 'pull';
-  };
-  const reasonFor = (entry: Pick<RegistryEntry, 'source' | 'source_type'>): SkippedSync['reason'] | null => {
-    const type = configured.get(entry.source)?.type ?? entry.source_type;
-    if (deps.connectors.get(type)?.traits.direction === 'push') return 'push_source';
-    return pull(entry.source) ? null : 'source_not_configured';
-  };
+  const configured = new Set(deps.sources.map((s) => s.name));
+  const pull = (name: string) => pullSource(deps, name);
+  const reasonFor = (entry: Pick<RegistryEntry, 'source' | 'source_type'>) => syncSkipReason(deps, entry);
   if (source !== undefined) {
     const known = configured.has(source) || registry.some((r) => r.source === source);
     if (!isValidSourceName(source) || !known) throw new AgnesError('not_found', 'source not found');

@@ -5,7 +5,7 @@ import { DEMO_SOURCE, registerDemo } from '../demo/registration.js';
 import { generateSampleData } from '../demo/sample/generate.js';
 import type { SampleSize } from '../demo/sample/sizes.js';
 import { type DemoLogin, ensureDemoUsers } from '../demo/users.js';
-import { loadInstance, openRuntime, secretsFor } from '../instance.js';
+import { loadInstance, openServingRuntime, secretsFor } from '../instance.js';
 import { handleShutdown, serveContext } from './serve.js';
 
 export interface DemoOptions {
@@ -49,7 +49,7 @@ export async function demo(options: DemoOptions): Promise<void> {
     say(`Generating the sample data set (size ${options.size}) in ${sampleDir} …`);
     await generateSampleData({ outDir: sampleDir, size: options.size, seed: 42, format: 'parquet' });
   }
-  const ctx = await openRuntime(instance, secrets, [
+  const ctx = await openServingRuntime(instance, secrets, [
     { name: DEMO_SOURCE, type: 'local', config: { path: sampleDir } },
   ]);
   // Installed before the startup sync, so SIGTERM during it interrupts the job and exits cleanly.

@@ -1,6 +1,6 @@
 import type { Runtime } from '../../runtime/runtime.js';
 import { type AgnesApp, buildApp } from '../../server/app.js';
-import { type Instance, loadInstance, openRuntime, secretsFor } from '../instance.js';
+import { type Instance, loadInstance, openServingRuntime, secretsFor } from '../instance.js';
 
 export interface ServeOptions {
   host?: string;
@@ -98,6 +98,6 @@ export async function serveContext(
 export async function serve(options: ServeOptions): Promise<void> {
   const instance: Instance = loadInstance();
   const secrets = secretsFor(instance);
-  const ctx = await openRuntime(instance, secrets);
+  const ctx = await openServingRuntime(instance, secrets);
   await serveContext(ctx, options);
 }

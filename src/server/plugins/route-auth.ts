@@ -11,6 +11,8 @@ export interface RouteEntry {
   method: string;
   url: string;
   auth: AuthLabel;
+  /** For `service` routes: the service account's minimum role, if any. */
+  serviceRole?: Role;
   /** Whether the route validates a JSON body (so unknown fields must be refused). */
   hasBody: boolean;
   /** Left out of OpenAPI: HTML pages, static files and link landing pages. */
@@ -64,8 +66,9 @@ function guard(
       throw new AgnesError('unauthorized', 'authentication required');
     }
     request.auth = auth;
-    if (label === 'service' && !auth.principal.is_service) {
-      throw new AgnesError('forbidden', 'requires a service account');
+    // A service account's personal access token (08 §9): a person, even an admin, is refused.
+    if (label === 'service' && (!auth.principal.is_service || auth.method !== 'pat')) {
+      throw new AgnesError('forbidden', "requires a service account's personal access token");
     }
     const minimum = label === 'service' ? minimumServiceRole : MINIMUM_ROLE[label];
     if (minimum && !hasRole(auth.principal.role, minimum)) {
@@ -98,6 +101,7 @@ export function registerRouteAuth(app: AgnesApp, authenticator: Authenticator): 
         method,
         url: route.url,
         auth: label,
+        ...(route.config?.serviceRole ? { serviceRole: route.config.serviceRole } : {}),
         hasBody: Boolean(route.schema?.body),
         hidden: route.schema?.hide === true,
         page: route.config?.page === true,

@@ -147,7 +147,9 @@ describe('defaults', () => {
     expect(config.telegram).toMatchObject({ listen_host: '127.0.0.1', listen_port: 8767 });
     expect(config.ws_gateway.allowed_origins).toEqual(['http://localhost:8000']);
     expect(config.scheduler).toEqual({
+      in_process: true,
       tick_seconds: 30,
+      max_jitter_seconds: 0,
       timezone: 'UTC',
       health_interval: 'every 5m',
       maintenance_schedule: 'daily 03:00',
@@ -461,6 +463,10 @@ describe('validation messages', () => {
     ]);
     expect(await problems('scheduler:\n  timezone: Mars/Olympus\n')).toEqual([
       'config: scheduler.timezone: must be an IANA time zone such as Europe/Prague',
+    ]);
+    expect(await problems('scheduler:\n  tick_seconds: 301\n  max_jitter_seconds: 601\n')).toEqual([
+      'config: scheduler.tick_seconds: must be an integer between 1 and 300',
+      'config: scheduler.max_jitter_seconds: must be an integer between 0 and 600',
     ]);
     expect(await problems('query:\n  default_limit: 500\n  max_limit: 100\n')).toEqual([
       'config: query.default_limit: must not exceed query.max_limit',

@@ -34,6 +34,7 @@ export interface JobOutcome {
 }
 
 const ACTIVE: readonly JobStatus[] = ['queued', 'running'];
+const LAST_START_PAGE = 500;
 
 /** The persisted queue of the in-app job runner (`sync_jobs`). */
 export function createJobsRepository(db: Kysely<Database>, clock: Clock = systemClock) {
@@ -103,6 +104,51 @@ export function createJobsRepository(db: Kysely<Database>, clock: Clock = system
           .returningAll()
           .executeTakeFirst();
       });
+    },
+
+    /**
+     * When each table's sync last started (`last_run_at` of 08 §1.2, the last attempt): the newest
+     * started sync job of the table's source that names it or names no table (every table). Walks
+     * the started jobs newest first, a page at a time, only until every table is found.
+     */
+    async lastSyncStarts(tables: readonly { id: string; source: string }[]): Promise<Map<string, string>> {
+      const found = new Map<string, string>();
+      const missing = new Map<string, Set<string>>();
+      for (const { id, source } of tables) missing.set(source, (missing.get(source) ?? new Set()).add(id));
+      let after: { started_at: string; id: string } | null = null;
+      while (missing.size > 0) {
+        let query = db
+          .selectFrom('sync_jobs')
+          .select(['id', 'source', 'tables', 'started_at'])
+          .where('kind', '=', 'sync')
+          .where('started_at', 'is not', null)
+          .orderBy('started_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(LAST_START_PAGE);
+        if (after) {
+          const { started_at, id } = after;
+          query = query.where((eb) =>
+            eb.or([
+              eb('started_at', '<', started_at),
+              eb.and([eb('started_at', '=', started_at), eb('id', '<', id)]),
+            ]),
+          );
+        }
+        const page = await query.execute();
+        for (const job of page) {
+          const wanted = job.source === null ? undefined : missing.get(job.source);
+          if (!wanted) continue;
+          for (const id of job.tables.length === 0 ? [...wanted] : job.tables.filter((t) => wanted.has(t))) {
+            found.set(id, job.started_at!);
+            wanted.delete(id);
+          }
+          if (wanted.size === 0) missing.delete(job.source!);
+        }
+        const last = page.at(-1);
+        if (page.length < LAST_START_PAGE || !last) break;
+        after = { started_at: last.started_at!, id: last.id };
+      }
+      return found;
     },
 
     /** Claims a queued job; false when another runner claimed it first. */

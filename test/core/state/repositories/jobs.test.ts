@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MINUTE, useFreshStore } from './fresh-store.js';
+import { type FreshStore, MINUTE, useFreshStore } from './fresh-store.js';
 
 describe('jobs repository', () => {
   const store = useFreshStore();
@@ -116,5 +116,66 @@ describe('jobs repository', () => {
       finished_at: clock.iso(),
     });
     expect((await repos.jobs.get(queued.id))?.status).toBe('queued');
+  });
+
+  describe('when each table last started a sync (last_run_at, 08 §1.2)', () => {
+    async function started(
+      store: FreshStore,
+      source: string,
+      tables: string[],
+      options: { kind?: 'sync' | 'profile'; fail?: boolean } = {},
+    ): Promise<string> {
+      const job = await store.repos.jobs.create({
+        kind: options.kind ?? 'sync',
+        requested_by: null,
+        source,
+        tables,
+      });
+      await store.repos.jobs.markRunning(job.id);
+      const at = store.clock.iso();
+      await store.repos.jobs.finish(job.id, {
+        status: options.fail ? 'failed' : 'succeeded',
+        report: null,
+        error: options.fail ? 'boom' : null,
+      });
+      store.clock.advance(MINUTE);
+      return at;
+    }
+
+    it('takes the newest started sync naming the table, or naming none (every table of its source)', async () => {
+      const s = store();
+      await started(s, 'shop', ['orders']);
+      const whole = await started(s, 'shop', []);
+      const failed = await started(s, 'shop', ['orders'], { fail: true });
+      await started(s, 'crm', ['customers']);
+      await started(s, 'shop', ['customers'], { kind: 'profile' });
+      await s.repos.jobs.create({ kind: 'sync', requested_by: null, source: 'shop', tables: ['customers'] });
+
+      const starts = await s.repos.jobs.lastSyncStarts([
+        { id: 'orders', source: 'shop' },
+        { id: 'customers', source: 'shop' },
+        { id: 'never', source: 'erp' },
+      ]);
+
+      // A failed run is still the last attempt; a queued job has not started; a profile job is no
+      // sync; the crm job syncs another source's table of the same name.
+      expect(Object.fromEntries(starts)).toEqual({ orders: failed, customers: whole });
+    });
+
+    it('finds a table whose last start lies beyond many newer jobs', async () => {
+      const s = store();
+      const old = await started(s, 'shop', ['customers']);
+      for (let i = 0; i < 1_100; i += 1) {
+        const job = await s.repos.jobs.create({
+          kind: 'sync',
+          requested_by: null,
+          source: 'shop',
+          tables: ['orders'],
+        });
+        await s.repos.jobs.markRunning(job.id);
+      }
+      const starts = await s.repos.jobs.lastSyncStarts([{ id: 'customers', source: 'shop' }]);
+      expect(starts.get('customers')).toBe(old);
+    });
   });
 });
