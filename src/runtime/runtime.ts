@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import type { InstanceConfig, JwtSecrets } from '../core/config/index.js';
-import type { SourceDefinition } from '../core/config/sources.js';
+import { connectorSection, type SourceDefinition } from '../core/config/sources.js';
 import type { ConnectorRegistry } from '../core/extract/connector.js';
+import type { PushSource } from '../core/extract/push.js';
 import type { AttachRemote } from '../core/extract/remote-attach.js';
 import type { ExtractorCommand } from '../core/jobs/extract-child.js';
+import { ProfileQueue } from '../core/jobs/profile-queue.js';
 import { JobRunner } from '../core/jobs/runner.js';
 import { SyncOrchestrator } from '../core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../core/orchestrator/state-store.js';
@@ -33,6 +35,8 @@ export interface Runtime {
   jobs: JobRunner;
   /** The one query engine (05): guard, sandboxes and limits for every caller-provided SQL. */
   query: QueryEngine;
+  /** The in-app part of each push connector, by connector type (Jira's webhook intake and worker). */
+  push: ReadonlyMap<string, PushSource>;
   services: ServiceList;
   log: Logger;
   /** Starts the services in order (the job runner picks up queued jobs). */
@@ -116,6 +120,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     { name: 'query-engine', start: async () => undefined, stop: () => query.close() },
     { name: 'job-runner', start: () => jobs.start(), stop: () => jobs.shutdown() },
   ]);
+  const push = openPushSources(options, { dataDir, env, repos, orchestrator, jobs, services });
   let closing: Promise<void> | null = null;
   const runtime: Runtime = {
     config,
@@ -130,6 +135,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     orchestrator,
     jobs,
     query,
+    push,
     services,
     log,
     start: () => services.start(),
@@ -144,4 +150,52 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
   for (const service of options.services?.(runtime) ?? []) services.add(service);
   return runtime;
+}
+
+/**
+ * Opens every push connector's in-app part: its job kinds go to the job runner, its service
+ * starts after the runner, and what it publishes is profiled off its own path.
+ */
+function openPushSources(
+  options: RuntimeOptions,
+  parts: {
+    dataDir: string;
+    env: NodeJS.ProcessEnv;
+    repos: Repositories;
+    orchestrator: SyncOrchestrator;
+    jobs: JobRunner;
+    services: ServiceList;
+  },
+): Map<string, PushSource> {
+  const push = new Map<string, PushSource>();
+  const connectors = options.connectors.all.filter((c) => c.openPush);
+  if (connectors.length === 0) return push;
+  const { config, log } = options;
+  const profiles = new ProfileQueue({
+    repos: parts.repos,
+    dataDir: parts.dataDir,
+    options: config.profiler,
+    log,
+  });
+  const publish = async (source: string) => {
+    const report = await parts.orchestrator.rebuildSource(source);
+    const published = report.sources[source];
+    profiles.request([...(published?.tables ?? [])].map((t) => t.toLowerCase()));
+  };
+  // Added before the push services, so it stops after them and sees their last publication.
+  parts.services.add({ name: 'push-profiles', start: async () => undefined, stop: () => profiles.stop() });
+  for (const connector of connectors) {
+    const opened = connector.openPush!({
+      section: connector.config ? connectorSection(config, connector.config) : undefined,
+      dataDir: parts.dataDir,
+      env: parts.env,
+      log,
+      repos: parts.repos,
+      publish,
+    });
+    for (const [kind, run] of opened.tasks) parts.jobs.addTask(kind, run);
+    parts.services.add(opened.service);
+    push.set(connector.type, opened);
+  }
+  return push;
 }

@@ -1,10 +1,12 @@
 import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
 import type { StateDb } from './db.js';
 import * as m0001 from './migrations/0001_initial.js';
+import * as m0002 from './migrations/0002_jira_event_attempts.js';
 
 /** Forward-only migrations, in order. A new migration is a new file added here. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_jira_event_attempts': m0002,
 };
 
 export class MigrationError extends Error {

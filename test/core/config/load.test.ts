@@ -78,6 +78,7 @@ describe('defaults', () => {
         'scripts',
         'session_collector',
         'limits',
+        'jira',
       ].sort(),
     );
     expect(config.instance).toEqual({

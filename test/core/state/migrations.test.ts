@@ -38,6 +38,7 @@ const DATABASE_TABLES = {
   sync_jobs: true,
   alerts: true,
   notifications: true,
+  jira_event_attempts: true,
 } satisfies Record<keyof Database, true>;
 
 describe('migrateToLatest', () => {
