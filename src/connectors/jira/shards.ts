@@ -89,12 +89,13 @@ async function monthsHolding(
 ): Promise<Set<string>> {
   if (shards.length === 0) return new Set();
   const list = `[${shards.map((s) => quoteLiteral(join(writer.dataDir, entity, s))).join(', ')}]`;
-  const rows = await queryRows<{ filename: string }>(
+  // Not `filename = true`: the attachments table has a column of that name.
+  const rows = await queryRows<{ shard_file: string }>(
     conn,
-    `SELECT DISTINCT filename FROM read_parquet(${list}, filename = true, union_by_name = true)
+    `SELECT DISTINCT shard_file FROM read_parquet(${list}, filename = 'shard_file', union_by_name = true)
      WHERE issue_key IN (SELECT issue_key FROM changed_keys)`,
   );
-  return new Set(rows.map((r) => monthOfShard(String(r.filename).split('/').at(-1) ?? '')));
+  return new Set(rows.map((r) => monthOfShard(String(r.shard_file).split('/').at(-1) ?? '')));
 }
 
 async function rewriteShard(
