@@ -152,6 +152,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   return runtime;
 }
 
+/** A push source's tables are profiled at most this often while events keep arriving. */
+const PUSH_PROFILE_INTERVAL_MS = 60_000;
+
 /**
  * Opens every push connector's in-app part: its job kinds go to the job runner, its service
  * starts after the runner, and what it publishes is profiled off its own path.
@@ -171,12 +174,10 @@ function openPushSources(
   const connectors = options.connectors.all.filter((c) => c.openPush);
   if (connectors.length === 0) return push;
   const { config, log } = options;
-  const profiles = new ProfileQueue({
-    repos: parts.repos,
-    dataDir: parts.dataDir,
-    options: config.profiler,
-    log,
-  });
+  const profiles = new ProfileQueue(
+    { repos: parts.repos, dataDir: parts.dataDir, options: config.profiler, log },
+    PUSH_PROFILE_INTERVAL_MS,
+  );
   const publish = async (source: string) => {
     const report = await parts.orchestrator.rebuildSource(source);
     const published = report.sources[source];

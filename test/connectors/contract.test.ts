@@ -138,12 +138,12 @@ const FIXTURES: Record<string, (dir: string) => Promise<Fixture>> = {
     const columns = tableColumns(settings.transform.customFields);
     for (const key of ['SUP-1', 'SUP-2', 'SUP-3']) {
       const doc = await fetchIssue(fetcher, key, new Date().toISOString());
-      await raw.write(doc);
+      await raw.writeMany([doc]);
       const change = { upserts: [transformIssue(doc, settings.transform)], removed: [] };
       await writeShards(join(dir, 'extracts', 'jira'), columns, change);
     }
     const gone = await raw.read('SUP-3');
-    await raw.write({ ...gone!, _deleted_at: new Date().toISOString() });
+    await raw.writeMany([{ ...gone!, _deleted_at: new Date().toISOString() }]);
     await writeShards(join(dir, 'extracts', 'jira'), columns, { upserts: [], removed: ['SUP-3'] });
     return {
       section,

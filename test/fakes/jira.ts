@@ -83,6 +83,71 @@ export interface IssueSeed {
 
 let nextId = 20000;
 
+/** An issue with plausible fields, `changes` history entries and `comments`, as the fake serves it. */
+export function fakeIssue(seed: IssueSeed): FakeIssue {
+  const id = seed.id ?? String(nextId++);
+  const created = seed.created ?? '2024-03-10T09:00:00.000+0000';
+  const changelog = Array.from({ length: seed.changes ?? 1 }, (_, i) => ({
+    id: `${id}${String(i).padStart(4, '0')}`,
+    author: user('Alice'),
+    created,
+    items: [
+      { field: 'status', fieldtype: 'jira', from: '1', fromString: 'Open', to: '3', toString: `Step ${i}` },
+      ...(i === 0
+        ? [{ field: 'labels', fieldtype: 'jira', from: null, fromString: '', toString: 'vip' }]
+        : []),
+    ],
+  }));
+  const comments = Array.from({ length: seed.comments ?? 1 }, (_, i) => ({
+    id: `${id}${String(i).padStart(5, '0')}`,
+    author: user('Bob'),
+    updateAuthor: user('Bob'),
+    body: adf(`Comment ${i} on ${seed.key}`),
+    created,
+    updated: created,
+  }));
+  const remoteLinks = Array.from({ length: seed.remoteLinks ?? 1 }, (_, i) => ({
+    id: Number(`${id}${i}`),
+    object: { url: `https://docs.example.com/${seed.key}/${i}`, title: `Doc ${i}` },
+    application: { name: 'Confluence', type: 'com.atlassian.confluence' },
+  }));
+  const issue: FakeIssue = {
+    id,
+    key: seed.key,
+    fields: {
+      summary: seed.summary ?? `Summary of ${seed.key}`,
+      description: adf(`Description of ${seed.key}`, 'Second line'),
+      issuetype: { name: 'Task' },
+      status: { name: seed.status ?? 'Open', statusCategory: { name: seed.statusCategory ?? 'To Do' } },
+      priority: { name: 'High' },
+      resolution: null,
+      project: PROJECT,
+      creator: user('Carol'),
+      reporter: user('Carol'),
+      assignee: user('Dave'),
+      created,
+      updated: seed.updated ?? created,
+      resolutiondate: null,
+      duedate: '2024-04-30',
+      labels: ['vip'],
+      attachment: seed.attachments ?? [],
+      issuelinks: seed.issuelinks ?? [],
+      comment: { total: seed.comments ?? 1 },
+      customfield_10004: { value: 'S2' },
+      customfield_10323: [{ value: 'Bug' }, { value: 'Urgent' }],
+      customfield_10156: [user('Eve'), user('Hidden', null)],
+      customfield_10157: { rating: 4 },
+      customfield_10010: { requestType: { name: 'Get help' }, currentStatus: { status: 'Waiting' } },
+      ...seed.fields,
+    },
+    changelog,
+    comments,
+    remoteLinks,
+    sla: seed.sla ?? {},
+  };
+  return issue;
+}
+
 export class FakeJira {
   readonly account: Account;
   readonly slaAccount: Account;
@@ -125,66 +190,7 @@ export class FakeJira {
 
   /** Adds (or replaces) an issue with plausible fields, `changes` history entries and `comments`. */
   addIssue(seed: IssueSeed): FakeIssue {
-    const id = seed.id ?? String(nextId++);
-    const created = seed.created ?? '2024-03-10T09:00:00.000+0000';
-    const changelog = Array.from({ length: seed.changes ?? 1 }, (_, i) => ({
-      id: `${id}${String(i).padStart(4, '0')}`,
-      author: user('Alice'),
-      created,
-      items: [
-        { field: 'status', fieldtype: 'jira', from: '1', fromString: 'Open', to: '3', toString: `Step ${i}` },
-        ...(i === 0
-          ? [{ field: 'labels', fieldtype: 'jira', from: null, fromString: '', toString: 'vip' }]
-          : []),
-      ],
-    }));
-    const comments = Array.from({ length: seed.comments ?? 1 }, (_, i) => ({
-      id: `${id}${String(i).padStart(5, '0')}`,
-      author: user('Bob'),
-      updateAuthor: user('Bob'),
-      body: adf(`Comment ${i} on ${seed.key}`),
-      created,
-      updated: created,
-    }));
-    const remoteLinks = Array.from({ length: seed.remoteLinks ?? 1 }, (_, i) => ({
-      id: Number(`${id}${i}`),
-      object: { url: `https://docs.example.com/${seed.key}/${i}`, title: `Doc ${i}` },
-      application: { name: 'Confluence', type: 'com.atlassian.confluence' },
-    }));
-    const issue: FakeIssue = {
-      id,
-      key: seed.key,
-      fields: {
-        summary: seed.summary ?? `Summary of ${seed.key}`,
-        description: adf(`Description of ${seed.key}`, 'Second line'),
-        issuetype: { name: 'Task' },
-        status: { name: seed.status ?? 'Open', statusCategory: { name: seed.statusCategory ?? 'To Do' } },
-        priority: { name: 'High' },
-        resolution: null,
-        project: PROJECT,
-        creator: user('Carol'),
-        reporter: user('Carol'),
-        assignee: user('Dave'),
-        created,
-        updated: seed.updated ?? created,
-        resolutiondate: null,
-        duedate: '2024-04-30',
-        labels: ['vip'],
-        attachment: seed.attachments ?? [],
-        issuelinks: seed.issuelinks ?? [],
-        comment: { total: seed.comments ?? 1 },
-        customfield_10004: { value: 'S2' },
-        customfield_10323: [{ value: 'Bug' }, { value: 'Urgent' }],
-        customfield_10156: [user('Eve'), user('Hidden', null)],
-        customfield_10157: { rating: 4 },
-        customfield_10010: { requestType: { name: 'Get help' }, currentStatus: { status: 'Waiting' } },
-        ...seed.fields,
-      },
-      changelog,
-      comments,
-      remoteLinks,
-      sla: seed.sla ?? {},
-    };
+    const issue = fakeIssue(seed);
     this.issues.set(seed.key, issue);
     return issue;
   }

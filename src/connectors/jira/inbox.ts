@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../../core/fs/atomic.js';
+import { FILE_MODE, fsyncDir, tempPathFor, writeFileAtomic } from '../../core/fs/atomic.js';
 import { compactTime, ensureDir, isObject, readNoFollow } from './files.js';
 
 /**
@@ -43,17 +43,53 @@ function dayOf(file: string): string {
   return `${file.slice(0, 4)}-${file.slice(4, 6)}-${file.slice(6, 8)}`;
 }
 
+/**
+ * fsync of one directory shared by concurrent callers (group commit): `sync()` resolves after an
+ * fsync that started after the call, so every rename before it is durable, and a burst of
+ * appends costs a few directory fsyncs instead of one each.
+ */
+class DirectorySync {
+  readonly #dir: string;
+  #running: Promise<void> | null = null;
+  #queued: Promise<void> | null = null;
+
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+
+  sync(): Promise<void> {
+    if (!this.#running) return this.#start();
+    this.#queued ??= this.#running
+      .catch(() => undefined)
+      .then(() => {
+        this.#queued = null;
+        return this.#start();
+      });
+    return this.#queued;
+  }
+
+  #start(): Promise<void> {
+    const running = fsyncDir(this.#dir).finally(() => {
+      if (this.#running === running) this.#running = null;
+    });
+    this.#running = running;
+    return running;
+  }
+}
+
 export class Inbox {
   readonly dir: string;
   readonly processedDir: string;
   readonly failedDir: string;
   /** The last `received_at` handed out: kept strictly increasing so file names keep arrival order. */
   #lastReceived = 0;
+  readonly #dirSync: DirectorySync;
 
   constructor(jiraDir: string) {
     this.dir = join(jiraDir, 'inbox');
     this.processedDir = join(jiraDir, 'raw', 'events');
     this.failedDir = join(jiraDir, 'failed');
+    this.#dirSync = new DirectorySync(this.dir);
   }
 
   /** A new event's id and arrival time, later than any handed out before in this process. */
@@ -62,11 +98,29 @@ export class Inbox {
     return { event_id: randomUUID(), received_at: new Date(this.#lastReceived).toISOString() };
   }
 
-  /** Stores an event durably (file and directory fsynced); returns its file name. */
+  /**
+   * Stores an event durably before the webhook answers: a temp file written and fsynced through
+   * one handle, renamed, and the directory fsynced (shared with concurrent appends).
+   */
   async append(event: InboxEvent): Promise<string> {
     const file = `${compactTime(event.received_at)}-${event.event_id}.json`;
+    const path = join(this.dir, file);
+    const temp = tempPathFor(path);
     await ensureDir(this.dir);
-    await writeFileAtomic(join(this.dir, file), JSON.stringify(event));
+    try {
+      const handle = await open(temp, 'wx', FILE_MODE);
+      try {
+        await handle.writeFile(JSON.stringify(event));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await this.#dirSync.sync();
     return file;
   }
 

@@ -1,6 +1,6 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../core/fs/atomic.js';
+import { FILE_MODE, fsyncDir, fsyncFile, tempPathFor } from '../../core/fs/atomic.js';
 import { ensureDir, isObject, readNoFollow } from './files.js';
 import { isAttachmentId, isIssueKey } from './names.js';
 import type { RawIssue } from './transform.js';
@@ -44,24 +44,48 @@ export class RawStore {
     } as RawIssue;
   }
 
-  async write(doc: RawIssue): Promise<void> {
-    await this.update(doc.key, () => doc);
+  /**
+   * Writes documents, each through a fsynced temp file and a rename, all at once, then fsyncs the
+   * directory once: a batch costs about one fsync instead of two per document.
+   */
+  async writeMany(docs: readonly RawIssue[]): Promise<void> {
+    await ensureDir(this.issuesDir);
+    await Promise.all(docs.map((doc) => this.#turn(doc.key, async () => this.#put(doc))));
+    if (docs.length > 0) await fsyncDir(this.issuesDir);
   }
 
   /**
-   * Reads, changes and writes one document under its key's turn, so a change computed from an
-   * older read cannot overwrite a newer write. `change` returning null leaves the document as it is.
+   * Reads, changes and writes one document in its key's turn, so a change computed from an older
+   * read cannot overwrite a newer write. `change` returning null leaves the document as it is.
    */
   update(key: string, change: (current: RawIssue | null) => RawIssue | null): Promise<RawIssue | null> {
-    const path = this.#path(key);
-    const previous = this.#writing.get(key) ?? Promise.resolve();
-    const next = previous.then(async () => {
+    return this.#turn(key, async () => {
       const updated = change(await this.read(key).catch(() => null));
       if (!updated) return null;
       await ensureDir(this.issuesDir);
-      await writeFileAtomic(path, JSON.stringify(updated));
+      await this.#put(updated);
+      await fsyncDir(this.issuesDir);
       return updated;
     });
+  }
+
+  async #put(doc: RawIssue): Promise<void> {
+    const path = this.#path(doc.key);
+    const temp = tempPathFor(path);
+    try {
+      await writeFile(temp, JSON.stringify(doc), { mode: FILE_MODE });
+      await fsyncFile(temp);
+      await rename(temp, path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  /** Runs `work` after every earlier write of `key` (writes of one document never interleave). */
+  #turn<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#writing.get(key) ?? Promise.resolve();
+    const next = previous.then(work);
     const settled = next.catch(() => undefined);
     this.#writing.set(key, settled);
     void settled.then(() => {

@@ -57,7 +57,7 @@ async function stage(
 ): Promise<void> {
   const table = stagingTable(entity);
   const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} (_month VARCHAR, ${defs})`);
+  await conn.run(`CREATE OR REPLACE TABLE ${table} (_month VARCHAR, ${defs})`);
   const struct = JSON.stringify([
     Object.fromEntries([['_month', 'VARCHAR'], ...columns.map((c) => [c.name, STRUCT_TYPE[c.type]])]),
   ]);
@@ -98,6 +98,7 @@ async function monthsHolding(
   return new Set(rows.map((r) => monthOfShard(String(r.shard_file).split('/').at(-1) ?? '')));
 }
 
+/** Rewrites one month of one table: its old rows minus the changed issues, plus their new rows. */
 async function rewriteShard(
   conn: DuckDBConnection,
   writer: ExtractWriter,
@@ -118,12 +119,13 @@ async function rewriteShard(
     .map((c) => `CAST(${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}`)
     .join(', ');
   const order = SORT_KEYS[entity].map(quoteIdent).join(', ');
-  await conn.run(
-    `CREATE OR REPLACE TEMP TABLE shard_out AS SELECT ${select} FROM (${parts.join(' UNION ALL BY NAME ')}) ORDER BY ${order}`,
+  const file = await writer.writeParquet(
+    conn,
+    relPath,
+    `SELECT ${select} FROM (${parts.join(' UNION ALL BY NAME ')}) ORDER BY ${order}`,
   );
-  const count = toNumber((await queryRows(conn, 'SELECT count(*) AS n FROM shard_out'))[0]?.n) ?? 0;
-  if (count === 0) return null;
-  return writer.writeParquet(conn, relPath, 'SELECT * FROM shard_out', { expectedRows: count });
+  // No rows left: the (empty) file is not listed, so the commit removes it with the old shard.
+  return file.rows > 0 ? file : null;
 }
 
 /** A shard kept as it is: its recorded hash when the size still matches, its row count from the footer. */
@@ -148,6 +150,38 @@ async function keptShard(
   };
 }
 
+/** One table's shards after a change: the ones rewritten, and every file the table now has. */
+async function writeTable(
+  conn: DuckDBConnection,
+  writer: ExtractWriter,
+  previous: PreviousExtract | null,
+  entity: Entity,
+  columns: readonly Column[],
+  change: ShardChange,
+  full: boolean,
+): Promise<{ files: WrittenFile[]; written: string[]; rewrote: boolean }> {
+  await stage(conn, entity, columns, change.upserts);
+  const onDisk = full ? [] : await shardsOnDisk(writer, entity);
+  const months = await monthsHolding(conn, writer, entity, onDisk);
+  for (const upsert of change.upserts) if (upsert.rows[entity].length > 0) months.add(upsert.month);
+  const files: WrittenFile[] = [];
+  const written: string[] = [];
+  for (const month of [...months].sort()) {
+    const file = await rewriteShard(conn, writer, entity, columns, month, !full);
+    if (file) {
+      files.push(file);
+      written.push(file.path);
+    }
+  }
+  for (const name of onDisk) {
+    if (months.has(monthOfShard(name))) continue;
+    const kept = await keptShard(conn, writer, previous, `${entity}/${name}`);
+    // An empty shard a crashed run left behind is dropped (the commit removes it).
+    if (kept.rows > 0) files.push(kept);
+  }
+  return { files, written, rewrote: months.size > 0 };
+}
+
 /**
  * Applies a change to the shards and publishes the extract. `full`: every shard is rebuilt from
  * `change.upserts` alone and nothing else is kept (the full re-transform).
@@ -164,38 +198,41 @@ export async function writeShards(
   const written: string[] = [];
   try {
     const previous = await writer.previous();
-    const { conn } = duck;
     const keys = [...new Set([...change.upserts.map((u) => u.key), ...change.removed])];
-    await conn.run(
-      `CREATE OR REPLACE TEMP TABLE changed_keys AS SELECT unnest(json_transform($1::JSON, '["VARCHAR"]')) AS issue_key`,
+    await duck.conn.run(
+      `CREATE OR REPLACE TABLE changed_keys AS SELECT unnest(json_transform($1::JSON, '["VARCHAR"]')) AS issue_key`,
       [JSON.stringify(keys)],
     );
-    for (const entity of ENTITIES) {
-      await stage(conn, entity, columns[entity], change.upserts);
-      const onDisk = options.full ? [] : await shardsOnDisk(writer, entity);
-      const months = await monthsHolding(conn, writer, entity, onDisk);
-      for (const upsert of change.upserts) if (upsert.rows[entity].length > 0) months.add(upsert.month);
-      const files: WrittenFile[] = [];
-      let rewrote = false;
-      for (const month of [...months].sort()) {
-        const file = await rewriteShard(conn, writer, entity, columns[entity], month, !options.full);
-        rewrote = true;
-        if (file) {
-          files.push(file);
-          written.push(file.path);
+    // The six tables are independent: each on its own connection, so their statements overlap.
+    const tables = await Promise.all(
+      ENTITIES.map(async (entity) => {
+        const conn = await duck.instance.connect();
+        try {
+          return await writeTable(
+            conn,
+            writer,
+            previous,
+            entity,
+            columns[entity],
+            change,
+            options.full === true,
+          );
+        } finally {
+          conn.closeSync();
         }
-      }
-      for (const name of onDisk)
-        if (!months.has(monthOfShard(name)))
-          files.push(await keptShard(conn, writer, previous, `${entity}/${name}`));
-      if (files.length === 0) continue;
+      }),
+    );
+    for (const [index, table] of tables.entries()) {
+      const entity = ENTITIES[index] as Entity;
+      written.push(...table.written);
+      if (table.files.length === 0) continue;
       const before = previous?.meta.find((m) => m.table_name === entity);
       writer.addLocalTable({
         name: entity,
         description: DESCRIPTIONS[entity],
         layout: 'multi',
-        extractedAt: rewrote || !before?.extracted_at ? now : before.extracted_at,
-        files: files.sort((a, b) => (a.path < b.path ? -1 : 1)),
+        extractedAt: table.rewrote || !before?.extracted_at ? now : before.extracted_at,
+        files: table.files.sort((a, b) => (a.path < b.path ? -1 : 1)),
       });
     }
     const result = await writer.commit();

@@ -44,15 +44,6 @@ export interface WorkerOptions {
   now?: () => number;
 }
 
-export interface BatchReport {
-  /** Events taken from the inbox. */
-  taken: number;
-  completed: number;
-  failed: number;
-  /** When the earliest deferred event is due (ms since the epoch), or null when none waits. */
-  nextDueAt: number | null;
-}
-
 type Target = { key: string } | { id: string };
 
 type Outcome =
@@ -101,14 +92,26 @@ function coalesce(events: readonly QueuedEvent[]): Group[] {
   return [...groups.values()];
 }
 
+/** A batch whose issues are fetched, waiting to be written. */
+interface Prepared {
+  events: QueuedEvent[];
+  outcomes: Map<Group, Outcome>;
+  known: Map<string, JiraEventAttempt>;
+  stamp: string;
+  nextDueAt: number | null;
+}
+
 export class JiraWorker {
   readonly #o: WorkerOptions;
   #stopping = false;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
   #woken = false;
-  /** One batch at a time: the loop, a job draining the queue and a test share it. */
-  #batch: Promise<BatchReport> = Promise.resolve({ taken: 0, completed: 0, failed: 0, nextDueAt: null });
+  /** Files of batches taken but not yet written: the next batch leaves them alone. */
+  readonly #inFlight = new Set<string>();
+  /** Writes happen one batch after another, in the order the batches were taken. */
+  #writing: Promise<unknown> = Promise.resolve();
+  #writesPending = 0;
 
   constructor(options: WorkerOptions) {
     this.#o = options;
@@ -124,11 +127,12 @@ export class JiraWorker {
     this.#loop = this.#run();
   }
 
-  /** Stops after the batch in flight; events not yet moved stay in the inbox. */
+  /** Stops after the batches in flight; events not yet moved stay in the inbox. */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.wake();
     await this.#loop;
+    await this.#writing;
   }
 
   /** A new event is in the inbox. */
@@ -137,18 +141,46 @@ export class JiraWorker {
     this.#wake?.();
   }
 
+  /**
+   * Fetches the next batch while the previous one is being written (one batch deep): fetching
+   * waits on Jira, writing on DuckDB and the disk, so the two overlap. A batch fetched while an
+   * older one of the same issue is still being written is at least as new, and writes stay in order.
+   */
   async #run(): Promise<void> {
     while (!this.#stopping) {
       this.#woken = false;
-      let report: BatchReport;
+      let prepared: Prepared | null;
+      let nextDueAt: number | null;
       try {
-        report = await this.processBatch();
+        prepared = await this.#prepare();
+        nextDueAt = prepared.nextDueAt;
+        if (prepared.events.length === 0) prepared = null;
       } catch (error) {
         this.#o.log.error({ err: errorMessage(error) }, 'jira worker batch failed');
-        report = { taken: 0, completed: 0, failed: 0, nextDueAt: this.#now() + 1000 };
+        prepared = null;
+        nextDueAt = this.#now() + 1000;
       }
-      if (report.taken > 0 || this.#stopping || this.#woken) continue;
-      const wait = report.nextDueAt === null ? null : Math.max(0, report.nextDueAt - this.#now());
+      if (prepared) {
+        const batch = prepared;
+        await this.#writing;
+        this.#writesPending += 1;
+        this.#writing = this.#commit(batch)
+          .catch((error: unknown) => {
+            this.#o.log.error({ err: errorMessage(error) }, 'jira worker batch failed');
+          })
+          .finally(() => {
+            this.#writesPending -= 1;
+          });
+        continue;
+      }
+      // Nothing ready. A batch still being written may fail and defer events: look again once
+      // it is done, so their retry time is known before sleeping.
+      if (this.#writesPending > 0) {
+        await this.#writing;
+        continue;
+      }
+      if (this.#stopping || this.#woken) continue;
+      const wait = nextDueAt === null ? null : Math.max(0, nextDueAt - this.#now());
       await new Promise<void>((resolve) => {
         const timer = wait === null ? null : setTimeout(resolve, wait);
         this.#wake = () => {
@@ -160,25 +192,11 @@ export class JiraWorker {
     }
   }
 
-  /** Processes one batch (after any batch in flight). */
-  processBatch(): Promise<BatchReport> {
-    const next = this.#batch.then(
-      () => this.#processBatch(),
-      () => this.#processBatch(),
-    );
-    this.#batch = next;
-    return next;
-  }
-
-  /** Runs batches until nothing is ready (deferred events may remain). */
-  async drain(): Promise<void> {
-    while ((await this.processBatch()).taken > 0);
-  }
-
-  async #processBatch(): Promise<BatchReport> {
+  /** Takes up to a batch of due events and fetches their issues. */
+  async #prepare(): Promise<Prepared> {
     const { inbox, attempts } = this.#o;
     const now = this.#now();
-    const files = await inbox.list();
+    const files = (await inbox.list()).filter((f) => !this.#inFlight.has(f));
     const known = await attempts.get(files.map(eventIdOf));
     let nextDueAt: number | null = null;
     const ready: string[] = [];
@@ -196,35 +214,50 @@ export class JiraWorker {
         await this.#fail([{ file, event_id: eventIdOf(file) }], 'damaged_event', null, known, true);
       }
     }
-    if (events.length === 0) return { taken: 0, completed: 0, failed: 0, nextDueAt };
-
+    for (const event of events) this.#inFlight.add(event.file);
     const outcomes = new Map<Group, Outcome>();
     const stamp = new Date(now).toISOString();
-    await eachLimited(coalesce(events), this.#o.concurrency ?? 4, async (group) => {
-      outcomes.set(group, await this.#resolve(group, stamp));
-    });
-
-    const failedEvents = new Map<string, { event: QueuedEvent; outcome: Outcome & { kind: 'failed' } }>();
-    for (const [group, outcome] of outcomes)
-      if (outcome.kind === 'failed')
-        for (const event of group.events) failedEvents.set(event.file, { event, outcome });
     try {
-      const change = await this.#apply([...outcomes.values()], stamp);
-      if (change.upserts.length > 0 || change.removed.length > 0) {
-        await writeShards(this.#o.extractDir, this.#o.columns, change, { now: stamp });
-        this.#o.changed();
-      }
+      await eachLimited(coalesce(events), this.#o.concurrency ?? 8, async (group) => {
+        outcomes.set(group, await this.#resolve(group, stamp));
+      });
     } catch (error) {
-      this.#o.log.error({ err: errorMessage(error) }, 'jira batch could not be published');
-      const outcome = { kind: 'failed' as const, code: 'publish_failed', retryAfterMs: null };
-      for (const event of events) failedEvents.set(event.file, { event, outcome });
+      for (const event of events) this.#inFlight.delete(event.file);
+      throw error;
     }
-    const done = events.filter((e) => !failedEvents.has(e.file));
-    await inbox.complete(done.map((e) => e.file));
-    await attempts.forget(done.map((e) => e.event_id).filter((id) => known.has(id)));
-    for (const { event, outcome } of failedEvents.values())
-      await this.#fail([event], outcome.code, outcome.retryAfterMs, known, false);
-    return { taken: events.length, completed: done.length, failed: failedEvents.size, nextDueAt };
+    return { events, outcomes, known, stamp, nextDueAt };
+  }
+
+  /**
+   * Writes a fetched batch: raw documents, then the shards, and only then are its events moved
+   * out of the inbox (or their failures recorded).
+   */
+  async #commit(batch: Prepared): Promise<void> {
+    const { events, outcomes, known, stamp } = batch;
+    try {
+      const failedEvents = new Map<string, { event: QueuedEvent; outcome: Outcome & { kind: 'failed' } }>();
+      for (const [group, outcome] of outcomes)
+        if (outcome.kind === 'failed')
+          for (const event of group.events) failedEvents.set(event.file, { event, outcome });
+      try {
+        const change = await this.#apply([...outcomes.values()], stamp);
+        if (change.upserts.length > 0 || change.removed.length > 0) {
+          await writeShards(this.#o.extractDir, this.#o.columns, change, { now: stamp });
+          this.#o.changed();
+        }
+      } catch (error) {
+        this.#o.log.error({ err: errorMessage(error) }, 'jira batch could not be published');
+        const outcome = { kind: 'failed' as const, code: 'publish_failed', retryAfterMs: null };
+        for (const event of events) failedEvents.set(event.file, { event, outcome });
+      }
+      const done = events.filter((e) => !failedEvents.has(e.file));
+      await this.#o.inbox.complete(done.map((e) => e.file));
+      await this.#o.attempts.forget(done.map((e) => e.event_id).filter((id) => known.has(id)));
+      for (const { event, outcome } of failedEvents.values())
+        await this.#fail([event], outcome.code, outcome.retryAfterMs, known, false);
+    } finally {
+      for (const event of events) this.#inFlight.delete(event.file);
+    }
   }
 
   /** What one coalesced issue comes to: one GET decides between upsert, delete and failure. */
@@ -265,9 +298,10 @@ export class JiraWorker {
     }
     const upserts: IssueRows[] = [];
     const removed: string[] = [];
+    const fetched = [...byKey.values()].flatMap((o) => (o.kind === 'upsert' ? [o.doc] : []));
+    await raw.writeMany(fetched);
     for (const [key, outcome] of byKey) {
       if (outcome.kind === 'upsert') {
-        await raw.write(outcome.doc);
         upserts.push(transformIssue(outcome.doc, transform));
       } else if (outcome.kind === 'delete') {
         await raw.update(key, (previous) =>
