@@ -174,17 +174,29 @@ function openPushSources(
   const connectors = options.connectors.all.filter((c) => c.openPush);
   if (connectors.length === 0) return push;
   const { config, log } = options;
-  const profiles = new ProfileQueue(
-    { repos: parts.repos, dataDir: parts.dataDir, options: config.profiler, log },
-    PUSH_PROFILE_INTERVAL_MS,
-  );
+  const profiles = new Map<string, ProfileQueue>();
   const publish = async (source: string) => {
     const report = await parts.orchestrator.rebuildSource(source);
     const published = report.sources[source];
-    profiles.request([...(published?.tables ?? [])].map((t) => t.toLowerCase()));
+    let queue = profiles.get(source);
+    if (!queue) {
+      queue = new ProfileQueue(
+        { repos: parts.repos, dataDir: parts.dataDir, options: config.profiler, log },
+        source,
+        PUSH_PROFILE_INTERVAL_MS,
+      );
+      profiles.set(source, queue);
+    }
+    queue.request([...(published?.tables ?? [])].map((t) => t.toLowerCase()));
   };
   // Added before the push services, so it stops after them and sees their last publication.
-  parts.services.add({ name: 'push-profiles', start: async () => undefined, stop: () => profiles.stop() });
+  parts.services.add({
+    name: 'push-profiles',
+    start: async () => undefined,
+    stop: async () => {
+      await Promise.all([...profiles.values()].map((queue) => queue.stop()));
+    },
+  });
   for (const connector of connectors) {
     const opened = connector.openPush!({
       section: connector.config ? connectorSection(config, connector.config) : undefined,

@@ -1,7 +1,10 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConsistencyCheckRequest, JiraStatus } from '../../contract/jira.js';
 import { AgnesError, errorMessage } from '../../core/errors.js';
+import { EXTRACT_FILE, WRITE_LOCK_FILE } from '../../core/extract/contract.js';
 import type { PushDeps, PushSource } from '../../core/extract/push.js';
+import { acquireLock } from '../../core/fs/lock-file.js';
 import type { RetryTuning } from '../../core/http/retry.js';
 import type { TaskRun } from '../../core/jobs/runner.js';
 import type { JobOutcome } from '../../core/state/repositories/index.js';
@@ -56,7 +59,18 @@ export function openJira(deps: PushDeps, options: JiraOptions = {}): PushSource 
     : account
       ? new JiraClient(account, { ...options.tuning, ...SLA_TUNING })
       : null;
-  const publisher = new Publisher(() => deps.publish(SOURCE), settings.rebuildDebounceMs, deps.log);
+  // The rebuild reads the extract while the worker would be rewriting it: a view bound against a
+  // shard directory mid-change fails and drops out of that generation. Holding the source's write
+  // lock keeps the two apart (and the full re-transform's child too).
+  const publish = async () => {
+    const lock = await acquireLock(join(extractDir, WRITE_LOCK_FILE), { waitMs: 10 * 60_000 });
+    try {
+      await deps.publish(SOURCE);
+    } finally {
+      await lock.release();
+    }
+  };
+  const publisher = new Publisher(publish, settings.rebuildDebounceMs, deps.log);
   const fetcher: IssueFetcher | null = client
     ? {
         client,
@@ -147,7 +161,7 @@ export function openJira(deps: PushDeps, options: JiraOptions = {}): PushSource 
         pruneTimer = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
         pruneTimer.unref();
         // Shards a crashed run wrote but never published are published now.
-        publisher.changed();
+        if (await stat(join(extractDir, EXTRACT_FILE)).catch(() => null)) publisher.changed();
         worker.start();
       },
       async stop() {
