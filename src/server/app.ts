@@ -196,7 +196,12 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
 
   const monitor = new HealthMonitor(ctx);
   await app.register(async (scope) =>
-    healthRoutes(scope as AgnesApp, { monitor, version: ctx.version, repos: ctx.repos }),
+    healthRoutes(scope as AgnesApp, {
+      monitor,
+      version: ctx.version,
+      repos: ctx.repos,
+      jira: ctx.push.get('jira'),
+    }),
   );
   await app.register(async (scope) => authRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => tokenRoutes(scope as AgnesApp, shared));

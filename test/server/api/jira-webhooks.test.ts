@@ -287,4 +287,18 @@ describe('/api/jira (03 §20)', () => {
     const analyst = await createUser(server.ctx, 'analyst');
     expect((await call(server, 'GET', '/api/jira/status', { auth: analyst.auth })).status).toBe(403);
   });
+
+  it('shows the Jira queue in the detailed health to admins only', async () => {
+    const admin = await createUser(server.ctx, 'admin');
+    const analyst = await createUser(server.ctx, 'analyst');
+    const forAdmin = await call(server, 'GET', '/api/health/detailed', { auth: admin.auth });
+    expect(forAdmin.body.services.jira).toEqual({
+      status: 'healthy',
+      queue_depth: expect.any(Number),
+      last_event_at: expect.toSatisfy((v: unknown) => v === null || typeof v === 'string'),
+    });
+    const forAnalyst = await call(server, 'GET', '/api/health/detailed', { auth: analyst.auth });
+    expect(forAnalyst.status).toBe(200);
+    expect(forAnalyst.body.services.jira).toBeUndefined();
+  });
 });
