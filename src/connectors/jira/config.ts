@@ -23,19 +23,22 @@ const JiraSection = section({
       time_to_resolution: str('customfield_10161', { pattern: '^[A-Za-z0-9_]{1,100}$' }),
     }),
   }),
-  custom_fields: Type.Record(
-    Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
-    Type.Object(
-      {
-        field: Type.String({
-          pattern: '^[A-Za-z0-9_.-]{1,100}$',
-          errorMessage: 'must be a Jira field id such as customfield_10004',
-        }),
-        kind: oneOf(CUSTOM_FIELD_KINDS),
-      },
-      { additionalProperties: false },
+  // No schema default: TypeBox would merge a default map into a configured one, which must
+  // replace it (07 §5.7); `jiraSettings` supplies the default mapping.
+  custom_fields: Type.Optional(
+    Type.Record(
+      Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
+      Type.Object(
+        {
+          field: Type.String({
+            pattern: '^[A-Za-z0-9_.-]{1,100}$',
+            errorMessage: 'must be a Jira field id such as customfield_10004',
+          }),
+          kind: oneOf(CUSTOM_FIELD_KINDS),
+        },
+        { additionalProperties: false },
+      ),
     ),
-    { default: DEFAULT_CUSTOM_FIELDS },
   ),
   download_attachments: bool(false),
   max_attachment_bytes: size('50MB'),
@@ -119,7 +122,8 @@ export function jiraSettings(raw: unknown): JiraSettings {
     project: section.project,
     transform: {
       baseUrl: baseUrl ?? '',
-      customFields: section.custom_fields as Record<string, CustomField>,
+      customFields:
+        (section.custom_fields as Record<string, CustomField> | undefined) ?? DEFAULT_CUSTOM_FIELDS,
       slaFields: { ...sla.fields },
     },
     downloadAttachments: section.download_attachments,
@@ -148,7 +152,7 @@ export const jiraConfig: ConnectorConfig = {
     const section = raw as JiraSection;
     const problems: string[] = [];
     const warnings: string[] = [];
-    for (const column of Object.keys(section.custom_fields))
+    for (const column of Object.keys(section.custom_fields ?? {}))
       if (ISSUE_BASE_COLUMNS.has(column))
         problems.push(`config: ${KEY}.custom_fields.${column}: is a column of the issues table already`);
     if (section.domain && !/^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$/.test(section.domain))

@@ -11,7 +11,7 @@ import { type IssueRows, transformIssue } from './transform.js';
 const LOCK_WAIT_MS = 10 * 60_000;
 
 /** `DATA_DIR/extracts/jira` → `DATA_DIR/jira`. */
-export function jiraDirOf(extractDir: string): string {
+function jiraDirOf(extractDir: string): string {
   return resolve(extractDir, '..', '..', 'jira');
 }
 

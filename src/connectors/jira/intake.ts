@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AgnesError } from '../../core/errors.js';
+import type { WebhookHeaders } from '../../core/extract/push.js';
 import { isObject } from './files.js';
 import type { Inbox, InboxEvent } from './inbox.js';
 import { isEventName, isIssueId, isIssueKey } from './names.js';
@@ -12,8 +13,6 @@ import { isEventName, isIssueId, isIssueKey } from './names.js';
 export type WebhookAnswer =
   | { status: 'accepted'; event: string; issue: string | null; event_id: string }
   | { status: 'ignored'; event: string };
-
-export type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
 const ISSUE_EVENTS = new Set(['jira:issue_created', 'jira:issue_updated', 'jira:issue_deleted']);
 const PARENT_EVENTS = new Set([
@@ -35,7 +34,7 @@ export function isHandledEvent(event: string): boolean {
   );
 }
 
-function header(headers: Headers, name: string): string | undefined {
+function header(headers: WebhookHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -44,7 +43,7 @@ function header(headers: Headers, name: string): string | undefined {
  * HMAC-SHA256 of the raw bytes, compared in constant time (03 §20): `X-Hub-Signature-256` wins over
  * the legacy `X-Hub-Signature`; `sha256=` (any case) or bare hex; bad hex or length is a mismatch.
  */
-export function verifySignature(secret: string, body: Buffer, headers: Headers): boolean {
+export function verifySignature(secret: string, body: Buffer, headers: WebhookHeaders): boolean {
   const given = header(headers, 'x-hub-signature-256') ?? header(headers, 'x-hub-signature');
   if (given === undefined) return false;
   const hex = given.trim().replace(/^sha256=/i, '');
@@ -100,7 +99,7 @@ export async function receiveWebhook(
   settings: IntakeSettings,
   inbox: Inbox,
   body: Buffer,
-  headers: Headers,
+  headers: WebhookHeaders,
 ): Promise<WebhookAnswer> {
   checkConfigured(settings);
   if (!verifySignature(settings.webhookSecret as string, body, headers))

@@ -28,7 +28,7 @@ const IN_FLIGHT = 4;
 const STARTS_PER_SECOND = 5;
 
 /** Spaces request starts so that no one-second window holds more than `perSecond` of them. */
-export class StartLimiter {
+class StartLimiter {
   readonly #starts: number[] = [];
   #turn: Promise<void> = Promise.resolve();
 

@@ -19,7 +19,7 @@ import { type IssueRows, type RawIssue, transformIssue } from './transform.js';
  */
 
 /** Events that re-transform an issue from its raw document without a fetch (07 §5.5). */
-export const RETRANSFORM_EVENTS: ReadonlySet<string> = new Set(['agnes:sla_refresh', 'agnes:retransform']);
+const RETRANSFORM_EVENTS: ReadonlySet<string> = new Set(['agnes:sla_refresh', 'agnes:retransform']);
 /** Events after which a 404 deletes the issue (07 §5.7: deletes are confirmed). */
 const DELETE_EVENTS: ReadonlySet<string> = new Set(['jira:issue_deleted', 'agnes:issue_gone']);
 
