@@ -18,6 +18,9 @@ const PROCESS_TESTS = [
   'test/runtime/keboola-sync.test.ts',
   'test/runtime/bigquery-sync.test.ts',
   'test/runtime/scheduler-service.test.ts',
+  'test/runtime/jira-sync.test.ts',
+  // Agnes serve SIGKILLed while its Jira worker writes.
+  'test/connectors/jira/worker-kill.test.ts',
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
   'test/support/summary-reporter.test.ts',

@@ -1,5 +1,6 @@
 import type { Connector } from '../core/extract/connector.js';
 import { bigQueryConnector } from './bigquery/index.js';
+import { jiraConnector } from './jira/index.js';
 import { keboolaConnector } from './keboola/index.js';
 import { localConnector } from './local/index.js';
 
@@ -11,4 +12,5 @@ export const BUILT_IN_CONNECTORS: readonly Connector[] = [
   localConnector,
   keboolaConnector,
   bigQueryConnector,
+  jiraConnector,
 ];

@@ -48,6 +48,10 @@ export const HealthDetailedSchema = Type.Object({
       ]),
     }),
     disk: Type.Object({ status: Status, free_bytes: Type.Integer() }),
+    /** Admins only, when Jira is configured: `degraded` while events sit in `jira/failed/` (07 §5.7). */
+    jira: Type.Optional(
+      Type.Object({ status: Status, queue_depth: Type.Integer(), last_event_at: NullableTimestamp }),
+    ),
     users: Type.Optional(Type.Object({ count: Type.Integer() })),
   }),
 });

@@ -10,6 +10,7 @@ export * from './catalog.js';
 export * from './common.js';
 export * from './errors.js';
 export * from './health.js';
+export * from './jira.js';
 export * from './jobs.js';
 export * from './mcp.js';
 export * from './profile.js';

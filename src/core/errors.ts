@@ -17,11 +17,17 @@ export const ERROR_STATUS = {
   invalid_table_reference: 400,
   forbidden_function: 400,
   query_failed: 400,
+  empty_payload: 400,
+  invalid_json: 400,
+  not_an_object: 400,
+  invalid_event: 400,
+  invalid_issue_key: 400,
   unauthorized: 401,
   invalid_credentials: 401,
   invalid_token: 401,
   invalid_link: 401,
   invalid_bootstrap_token: 401,
+  invalid_signature: 401,
   forbidden: 403,
   forbidden_role: 403,
   csrf_failed: 403,
@@ -66,6 +72,8 @@ export const ERROR_STATUS = {
   email_not_configured: 503,
   unavailable: 503,
   sandbox_unavailable: 503,
+  webhook_secret_not_configured: 503,
+  jira_not_configured: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -2,10 +2,12 @@ import type { Logger } from 'pino';
 import { openMetadataEnricher } from '../connectors/openmetadata/index.js';
 import type { CatalogEnricher } from '../core/catalog/enrichment.js';
 import type { InstanceConfig, JwtSecrets } from '../core/config/index.js';
-import type { SourceDefinition } from '../core/config/sources.js';
+import { connectorSection, type SourceDefinition } from '../core/config/sources.js';
 import type { ConnectorRegistry } from '../core/extract/connector.js';
+import type { PushSource } from '../core/extract/push.js';
 import type { AttachRemote } from '../core/extract/remote-attach.js';
 import type { ExtractorCommand } from '../core/jobs/extract-child.js';
+import { ProfileQueue } from '../core/jobs/profile-queue.js';
 import { JobRunner } from '../core/jobs/runner.js';
 import { SyncOrchestrator } from '../core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../core/orchestrator/state-store.js';
@@ -40,6 +42,8 @@ export interface Runtime {
   query: QueryEngine;
   /** OpenMetadata enrichment of the catalog (07 §6), or null when it is not configured. */
   catalogEnricher: CatalogEnricher | null;
+  /** The in-app part of each push connector, by connector type (Jira's webhook intake and worker). */
+  push: ReadonlyMap<string, PushSource>;
   services: ServiceList;
   log: Logger;
   /** Starts the services in order (the job runner picks up queued jobs). */
@@ -126,6 +130,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     { name: 'query-engine', start: async () => undefined, stop: () => query.close() },
     { name: 'job-runner', start: () => jobs.start(), stop: () => jobs.shutdown() },
   ]);
+  const push = openPushSources(options, { dataDir, env, repos, orchestrator, jobs, services });
   let closing: Promise<void> | null = null;
   const runtime: Runtime = {
     config,
@@ -142,6 +147,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     jobs,
     query,
     catalogEnricher: openMetadataEnricher(config.openmetadata, log),
+    push,
     services,
     log,
     start: () => services.start(),
@@ -156,4 +162,65 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
   for (const service of options.services?.(runtime) ?? []) services.add(service);
   return runtime;
+}
+
+/** A push source's tables are profiled at most this often while events keep arriving. */
+const PUSH_PROFILE_INTERVAL_MS = 60_000;
+
+/**
+ * Opens every push connector's in-app part: its job kinds go to the job runner, its service
+ * starts after the runner, and what it publishes is profiled off its own path.
+ */
+function openPushSources(
+  options: RuntimeOptions,
+  parts: {
+    dataDir: string;
+    env: NodeJS.ProcessEnv;
+    repos: Repositories;
+    orchestrator: SyncOrchestrator;
+    jobs: JobRunner;
+    services: ServiceList;
+  },
+): Map<string, PushSource> {
+  const push = new Map<string, PushSource>();
+  const connectors = options.connectors.all.filter((c) => c.openPush);
+  if (connectors.length === 0) return push;
+  const { config, log } = options;
+  const profiles = new Map<string, ProfileQueue>();
+  const publish = async (source: string) => {
+    const report = await parts.orchestrator.rebuildSource(source);
+    const published = report.sources[source];
+    let queue = profiles.get(source);
+    if (!queue) {
+      queue = new ProfileQueue(
+        { repos: parts.repos, dataDir: parts.dataDir, options: config.profiler, log },
+        source,
+        PUSH_PROFILE_INTERVAL_MS,
+      );
+      profiles.set(source, queue);
+    }
+    queue.request([...(published?.tables ?? [])].map((t) => t.toLowerCase()));
+  };
+  // Added before the push services, so it stops after them and sees their last publication.
+  parts.services.add({
+    name: 'push-profiles',
+    start: async () => undefined,
+    stop: async () => {
+      await Promise.all([...profiles.values()].map((queue) => queue.stop()));
+    },
+  });
+  for (const connector of connectors) {
+    const opened = connector.openPush!({
+      section: connector.config ? connectorSection(config, connector.config) : undefined,
+      dataDir: parts.dataDir,
+      env: parts.env,
+      log,
+      repos: parts.repos,
+      publish,
+    });
+    for (const [kind, run] of opened.tasks) parts.jobs.addTask(kind, run);
+    parts.services.add(opened.service);
+    push.set(connector.type, opened);
+  }
+  return push;
 }

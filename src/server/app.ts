@@ -21,6 +21,8 @@ import { catalogRoutes } from './api/catalog.js';
 import { dataRoutes } from './api/data.js';
 import { groupRoutes } from './api/groups.js';
 import { healthRoutes } from './api/health.js';
+import { jiraRoutes } from './api/jira.js';
+import { jiraWebhookRoutes } from './api/jira-webhooks.js';
 import { mcpRoutes } from './api/mcp.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
@@ -200,7 +202,12 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
 
   const monitor = new HealthMonitor(ctx);
   await app.register(async (scope) =>
-    healthRoutes(scope as AgnesApp, { monitor, version: ctx.version, repos: ctx.repos }),
+    healthRoutes(scope as AgnesApp, {
+      monitor,
+      version: ctx.version,
+      repos: ctx.repos,
+      jira: ctx.push.get('jira'),
+    }),
   );
   await app.register(async (scope) => authRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => tokenRoutes(scope as AgnesApp, shared));
@@ -218,6 +225,8 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => uploadRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => queryRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => mcpRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => jiraWebhookRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => jiraRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;

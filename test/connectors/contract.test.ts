@@ -3,18 +3,27 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBigQueryConnector } from '../../src/connectors/bigquery/index.js';
 import { BUILT_IN_CONNECTORS } from '../../src/connectors/index.js';
+import { JiraClient } from '../../src/connectors/jira/client.js';
+import { jiraConfig, jiraSettings } from '../../src/connectors/jira/config.js';
+import { fetchIssue, type IssueFetcher } from '../../src/connectors/jira/fetch-issue.js';
+import { RawStore } from '../../src/connectors/jira/raw-store.js';
+import { writeShards } from '../../src/connectors/jira/shards.js';
+import { tableColumns } from '../../src/connectors/jira/tables.js';
+import { transformIssue } from '../../src/connectors/jira/transform.js';
 import { loadConfig } from '../../src/core/config/index.js';
-import { configuredSources } from '../../src/core/config/sources.js';
+import { configuredSources, connectorSection } from '../../src/core/config/sources.js';
 import { openDuck, queryOne } from '../../src/core/duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../../src/core/duckdb/sql.js';
 import type { Connector } from '../../src/core/extract/connector.js';
 import type { AttachRemote } from '../../src/core/extract/remote-attach.js';
 import { validateExtract } from '../../src/core/extract/validator.js';
+import { silentLogger } from '../../src/core/jobs/logger.js';
 import { SyncOrchestrator } from '../../src/core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../../src/core/orchestrator/state-store.js';
 import { openStateDb, type StateDb } from '../../src/core/state/db.js';
 import { migrateToLatest } from '../../src/core/state/migrate.js';
 import { FakeBigQuery } from '../fakes/bigquery.js';
+import { FakeJira } from '../fakes/jira.js';
 import { FakeKeboola } from '../fakes/keboola.js';
 import { fakeConnector } from '../support/connectors.js';
 import { tempDir } from '../support/extracts.js';
@@ -29,6 +38,8 @@ import { tempDir } from '../support/extracts.js';
 /** How each connector's source is set up in a test: its `instance.yaml` section, its environment, its fake. */
 interface Fixture {
   section: string;
+  /** The section is a top-level key of instance.yaml (`jira:`), not one under `data_sources`. */
+  topLevel?: boolean;
   env?: Record<string, string>;
   close?: () => Promise<void>;
   /** Remote-only connectors: their tables are registered remote and attach through this seam. */
@@ -94,6 +105,52 @@ const FIXTURES: Record<string, (dir: string) => Promise<Fixture>> = {
       remote: { attachRemote, connector: createBigQueryConnector({ attachRemote }) },
     };
   },
+  async jira(dir) {
+    const fake = await FakeJira.start();
+    fake.addIssue({
+      key: 'SUP-1',
+      changes: 3,
+      comments: 2,
+      attachments: [{ id: '1', filename: 'a.txt', content: `${fake.url}/rest/api/3/attachment/content/1` }],
+      issuelinks: [{ id: '5', type: { name: 'Blocks' }, outwardIssue: { key: 'SUP-2', fields: {} } }],
+    });
+    fake.addIssue({ key: 'SUP-2', created: '2024-05-02T08:00:00.000+0000' });
+    fake.addIssue({ key: 'SUP-3' });
+    // What the worker would have left: raw documents and shards written one issue at a time,
+    // plus an issue deleted since, which the full re-transform must not bring back.
+    const section = `jira:\n  base_url: ${fake.url}\n  email: ${fake.account.email}\n  api_token: ${fake.account.token}\n`;
+    await writeFile(join(dir, 'jira-fixture.yaml'), section);
+    const loaded = loadConfig({
+      env: {},
+      configPath: join(dir, 'jira-fixture.yaml'),
+      cwd: dir,
+      connectors: CONNECTORS,
+    });
+    const settings = jiraSettings(connectorSection(loaded.config, jiraConfig));
+    const raw = new RawStore(join(dir, 'jira'));
+    const fetcher: IssueFetcher = {
+      client: new JiraClient({ baseUrl: fake.url, email: fake.account.email, apiToken: fake.account.token }),
+      sla: null,
+      raw,
+      attachments: { download: false, maxBytes: 0 },
+      log: silentLogger,
+    };
+    const columns = tableColumns(settings.transform.customFields);
+    for (const key of ['SUP-1', 'SUP-2', 'SUP-3']) {
+      const doc = await fetchIssue(fetcher, key, new Date().toISOString());
+      await raw.writeMany([doc]);
+      const change = { upserts: [transformIssue(doc, settings.transform)], removed: [] };
+      await writeShards(join(dir, 'extracts', 'jira'), columns, change);
+    }
+    const gone = await raw.read('SUP-3');
+    await raw.writeMany([{ ...gone!, _deleted_at: new Date().toISOString() }]);
+    await writeShards(join(dir, 'extracts', 'jira'), columns, { upserts: [], removed: ['SUP-3'] });
+    return {
+      section,
+      topLevel: true,
+      close: () => fake.close(),
+    };
+  },
   async acme() {
     return { section: 'acme:\n  enabled: true\n  rows: 4\n' };
   },
@@ -135,7 +192,10 @@ describe('connector contract (07 §0)', () => {
       const attachRemote = fixture.remote ? { attachRemote: fixture.remote.attachRemote } : {};
       const env = fixture.env ?? {};
       const configPath = join(root, 'instance.yaml');
-      await writeFile(configPath, `data_sources:\n${fixture.section.replace(/^/gm, '  ')}`);
+      await writeFile(
+        configPath,
+        fixture.topLevel ? fixture.section : `data_sources:\n${fixture.section.replace(/^/gm, '  ')}`,
+      );
       const { config } = loadConfig({ env, configPath, cwd: root, connectors: CONNECTORS });
       const [source, ...others] = configuredSources(config, CONNECTORS, root, env).filter(
         (s) => s.type === type,

@@ -39,7 +39,14 @@ it('starts the runtime services when the app is ready, and app.close() stops the
       },
     ],
   });
-  expect(runtime.services.names).toEqual(['query-engine', 'job-runner', 'probe']);
+  // A push connector's worker (and the profiling of what it publishes) follows the job runner.
+  expect(runtime.services.names).toEqual([
+    'query-engine',
+    'job-runner',
+    'push-profiles',
+    'jira-worker',
+    'probe',
+  ]);
   const app = await buildApp(runtime);
   await app.listen({ host: '127.0.0.1', port: 0 });
   expect(events).toEqual(['start, state store open: true']);

@@ -63,7 +63,7 @@ describe('a connector added by listing it', () => {
   it('refuses registering tables of a type no listed connector has', async () => {
     const refused = await call(server, 'POST', '/api/admin/register-table', {
       auth: admin.auth,
-      body: { name: 'issues', source: 'tracker', source_type: 'jira' },
+      body: { name: 'issues', source: 'tracker', source_type: 'salesforce' },
     });
     expect(refused.status).toBe(422);
     expect(refused.body.errors).toEqual([

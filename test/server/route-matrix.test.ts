@@ -4,6 +4,7 @@ import type { Role } from '../../src/core/state/schema.js';
 import type { AuthLabel } from '../../src/server/app.js';
 import { generatePat } from '../../src/server/auth/pat.js';
 import type { RouteEntry } from '../../src/server/plugins/route-auth.js';
+import { issueEvent, sendWebhook } from '../fakes/jira.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../support/server.js';
 
 /**
@@ -13,6 +14,7 @@ import { call, createUser, type TestServer, type TestUser, withServer } from '..
  */
 
 type Caller = 'anonymous' | Role | 'service' | 'service_admin';
+const HMAC_SECRET = 'route-matrix-webhook-secret-0123456789';
 const CALLERS: Caller[] = ['anonymous', 'viewer', 'analyst', 'km_admin', 'admin', 'service', 'service_admin'];
 const LEVEL: Record<Role, number> = { viewer: 0, analyst: 1, km_admin: 2, admin: 3 };
 
@@ -56,7 +58,16 @@ describe('route × role matrix (S2)', () => {
 
   beforeAll(async () => {
     server = await withServer({
-      config: { auth: { rate_limits: { default: { max: 100_000, window_seconds: 60 } } } },
+      config: {
+        auth: { rate_limits: { default: { max: 100_000, window_seconds: 60 } } },
+        // Configured but never called: the worker does not run here, and the routes only queue.
+        jira: {
+          base_url: 'http://127.0.0.1:9',
+          email: 'bot@example.com',
+          api_token: 'jira-token-0123456789',
+          webhook_secret: HMAC_SECRET,
+        },
+      },
     });
     for (const role of ['viewer', 'analyst', 'km_admin', 'admin'] as const)
       users.set(role, await createUser(server.ctx, role));
@@ -129,6 +140,24 @@ describe('route × role matrix (S2)', () => {
     }
     expect(failures).toEqual([]);
   }, 120_000);
+
+  it('admits hmac routes by their signature alone: every credential without one is refused', async () => {
+    const hmacRoutes = server.app.agnesRoutes.filter((r) => r.auth === 'hmac');
+    expect(hmacRoutes.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /webhooks/jira']);
+    const event = issueEvent('jira:issue_updated', { id: '10001', key: 'SUP-1' });
+    const failures: string[] = [];
+    for (const route of hmacRoutes) {
+      for (const caller of CALLERS) {
+        const auth = await credential(caller);
+        const response = await call(server, route.method, route.url, { auth, body: event });
+        if (response.status !== 401 || response.body?.code !== 'invalid_signature')
+          failures.push(`${route.method} ${route.url} as ${caller}: ${response.status}`);
+      }
+      const signed = await sendWebhook(server.url, event, { secret: HMAC_SECRET });
+      if (signed.status !== 200) failures.push(`${route.method} ${route.url} signed: ${signed.status}`);
+    }
+    expect(failures).toEqual([]);
+  });
 
   it('refuses unknown body fields with 422 on every write route (S15)', async () => {
     const failures: string[] = [];

@@ -32,7 +32,7 @@ export interface ServerOptions {
   dataDir?: string;
   /** A fixed port, for clients that need the public URL in the configuration (browsers: CSRF origin). */
   port?: number;
-  /** Connectors besides the built-in ones (test-only types such as a fake Keboola). */
+  /** Connectors besides the built-in ones (test-only types), or in place of the built-in of the same type. */
   connectors?: readonly Connector[];
   /** Start the runtime's services (the job runner) when the app is ready; off by default. */
   startServices?: boolean;
@@ -62,7 +62,9 @@ export async function withServer(options: ServerOptions = {}): Promise<TestServe
   const configPath = join(dataDir, 'instance.yaml');
   await writeFile(configPath, stringify(options.config ?? {}));
   const env: Record<string, string> = { JWT_SECRET_KEY: TEST_JWT_SECRET, ...options.env };
-  const connectors = [...BUILT_IN_CONNECTORS, ...(options.connectors ?? [])];
+  // A listed connector of a built-in type replaces it (a built-in with test timings).
+  const extra = options.connectors ?? [];
+  const connectors = [...BUILT_IN_CONNECTORS.filter((c) => !extra.some((e) => e.type === c.type)), ...extra];
   const loaded = loadConfig({ env, configPath, dataDir, cwd: dataDir, connectors });
   const logs = options.logs;
   const log = pino(

@@ -8,29 +8,29 @@ import { parseSize, SIZE_PATTERN } from './size.js';
  * environment references, resolved after defaults are applied. Sizes decode to bytes.
  */
 
-const section = <T extends TProperties>(properties: T) =>
+export const section = <T extends TProperties>(properties: T) =>
   Type.Object(properties, { additionalProperties: false, default: {} });
 
-const str = (def: string, options: object = {}) => Type.String({ default: def, ...options });
+export const str = (def: string, options: object = {}) => Type.String({ default: def, ...options });
 const optStr = (options: object = {}) => Type.Optional(Type.String(options));
 /** A key whose default reads an environment variable; absent (undefined) when the variable is unset. */
-const envStr = (reference: string) => Type.Optional(Type.String({ default: reference }));
-const int = (def: number, minimum = 0, maximum?: number) =>
+export const envStr = (reference: string) => Type.Optional(Type.String({ default: reference }));
+export const int = (def: number, minimum = 0, maximum?: number) =>
   Type.Integer({ default: def, minimum, ...(maximum === undefined ? {} : { maximum }) });
 const num = (def: number, minimum = 0, maximum?: number) =>
   Type.Number({ default: def, minimum, ...(maximum === undefined ? {} : { maximum }) });
-const bool = (def: boolean) => Type.Boolean({ default: def });
+export const bool = (def: boolean) => Type.Boolean({ default: def });
 const strList = (def: string[]) => Type.Array(Type.String(), { default: def });
-const schedule = (def: string) => Type.String({ default: def, format: 'schedule' });
+export const schedule = (def: string) => Type.String({ default: def, format: 'schedule' });
 // The literal union is built from a runtime list, so its static type is declared: one of `values`.
-const oneOf = <const V extends readonly string[]>(values: V, def?: V[number]) =>
+export const oneOf = <const V extends readonly string[]>(values: V, def?: V[number]) =>
   Type.Unsafe<V[number]>(
     Type.Union(
       values.map((v) => Type.Literal(v)),
       { ...(def === undefined ? {} : { default: def }), errorMessage: `must be one of ${values.join(', ')}` },
     ),
   );
-const size = (def: string) =>
+export const size = (def: string) =>
   Type.Transform(
     Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: SIZE_PATTERN })], {
       default: def,
@@ -164,7 +164,11 @@ const sections = (connectors: readonly Connector[]) => ({
     error: colour('#b91c1c'),
   }),
   data_sources: section(
-    Object.fromEntries(connectors.flatMap((c) => (c.config ? [[c.config.key, c.config.schema]] : []))),
+    Object.fromEntries(
+      connectors.flatMap((c) =>
+        c.config && c.config.placement !== 'root' ? [[c.config.key, c.config.schema]] : [],
+      ),
+    ),
   ),
   analytics: section({
     remote_extensions: strList(new ConnectorRegistry(connectors).remoteExtensions),
@@ -326,7 +330,16 @@ const sections = (connectors: readonly Connector[]) => ({
 
 /** The one schema of `instance.yaml` for a process running these connectors. */
 export function configSchema(connectors: readonly Connector[]) {
-  return section(sections(connectors));
+  const core = sections(connectors);
+  // Top-level sections of connectors (11 §2.5 `jira:`): typed by their connector, not here.
+  const root: Record<string, TSchema> = {};
+  for (const c of connectors) {
+    if (c.config?.placement !== 'root') continue;
+    if (c.config.key in core || c.config.key in root)
+      throw new Error(`connector ${c.type} claims the configuration key ${c.config.key} twice`);
+    root[c.config.key] = c.config.schema;
+  }
+  return section({ ...core, ...root } as typeof core);
 }
 
 export type InstanceConfig = StaticDecode<ReturnType<typeof configSchema>>;

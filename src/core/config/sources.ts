@@ -1,4 +1,4 @@
-import type { ConfiguredSource, Connector } from '../extract/connector.js';
+import type { ConfiguredSource, Connector, ConnectorConfig } from '../extract/connector.js';
 import { isValidSourceName } from '../ids.js';
 import type { InstanceConfig } from './schema.js';
 
@@ -7,6 +7,13 @@ export interface SourceDefinition {
   name: string;
   type: string;
   config: unknown;
+}
+
+/** A connector's decoded section: `data_sources.<key>`, or the top-level `<key>` for a `root` placement. */
+export function connectorSection(config: InstanceConfig, connector: ConnectorConfig): unknown {
+  return connector.placement === 'root'
+    ? (config as unknown as Record<string, unknown>)[connector.key]
+    : config.data_sources[connector.key];
 }
 
 /**
@@ -20,7 +27,7 @@ export function configuredSources(
   env: NodeJS.ProcessEnv,
 ): ConfiguredSource[] {
   return connectors.flatMap((connector) =>
-    connector.config ? connector.config.sources(config.data_sources[connector.config.key], cwd, env) : [],
+    connector.config ? connector.config.sources(connectorSection(config, connector.config), cwd, env) : [],
   );
 }
 
@@ -50,7 +57,8 @@ export function checkSources(
     names.add(name);
   }
   for (const connector of connectors) {
-    const checked = connector.config?.check?.(config.data_sources[connector.config.key], cwd, env);
+    if (!connector.config) continue;
+    const checked = connector.config.check?.(connectorSection(config, connector.config), cwd, env);
     problems.push(...(checked?.problems ?? []));
     warnings.push(...(checked?.warnings ?? []));
   }

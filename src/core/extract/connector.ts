@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { SourceDefinition } from '../config/sources.js';
 import type { QueryMode, SyncStrategy } from '../state/schema.js';
+import type { PushDeps, PushSource } from './push.js';
 
 /** The one interface every connector implements (07 §0 common model); built-in connectors are listed like any other. */
 
@@ -99,6 +100,11 @@ export interface ConfigCheck {
  */
 export interface ConnectorConfig {
   key: string;
+  /**
+   * `root`: the section is the top-level key `<key>` instead of `data_sources.<key>`, for a
+   * connector the configuration reference places there (Jira's `jira:`, 11 §2.5).
+   */
+  placement?: 'data_sources' | 'root';
   schema: TSchema;
   /**
    * The sources the decoded section defines; paths resolve against `cwd`. `env` tells whether a
@@ -119,6 +125,8 @@ export interface Connector {
   extract(input: ExtractInput, context: ExtractContext): Promise<ExtractResult>;
   /** Lists what the source offers (07 §0 common model `discover(source)`); optional for third-party connectors. */
   discover?(source: DiscoverSource): Promise<DiscoveredTable[]>;
+  /** A push connector's in-app part (webhook intake, worker, its job kinds), opened once by the runtime. */
+  openPush?(deps: PushDeps): PushSource;
 }
 
 /**

@@ -193,7 +193,10 @@ export class ExtractWriter {
     return join(this.dataDir, relPath);
   }
 
-  /** Writes the result of `selectSql` as a verified Parquet file at `data/<relPath>`. */
+  /**
+   * Writes the result of `selectSql` as a verified Parquet file at `data/<relPath>`: its row count
+   * must equal `expectedRows`, or else the count the engine reports for the COPY.
+   */
   async writeParquet(
     conn: DuckDBConnection,
     relPath: string,
@@ -204,7 +207,9 @@ export class ExtractWriter {
     await mkdir(dirname(finalPath), { recursive: true, mode: DIR_MODE });
     const temp = tempPathFor(finalPath);
     try {
-      await conn.run(`COPY (${selectSql}) TO ${quoteLiteral(temp)} (${PARQUET_COPY_OPTIONS})`);
+      const copied = await conn.runAndReadAll(
+        `COPY (${selectSql}) TO ${quoteLiteral(temp)} (${PARQUET_COPY_OPTIONS})`,
+      );
       await chmod(temp, FILE_MODE);
       await fsyncFile(temp);
       const [sha256, info, rows] = await Promise.all([
@@ -212,8 +217,10 @@ export class ExtractWriter {
         stat(temp),
         this.#countRows(conn, temp),
       ]);
-      if (options.expectedRows !== undefined && rows !== options.expectedRows) {
-        throw new Error(`row count ${rows} differs from the expected ${options.expectedRows}`);
+      // Without a count from the caller, the file must hold what the engine reports it wrote.
+      const expected = options.expectedRows ?? toNumber(copied.getRowObjectsJS()[0]?.Count);
+      if (expected !== null && rows !== expected) {
+        throw new Error(`row count ${rows} differs from the expected ${expected}`);
       }
       await publishFile(temp, finalPath);
       return { path: relPath, size: info.size, sha256, rows };
@@ -339,15 +346,15 @@ export class ExtractWriter {
             table.extractedAt,
             'local',
           );
-          for (const file of table.files) {
-            await conn.run('INSERT INTO _files VALUES ($1, $2, $3, $4)', [
-              table.name,
-              file.path,
-              file.size,
-              file.sha256,
-            ]);
-            referenced.add(file.path);
-          }
+          // One statement per table: a sharded table has many files, and each statement costs.
+          const placeholders = table.files.map(
+            (_, i) => `($${4 * i + 1}, $${4 * i + 2}, $${4 * i + 3}, $${4 * i + 4})`,
+          );
+          await conn.run(
+            `INSERT INTO _files VALUES ${placeholders.join(', ')}`,
+            table.files.flatMap((file) => [table.name, file.path, file.size, file.sha256]),
+          );
+          for (const file of table.files) referenced.add(file.path);
           result.published.push(table.name);
         }
         for (const table of [...this.#remote.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {

@@ -21,6 +21,8 @@ export class HttpFailure extends Error {
     readonly kind: 'timeout' | 'connection' | 'status',
     readonly status: number | null,
     message: string,
+    /** The server's `Retry-After` on the last answer, when it sent one (a caller may wait longer before trying again). */
+    readonly retryAfter: string | null = null,
   ) {
     super(message);
     this.name = 'HttpFailure';
@@ -90,7 +92,12 @@ export async function fetchWithRetries(
     if (response.ok) return response;
     await response.body?.cancel();
     if (!RETRYABLE(response.status) || attempt >= tuning.retries)
-      throw new HttpFailure('status', response.status, `${what}: HTTP ${response.status}`);
+      throw new HttpFailure(
+        'status',
+        response.status,
+        `${what}: HTTP ${response.status}`,
+        response.headers.get('retry-after'),
+      );
     await sleep(retryAfterMs(response.headers.get('retry-after'), attempt, tuning));
   }
 }

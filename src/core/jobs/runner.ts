@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors.js';
 import { sanitizeDetail } from '../orchestrator/sanitize.js';
 import type { Job, JobOutcome } from '../state/repositories/index.js';
+import type { JobKind } from '../state/schema.js';
 import { profileTables } from './profile-tables.js';
 import { runSyncJob, type SyncJobDeps } from './sync-job.js';
 
@@ -20,6 +21,15 @@ export interface ProfileRequest {
   tableId: string;
   requestedBy?: string | null;
 }
+
+export interface TaskRequest {
+  requestedBy?: string | null;
+  /** The task's input; kept in memory, so a task queued before a restart runs with its defaults. */
+  params?: unknown;
+}
+
+/** The work of a job kind a connector brings (Jira's SLA poll and consistency check, 07 §5.5). */
+export type TaskRun = (job: Job, params: unknown, signal: AbortSignal) => Promise<JobOutcome>;
 
 interface Running {
   source: string;
@@ -45,6 +55,10 @@ export class JobRunner {
   #pumping: Promise<void> = Promise.resolve();
   /** The profile job being run, if any: profiling is memory-heavy, so one at a time. */
   #profiling: Promise<void> | null = null;
+  readonly #tasks = new Map<JobKind, TaskRun>();
+  readonly #taskParams = new Map<string, unknown>();
+  /** The running job of each task kind: one at a time per kind. */
+  readonly #runningTasks = new Map<JobKind, Running>();
 
   constructor(deps: JobRunnerOptions) {
     this.#deps = deps;
@@ -109,6 +123,40 @@ export class JobRunner {
     return next;
   }
 
+  /** Registers the work of a job kind; before `start()`. */
+  addTask(kind: JobKind, run: TaskRun): void {
+    if (this.#started) throw new Error(`task ${kind} added after start`);
+    if (kind === 'sync' || kind === 'profile' || this.#tasks.has(kind))
+      throw new Error(`job kind ${kind} already has its work`);
+    this.#tasks.set(kind, run);
+  }
+
+  hasTask(kind: JobKind): boolean {
+    return this.#tasks.has(kind);
+  }
+
+  /** Queues a job of a registered task kind; a job of that kind still queued is returned instead. */
+  enqueueTask(kind: JobKind, request: TaskRequest = {}): Promise<Job> {
+    if (!this.#tasks.has(kind)) return Promise.reject(new Error(`no work registered for job kind ${kind}`));
+    const next = this.#enqueueing.then(async () => {
+      const queued = await this.#deps.repos.jobs.list({ status: 'queued', kind }, { page: 1, per_page: 1 });
+      let job = queued.items[0];
+      if (!job) {
+        job = await this.#deps.repos.jobs.create({
+          kind,
+          requested_by: request.requestedBy ?? null,
+          source: null,
+          tables: [],
+        });
+        if (request.params !== undefined) this.#taskParams.set(job.id, request.params);
+      }
+      this.#pump();
+      return job;
+    });
+    this.#enqueueing = next.catch(() => undefined);
+    return next;
+  }
+
   /** Resolves with the job's final row once it has finished. */
   async waitFor(jobId: string): Promise<Job> {
     const current = await this.#deps.repos.jobs.get(jobId);
@@ -122,8 +170,9 @@ export class JobRunner {
   /** Stops taking jobs, kills running extractors and marks their jobs `interrupted`. */
   async shutdown(): Promise<void> {
     this.#stopping = true;
-    for (const running of this.#running.values()) running.abort.abort();
-    await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    const all = [...this.#running.values(), ...this.#runningTasks.values()];
+    for (const running of all) running.abort.abort();
+    await Promise.allSettled(all.map((r) => r.done));
     await this.#pumping;
     // Profiling runs in-process and is bounded by the profiler's caps: let it finish.
     await this.#profiling;
@@ -141,6 +190,7 @@ export class JobRunner {
   async #startQueued(): Promise<void> {
     if (this.#stopping) return;
     await this.#startProfile();
+    await this.#startTasks();
     const queued = (
       await this.#deps.repos.jobs.list({ status: 'queued', kind: 'sync' }, { page: 1, per_page: 200 })
     ).items.reverse();
@@ -171,6 +221,29 @@ export class JobRunner {
       this.#profiling = null;
       this.#pump();
     });
+  }
+
+  async #startTasks(): Promise<void> {
+    for (const [kind, run] of this.#tasks) {
+      if (this.#runningTasks.has(kind)) continue;
+      const queued = await this.#deps.repos.jobs.list({ status: 'queued', kind }, { page: 1, per_page: 200 });
+      const oldest = queued.items.at(-1);
+      if (!oldest || !(await this.#deps.repos.jobs.markRunning(oldest.id))) continue;
+      const abort = new AbortController();
+      const params = this.#taskParams.get(oldest.id);
+      this.#taskParams.delete(oldest.id);
+      const running: Running = { source: kind, abort, done: Promise.resolve() };
+      running.done = this.#settle(
+        oldest,
+        kind,
+        () => run(oldest, params, abort.signal),
+        abort.signal,
+      ).finally(() => {
+        this.#runningTasks.delete(kind);
+        this.#pump();
+      });
+      this.#runningTasks.set(kind, running);
+    }
   }
 
   #runProfile(job: Job): Promise<void> {

@@ -348,6 +348,15 @@ export interface StateRevisionsTable {
   n: number;
 }
 
+/** A Jira webhook event that failed at least once, until it succeeds or moves to `jira/failed/`. */
+export interface JiraEventAttemptsTable {
+  event_id: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error_code: string;
+  last_attempt_at: string;
+}
+
 export interface Database {
   schema_version: SchemaVersionTable;
   state_revisions: StateRevisionsTable;
@@ -374,6 +383,7 @@ export interface Database {
   sync_jobs: SyncJobsTable;
   alerts: AlertsTable;
   notifications: NotificationsTable;
+  jira_event_attempts: JiraEventAttemptsTable;
 }
 
 /** Column names holding booleans / JSON in any table; the SQLite plugin converts these by name. */

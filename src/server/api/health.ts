@@ -1,5 +1,6 @@
 import { HealthDetailedSchema, HealthSchema } from '../../contract/index.js';
 import { loadAccessView } from '../../core/access/access.js';
+import type { PushSource } from '../../core/extract/push.js';
 import type { Repositories } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
 import type { HealthMonitor } from '../health-monitor.js';
@@ -11,9 +12,9 @@ import { errors } from '../schemas.js';
  */
 export async function healthRoutes(
   app: AgnesApp,
-  deps: { monitor: HealthMonitor; version: string; repos: Repositories },
+  deps: { monitor: HealthMonitor; version: string; repos: Repositories; jira?: PushSource | undefined },
 ): Promise<void> {
-  const { monitor, version, repos } = deps;
+  const { monitor, version, repos, jira } = deps;
 
   app.get(
     '/api/health',
@@ -76,9 +77,21 @@ export async function healthRoutes(
               : null,
           },
           disk: snapshot.disk,
+          ...(principal.role === 'admin' && jira?.health().configured
+            ? { jira: await jiraHealth(jira) }
+            : {}),
           ...(principal.role === 'admin' ? { users: { count: await repos.users.count() } } : {}),
         },
       };
     },
   );
+}
+
+async function jiraHealth(jira: PushSource) {
+  const status = await jira.status();
+  return {
+    status: status.failed_events > 0 ? ('degraded' as const) : ('healthy' as const),
+    queue_depth: status.queue_depth,
+    last_event_at: status.last_event_at,
+  };
 }

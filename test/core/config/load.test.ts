@@ -80,6 +80,7 @@ describe('defaults', () => {
         'session_collector',
         'limits',
         'mcp',
+        'jira',
       ].sort(),
     );
     expect(config.instance).toEqual({

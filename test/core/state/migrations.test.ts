@@ -40,6 +40,7 @@ const DATABASE_TABLES = {
   sync_jobs: true,
   alerts: true,
   notifications: true,
+  jira_event_attempts: true,
 } satisfies Record<keyof Database, true>;
 
 describe('migrateToLatest', () => {
@@ -119,7 +120,11 @@ describe('migrateToLatest', () => {
         .execute(),
     ).rejects.toThrow(/CHECK/);
 
-    expect(await migrateToLatest(db)).toEqual(['0002_state_revisions', '0003_audit_client_mcp']);
+    expect(await migrateToLatest(db)).toEqual([
+      '0002_state_revisions',
+      '0003_audit_client_mcp',
+      '0004_jira_event_attempts',
+    ]);
     await db
       .insertInto('audit_log')
       .values({ ...row, id: 'after', client: 'mcp' })

@@ -7,6 +7,7 @@ import { type AuditRepository, createAuditRepository } from './audit.js';
 import { cacheHotReads } from './cached-reads.js';
 import { createGroupsRepository, type GroupsRepository } from './groups.js';
 import { inTransaction } from './in-transaction.js';
+import { createJiraEventsRepository, type JiraEventsRepository } from './jira-events.js';
 import { createJobsRepository, type JobsRepository } from './jobs.js';
 import { createKnowledgeRepository, type KnowledgeRepository } from './knowledge.js';
 import { createNotificationsRepository, type NotificationsRepository } from './notifications.js';
@@ -25,6 +26,7 @@ export * from './access-requests.js';
 export * from './alerts.js';
 export * from './audit.js';
 export * from './groups.js';
+export * from './jira-events.js';
 export * from './jobs.js';
 export * from './knowledge.js';
 export * from './notifications.js';
@@ -58,6 +60,7 @@ export interface Repositories {
   alerts: AlertsRepository;
   notifications: NotificationsRepository;
   jobs: JobsRepository;
+  jiraEvents: JiraEventsRepository;
   /**
    * Runs `work` in one transaction with every repository bound to it, for changes spanning
    * aggregates (approve + grant, unregister + revoke + cancel). Inside a transaction it joins it.
@@ -85,6 +88,7 @@ export function createRepositories(db: Kysely<Database>, clock: Clock = systemCl
     alerts: createAlertsRepository(db, clock),
     notifications: createNotificationsRepository(db, clock),
     jobs: createJobsRepository(db, clock),
+    jiraEvents: createJiraEventsRepository(db),
     transaction: (work) => inTransaction(db, (trx) => work(createRepositories(trx, clock))),
   };
   cacheHotReads(db, repos);

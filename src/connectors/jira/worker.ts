@@ -1,0 +1,359 @@
+import { errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/jobs/logger.js';
+import type { JiraEventAttempt, JiraEventsRepository } from '../../core/state/repositories/index.js';
+import { JiraError } from './client.js';
+import type { TransformSettings } from './config.js';
+import { fetchIssue, type IssueFetcher, syncAttachments } from './fetch-issue.js';
+import type { Inbox, QueuedEvent } from './inbox.js';
+import type { RawStore } from './raw-store.js';
+import { type ShardChange, writeShards } from './shards.js';
+import type { Column, Entity } from './tables.js';
+import { type IssueRows, type RawIssue, transformIssue } from './transform.js';
+
+/**
+ * The one worker that drains `jira/inbox/` (07 §5.2, §5.7): batches of up to 100 events, coalesced
+ * per issue in arrival order, one fetch per issue, then the raw documents, then the shards of the
+ * touched months, and only then are the events moved out of the inbox. A crash anywhere before
+ * that move replays the batch, which is harmless: the worker always writes the issue's current
+ * state, and a shard rewrite replaces an issue's rows instead of adding to them.
+ */
+
+/** Events that re-transform an issue from its raw document without a fetch (07 §5.5). */
+const RETRANSFORM_EVENTS: ReadonlySet<string> = new Set(['agnes:sla_refresh', 'agnes:retransform']);
+/** Events after which a 404 deletes the issue (07 §5.7: deletes are confirmed). */
+const DELETE_EVENTS: ReadonlySet<string> = new Set(['jira:issue_deleted', 'agnes:issue_gone']);
+
+const MAX_ATTEMPTS = 5;
+const MAX_DELAY_MS = 60_000;
+
+export interface WorkerOptions {
+  inbox: Inbox;
+  raw: RawStore;
+  fetcher: IssueFetcher;
+  extractDir: string;
+  transform: TransformSettings;
+  columns: Record<Entity, Column[]>;
+  attempts: JiraEventsRepository;
+  retryBaseMs: number;
+  /** Called after the shards changed (the publisher debounces the rebuild). */
+  changed(): void;
+  log: Logger;
+  batchSize?: number;
+  /** Issues fetched at once. */
+  concurrency?: number;
+  now?: () => number;
+}
+
+type Target = { key: string } | { id: string };
+
+type Outcome =
+  | { kind: 'upsert'; doc: RawIssue }
+  | { kind: 'delete'; key: string }
+  | { kind: 'retransform'; key: string }
+  | { kind: 'failed'; code: string; retryAfterMs: number | null };
+
+interface Group {
+  target: Target;
+  events: QueuedEvent[];
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function newer(a: unknown, b: unknown): boolean {
+  const [ta, tb] = [Date.parse(String(a ?? '')), Date.parse(String(b ?? ''))];
+  return Number.isFinite(ta) && Number.isFinite(tb) && ta > tb;
+}
+
+/** Coalesces events per issue, in arrival order; an id-only event joins the group of each id it names. */
+function coalesce(events: readonly QueuedEvent[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const event of events) {
+    const targets: Target[] = event.issue_key
+      ? [{ key: event.issue_key }]
+      : event.issue_ids.map((id) => ({ id }));
+    for (const target of targets) {
+      const name = 'key' in target ? `k:${target.key}` : `i:${target.id}`;
+      const group = groups.get(name) ?? { target, events: [] };
+      group.events.push(event);
+      groups.set(name, group);
+    }
+  }
+  return [...groups.values()];
+}
+
+/** A batch whose issues are fetched, waiting to be written. */
+interface Prepared {
+  events: QueuedEvent[];
+  outcomes: Map<Group, Outcome>;
+  known: Map<string, JiraEventAttempt>;
+  stamp: string;
+  nextDueAt: number | null;
+}
+
+export class JiraWorker {
+  readonly #o: WorkerOptions;
+  #stopping = false;
+  #loop: Promise<void> | null = null;
+  #wake: (() => void) | null = null;
+  #woken = false;
+  /** Files of batches taken but not yet written: the next batch leaves them alone. */
+  readonly #inFlight = new Set<string>();
+  /** Writes happen one batch after another, in the order the batches were taken. */
+  #writing: Promise<unknown> = Promise.resolve();
+  #writesPending = 0;
+
+  constructor(options: WorkerOptions) {
+    this.#o = options;
+  }
+
+  #now(): number {
+    return this.#o.now?.() ?? Date.now();
+  }
+
+  /** Starts draining, from whatever the inbox holds (events survive a restart). */
+  start(): void {
+    if (this.#loop) return;
+    this.#loop = this.#run();
+  }
+
+  /** Stops after the batches in flight; events not yet moved stay in the inbox. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.wake();
+    await this.#loop;
+    await this.#writing;
+  }
+
+  /** A new event is in the inbox. */
+  wake(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  /**
+   * Fetches the next batch while the previous one is being written (one batch deep): fetching
+   * waits on Jira, writing on DuckDB and the disk, so the two overlap. A batch fetched while an
+   * older one of the same issue is still being written is at least as new, and writes stay in order.
+   */
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      this.#woken = false;
+      let prepared: Prepared | null;
+      let nextDueAt: number | null;
+      try {
+        prepared = await this.#prepare();
+        nextDueAt = prepared.nextDueAt;
+        if (prepared.events.length === 0) prepared = null;
+      } catch (error) {
+        this.#o.log.error({ err: errorMessage(error) }, 'jira worker batch failed');
+        prepared = null;
+        nextDueAt = this.#now() + 1000;
+      }
+      if (prepared) {
+        const batch = prepared;
+        await this.#writing;
+        this.#writesPending += 1;
+        this.#writing = this.#commit(batch)
+          .catch((error: unknown) => {
+            this.#o.log.error({ err: errorMessage(error) }, 'jira worker batch failed');
+          })
+          .finally(() => {
+            this.#writesPending -= 1;
+          });
+        continue;
+      }
+      // Nothing ready. A batch still being written may fail and defer events: look again once
+      // it is done, so their retry time is known before sleeping.
+      if (this.#writesPending > 0) {
+        await this.#writing;
+        continue;
+      }
+      if (this.#stopping || this.#woken) continue;
+      const wait = nextDueAt === null ? null : Math.max(0, nextDueAt - this.#now());
+      await new Promise<void>((resolve) => {
+        const timer = wait === null ? null : setTimeout(resolve, wait);
+        this.#wake = () => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = null;
+    }
+  }
+
+  /** Takes up to a batch of due events and fetches their issues. */
+  async #prepare(): Promise<Prepared> {
+    const { inbox, attempts } = this.#o;
+    const now = this.#now();
+    const files = (await inbox.list()).filter((f) => !this.#inFlight.has(f));
+    const known = await attempts.get(files.map(eventIdOf));
+    let nextDueAt: number | null = null;
+    const ready: string[] = [];
+    for (const file of files) {
+      const due = Date.parse(known.get(eventIdOf(file))?.next_attempt_at ?? '');
+      if (due > now) nextDueAt = Math.min(nextDueAt ?? due, due);
+      else if (ready.length < (this.#o.batchSize ?? 100)) ready.push(file);
+    }
+    const events: QueuedEvent[] = [];
+    for (const file of ready) {
+      try {
+        const event = await inbox.read(file);
+        if (event) events.push(event);
+      } catch {
+        await this.#fail([{ file, event_id: eventIdOf(file) }], 'damaged_event', null, known, true);
+      }
+    }
+    for (const event of events) this.#inFlight.add(event.file);
+    const outcomes = new Map<Group, Outcome>();
+    const stamp = new Date(now).toISOString();
+    try {
+      await eachLimited(coalesce(events), this.#o.concurrency ?? 8, async (group) => {
+        outcomes.set(group, await this.#resolve(group, stamp));
+      });
+    } catch (error) {
+      for (const event of events) this.#inFlight.delete(event.file);
+      throw error;
+    }
+    return { events, outcomes, known, stamp, nextDueAt };
+  }
+
+  /**
+   * Writes a fetched batch: raw documents, then the shards, and only then are its events moved
+   * out of the inbox (or their failures recorded).
+   */
+  async #commit(batch: Prepared): Promise<void> {
+    const { events, outcomes, known, stamp } = batch;
+    try {
+      const failedEvents = new Map<string, { event: QueuedEvent; outcome: Outcome & { kind: 'failed' } }>();
+      for (const [group, outcome] of outcomes)
+        if (outcome.kind === 'failed')
+          for (const event of group.events) failedEvents.set(event.file, { event, outcome });
+      try {
+        const change = await this.#apply([...outcomes.values()], stamp);
+        if (change.upserts.length > 0 || change.removed.length > 0) {
+          await writeShards(this.#o.extractDir, this.#o.columns, change, { now: stamp });
+          this.#o.changed();
+        }
+      } catch (error) {
+        this.#o.log.error({ err: errorMessage(error) }, 'jira batch could not be published');
+        const outcome = { kind: 'failed' as const, code: 'publish_failed', retryAfterMs: null };
+        for (const event of events) failedEvents.set(event.file, { event, outcome });
+      }
+      const done = events.filter((e) => !failedEvents.has(e.file));
+      await this.#o.inbox.complete(done.map((e) => e.file));
+      await this.#o.attempts.forget(done.map((e) => e.event_id).filter((id) => known.has(id)));
+      for (const { event, outcome } of failedEvents.values())
+        await this.#fail([event], outcome.code, outcome.retryAfterMs, known, false);
+    } finally {
+      for (const event of events) this.#inFlight.delete(event.file);
+    }
+  }
+
+  /** What one coalesced issue comes to: one GET decides between upsert, delete and failure. */
+  async #resolve(group: Group, stamp: string): Promise<Outcome> {
+    const names = group.events.map((e) => e.event);
+    const fetching = names.filter((n) => !RETRANSFORM_EVENTS.has(n));
+    if (fetching.length === 0 && 'key' in group.target) return { kind: 'retransform', key: group.target.key };
+    const keyOrId = 'key' in group.target ? group.target.key : group.target.id;
+    try {
+      const doc = await fetchIssue(this.#o.fetcher, keyOrId, stamp);
+      const previous = await this.#o.raw.read(doc.key).catch(() => null);
+      // An answer older than what is stored (a replica lagging behind) must not take the issue back.
+      if (previous && !previous._deleted_at && newer(previous.fields.updated, doc.fields.updated))
+        return { kind: 'retransform', key: doc.key };
+      doc._local_attachments = await syncAttachments(this.#o.fetcher, doc);
+      return { kind: 'upsert', doc };
+    } catch (error) {
+      if (error instanceof JiraError && error.code === 'not_found') {
+        const last = fetching.at(-1) ?? '';
+        if (DELETE_EVENTS.has(last) && 'key' in group.target)
+          return { kind: 'delete', key: group.target.key };
+        return { kind: 'failed', code: 'not_found', retryAfterMs: null };
+      }
+      const code = error instanceof JiraError ? error.code : 'fetch_failed';
+      if (!(error instanceof JiraError))
+        this.#o.log.warn({ err: errorMessage(error) }, 'jira issue fetch failed');
+      return { kind: 'failed', code, retryAfterMs: error instanceof JiraError ? error.retryAfterMs : null };
+    }
+  }
+
+  /** Writes raw documents (deletions keep theirs, marked) and returns the rows to publish. */
+  async #apply(outcomes: readonly Outcome[], stamp: string): Promise<ShardChange> {
+    const { raw, transform } = this.#o;
+    const byKey = new Map<string, Outcome>();
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'failed') continue;
+      byKey.set(outcome.kind === 'upsert' ? outcome.doc.key : outcome.key, outcome);
+    }
+    const upserts: IssueRows[] = [];
+    const removed: string[] = [];
+    const fetched = [...byKey.values()].flatMap((o) => (o.kind === 'upsert' ? [o.doc] : []));
+    await raw.writeMany(fetched);
+    for (const [key, outcome] of byKey) {
+      if (outcome.kind === 'upsert') {
+        upserts.push(transformIssue(outcome.doc, transform));
+      } else if (outcome.kind === 'delete') {
+        await raw.update(key, (previous) =>
+          previous && !previous._deleted_at ? { ...previous, _deleted_at: stamp } : null,
+        );
+        await raw.removeAttachments(key);
+        removed.push(key);
+      } else {
+        const doc = await raw.read(key).catch(() => null);
+        if (doc && !doc._deleted_at) upserts.push(transformIssue(doc, transform));
+        else removed.push(key);
+      }
+    }
+    return { upserts, removed };
+  }
+
+  /** Records a failed attempt; the fifth (or a damaged file) moves the event to `failed/`. */
+  async #fail(
+    events: readonly Pick<QueuedEvent, 'file' | 'event_id'>[],
+    code: string,
+    retryAfterMs: number | null,
+    known: Map<string, JiraEventAttempt>,
+    final: boolean,
+  ): Promise<void> {
+    const now = this.#now();
+    for (const event of events) {
+      const attempts = (known.get(event.event_id)?.attempts ?? 0) + 1;
+      const lastAttemptAt = new Date(now).toISOString();
+      if (final || attempts >= MAX_ATTEMPTS) {
+        await this.#o.inbox.fail(event.file, {
+          attempts,
+          last_error_code: code,
+          last_attempt_at: lastAttemptAt,
+        });
+        await this.#o.attempts.forget([event.event_id]);
+        this.#o.log.warn({ event_id: event.event_id, code, attempts }, 'jira event failed for good');
+        continue;
+      }
+      const backoff = Math.min(this.#o.retryBaseMs * 3 ** (attempts - 1), MAX_DELAY_MS);
+      const delay = retryAfterMs === null ? backoff : Math.min(retryAfterMs, MAX_DELAY_MS);
+      await this.#o.attempts.record({
+        event_id: event.event_id,
+        attempts,
+        next_attempt_at: new Date(now + delay).toISOString(),
+        last_error_code: code,
+        last_attempt_at: lastAttemptAt,
+      });
+    }
+  }
+}
+
+/** `<time>-<uuid>.json` → the uuid (the event id the file carries). */
+function eventIdOf(file: string): string {
+  return file.slice(20, -5);
+}
