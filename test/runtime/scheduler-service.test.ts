@@ -37,7 +37,13 @@ describe('the scheduler inside the app', () => {
     const logs: string[] = [];
     server = await serve(true, logs);
     const { ctx } = server;
-    expect(ctx.services.names).toEqual(['query-engine', 'job-runner', 'scheduler']);
+    expect(ctx.services.names).toEqual([
+      'query-engine',
+      'job-runner',
+      'push-profiles',
+      'jira-worker',
+      'scheduler',
+    ]);
     await ctx.repos.registry.register({
       id: 'accounts',
       name: 'accounts',
@@ -81,7 +87,7 @@ describe('the scheduler inside the app', () => {
 
   it('is not on the service list with scheduler.in_process off', async () => {
     server = await serve(false);
-    expect(server.ctx.services.names).toEqual(['query-engine', 'job-runner']);
+    expect(server.ctx.services.names).toEqual(['query-engine', 'job-runner', 'push-profiles', 'jira-worker']);
     await server.ctx.repos.registry.register({
       id: 'accounts',
       name: 'accounts',
