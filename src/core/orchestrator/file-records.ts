@@ -20,6 +20,13 @@ export type FilesOutcome = { ok: true; value: TableFiles } | { ok: false; detail
 /** Previously published records by DATA_DIR-relative path, so unchanged files are never hashed twice. */
 export type HashCache = ReadonlyMap<string, FileRecord>;
 
+/** The file records of the state store's rows, by path: files whose size and mtime match are not hashed again. */
+export function hashCacheOf(states: readonly { files?: readonly FileRecord[] | null }[]): HashCache {
+  const cache = new Map<string, FileRecord>();
+  for (const state of states) for (const file of state.files ?? []) cache.set(file.path, file);
+  return cache;
+}
+
 export interface TableFilesInput {
   /** `extracts/<source>/data`, relative to DATA_DIR. */
   relDataDir: string;

@@ -9,21 +9,22 @@ import { type AttachRemote, attachRemoteCatalog } from '../extract/remote-attach
 import { DIR_MODE, FILE_MODE, fsyncDir, fsyncFile } from '../fs/atomic.js';
 import { acquireLock, LockTimeoutError } from '../fs/lock-file.js';
 import { isValidSourceName } from '../ids.js';
-import type { FileRecord } from '../state/schema.js';
 import { type Clock, systemClock } from '../time.js';
+import { hashCacheOf } from './file-records.js';
 import {
   byteOrder,
   emptySourceReport,
   failedSource,
   type RebuildReport,
   type SkippedEntry,
-  type SourceReport,
 } from './report.js';
+import { runReport } from './run-report.js';
 import { type RebuildRequest, SingleFlight } from './single-flight.js';
 import {
   type BuildSession,
   buildSource,
   extractExists,
+  failedOutcome,
   inspectExtract,
   type SourceOutcome,
 } from './source-builder.js';
@@ -225,7 +226,7 @@ export class SyncOrchestrator extends EventEmitter {
       published: new Map(),
       aliases: new Map(),
       sourceNames: new Set([...listing.sources, ...listing.missing].map((s) => s.toLowerCase())),
-      cache: hashCache(previousStates),
+      cache: hashCacheOf(previousStates),
       previous: new Map(previousStates.map((s) => [s.table_id, s])),
     };
   }
@@ -268,7 +269,7 @@ export class SyncOrchestrator extends EventEmitter {
           duck.conn,
           outcomes.flatMap((o) => o.published.map((p) => p.row)),
         );
-        report = this.#report(
+        report = runReport(
           'full',
           null,
           escalatedFrom,
@@ -432,7 +433,7 @@ export class SyncOrchestrator extends EventEmitter {
         duck.conn,
         outcome.published.map((p) => p.row),
       );
-      const report = this.#report('source', name, null, startedAt, started, generation, [outcome], []);
+      const report = runReport('source', name, null, startedAt, started, generation, [outcome], []);
       report.views = owners.length - own.length + outcome.published.length;
       report.collisions = [
         ...build.collisions.filter((c) => c.kept !== name && c.dropped !== name),
@@ -475,51 +476,4 @@ export class SyncOrchestrator extends EventEmitter {
     const changes = computeStateChanges({ outcomes, removedSources, previous, generation, now, jobId: null });
     await this.#options.state.applyRebuild(changes);
   }
-
-  #report(
-    mode: 'full' | 'source',
-    source: string | null,
-    escalatedFrom: string | null,
-    startedAt: Date,
-    started: number,
-    generation: number,
-    outcomes: SourceOutcome[],
-    skipped: SkippedEntry[],
-  ): RebuildReport {
-    const sources: Record<string, SourceReport> = {};
-    for (const outcome of outcomes) sources[outcome.source] = outcome.report;
-    const durationMs = Math.round(performance.now() - started);
-    return {
-      generation,
-      mode,
-      source,
-      escalated_from: escalatedFrom,
-      started_at: startedAt.toISOString(),
-      finished_at: new Date(startedAt.getTime() + durationMs).toISOString(),
-      duration_ms: durationMs,
-      views: outcomes.reduce((sum, o) => sum + o.published.length, 0),
-      sources,
-      collisions: outcomes.flatMap((o) => o.collisions),
-      skipped_entries: skipped,
-    };
-  }
-}
-
-function failedOutcome(source: string, report: SourceReport): SourceOutcome {
-  return {
-    source,
-    report,
-    published: [],
-    collisions: [],
-    declared: new Set(),
-    remoteAttach: [],
-    needsFullRebuild: false,
-    durationMs: 0,
-  };
-}
-
-function hashCache(states: readonly SyncStateRecord[]): Map<string, FileRecord> {
-  const cache = new Map<string, FileRecord>();
-  for (const state of states) for (const file of state.files ?? []) cache.set(file.path, file);
-  return cache;
 }

@@ -73,6 +73,20 @@ export interface SourceOutcome {
   durationMs: number;
 }
 
+/** A source that published nothing this run, with the report saying why. */
+export function failedOutcome(source: string, report: SourceReport): SourceOutcome {
+  return {
+    source,
+    report,
+    published: [],
+    collisions: [],
+    declared: new Set(),
+    remoteAttach: [],
+    needsFullRebuild: false,
+    durationMs: 0,
+  };
+}
+
 class SourceRun {
   readonly report = emptySourceReport();
   readonly published: PublishedTable[] = [];
