@@ -1,4 +1,5 @@
 import { HttpFailure } from '../../core/http/retry.js';
+import { untrustedLine } from '../../core/text/untrusted.js';
 
 /** Failure classes of BigQuery calls; each becomes a per-table failure code. */
 export type BigQueryErrorCode =
@@ -41,11 +42,5 @@ export async function readJson(response: Response, what: string): Promise<unknow
 
 /** Upstream text is untrusted (07 §0 common model): control characters out, length-limited. */
 export function untrustedText(text: string): string {
-  return (
-    text
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
-      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-      .trim()
-      .slice(0, 1000)
-  );
+  return untrustedLine(text, 1000);
 }

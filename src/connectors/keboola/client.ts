@@ -11,6 +11,7 @@ import {
   type RetryTuning,
   retryAfterMs,
 } from '../../core/http/retry.js';
+import { untrustedLine } from '../../core/text/untrusted.js';
 import {
   FileStorageError,
   type ObjectStoreEndpoints,
@@ -79,14 +80,7 @@ const URL_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi;
 
 /** Upstream text is untrusted (07 §0 common model): URLs out (signed ones carry credentials), length-limited. */
 export function upstreamText(text: unknown): string {
-  return (
-    String(text ?? '')
-      .replace(URL_TEXT, '<url>')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
-      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-      .trim()
-      .slice(0, 300)
-  );
+  return untrustedLine(String(text ?? '').replace(URL_TEXT, '<url>'), 300);
 }
 
 /**

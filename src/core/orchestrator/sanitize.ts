@@ -1,4 +1,5 @@
 import { errorMessage } from '../errors.js';
+import { untrustedLine } from '../text/untrusted.js';
 
 const ABSOLUTE_PATH = /(?:[A-Za-z]:)?\/(?:[^\s'"`:,;)(]+\/)*[^\s'"`:,;)(]*/g;
 
@@ -9,12 +10,8 @@ const ABSOLUTE_PATH = /(?:[A-Za-z]:)?\/(?:[^\s'"`:,;)(]+\/)*[^\s'"`:,;)(]*/g;
 export function sanitizeDetail(error: unknown, secrets: readonly string[] = []): string {
   let text = errorMessage(error);
   for (const secret of secrets) if (secret.length >= 4) text = text.split(secret).join('***');
-  return (
-    text
-      .replace(ABSOLUTE_PATH, (match) => (match.length > 1 ? '<path>' : match))
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
-      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-      .trim()
-      .slice(0, 300)
+  return untrustedLine(
+    text.replace(ABSOLUTE_PATH, (match) => (match.length > 1 ? '<path>' : match)),
+    300,
   );
 }
