@@ -261,6 +261,35 @@ describe('da mcp', { timeout: 120_000 }, () => {
     expect(messages.find((m) => m.id === 2).result.structuredContent.rows).toEqual([[42]]);
   });
 
+  it('answers every request a script piped in before it closed stdin, then exits 0', async () => {
+    const requests = [
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: CLIENT_INFO },
+      },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'query', arguments: { sql: 'SELECT 42 AS x' } },
+      },
+    ];
+    const piped = await runDa(['mcp'], {
+      env,
+      input: requests.map((r) => `${JSON.stringify(r)}\n`).join(''),
+    });
+    expect(piped.code).toBe(0);
+    const messages = piped.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+    expect(messages.map((m) => m.id)).toEqual([1, 2]);
+    expect(messages[1].result.structuredContent.rows).toEqual([[42]]);
+  });
+
   it('exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [DA_BIN, 'mcp'], {
       env: hostEnv(env),

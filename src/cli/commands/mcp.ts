@@ -26,14 +26,46 @@ async function signedIn(ctx: CliContext, client: ApiClient): Promise<MeResponse 
   }
 }
 
-/** Resolves when stdin ends (the client went away) or the process is asked to stop. */
-function untilDone(): Promise<void> {
+/** Resolves with why serving ends: stdin ended (the client went away) or a signal asked to stop. */
+function untilDone(): Promise<'eof' | 'signal'> {
   return new Promise((resolve) => {
-    process.stdin.once('end', resolve);
-    process.stdin.once('close', resolve);
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
+    process.stdin.once('end', () => resolve('eof'));
+    process.stdin.once('close', () => resolve('eof'));
+    process.once('SIGTERM', () => resolve('signal'));
+    process.once('SIGINT', () => resolve('signal'));
   });
+}
+
+type RequestId = string | number;
+
+/**
+ * Counts the requests read but not yet answered, so that a client which writes its requests and
+ * closes stdin (a script piping JSON-RPC) still gets every answer before `da mcp` exits.
+ */
+function trackAnswers(transport: StdioServerTransport): { drained(): Promise<void> } {
+  const pending = new Set<RequestId>();
+  let wake: (() => void) | null = null;
+  const receive = transport.onmessage;
+  transport.onmessage = (message) => {
+    if ('method' in message && 'id' in message) pending.add(message.id as RequestId);
+    receive?.(message);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message) => {
+    await send(message);
+    if (!('method' in message) && 'id' in message) {
+      pending.delete(message.id as RequestId);
+      if (pending.size === 0) wake?.();
+    }
+  };
+  return {
+    drained: () =>
+      pending.size === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            wake = resolve;
+          }),
+  };
 }
 
 /**
@@ -73,10 +105,13 @@ export async function mcp(ctx: CliContext): Promise<number> {
     onUnexpected: (error) => process.stderr.write(`da mcp: ${errorMessage(error)}\n`),
   });
   const done = untilDone();
-  await mcpServer.connect(new StdioServerTransport());
+  const transport = new StdioServerTransport();
+  await mcpServer.connect(transport);
+  const answers = trackAnswers(transport);
   const who = me ? ` as ${me.email} (role ${me.role})` : '';
   process.stderr.write(`da mcp: serving Agnes at ${server}${who} on stdio\n`);
-  await done;
+  // A signal stops at once; the end of stdin first answers what was already asked.
+  if ((await done) === 'eof') await answers.drained();
   await mcpServer.close();
   engine.close();
   // Stdin may still be open after a signal; nothing more is read from it.
