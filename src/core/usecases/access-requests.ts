@@ -7,7 +7,7 @@ import { loadAccessView } from '../access/access.js';
 import type { Principal } from '../access/decide.js';
 import type { InstanceConfig } from '../config/index.js';
 import { AgnesError, isAgnesError } from '../errors.js';
-import { activeAdminIds, notifyUsers } from '../notifications/system-notifications.js';
+import { activeAdminIds, notifyUsers } from '../notifications/notify.js';
 import {
   type AccessRequest,
   type PageRequest,
@@ -119,6 +119,7 @@ export async function requestAccess(
     await notifyUsers(r, deps.config, await activeAdminIds(r), {
       title: 'Access request',
       message: `${principal.email} asks for read access to ${table_id}${reason ? `: ${reason}` : ''}`,
+      sourceKind: 'system',
       sourceId: row.id,
     });
     return row;
@@ -177,6 +178,7 @@ export async function approveRequest(
     await notifyUsers(r, deps.config, [approved.user_id], {
       title: 'Access granted',
       message: `You can now read ${approved.table_id}.`,
+      sourceKind: 'system',
       sourceId: approved.id,
     });
   });
@@ -198,6 +200,7 @@ export async function denyRequest(
     await notifyUsers(r, deps.config, [denied.user_id], {
       title: 'Access request denied',
       message: `Your request to read ${denied.table_id} was denied${note ? `: ${note}` : '.'}`,
+      sourceKind: 'system',
       sourceId: denied.id,
     });
   });
