@@ -12,6 +12,7 @@ export * from './errors.js';
 export * from './health.js';
 export * from './jira.js';
 export * from './jobs.js';
+export * from './maintenance.js';
 export * from './mcp.js';
 export * from './profile.js';
 export * from './query.js';

@@ -1,25 +1,43 @@
+import type { SchedulerJob, SchedulerJobKind } from '../contract/index.js';
 import type { JobRunner } from '../core/jobs/runner.js';
 import { SchedulerLoop, type SchedulerPort } from '../core/schedule/loop.js';
 import type { PlannedTrigger } from '../core/schedule/plan.js';
+import { type MaintenanceDeps, runMaintenance } from '../core/usecases/maintenance.js';
 import { type SchedulerJobsDeps, schedulerJobs } from '../core/usecases/scheduler.js';
 import type { Runtime } from './runtime.js';
 import type { Service } from './services.js';
 
+type InProcessDeps = SchedulerJobsDeps &
+  MaintenanceDeps &
+  Pick<Runtime, 'clock'> & { jobs: Pick<JobRunner, 'enqueueSync' | 'enqueueTask'> };
+
+/** How `agnes serve` starts each kind of job itself; a kind without an entry cannot run in-process yet. */
+const START: Partial<
+  Record<SchedulerJobKind, (runtime: InProcessDeps, job: SchedulerJob) => Promise<unknown>>
+> = {
+  jira_sla: (runtime) => runtime.jobs.enqueueTask('jira_sla', { requestedBy: null }),
+  jira_consistency: (runtime) => runtime.jobs.enqueueTask('jira_consistency', { requestedBy: null }),
+  maintenance: (runtime) => runMaintenance(runtime, null),
+};
+
 /**
  * The scheduler inside `agnes serve` (08 §1, `scheduler.in_process`): the same loop as
  * `agnes scheduler`, but it reads the job list through the use case behind
- * `GET /api/scheduler/jobs` and starts syncs on the job runner directly, with no HTTP and no token.
+ * `GET /api/scheduler/jobs` and starts jobs on the job runner directly, with no HTTP and no token.
  */
-export function inProcessSchedulerPort(
-  runtime: SchedulerJobsDeps & Pick<Runtime, 'clock'> & { jobs: Pick<JobRunner, 'enqueueSync'> },
-): SchedulerPort {
+export function inProcessSchedulerPort(runtime: InProcessDeps): SchedulerPort {
   return {
     list: () => schedulerJobs(runtime, runtime.clock.now()),
     async fire(trigger: PlannedTrigger) {
-      // Only table syncs are listed so far; a kind the app lists later needs its own start here.
-      if (trigger.source === null)
-        throw new Error(`no in-process trigger for ${trigger.jobs.map((job) => job.kind).join(', ')}`);
-      await runtime.jobs.enqueueSync({ source: trigger.source, tables: trigger.tables, requestedBy: null });
+      if (trigger.source !== null) {
+        await runtime.jobs.enqueueSync({ source: trigger.source, tables: trigger.tables, requestedBy: null });
+        return;
+      }
+      for (const job of trigger.jobs) {
+        const start = START[job.kind];
+        if (!start) throw new Error(`no in-process trigger for ${job.kind}`);
+        await start(runtime, job);
+      }
     },
   };
 }

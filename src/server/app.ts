@@ -23,6 +23,7 @@ import { groupRoutes } from './api/groups.js';
 import { healthRoutes } from './api/health.js';
 import { jiraRoutes } from './api/jira.js';
 import { jiraWebhookRoutes } from './api/jira-webhooks.js';
+import { maintenanceRoutes } from './api/maintenance.js';
 import { mcpRoutes } from './api/mcp.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
@@ -227,6 +228,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => mcpRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraWebhookRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => maintenanceRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;

@@ -56,6 +56,9 @@ describe('the scheduler over a simulated week (08 §1)', () => {
         await jobs.markRunning(job.id);
         return (await jobs.finish(job.id, { status: 'succeeded', report: null, error: null }))!;
       },
+      enqueueTask(): never {
+        throw new Error('no push connector is configured here, so no task is scheduled');
+      },
     };
     const newLoop = () =>
       new SchedulerLoop({
@@ -131,6 +134,21 @@ describe('the scheduler over a simulated week (08 §1)', () => {
   it('never runs a manual table, and nothing while the scheduler is down', () => {
     expect(runsOf('products')).toEqual([]);
     expect(enqueued.filter((e) => e.at >= DOWN_FROM && e.at < DOWN_UNTIL)).toEqual([]);
+  });
+
+  it('runs maintenance daily at 03:00 (scheduler.maintenance_schedule), once at start and once after the downtime', async () => {
+    const runs = await server.ctx.repos.audit.list({ action: 'maintenance.run' }, { page: 1, per_page: 100 });
+    expect(runs.items.map((entry) => entry.timestamp).reverse()).toEqual([
+      at(9, '00:00'), // never ran
+      at(9, '03:00'),
+      at(10, '03:00'),
+      at(11, '03:00'),
+      at(12, '03:00'),
+      at(13, '03:00'),
+      at(14, '03:00'),
+      at(15, '03:00'),
+    ]);
+    expect(runs.items.every((entry) => entry.result === 'ok' && entry.user_id === null)).toBe(true);
   });
 
   it('sends one trigger per source and tick, with every due table of that source', () => {

@@ -87,6 +87,8 @@ export interface JiraSettings {
   rebuildDebounceMs: number;
   retryBaseMs: number;
   consistency: { maxAgeDays: number; maxBackfill: number };
+  slaSchedule: string;
+  consistencySchedule: string;
 }
 
 const KEY = 'jira';
@@ -136,6 +138,8 @@ export function jiraSettings(raw: unknown): JiraSettings {
       maxAgeDays: section.consistency.max_age_days,
       maxBackfill: section.consistency.max_backfill,
     },
+    slaSchedule: section.sla_schedule,
+    consistencySchedule: section.consistency_schedule,
   };
 }
 

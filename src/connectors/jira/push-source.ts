@@ -108,10 +108,13 @@ export function openJira(deps: PushDeps, options: JiraOptions = {}): PushSource 
   const wake = () => worker?.wake();
 
   let pruneTimer: NodeJS.Timeout | null = null;
-  const prune = async () => {
+  const prune = async () => ({
+    events: await inbox.prune(settings.eventRetentionDays),
+    issues: await raw.pruneDeleted(settings.eventRetentionDays),
+  });
+  const pruneQuietly = async () => {
     try {
-      const events = await inbox.prune(settings.eventRetentionDays);
-      const issues = await raw.pruneDeleted(settings.eventRetentionDays);
+      const { events, issues } = await prune();
       if (events + issues > 0)
         deps.log.info({ events, issues }, 'jira: pruned processed events and deleted issues');
     } catch (error) {
@@ -157,8 +160,8 @@ export function openJira(deps: PushDeps, options: JiraOptions = {}): PushSource 
       name: 'jira-worker',
       async start() {
         if (!worker) return;
-        await prune();
-        pruneTimer = setInterval(() => void prune(), PRUNE_INTERVAL_MS);
+        await pruneQuietly();
+        pruneTimer = setInterval(() => void pruneQuietly(), PRUNE_INTERVAL_MS);
         pruneTimer.unref();
         // Shards a crashed run wrote but never published are published now.
         if (await stat(join(extractDir, EXTRACT_FILE)).catch(() => null)) publisher.changed();
@@ -175,6 +178,18 @@ export function openJira(deps: PushDeps, options: JiraOptions = {}): PushSource 
       ['jira_sla', slaPoll],
       ['jira_consistency', consistency],
     ]),
+    // Both jobs call the Jira REST API: without an account there is nothing to schedule.
+    schedules: account
+      ? [
+          { kind: 'jira_sla', schedule: settings.slaSchedule, path: '/api/jira/sla-poll' },
+          {
+            kind: 'jira_consistency',
+            schedule: settings.consistencySchedule,
+            path: '/api/jira/consistency-check',
+          },
+        ]
+      : [],
+    prune,
     maxEventBytes: settings.maxEventBytes,
     checkConfigured: () => checkConfigured(intake),
     async receive(body, headers) {

@@ -29,6 +29,20 @@ export interface PushDeps {
   publish(source: string): Promise<void>;
 }
 
+/** A job kind of the connector that runs on a schedule of its own (07 §5.5: the SLA poll, the consistency check). */
+export interface PushSchedule {
+  kind: JobKind;
+  schedule: string;
+  /** The admin route that queues it: the scheduler's trigger when it runs as its own process. */
+  path: string;
+}
+
+/** What one pruning pass removed: processed events and raw documents of long-deleted issues. */
+export interface PushPruned {
+  events: number;
+  issues: number;
+}
+
 export type WebhookHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 export interface PushSource {
@@ -36,6 +50,10 @@ export interface PushSource {
   readonly service: { name: string; start(): Promise<void>; stop(): Promise<void> };
   /** Job kinds this connector runs through the job runner, and their work. */
   readonly tasks: ReadonlyMap<JobKind, TaskRun>;
+  /** Which of those tasks the scheduler starts, and when; empty when the connector cannot run them. */
+  readonly schedules: readonly PushSchedule[];
+  /** Removes what is past its retention period (maintenance, and the connector's own timer). */
+  prune(): Promise<PushPruned>;
   /** Largest webhook body accepted, in bytes (the route's body limit). */
   readonly maxEventBytes: number;
   /** Throws the 503s of 03 §20 before the body is read. */

@@ -2,9 +2,11 @@ import type { SchedulerJob, SchedulerJobList } from '../../contract/index.js';
 import type { InstanceConfig } from '../config/index.js';
 import type { SourceDefinition } from '../config/sources.js';
 import type { ConnectorRegistry } from '../extract/connector.js';
+import type { PushSource } from '../extract/push.js';
 import { syncTrigger } from '../schedule/plan.js';
 import { parseSchedule, ScheduleError } from '../schedule/schedule.js';
 import type { Repositories } from '../state/repositories/index.js';
+import { lastMaintenanceAt } from './maintenance.js';
 import { syncSkipReason } from './sync.js';
 
 export interface SchedulerJobsDeps {
@@ -12,6 +14,7 @@ export interface SchedulerJobsDeps {
   config: Pick<InstanceConfig, 'scheduler' | 'sync'>;
   sources: readonly SourceDefinition[];
   connectors: ConnectorRegistry;
+  push: ReadonlyMap<string, PushSource>;
 }
 
 /** A schedule stored before validation existed is listed as it is; the scheduler skips and logs it. */
@@ -24,19 +27,14 @@ function isManual(schedule: string): boolean {
   }
 }
 
-/**
- * The scheduler's job list (03 §21, 08 §9): every registered table whose effective schedule (its
- * own, else `sync.default_schedule`) is not `manual`, with the start of its last sync. A table of
- * a push or unconfigured source is listed disabled, since a trigger would skip it. Alerts,
- * scripts, Jira and maintenance join the list as those features arrive.
- */
-export async function schedulerJobs(deps: SchedulerJobsDeps, now: Date): Promise<SchedulerJobList> {
+/** Every registered table whose effective schedule (its own, else `sync.default_schedule`) is not `manual`. */
+async function tableSyncJobs(deps: SchedulerJobsDeps): Promise<SchedulerJob[]> {
   const { repos, config } = deps;
   const scheduled = (await repos.registry.list())
     .map((entry) => ({ entry, schedule: (entry.sync_schedule ?? config.sync.default_schedule).trim() }))
     .filter(({ schedule }) => !isManual(schedule));
   const starts = await repos.jobs.lastSyncStarts(scheduled.map(({ entry }) => entry));
-  const jobs = scheduled.map(
+  return scheduled.map(
     ({ entry, schedule }): SchedulerJob => ({
       id: `table_sync:${entry.id}`,
       kind: 'table_sync',
@@ -48,10 +46,59 @@ export async function schedulerJobs(deps: SchedulerJobsDeps, now: Date): Promise
       trigger: syncTrigger(entry.source, [entry.id]),
     }),
   );
+}
+
+/** A push connector's own jobs (Jira's SLA poll and consistency check); the newest job of the kind is its last run. */
+async function pushJobs(deps: SchedulerJobsDeps): Promise<SchedulerJob[]> {
+  const jobs: SchedulerJob[] = [];
+  for (const [source, push] of deps.push) {
+    for (const { kind, schedule, path } of push.schedules) {
+      if ((kind !== 'jira_sla' && kind !== 'jira_consistency') || isManual(schedule)) continue;
+      const newest = (await deps.repos.jobs.list({ kind }, { page: 1, per_page: 1 })).items[0];
+      jobs.push({
+        id: `${kind}:${source}`,
+        kind,
+        target_id: null,
+        source,
+        schedule,
+        enabled: true,
+        last_run_at: newest ? (newest.started_at ?? newest.created_at) : null,
+        trigger: { method: 'POST', path, body: null },
+      });
+    }
+  }
+  return jobs;
+}
+
+async function maintenanceJobs(deps: SchedulerJobsDeps): Promise<SchedulerJob[]> {
+  const schedule = deps.config.scheduler.maintenance_schedule;
+  if (isManual(schedule)) return [];
+  return [
+    {
+      id: 'maintenance',
+      kind: 'maintenance',
+      target_id: null,
+      source: null,
+      schedule,
+      enabled: true,
+      last_run_at: await lastMaintenanceAt(deps.repos),
+      trigger: { method: 'POST', path: '/api/admin/maintenance', body: null },
+    },
+  ];
+}
+
+/**
+ * The scheduler's job list (03 §21, 08 §9): table syncs with their effective schedules (a table of
+ * a push or unconfigured source is listed disabled, since a trigger would skip it), the push
+ * connectors' own jobs and maintenance, each with its last start. Alerts and scripts join the
+ * list as those features arrive.
+ */
+export async function schedulerJobs(deps: SchedulerJobsDeps, now: Date): Promise<SchedulerJobList> {
+  const jobs = [...(await tableSyncJobs(deps)), ...(await pushJobs(deps)), ...(await maintenanceJobs(deps))];
   return {
     server_time: now.toISOString(),
-    timezone: config.scheduler.timezone,
-    in_process: config.scheduler.in_process,
+    timezone: deps.config.scheduler.timezone,
+    in_process: deps.config.scheduler.in_process,
     jobs: jobs.sort((a, b) => a.id.localeCompare(b.id)),
   };
 }

@@ -63,6 +63,16 @@ describe('GET /api/scheduler/jobs', () => {
       timezone: 'Europe/Prague',
       in_process: true,
       jobs: [
+        {
+          id: 'maintenance',
+          kind: 'maintenance',
+          target_id: null,
+          source: null,
+          schedule: 'daily 03:00',
+          enabled: true,
+          last_run_at: null,
+          trigger: { method: 'POST', path: '/api/admin/maintenance', body: null },
+        },
         // A table of an unconfigured source or a push source would be skipped by a trigger.
         job('archive', 'legacy', 'every 1h', false),
         job('customers', 'acme', 'every 2h', true),
@@ -71,7 +81,7 @@ describe('GET /api/scheduler/jobs', () => {
         job('orders', 'acme', 'every 15m', true, '2026-03-15T12:00:00.000Z'),
       ],
     });
-    expect(response.body.jobs[0].trigger).toEqual({
+    expect(response.body.jobs[1].trigger).toEqual({
       method: 'POST',
       path: '/api/sync/trigger',
       body: { source: 'legacy', tables: ['archive'] },
@@ -95,10 +105,14 @@ describe('GET /api/scheduler/jobs', () => {
     }
   });
 
-  it('lists no table without a schedule when the default is manual', async () => {
+  it('lists no table without a schedule when the default is manual, nor manual maintenance', async () => {
     const manual = await withServer({
       connectors: [fakeConnector({ type: 'acme' })],
-      config: { data_sources: { acme: { enabled: true } }, sync: { default_schedule: 'manual' } },
+      config: {
+        data_sources: { acme: { enabled: true } },
+        sync: { default_schedule: 'manual' },
+        scheduler: { maintenance_schedule: 'manual' },
+      },
     });
     try {
       await manual.ctx.repos.registry.register({
@@ -119,6 +133,56 @@ describe('GET /api/scheduler/jobs', () => {
       expect(response.body.jobs.map((j: { id: string }) => j.id)).toEqual(['table_sync:hourly']);
     } finally {
       await manual.close();
+    }
+  });
+
+  it("lists Jira's SLA poll and consistency check with their schedules, and their last start", async () => {
+    const jira = await withServer({
+      config: {
+        jira: {
+          // Configured but never called: the worker does not run here, and the triggers only queue.
+          base_url: 'http://127.0.0.1:9',
+          email: 'bot@example.com',
+          api_token: 'jira-token-0123456789',
+          sla_schedule: 'every 30m',
+        },
+      },
+    });
+    try {
+      const service = await createUser(jira.ctx, 'admin', { service: true });
+      const list = async () =>
+        (await call(jira, 'GET', '/api/scheduler/jobs', { auth: service.auth })).body.jobs.filter(
+          (j: { kind: string }) => j.kind.startsWith('jira_'),
+        );
+      expect(await list()).toEqual([
+        {
+          id: 'jira_consistency:jira',
+          kind: 'jira_consistency',
+          target_id: null,
+          source: 'jira',
+          schedule: 'every 6h',
+          enabled: true,
+          last_run_at: null,
+          trigger: { method: 'POST', path: '/api/jira/consistency-check', body: null },
+        },
+        {
+          id: 'jira_sla:jira',
+          kind: 'jira_sla',
+          target_id: null,
+          source: 'jira',
+          schedule: 'every 30m',
+          enabled: true,
+          last_run_at: null,
+          trigger: { method: 'POST', path: '/api/jira/sla-poll', body: null },
+        },
+      ]);
+      const [, sla] = await list();
+      const fired = await call(jira, 'POST', sla.trigger.path, { auth: service.auth });
+      expect(fired.status).toBe(202);
+      const [, after] = await list();
+      expect(after.last_run_at).not.toBeNull();
+    } finally {
+      await jira.close();
     }
   });
 });

@@ -1,0 +1,19 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/** What one maintenance run removed (03 §12 `POST /api/admin/maintenance`). */
+export const MaintenanceReportSchema = Type.Object({
+  pruned: Type.Object({
+    audit_log: Type.Integer(),
+    sync_history: Type.Integer(),
+    notifications: Type.Integer(),
+    revoked_tokens: Type.Integer(),
+    magic_link_tokens: Type.Integer(),
+    pending_codes: Type.Integer(),
+    jira_events: Type.Integer(),
+    jira_deleted_issues: Type.Integer(),
+  }),
+  memory_expired: Type.Integer({
+    description: 'Approved or mandatory items past their review date, now expired',
+  }),
+});
+export type MaintenanceReport = Static<typeof MaintenanceReportSchema>;

@@ -1,0 +1,77 @@
+import type { MaintenanceReport } from '../../contract/index.js';
+import type { InstanceConfig } from '../config/index.js';
+import { errorMessage } from '../errors.js';
+import type { PushSource } from '../extract/push.js';
+import type { Repositories } from '../state/repositories/index.js';
+
+export interface MaintenanceDeps {
+  repos: Repositories;
+  config: Pick<InstanceConfig, 'limits' | 'sync' | 'notifications'>;
+  push: ReadonlyMap<string, PushSource>;
+}
+
+/** The audit action of a maintenance run; its newest entry is the job's `last_run_at` for the scheduler. */
+export const MAINTENANCE_ACTION = 'maintenance.run';
+
+/**
+ * One maintenance pass (03 §12, daily by default through the scheduler): every store drops what
+ * is past its retention period, and reviewed knowledge past its review date expires (08 §4.2).
+ * The run is audited whether it succeeds or not, so the scheduler sees when it last ran.
+ */
+export async function runMaintenance(
+  deps: MaintenanceDeps,
+  requestedBy: string | null,
+): Promise<MaintenanceReport> {
+  const { repos, config } = deps;
+  const started = Date.now();
+  try {
+    const tokens = await repos.tokens.pruneExpired();
+    let jiraEvents = 0;
+    let jiraIssues = 0;
+    for (const source of deps.push.values()) {
+      const pruned = await source.prune();
+      jiraEvents += pruned.events;
+      jiraIssues += pruned.issues;
+    }
+    const report: MaintenanceReport = {
+      pruned: {
+        audit_log: await repos.audit.pruneOlderThan(config.limits.audit_retention_days),
+        sync_history: await repos.syncState.pruneHistory(config.sync.history_retention_days),
+        notifications: await repos.notifications.pruneOlderThan(config.notifications.retention_days),
+        revoked_tokens: tokens.revoked_tokens,
+        magic_link_tokens: tokens.magic_link_tokens,
+        pending_codes: await repos.telegram.pruneCodes(),
+        jira_events: jiraEvents,
+        jira_deleted_issues: jiraIssues,
+      },
+      memory_expired: await repos.knowledge.expireDue(),
+    };
+    await record(repos, requestedBy, started, 'ok', report);
+    return report;
+  } catch (error) {
+    await record(repos, requestedBy, started, 'error', { error: errorMessage(error).slice(0, 200) });
+    throw error;
+  }
+}
+
+function record(
+  repos: Repositories,
+  userId: string | null,
+  started: number,
+  result: 'ok' | 'error',
+  params: object,
+): Promise<unknown> {
+  return repos.audit.append({
+    user_id: userId,
+    action: MAINTENANCE_ACTION,
+    result,
+    params: { ...params },
+    duration_ms: Date.now() - started,
+  });
+}
+
+/** When maintenance last ran, from its audit trail (which it outlives: it runs daily, audit is kept a year). */
+export async function lastMaintenanceAt(repos: Repositories): Promise<string | null> {
+  const newest = await repos.audit.list({ action: MAINTENANCE_ACTION }, { page: 1, per_page: 1 });
+  return newest.items[0]?.timestamp ?? null;
+}
