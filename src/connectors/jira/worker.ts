@@ -13,7 +13,8 @@ import { type IssueRows, type RawIssue, transformIssue } from './transform.js';
 /**
  * The one worker that drains `jira/inbox/` (07 §5.2, §5.7): batches of up to 100 events, coalesced
  * per issue in arrival order, one fetch per issue, then the raw documents, then the shards of the
- * touched months, and only then are the events moved out of the inbox. A crash anywhere before
+ * touched months (for every batch fetched while the previous write ran, at once), and only then
+ * are the events moved out of the inbox. A crash anywhere before
  * that move replays the batch, which is harmless: the worker always writes the issue's current
  * state, and a shard rewrite replaces an issue's rows instead of adding to them.
  */
@@ -24,6 +25,8 @@ const RETRANSFORM_EVENTS: ReadonlySet<string> = new Set(['agnes:sla_refresh', 'a
 const DELETE_EVENTS: ReadonlySet<string> = new Set(['jira:issue_deleted', 'agnes:issue_gone']);
 
 const MAX_ATTEMPTS = 5;
+/** Most batches written as one group, and most fetched batches waiting for the writer. */
+const MAX_GROUP_BATCHES = 10;
 const MAX_DELAY_MS = 60_000;
 
 export interface WorkerOptions {
@@ -109,9 +112,11 @@ export class JiraWorker {
   #woken = false;
   /** Files of batches taken but not yet written: the next batch leaves them alone. */
   readonly #inFlight = new Set<string>();
-  /** Writes happen one batch after another, in the order the batches were taken. */
-  #writing: Promise<unknown> = Promise.resolve();
-  #writesPending = 0;
+  /** Batches fetched and waiting for the writer, oldest first. */
+  readonly #queued: Prepared[] = [];
+  #draining = false;
+  /** The writer; resolved when nothing is being written. */
+  #writing: Promise<void> = Promise.resolve();
 
   constructor(options: WorkerOptions) {
     this.#o = options;
@@ -142,9 +147,12 @@ export class JiraWorker {
   }
 
   /**
-   * Fetches the next batch while the previous one is being written (one batch deep): fetching
-   * waits on Jira, writing on DuckDB and the disk, so the two overlap. A batch fetched while an
-   * older one of the same issue is still being written is at least as new, and writes stay in order.
+   * Fetches batches while earlier ones are being written: fetching waits on Jira, writing on
+   * DuckDB and the disk, so the two overlap. The writer takes every batch fetched meanwhile as one
+   * group (a group commit): a shard rewrite costs about the same for one batch as for ten, so under
+   * a backlog the shards are rewritten once per group instead of once per batch, and without a
+   * backlog each batch is written alone as soon as it is fetched. Batches are written in the order
+   * they were taken, so a later fetch of an issue always wins.
    */
   async #run(): Promise<void> {
     while (!this.#stopping) {
@@ -161,34 +169,41 @@ export class JiraWorker {
         nextDueAt = this.#now() + 1000;
       }
       if (prepared) {
-        const batch = prepared;
-        await this.#writing;
-        this.#writesPending += 1;
-        this.#writing = this.#commit(batch)
-          .catch((error: unknown) => {
-            this.#o.log.error({ err: errorMessage(error) }, 'jira worker batch failed');
-          })
-          .finally(() => {
-            this.#writesPending -= 1;
-          });
-        continue;
-      }
-      // Nothing ready. A batch still being written may fail and defer events: look again once
-      // it is done, so their retry time is known before sleeping.
-      if (this.#writesPending > 0) {
-        await this.#writing;
+        this.#queued.push(prepared);
+        if (!this.#draining) this.#writing = this.#drain();
+        // Bounded memory: at most a group's worth of fetched issues wait for the writer.
+        while (this.#queued.length >= MAX_GROUP_BATCHES) await this.#writing;
         continue;
       }
       if (this.#stopping || this.#woken) continue;
+      // Nothing ready: sleep until a new event, the next retry, or the end of a write in progress
+      // (a batch being written may fail and defer events, whose retry time is then known).
       const wait = nextDueAt === null ? null : Math.max(0, nextDueAt - this.#now());
       await new Promise<void>((resolve) => {
         const timer = wait === null ? null : setTimeout(resolve, wait);
-        this.#wake = () => {
+        const done = () => {
           if (timer) clearTimeout(timer);
           resolve();
         };
+        this.#wake = done;
+        if (this.#draining) void this.#writing.then(done);
       });
       this.#wake = null;
+    }
+  }
+
+  /** Writes queued batches, all that are waiting at once, until none are left. */
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queued.length > 0) {
+        const group = this.#queued.splice(0, MAX_GROUP_BATCHES);
+        await this.#commit(group).catch((error: unknown) => {
+          this.#o.log.error({ err: errorMessage(error) }, 'jira worker batch failed');
+        });
+      }
+    } finally {
+      this.#draining = false;
     }
   }
 
@@ -229,18 +244,24 @@ export class JiraWorker {
   }
 
   /**
-   * Writes a fetched batch: raw documents, then the shards, and only then are its events moved
+   * Writes fetched batches: raw documents, then the shards, and only then are their events moved
    * out of the inbox (or their failures recorded).
    */
-  async #commit(batch: Prepared): Promise<void> {
-    const { events, outcomes, known, stamp } = batch;
+  async #commit(batches: readonly Prepared[]): Promise<void> {
+    const events = batches.flatMap((batch) => batch.events);
+    const known = new Map(batches.flatMap((batch) => [...batch.known]));
+    const stamp = batches.at(-1)?.stamp ?? new Date(this.#now()).toISOString();
     try {
       const failedEvents = new Map<string, { event: QueuedEvent; outcome: Outcome & { kind: 'failed' } }>();
+      const outcomes = batches.flatMap((batch) => [...batch.outcomes]);
       for (const [group, outcome] of outcomes)
         if (outcome.kind === 'failed')
           for (const event of group.events) failedEvents.set(event.file, { event, outcome });
       try {
-        const change = await this.#apply([...outcomes.values()], stamp);
+        const change = await this.#apply(
+          outcomes.map(([, outcome]) => outcome),
+          stamp,
+        );
         if (change.upserts.length > 0 || change.removed.length > 0) {
           await writeShards(this.#o.extractDir, this.#o.columns, change, { now: stamp });
           this.#o.changed();
