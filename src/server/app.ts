@@ -24,6 +24,7 @@ import { healthRoutes } from './api/health.js';
 import { jiraRoutes } from './api/jira.js';
 import { jiraWebhookRoutes } from './api/jira-webhooks.js';
 import { mcpRoutes } from './api/mcp.js';
+import { notificationRoutes } from './api/notifications.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
 import { queryRoutes } from './api/query.js';
@@ -225,6 +226,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => uploadRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => queryRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => mcpRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => notificationRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraWebhookRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
