@@ -151,7 +151,19 @@ export class NotificationDispatcher {
     if (pruned > 0) this.#options.log.info({ pruned }, 'pruned old notifications');
   }
 
+  /** One row's attempt; its failure is logged and leaves the row to its claim, never ending the cycle early. */
   async #attempt(row: Notification): Promise<void> {
+    try {
+      await this.#deliver(row);
+    } catch (error) {
+      this.#options.log.error(
+        { notification_id: row.id, err: errorMessage(error) },
+        'notification delivery attempt failed',
+      );
+    }
+  }
+
+  async #deliver(row: Notification): Promise<void> {
     const { repos, clock, config, log } = this.#options;
     const base = config.notifications.retry_base_seconds;
     const lease = retryDelaySeconds(Math.min(row.attempts + 1, RETRY_MULTIPLIERS.length), base) ?? base;
