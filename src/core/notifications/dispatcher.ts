@@ -70,6 +70,7 @@ export class NotificationDispatcher {
   readonly #options: DispatcherOptions;
   readonly #fetch: typeof fetch;
   #running = false;
+  #stopping = false;
   #timer: NodeJS.Timeout | null = null;
   #unsubscribe: (() => void) | null = null;
   #current: Promise<void> | null = null;
@@ -85,14 +86,19 @@ export class NotificationDispatcher {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#stopping = false;
     this.#unsubscribe = onNotificationsQueued(() => this.wake());
     this.#timer = setInterval(() => this.wake(), this.#options.pollMs ?? 5_000);
     this.wake();
   }
 
-  /** Stops waking and waits for the cycle under way (its requests time out within seconds). */
+  /**
+   * Stops waking and waits for the batch under way, whose requests time out within
+   * `requestTimeoutMs`; rows not reached yet stay due for the next start.
+   */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopping = true;
     this.#unsubscribe?.();
     this.#unsubscribe = null;
     if (this.#timer) clearInterval(this.#timer);
@@ -132,8 +138,10 @@ export class NotificationDispatcher {
       await this.#pruneDaily();
       for (;;) {
         const due = await repos.notifications.dueDeliveries(toIso(this.#options.clock.now()), BATCH);
-        for (let i = 0; i < due.length; i += PARALLEL_ROWS)
+        for (let i = 0; i < due.length; i += PARALLEL_ROWS) {
+          if (this.#stopping) return;
           await Promise.all(due.slice(i, i + PARALLEL_ROWS).map((row) => this.#attempt(row)));
+        }
         if (due.length < BATCH) return;
       }
     } catch (error) {

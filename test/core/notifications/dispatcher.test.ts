@@ -348,4 +348,27 @@ describe('NotificationDispatcher', () => {
     expect(await row(created!.id)).toMatchObject({ ws_status: 'sent', attempts: 1 });
     expect(receivers.dispatchRequests).toEqual([created!.id]);
   });
+
+  it('stops after the batch in flight, leaving the rest due for the next start', async () => {
+    const { repos, dispatcher, notify } = setup();
+    const users = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => createUser(repos, `slow${i}@example.com`)),
+    );
+    for (const user of users) receivers.online.set(user.id, 1);
+    receivers.gatewayFaults.push({ delayMs: 500, times: Number.POSITIVE_INFINITY });
+    await notify(users, { channels: ['websocket'] });
+    dispatcher.start();
+    const deadline = Date.now() + 5_000;
+    while (receivers.gateway.requests.length === 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+
+    const started = Date.now();
+    await dispatcher.stop();
+
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(receivers.dispatchRequests).toHaveLength(8);
+    const rows = await store().db.selectFrom('notifications').select(['ws_status', 'attempts']).execute();
+    expect(rows.filter((r) => r.ws_status === 'sent')).toHaveLength(8);
+    expect(rows.filter((r) => r.ws_status === 'pending' && r.attempts === 0)).toHaveLength(12);
+  });
 });
