@@ -14,6 +14,7 @@ export * from './jira.js';
 export * from './jobs.js';
 export * from './maintenance.js';
 export * from './mcp.js';
+export * from './notifications.js';
 export * from './profile.js';
 export * from './query.js';
 export * from './registry.js';

@@ -13,6 +13,7 @@ import {
 import { configuredSources, type SourceDefinition } from '../core/config/sources.js';
 import { type Connector, ConnectorRegistry } from '../core/extract/connector.js';
 import { AGNES_BIN } from '../core/package-info.js';
+import { notificationServices } from '../runtime/notifications.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
 import { schedulerServices } from '../runtime/scheduler.js';
 import { loggerOptions } from '../server/logger.js';
@@ -94,13 +95,19 @@ export function openRuntime(
   });
 }
 
-/** The runtime of `agnes serve` and `agnes demo`: with the services that run beside the app (the scheduler). */
+/**
+ * The runtime of `agnes serve` and `agnes demo`: with the services that run beside the app (the
+ * scheduler, the notification dispatcher).
+ */
 export function openServingRuntime(
   instance: Instance,
   secrets: JwtSecrets,
   extraSources: readonly SourceDefinition[] = [],
 ): Promise<Runtime> {
-  return openRuntime(instance, secrets, extraSources, instance.loaded.config, schedulerServices);
+  return openRuntime(instance, secrets, extraSources, instance.loaded.config, (runtime) => [
+    ...schedulerServices(runtime),
+    ...notificationServices(runtime),
+  ]);
 }
 
 /** Operator commands that do not sign tokens still open the state store; they need no secret. */

@@ -25,6 +25,7 @@ import { jiraRoutes } from './api/jira.js';
 import { jiraWebhookRoutes } from './api/jira-webhooks.js';
 import { maintenanceRoutes } from './api/maintenance.js';
 import { mcpRoutes } from './api/mcp.js';
+import { notificationRoutes } from './api/notifications.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
 import { queryRoutes } from './api/query.js';
@@ -226,6 +227,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => uploadRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => queryRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => mcpRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => notificationRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraWebhookRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => maintenanceRoutes(scope as AgnesApp, shared));

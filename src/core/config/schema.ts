@@ -277,6 +277,8 @@ const sections = (connectors: readonly Connector[]) => ({
   notifications: section({
     dispatch_token: envStr('${AGNES_DISPATCH_TOKEN?}'),
     retention_days: int(90, 1),
+    /** The first retry of a failed delivery; later ones wait 4, 20, 60 and 240 times as long (08 §8). */
+    retry_base_seconds: int(30, 1, 3600),
   }),
   scheduler: section({
     /** Whether `agnes serve` runs the scheduler itself; off when a separate `agnes scheduler` runs. */

@@ -1,5 +1,6 @@
 import type { InstanceConfig } from '../config/index.js';
 import type { Notification, Repositories } from '../state/repositories/index.js';
+import { notificationsQueued } from './outbox-signal.js';
 
 export type NotificationChannel = 'telegram' | 'websocket';
 
@@ -18,9 +19,10 @@ export interface NotificationMessage {
  * Inbox notifications (08 §8): one row per recipient, created in the caller's transaction when it
  * passes transaction-bound repositories, so a notification exists exactly when the change it
  * reports does. A channel is left `pending` for the dispatcher only when it is wanted and its
- * dispatch is configured; otherwise it is `skipped` from the start.
+ * dispatch is configured; otherwise it is `skipped` from the start. Telegram needs no bot token in
+ * the app (the bot holds it): the dispatcher skips users without a link at delivery.
  */
-export function notifyUsers(
+export async function notifyUsers(
   repos: Repositories,
   config: InstanceConfig,
   userIds: readonly string[],
@@ -28,10 +30,11 @@ export function notifyUsers(
 ): Promise<Notification[]> {
   const wanted = new Set<NotificationChannel>(message.channels ?? ['telegram', 'websocket']);
   const dispatch = Boolean(config.notifications.dispatch_token);
-  const telegram = dispatch && wanted.has('telegram') && config.telegram.bot_token ? 'pending' : 'skipped';
+  const telegram =
+    dispatch && wanted.has('telegram') && config.telegram.dispatch_url !== '' ? 'pending' : 'skipped';
   const websocket =
     dispatch && wanted.has('websocket') && config.ws_gateway.public_url !== '' ? 'pending' : 'skipped';
-  return repos.notifications.create(
+  const created = await repos.notifications.create(
     [...new Set(userIds)].map((userId) => ({
       user_id: userId,
       title: message.title,
@@ -42,6 +45,8 @@ export function notifyUsers(
       ws_status: websocket,
     })),
   );
+  if (created.length > 0 && (telegram === 'pending' || websocket === 'pending')) notificationsQueued();
+  return created;
 }
 
 /** Ids of every active admin, for notifications that need one of them to act. */

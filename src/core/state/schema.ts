@@ -331,7 +331,7 @@ export interface NotificationsTable {
   user_id: string;
   title: string;
   message: string;
-  source_kind: 'alert' | 'script' | 'system';
+  source_kind: 'alert' | 'script' | 'system' | 'access_request';
   source_id: string | null;
   created_at: string;
   read_at: string | null;

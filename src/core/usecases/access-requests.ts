@@ -119,7 +119,7 @@ export async function requestAccess(
     await notifyUsers(r, deps.config, await activeAdminIds(r), {
       title: 'Access request',
       message: `${principal.email} asks for read access to ${table_id}${reason ? `: ${reason}` : ''}`,
-      sourceKind: 'system',
+      sourceKind: 'access_request',
       sourceId: row.id,
     });
     return row;
@@ -178,7 +178,7 @@ export async function approveRequest(
     await notifyUsers(r, deps.config, [approved.user_id], {
       title: 'Access granted',
       message: `You can now read ${approved.table_id}.`,
-      sourceKind: 'system',
+      sourceKind: 'access_request',
       sourceId: approved.id,
     });
   });
@@ -200,7 +200,7 @@ export async function denyRequest(
     await notifyUsers(r, deps.config, [denied.user_id], {
       title: 'Access request denied',
       message: `Your request to read ${denied.table_id} was denied${note ? `: ${note}` : '.'}`,
-      sourceKind: 'system',
+      sourceKind: 'access_request',
       sourceId: denied.id,
     });
   });

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { isRole } from '../../core/access/roles.js';
 import { AgnesError } from '../../core/errors.js';
+import { listInbox } from '../../core/notifications/inbox.js';
 import { listMyRequests, listPendingRequests } from '../../core/usecases/access-requests.js';
 import { syncHistory } from '../../core/usecases/sync.js';
 import { entryViews } from '../api/audit.js';
@@ -57,7 +58,8 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
       action: (query.action ?? '').slice(0, 100),
       from: query.from && ISO_DATE.test(query.from) ? query.from : '',
     };
-    const [history, mine, audit] = await Promise.all([
+    const inboxPage = Math.min(Math.max(Number.parseInt(query.npage ?? '1', 10) || 1, 1), 10_000);
+    const [history, mine, audit, inbox] = await Promise.all([
       syncHistory(services.ctx, principal, {}, { page: 1, per_page: 50 }),
       repos.audit.list({ user_id: principal.id }, { page: 1, per_page: 50 }),
       admin
@@ -70,6 +72,7 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
             { page: 1, per_page: 100 },
           )
         : null,
+      listInbox(repos, principal.id, {}, { page: inboxPage, per_page: 50 }),
     ]);
     return ActivityPage({
       ctx,
@@ -77,6 +80,7 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
       mine: await entryViews(repos, mine.items),
       audit: audit ? await entryViews(repos, audit.items) : null,
       filters,
+      inbox,
     });
   });
 

@@ -20,7 +20,9 @@ export function page(
   handler: PageHandler,
 ) {
   app.get(url, { config: { auth, page: true }, schema: { hide: true } }, async (request, reply) => {
-    const result = await handler(pageContext(services, request, reply), request, reply);
+    const ctx = pageContext(services, request, reply);
+    if (ctx.user) ctx.unreadNotifications = await services.ctx.repos.notifications.countUnread(ctx.user.id);
+    const result = await handler(ctx, request, reply);
     return 'sent' in result ? result : sendPage(reply, result);
   });
 }

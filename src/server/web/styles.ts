@@ -21,6 +21,11 @@ nav.main a:hover{background:var(--agnes-bg)}
 .user{display:flex;align-items:center;gap:.5rem;flex-wrap:wrap}
 .user form{margin:0}
 .user .who{color:var(--agnes-text-muted);font-size:.85rem;overflow-wrap:anywhere}
+.bell{position:relative;display:inline-flex;align-items:center;padding:.3rem .4rem;border-radius:var(--agnes-radius);color:var(--agnes-text);text-decoration:none}
+.bell:hover{background:var(--agnes-bg)}.bell svg{fill:currentColor}
+.bell-count{min-width:1.2rem;margin-left:.15rem;padding:0 .35rem;border-radius:999px;background:var(--agnes-error);color:var(--agnes-surface);font-size:.72rem;font-weight:600;text-align:center;line-height:1.2rem}
+tr.unread td:first-child{font-weight:600}
+tr[data-notification-id] button{white-space:nowrap}
 main{max-width:1200px;margin:0 auto;padding:1.5rem 1rem 3rem}
 .card>form{margin-bottom:1rem}
 main.narrow{max-width:30rem;margin:3rem auto;background:var(--agnes-surface);border:1px solid var(--agnes-border);border-radius:var(--agnes-radius);padding:2rem}

@@ -157,4 +157,61 @@ describe('migrateToLatest', () => {
       'audit_log_user',
     ]);
   });
+
+  it('widens notifications.source_kind to access_request, keeping rows and the inbox index', async () => {
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+    expect((await migrator.migrateTo('0005_sync_jobs_started')).error).toBeUndefined();
+    const user = await createRepositories(db).users.create({ email: 'n@example.com', role: 'viewer' });
+    const row = {
+      user_id: user.id,
+      title: 'T',
+      message: 'M',
+      created_at: '2026-01-01T00:00:00.000Z',
+      telegram_status: 'pending' as const,
+      ws_status: 'sent' as const,
+      attempts: 2,
+      next_attempt_at: '2026-01-01T00:02:00.000Z',
+    };
+    await db
+      .insertInto('notifications')
+      .values({ ...row, id: 'before', source_kind: 'system', source_id: 'r1' })
+      .execute();
+    await expect(
+      db
+        .insertInto('notifications')
+        .values({ ...row, id: 'early', source_kind: 'access_request' })
+        .execute(),
+    ).rejects.toThrow(/CHECK/);
+
+    expect(await migrateToLatest(db)).toContain('0006_notifications_access_request');
+    await db
+      .insertInto('notifications')
+      .values({ ...row, id: 'after', source_kind: 'access_request', source_id: 'r2' })
+      .execute();
+    await expect(
+      db
+        .insertInto('notifications')
+        .values({ ...row, id: 'other', source_kind: 'robot' as 'system' })
+        .execute(),
+    ).rejects.toThrow(/CHECK/);
+    const rows = await db.selectFrom('notifications').selectAll().orderBy('id').execute();
+    expect(rows).toEqual([
+      {
+        ...row,
+        id: 'after',
+        source_kind: 'access_request',
+        source_id: 'r2',
+        read_at: null,
+        last_error: null,
+      },
+      { ...row, id: 'before', source_kind: 'system', source_id: 'r1', read_at: null, last_error: null },
+    ]);
+    const indexes = await sql<{ name: string }>`
+      SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'notifications' AND sql IS NOT NULL
+      ORDER BY name`.execute(db);
+    expect(indexes.rows.map((r) => r.name)).toEqual(['notifications_due', 'notifications_user']);
+    // Deleting the user still takes their notifications with them.
+    await db.deleteFrom('users').where('id', '=', user.id).execute();
+    expect(await db.selectFrom('notifications').selectAll().execute()).toEqual([]);
+  });
 });

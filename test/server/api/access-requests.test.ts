@@ -34,9 +34,9 @@ describe('access requests (/api/access-requests)', () => {
     expect(created.body).toEqual({ id: expect.any(String), status: 'pending', table_id: 'orders' });
     for (const a of [admin, admin2]) {
       const inbox = await server.ctx.repos.notifications.listForUser(a.id);
-      expect(inbox.items.some((n) => n.source_kind === 'system' && n.source_id === created.body.id)).toBe(
-        true,
-      );
+      expect(
+        inbox.items.some((n) => n.source_kind === 'access_request' && n.source_id === created.body.id),
+      ).toBe(true);
     }
     const mine = await call(server, 'GET', '/api/access-requests/my', { auth: user.auth });
     expect(mine.status).toBe(200);

@@ -104,6 +104,26 @@ export function createNotificationsRepository(db: Kysely<Database>, clock: Clock
         .execute();
     },
 
+    /**
+     * Takes a due row for one delivery attempt by moving its retry time to `leaseUntil`, only if
+     * nobody changed it since `row` was read; false when another dispatcher was first. A crash
+     * mid-attempt leaves the row to be retried once the lease passes.
+     */
+    async claim(
+      row: Pick<Notification, 'id' | 'attempts' | 'next_attempt_at'>,
+      leaseUntil: string,
+    ): Promise<boolean> {
+      if (row.next_attempt_at === null) return false;
+      const result = await db
+        .updateTable('notifications')
+        .set({ next_attempt_at: leaseUntil })
+        .where('id', '=', row.id)
+        .where('attempts', '=', row.attempts)
+        .where('next_attempt_at', '=', row.next_attempt_at)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
     /** Records one delivery attempt; channels left out keep their status. */
     async recordDelivery(id: string, outcome: DeliveryOutcome): Promise<void> {
       await db

@@ -22,6 +22,8 @@ export interface PageContext {
   /** The request path, to mark the current navigation entry. */
   path?: string;
   version?: string;
+  /** The signed-in user's unread notifications for the bell; absent where a page does not count them. */
+  unreadNotifications?: number;
 }
 
 /** Theme values become CSS custom properties; config validation already restricted their syntax. */
@@ -51,6 +53,30 @@ function isCurrent(href: string, path: string | undefined): boolean {
   return path === href || (path?.startsWith(`${href}/`) ?? false);
 }
 
+/**
+ * The bell with the unread count (09 §1 layout), rendered by the server. `data-unread-count` and
+ * the id let a browser module keep it live (WebSocket gateway) without re-rendering the header.
+ */
+function NotificationBell(props: { unread: number | undefined }) {
+  const { unread } = props;
+  return (
+    <a
+      id="notification-bell"
+      class="bell"
+      href="/activity-center#notifications-h"
+      data-unread-count={unread === undefined ? undefined : String(unread)}
+      aria-label={unread === undefined ? 'Notifications' : `Notifications: ${unread} unread`}
+    >
+      <svg viewBox="0 0 24 24" width={18} height={18} aria-hidden="true" focusable="false">
+        <path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z" />
+      </svg>
+      <span class="bell-count" data-unread-badge hidden={!unread}>
+        {unread !== undefined && unread > 99 ? '99+' : String(unread ?? 0)}
+      </span>
+    </a>
+  );
+}
+
 function Header(props: { ctx: PageContext; user: PageUser }) {
   const { ctx, user } = props;
   return (
@@ -72,6 +98,7 @@ function Header(props: { ctx: PageContext; user: PageUser }) {
           </ul>
         </nav>
         <div class="user">
+          <NotificationBell unread={ctx.unreadNotifications} />
           <a href="/account" aria-current={isCurrent('/account', ctx.path) ? 'page' : undefined}>
             Account
           </a>

@@ -1,6 +1,14 @@
-import type { SyncHistoryEntry } from '../../../contract/index.js';
+import type { NotificationList, SyncHistoryEntry } from '../../../contract/index.js';
 import type { entryViews } from '../../api/audit.js';
-import { Badge, DataTable, fmtDate, fmtNum, statusTone } from '../components/bits.js';
+import {
+  ActionButton,
+  Badge,
+  DataTable,
+  fmtDate,
+  fmtNum,
+  statusTone,
+  type Tone,
+} from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
 
 type AuditView = Awaited<ReturnType<typeof entryViews>>[number];
@@ -47,19 +55,106 @@ function AuditTable(props: { entries: AuditView[]; showUser: boolean }) {
   );
 }
 
+const DELIVERY_TONE: Record<string, Tone> = {
+  sent: 'ok',
+  failed: 'err',
+  pending: 'warn',
+  skipped: undefined,
+};
+
+function Delivery(props: { channel: string; status: string }) {
+  return <Badge tone={DELIVERY_TONE[props.status]}>{`${props.channel}: ${props.status}`}</Badge>;
+}
+
+/** The inbox (09 §2 Notifications tab): newest first, unread ones marked, mark read / all read. */
+function NotificationsSection(props: { ctx: PageContext; inbox: NotificationList }) {
+  const { ctx, inbox } = props;
+  const pages = Math.max(1, Math.ceil(inbox.total / inbox.per_page));
+  return (
+    <section class="card" aria-labelledby="notifications-h" id="notifications">
+      <h2 id="notifications-h">Notifications</h2>
+      <p>
+        <span data-inbox-unread={String(inbox.unread_count)}>{`${fmtNum(inbox.unread_count)} unread`}</span>
+        {inbox.unread_count > 0 ? (
+          <>
+            {' '}
+            <ActionButton
+              csrf={ctx.csrfToken}
+              api="/api/notifications/read-all"
+              label="Mark all notifications read"
+              text="Mark all read"
+            />
+          </>
+        ) : null}
+      </p>
+      {inbox.items.length === 0 ? (
+        <p class="muted">No notifications.</p>
+      ) : (
+        <DataTable headings={['When', 'Title', 'Message', 'Source', 'Delivery', '']}>
+          {inbox.items.map((n) => (
+            <tr key={n.id} class={n.read_at ? undefined : 'unread'} data-notification-id={n.id}>
+              <td>
+                {fmtDate(n.created_at)}
+                {n.read_at ? null : (
+                  <>
+                    {' '}
+                    <Badge tone="warn">unread</Badge>
+                  </>
+                )}
+              </td>
+              <td>{n.title}</td>
+              <td class="text">{n.message}</td>
+              <td>
+                <code>{n.source_kind}</code>
+              </td>
+              <td>
+                <Delivery channel="Telegram" status={n.telegram_status} />{' '}
+                <Delivery channel="Live" status={n.ws_status} />
+              </td>
+              <td>
+                {n.read_at ? null : (
+                  <ActionButton
+                    csrf={ctx.csrfToken}
+                    api={`/api/notifications/${encodeURIComponent(n.id)}/read`}
+                    label={`Mark “${n.title}” read`}
+                    text="Mark read"
+                  />
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      )}
+      {pages > 1 ? (
+        <nav class="pagination" aria-label="Notification pages">
+          {inbox.page > 1 ? (
+            <a href={`/activity-center?npage=${inbox.page - 1}#notifications-h`}>Newer</a>
+          ) : null}
+          <span>{`Page ${inbox.page} of ${pages}`}</span>
+          {inbox.page < pages ? (
+            <a href={`/activity-center?npage=${inbox.page + 1}#notifications-h`}>Older</a>
+          ) : null}
+        </nav>
+      ) : null}
+    </section>
+  );
+}
+
 export function ActivityPage(props: {
   ctx: PageContext;
   history: SyncHistoryEntry[];
   mine: AuditView[];
   audit: AuditView[] | null;
   filters: AuditFilters;
+  inbox: NotificationList;
 }) {
   const { ctx, filters } = props;
   return (
     <Layout ctx={ctx} title="Activity">
       <h1>Activity</h1>
       <nav aria-label="Sections" class="card">
-        <a href="#sync-h">Sync history</a> · <a href="#mine-h">My activity</a>
+        <a href="#sync-h">Sync history</a> · <a href="#mine-h">My activity</a> ·{' '}
+        <a href="#notifications-h">Notifications</a>
         {props.audit ? (
           <>
             {' · '}
@@ -88,6 +183,7 @@ export function ActivityPage(props: {
           </DataTable>
         )}
       </section>
+      <NotificationsSection ctx={ctx} inbox={props.inbox} />
       <section class="card" aria-labelledby="mine-h">
         <h2 id="mine-h">My activity</h2>
         <AuditTable entries={props.mine} showUser={false} />
