@@ -21,7 +21,6 @@ const RETRY_MULTIPLIERS = [1, 4, 20, 60, 240] as const;
 export const MAX_ATTEMPTS = RETRY_MULTIPLIERS.length + 1;
 const BATCH = 100;
 const PARALLEL_ROWS = 8;
-const DAY_MS = 86_400_000;
 
 export interface DispatcherOptions {
   repos: Pick<Repositories, 'notifications' | 'telegram'>;
@@ -75,7 +74,6 @@ export class NotificationDispatcher {
   #unsubscribe: (() => void) | null = null;
   #current: Promise<void> | null = null;
   #again = false;
-  #lastPrune: number | null = null;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -135,7 +133,6 @@ export class NotificationDispatcher {
   async #cycle(): Promise<void> {
     const { repos, log } = this.#options;
     try {
-      await this.#pruneDaily();
       for (;;) {
         const due = await repos.notifications.dueDeliveries(toIso(this.#options.clock.now()), BATCH);
         for (let i = 0; i < due.length; i += PARALLEL_ROWS) {
@@ -147,16 +144,6 @@ export class NotificationDispatcher {
     } catch (error) {
       log.error({ err: errorMessage(error) }, 'notification delivery cycle failed');
     }
-  }
-
-  async #pruneDaily(): Promise<void> {
-    const now = this.#options.clock.now().getTime();
-    if (this.#lastPrune !== null && now - this.#lastPrune < DAY_MS) return;
-    this.#lastPrune = now;
-    const pruned = await this.#options.repos.notifications.pruneOlderThan(
-      this.#options.config.notifications.retention_days,
-    );
-    if (pruned > 0) this.#options.log.info({ pruned }, 'pruned old notifications');
   }
 
   /** One row's attempt; its failure is logged and leaves the row to its claim, never ending the cycle early. */

@@ -328,12 +328,10 @@ describe('NotificationDispatcher', () => {
     expect(receivers.pushed.map((d) => d.notification.id)).toEqual([created!.id]);
   });
 
-  it('delivers a row a crashed run had claimed once its claim lapses, and prunes old rows', async () => {
+  it('delivers a row a crashed run had claimed once its claim lapses', async () => {
     const { repos, clock, dispatcher, notify, row } = setup();
     const user = await createUser(repos, 'ivy@example.com');
     receivers.online.set(user.id, 1);
-    await notify([user], { channels: [] });
-    clock.advance(91 * DAY);
     const [created] = await notify([user], { channels: ['websocket'] });
     // A run that claimed the row and died before recording anything.
     expect(await repos.notifications.claim(created!, clock.isoIn(30 * SECOND))).toBe(true);
@@ -341,7 +339,6 @@ describe('NotificationDispatcher', () => {
 
     await dispatcher.runOnce();
     expect(receivers.dispatchRequests).toEqual([]);
-    expect((await repos.notifications.listForUser(user.id)).items.map((n) => n.id)).toEqual([created!.id]);
 
     clock.advance(30 * SECOND);
     await dispatcher.runOnce();
