@@ -4,7 +4,7 @@ import type { Service } from './services.js';
 
 /**
  * The outbox dispatcher inside `agnes serve` (08 §8): it delivers notifications to the Telegram
- * bot and the WebSocket gateway and prunes the inbox past `notifications.retention_days`.
+ * bot and the WebSocket gateway (maintenance prunes the inbox past `notifications.retention_days`).
  */
 export function notificationServices(
   runtime: Pick<Runtime, 'repos' | 'config' | 'clock' | 'log'>,
