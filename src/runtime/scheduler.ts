@@ -1,25 +1,40 @@
+import type { SchedulerJob } from '../contract/index.js';
 import type { JobRunner } from '../core/jobs/runner.js';
 import { SchedulerLoop, type SchedulerPort } from '../core/schedule/loop.js';
 import type { PlannedTrigger } from '../core/schedule/plan.js';
+import { type AlertDeps, runAlert } from '../core/usecases/alerts.js';
 import { type SchedulerJobsDeps, schedulerJobs } from '../core/usecases/scheduler.js';
 import type { Runtime } from './runtime.js';
 import type { Service } from './services.js';
 
+type InProcessDeps = SchedulerJobsDeps & AlertDeps & { jobs: Pick<JobRunner, 'enqueueSync'> };
+
+/** A scheduled alert, evaluated in the scheduler's own turn through the use case behind `/run`. */
+async function runScheduledAlert(runtime: InProcessDeps, job: SchedulerJob): Promise<void> {
+  await runAlert(runtime, { scheduler: true }, job.target_id!, `scheduler:${job.id}`);
+}
+
+/** Starts one job that is not a table sync, as its trigger route would: one function per kind. */
+async function startJob(runtime: InProcessDeps, job: SchedulerJob): Promise<void> {
+  if (job.kind === 'alert' && job.target_id !== null) return runScheduledAlert(runtime, job);
+  throw new Error(`no in-process trigger for ${job.kind}`);
+}
+
 /**
  * The scheduler inside `agnes serve` (08 §1, `scheduler.in_process`): the same loop as
  * `agnes scheduler`, but it reads the job list through the use case behind
- * `GET /api/scheduler/jobs` and starts syncs on the job runner directly, with no HTTP and no token.
+ * `GET /api/scheduler/jobs`, starts syncs on the job runner and runs every other kind through the
+ * use case behind its trigger route, with no HTTP and no token.
  */
-export function inProcessSchedulerPort(
-  runtime: SchedulerJobsDeps & Pick<Runtime, 'clock'> & { jobs: Pick<JobRunner, 'enqueueSync'> },
-): SchedulerPort {
+export function inProcessSchedulerPort(runtime: InProcessDeps): SchedulerPort {
   return {
     list: () => schedulerJobs(runtime, runtime.clock.now()),
     async fire(trigger: PlannedTrigger) {
-      // Only table syncs are listed so far; a kind the app lists later needs its own start here.
-      if (trigger.source === null)
-        throw new Error(`no in-process trigger for ${trigger.jobs.map((job) => job.kind).join(', ')}`);
-      await runtime.jobs.enqueueSync({ source: trigger.source, tables: trigger.tables, requestedBy: null });
+      if (trigger.source !== null) {
+        await runtime.jobs.enqueueSync({ source: trigger.source, tables: trigger.tables, requestedBy: null });
+        return;
+      }
+      for (const job of trigger.jobs) await startJob(runtime, job);
     },
   };
 }

@@ -233,17 +233,18 @@ export async function testAlert(
   };
 }
 
-/** Who may run an alert: its owner, or the scheduler (a service account's PAT with the admin role). */
-export interface AlertRunner {
-  principal: Principal;
-  scheduler: boolean;
-}
+/**
+ * Who runs an alert: a person (only its owner may), or the scheduler, which acts for every owner:
+ * inside the app, or as a service account's PAT with the admin role (08 §9).
+ */
+export type AlertRunner = { scheduler: true } | { scheduler: false; principal: Principal };
 
 async function runnableAlert(deps: AlertDeps, runner: AlertRunner, id: string): Promise<Alert> {
   const alert = await deps.repos.alerts.get(id);
-  if (alert && (runner.scheduler || alert.owner_id === runner.principal.id)) return alert;
+  if (!alert) throw notFound();
+  if (runner.scheduler || alert.owner_id === runner.principal.id) return alert;
   // A person who is an admin sees every alert, so for them it exists but is not theirs to run.
-  if (alert && runner.principal.role === 'admin')
+  if (runner.principal.role === 'admin')
     throw new AgnesError('forbidden', "only the alert's owner or the scheduler's service account may run it");
   throw notFound();
 }

@@ -1,4 +1,5 @@
 import type { SchedulerJob, SchedulerJobList } from '../../contract/index.js';
+import { alertJobs } from '../alerts/jobs.js';
 import type { InstanceConfig } from '../config/index.js';
 import type { SourceDefinition } from '../config/sources.js';
 import type { ConnectorRegistry } from '../extract/connector.js';
@@ -48,6 +49,7 @@ export async function schedulerJobs(deps: SchedulerJobsDeps, now: Date): Promise
       trigger: syncTrigger(entry.source, [entry.id]),
     }),
   );
+  jobs.push(...(await alertJobs(repos)));
   return {
     server_time: now.toISOString(),
     timezone: config.scheduler.timezone,

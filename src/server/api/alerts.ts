@@ -170,12 +170,10 @@ export async function alertRoutes(app: AgnesApp, services: AppServices): Promise
       const { alert_id } = request.params;
       const auth = request.auth!;
       request.audit = { action: 'alert.run', resource: alert_id };
-      const result = await runAlert(
-        ctx,
-        { principal: auth.principal, scheduler: isScheduler(auth) },
-        alert_id,
-        String(request.id),
-      );
+      const runner = isScheduler(auth)
+        ? { scheduler: true as const }
+        : { scheduler: false as const, principal: auth.principal };
+      const result = await runAlert(ctx, runner, alert_id, String(request.id));
       request.audit.params = { fired: result.fired, status: result.status };
       return result;
     },
