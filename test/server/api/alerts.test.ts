@@ -343,6 +343,14 @@ describe('alerts API (/api/alerts)', () => {
     expect(
       (await notificationsOf(owner.id)).filter((n) => n.title.startsWith('Alert disabled')),
     ).toHaveLength(1);
+
+    // Enabled again, it gets three more chances before it is disabled again.
+    await call(server, 'PATCH', `/api/alerts/${id}`, { auth: owner.auth, body: { enabled: true } });
+    await run(scheduler, id);
+    await run(scheduler, id);
+    expect((await call(server, 'GET', `/api/alerts/${id}`, { auth: owner.auth })).body.enabled).toBe(true);
+    await run(scheduler, id);
+    expect((await call(server, 'GET', `/api/alerts/${id}`, { auth: owner.auth })).body.enabled).toBe(false);
   });
 
   it('resets the count of access errors after a good run', async () => {

@@ -40,6 +40,19 @@ describe('web UI: alerts', () => {
     expect(await page.locator('#test-preview tbody tr').count()).toBe(10);
     await checkPage(tracked, 'alerts-tested');
 
+    await page.getByRole('link', { name: `Open orders ${HOSTILE}` }).click();
+    await page.waitForURL('**/alerts?edit=*');
+    expect(await page.getByLabel('Threshold').inputValue()).toBe('10');
+    await checkPage(tracked, 'alerts-edit');
+    await page.getByLabel('Threshold').fill('100');
+    await Promise.all([
+      page.waitForURL((url) => url.search === ''),
+      page.getByRole('button', { name: 'Save' }).click(),
+    ]);
+    expect(await page.locator('main table tbody tr').first().textContent()).toContain('row_count > 100');
+    await page.getByRole('button', { name: `Test Open orders ${HOSTILE}` }).click();
+    await eventually(() => page.locator('#test-summary').textContent()).toContain('does not hold');
+
     await submitAndReload(page, () =>
       page.getByRole('button', { name: `Disable Open orders ${HOSTILE}` }).click(),
     );

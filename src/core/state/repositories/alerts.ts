@@ -87,12 +87,14 @@ export function createAlertsRepository(db: Kysely<Database>, clock: Clock = syst
       return Number(row.n);
     },
 
+    /** Enabling an alert again starts its count of access errors afresh. */
     update(id: string, ownerId: string, patch: AlertPatch): Promise<Alert | undefined> {
       const { condition, channels, ...plain } = patch;
       return db
         .updateTable('alerts')
         .set({
           ...plain,
+          ...(patch.enabled === true ? { consecutive_errors: 0 } : {}),
           condition: condition === undefined ? undefined : toJson(condition),
           channels: channels === undefined ? undefined : toJson(channels),
           updated_at: nowIso(clock),

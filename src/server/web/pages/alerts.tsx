@@ -151,9 +151,6 @@ function AlertForm(props: { ctx: PageContext; alert: SqlAlert | null; telegramLi
             value={alert?.schedule ?? 'every 1h'}
             aria-describedby="alert-schedule-hint"
           />
-          <p id="alert-schedule-hint" class="muted">
-            every 15m, every 2h, daily 06:00,18:00, a cron line, or manual; at most every 5 minutes.
-          </p>
         </div>
         <div class="shrink">
           <label for="alert-cooldown">Cooldown (minutes)</label>
@@ -168,6 +165,9 @@ function AlertForm(props: { ctx: PageContext; alert: SqlAlert | null; telegramLi
           />
         </div>
       </div>
+      <p id="alert-schedule-hint" class="muted">
+        every 15m, every 2h, daily 06:00,18:00, a cron line, or manual; at most every 5 minutes.
+      </p>
       <fieldset>
         <legend>Channels (the inbox always)</legend>
         <label class="inline">
