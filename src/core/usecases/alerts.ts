@@ -63,7 +63,7 @@ export function toAlertView(alert: Alert): AlertView {
 }
 
 /** The schedule and condition rules the schema cannot state (08 §9): 422 like a schema failure. */
-function checkDefinition(fields: { schedule?: string; condition?: AlertCondition }): void {
+function checkDefinition(deps: AlertDeps, fields: { schedule?: string; condition?: AlertCondition }): void {
   if (fields.schedule !== undefined) {
     let schedule: ReturnType<typeof parseSchedule>;
     try {
@@ -72,7 +72,7 @@ function checkDefinition(fields: { schedule?: string; condition?: AlertCondition
       if (!(error instanceof ScheduleError)) throw error;
       throw invalidField('/body/schedule', 'must be a schedule (every 1h, daily 06:00, cron, manual)');
     }
-    if (isTooFrequentForAlert(schedule))
+    if (isTooFrequentForAlert(schedule, deps.config.scheduler.timezone, deps.clock.now()))
       throw invalidField(
         '/body/schedule',
         `must not fire less than ${MIN_ALERT_GAP_MINUTES} minutes apart (every 5m at most)`,
@@ -140,7 +140,7 @@ export async function createAlert(
   input: CreateAlert & { requestId: string },
 ): Promise<AlertView> {
   const { requestId, ...fields } = input;
-  checkDefinition(fields);
+  checkDefinition(deps, fields);
   await checkQuery(deps, principal, { sql: fields.sql, requestId });
   if ((await deps.repos.alerts.countByOwner(principal.id)) >= MAX_ALERTS_PER_OWNER)
     throw new AgnesError('too_many_alerts', `you already have ${MAX_ALERTS_PER_OWNER} alerts`);
@@ -155,7 +155,7 @@ export async function updateAlert(
 ): Promise<AlertView> {
   const { requestId, ...patch } = input;
   const alert = await visibleAlert(deps, principal, id);
-  checkDefinition(patch);
+  checkDefinition(deps, patch);
   if (patch.sql !== undefined)
     await checkQuery(deps, await sqlOwner(deps.repos, alert.owner_id), { sql: patch.sql, requestId });
   const updated = await deps.repos.alerts.update(id, alert.owner_id, patch);

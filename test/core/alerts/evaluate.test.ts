@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { QueryResult } from '../../../src/contract/index.js';
 import { compare, compareDecimals, parseDecimal } from '../../../src/core/alerts/condition.js';
 import { evaluateResult } from '../../../src/core/alerts/evaluate.js';
-import { shortestGapMinutes } from '../../../src/core/alerts/spacing.js';
+import { isTooFrequentForAlert, shortestGapMinutes } from '../../../src/core/alerts/spacing.js';
 import { MAX_MESSAGE_CHARS, renderMessage } from '../../../src/core/alerts/template.js';
 import { parseSchedule } from '../../../src/core/schedule/schedule.js';
 
@@ -142,5 +142,17 @@ describe('alert schedule spacing (08 §9)', () => {
     expect(gap('1,58 0,23 * * *')).toBe(3);
     expect(gap('0 0 29 2 *')).toBe(1440);
     expect(gap('manual')).toBeNull();
+  });
+
+  it('counts the real gaps around clock changes of the scheduler time zone', () => {
+    const from = new Date('2026-01-01T00:00:00Z');
+    const inPrague = (text: string) => shortestGapMinutes(parseSchedule(text), 'Europe/Prague', from);
+    // 01:58 CET and 03:00 CEST on 29 March 2026 are two minutes apart.
+    expect(inPrague('daily 01:58,03:00')).toBe(2);
+    expect(shortestGapMinutes(parseSchedule('daily 01:58,03:00'), 'UTC', from)).toBe(62);
+    expect(inPrague('daily 06:00,18:00')).toBe(660);
+    expect(isTooFrequentForAlert(parseSchedule('daily 01:58,03:00'), 'Europe/Prague', from)).toBe(true);
+    expect(isTooFrequentForAlert(parseSchedule('daily 01:58,03:00'), 'UTC', from)).toBe(false);
+    expect(isTooFrequentForAlert(parseSchedule('*/4 * * * *'), 'UTC', from)).toBe(true);
   });
 });
