@@ -52,12 +52,12 @@ export function compareDecimals(a: Decimal, b: Decimal): number {
 const NUMERIC_TYPE =
   /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL(\(\d+,\s*\d+\))?|INT\d*|REAL|NUMERIC)$/i;
 
-export function isNumericType(columnType: string): boolean {
+function isNumericType(columnType: string): boolean {
   return NUMERIC_TYPE.test(columnType.trim());
 }
 
 /** A result cell as a number, when its column is numeric and the value is finite. */
-export function numericValue(value: unknown, columnType: string): Decimal | null {
+function numericValue(value: unknown, columnType: string): Decimal | null {
   if (typeof value === 'number') return Number.isFinite(value) ? parseDecimal(String(value)) : null;
   if (typeof value === 'string' && isNumericType(columnType)) return parseDecimal(value);
   return null;
@@ -82,7 +82,7 @@ export const TEXT_OPERATORS: readonly AlertOperator[] = ['==', '!='];
 export type Comparison = { holds: boolean } | { error: string };
 
 /** The text form of a cell for a text comparison: strings as they are, other values as JSON. */
-export function cellText(value: unknown): string {
+function cellText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 

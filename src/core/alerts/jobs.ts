@@ -3,7 +3,7 @@ import { isValidSchedule, parseSchedule } from '../schedule/schedule.js';
 import type { Repositories } from '../state/repositories/index.js';
 
 /** The trigger of one alert's scheduled run (03 §21): its own `run` route, which takes no body. */
-export function alertRunPath(alertId: string): string {
+function alertRunPath(alertId: string): string {
   return `/api/alerts/${encodeURIComponent(alertId)}/run`;
 }
 
