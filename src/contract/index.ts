@@ -5,6 +5,7 @@
  * side can depend on it.
  */
 export * from './access.js';
+export * from './alerts.js';
 export * from './auth.js';
 export * from './catalog.js';
 export * from './common.js';

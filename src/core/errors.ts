@@ -54,6 +54,8 @@ export const ERROR_STATUS = {
   stale_manifest: 409,
   remote_table: 409,
   service_account: 409,
+  too_many_alerts: 409,
+  alert_disabled: 409,
   payload_too_large: 413,
   sql_too_large: 413,
   unsupported_media_type: 415,

@@ -15,6 +15,7 @@ import Fastify, {
 import type { Role } from '../core/state/schema.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { accessRequestRoutes } from './api/access-requests.js';
+import { alertRoutes } from './api/alerts.js';
 import { auditRoutes } from './api/audit.js';
 import { authRoutes } from './api/auth.js';
 import { catalogRoutes } from './api/catalog.js';
@@ -231,6 +232,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => jiraWebhookRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => maintenanceRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => alertRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;

@@ -160,6 +160,16 @@ export class QueryEngine {
   }
 
   /**
+   * The guard alone (05 §2 pipeline steps 1, 3–5) for a statement stored now and run later, such
+   * as an alert's: the same refusals as `query()`, without a slot, a sandbox or execution.
+   */
+  async check(request: QueryRequest): Promise<void> {
+    if (this.#closing) throw new AgnesError('unavailable', 'the server is shutting down');
+    const readable = readableSet(request.caller, await this.#published.current());
+    await this.#guard.check(request.sql, accessOf(request.caller, readable));
+  }
+
+  /**
    * `POST /api/query/export`: the stream is returned once the first chunk has been produced, so
    * every error before the first byte is an ordinary error response.
    */

@@ -46,6 +46,15 @@ export async function runQuery(
   return query.query(await queryRequest(repos, principal, input.sql, input.requestId), input.limit);
 }
 
+/** The guard alone, with the caller's rights: for SQL stored now and run later (an alert's). */
+export async function checkQuery(
+  { repos, query }: QueryDeps,
+  principal: Principal,
+  input: { sql: string; requestId: string },
+): Promise<void> {
+  await query.check(await queryRequest(repos, principal, input.sql, input.requestId));
+}
+
 /**
  * The first `limit` rows of a registered table the caller can read (03 §7 preview), through the
  * guard. A table the caller may not see is "not found", like an id that names nothing.

@@ -1,4 +1,5 @@
 import type { SchedulerJob, SchedulerJobList } from '../../contract/index.js';
+import { alertJobs } from '../alerts/jobs.js';
 import type { InstanceConfig } from '../config/index.js';
 import type { SourceDefinition } from '../config/sources.js';
 import type { ConnectorRegistry } from '../extract/connector.js';
@@ -90,11 +91,15 @@ async function maintenanceJobs(deps: SchedulerJobsDeps): Promise<SchedulerJob[]>
 /**
  * The scheduler's job list (03 §21, 08 §9): table syncs with their effective schedules (a table of
  * a push or unconfigured source is listed disabled, since a trigger would skip it), the push
- * connectors' own jobs and maintenance, each with its last start. Alerts and scripts join the
- * list as those features arrive.
+ * connectors' own jobs, enabled alerts and maintenance, each with its last start.
  */
 export async function schedulerJobs(deps: SchedulerJobsDeps, now: Date): Promise<SchedulerJobList> {
-  const jobs = [...(await tableSyncJobs(deps)), ...(await pushJobs(deps)), ...(await maintenanceJobs(deps))];
+  const jobs = [
+    ...(await tableSyncJobs(deps)),
+    ...(await alertJobs(deps.repos)),
+    ...(await pushJobs(deps)),
+    ...(await maintenanceJobs(deps)),
+  ];
   return {
     server_time: now.toISOString(),
     timezone: deps.config.scheduler.timezone,

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { isAgnesError } from '../../core/errors.js';
+import { getAlert, listAlerts } from '../../core/usecases/alerts.js';
 import { listCatalog, readableProfile, tableDetail } from '../../core/usecases/catalog.js';
 import { syncHistory } from '../../core/usecases/sync.js';
 import type { AgnesApp } from '../app.js';
@@ -9,6 +10,7 @@ import { safeNext } from '../auth/redirects.js';
 import { adminPages } from './admin-routes.js';
 import { page } from './page.js';
 import { AccountPage } from './pages/account.js';
+import { AlertsPage } from './pages/alerts.js';
 import { type CatalogFilters, CatalogPage } from './pages/catalog.js';
 import { DashboardPage } from './pages/dashboard.js';
 import { ForgotPasswordPage, LoginPage } from './pages/login.js';
@@ -116,6 +118,17 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
     const tables = await listCatalog(services.ctx, request.auth!.principal, {});
     const initial = (request.query as Query).q ?? 'SELECT 1';
     return SqlPage({ ctx, tables, initial: initial.slice(0, 100_000), maxLimit: config.query.max_limit });
+  });
+
+  page(app, services, '/alerts', 'analyst+', async (ctx, request) => {
+    const principal = request.auth!.principal;
+    const edit = (request.query as Query).edit;
+    const [list, editing, telegram] = await Promise.all([
+      listAlerts(services.ctx, principal, { all: false }),
+      edit ? getAlert(services.ctx, principal, edit) : null,
+      repos.telegram.getByUser(principal.id),
+    ]);
+    return AlertsPage({ ctx, alerts: list.alerts, editing, telegramLinked: telegram !== undefined });
   });
 
   page(app, services, '/account', 'user', async (ctx, request) => {

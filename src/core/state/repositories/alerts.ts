@@ -24,6 +24,8 @@ export interface AlertRun {
   status: string;
   error: string | null;
   fired: boolean;
+  /** Access errors count towards disabling the alert (08 §7); any other outcome resets the count. */
+  accessError?: boolean;
 }
 
 /**
@@ -85,12 +87,14 @@ export function createAlertsRepository(db: Kysely<Database>, clock: Clock = syst
       return Number(row.n);
     },
 
+    /** Enabling an alert again starts its count of access errors afresh. */
     update(id: string, ownerId: string, patch: AlertPatch): Promise<Alert | undefined> {
       const { condition, channels, ...plain } = patch;
       return db
         .updateTable('alerts')
         .set({
           ...plain,
+          ...(patch.enabled === true ? { consecutive_errors: 0 } : {}),
           condition: condition === undefined ? undefined : toJson(condition),
           channels: channels === undefined ? undefined : toJson(channels),
           updated_at: nowIso(clock),
@@ -110,17 +114,31 @@ export function createAlertsRepository(db: Kysely<Database>, clock: Clock = syst
       return Number(result.numDeletedRows) > 0;
     },
 
-    /** Every evaluation is recorded; `last_fired_at` moves only when it fired (cooldown). */
-    async recordRun(id: string, run: AlertRun): Promise<void> {
+    /**
+     * Every evaluation is recorded; `last_fired_at` moves only when it fired (cooldown). Returns
+     * the alert as recorded, with its count of consecutive access errors.
+     */
+    recordRun(id: string, run: AlertRun): Promise<Alert | undefined> {
       const now = nowIso(clock);
-      await db
+      return db
         .updateTable('alerts')
-        .set({
+        .set((eb) => ({
           last_run_at: now,
           last_status: run.status,
           last_error: run.error,
           last_fired_at: run.fired ? now : undefined,
-        })
+          consecutive_errors: run.accessError ? eb('consecutive_errors', '+', 1) : 0,
+        }))
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    /** Turns an alert off on the evaluator's behalf (after repeated access errors). */
+    async disable(id: string): Promise<void> {
+      await db
+        .updateTable('alerts')
+        .set({ enabled: false, updated_at: nowIso(clock) })
         .where('id', '=', id)
         .execute();
     },

@@ -41,6 +41,7 @@ const NAV: NavEntry[] = [
   { href: '/dashboard', label: 'Dashboard', minimum: 'viewer' },
   { href: '/catalog', label: 'Catalog', minimum: 'viewer' },
   { href: '/sql', label: 'SQL', minimum: 'analyst' },
+  { href: '/alerts', label: 'Alerts', minimum: 'analyst' },
   { href: '/access-requests', label: 'Access', minimum: 'viewer' },
   { href: '/activity-center', label: 'Activity', minimum: 'viewer' },
   { href: '/admin/tables', label: 'Tables', minimum: 'admin' },

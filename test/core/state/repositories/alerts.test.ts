@@ -93,6 +93,22 @@ describe('alerts repository', () => {
     });
   });
 
+  it('counts consecutive access errors, resets them on any other run, and disables', async () => {
+    const { repos } = store();
+    const owner = await createUser(repos, 'a@x.io');
+    const created = await repos.alerts.create(alert(owner.id));
+    const accessError = { status: 'error', error: 'table_forbidden', fired: false, accessError: true };
+
+    await repos.alerts.recordRun(created.id, accessError);
+    expect((await repos.alerts.recordRun(created.id, accessError))?.consecutive_errors).toBe(2);
+    expect(
+      (await repos.alerts.recordRun(created.id, { status: 'error', error: 'timeout', fired: false }))
+        ?.consecutive_errors,
+    ).toBe(0);
+    await repos.alerts.disable(created.id);
+    expect(await repos.alerts.get(created.id)).toMatchObject({ enabled: false, consecutive_errors: 0 });
+  });
+
   it('deletes the owner’s alert', async () => {
     const { repos } = store();
     const owner = await createUser(repos, 'a@x.io');
