@@ -59,6 +59,8 @@ export async function issueLinkCode(
       extra: { user_email: user?.email ?? null },
     });
   }
+  // Expired codes are dropped as new ones are made, so the store never grows with unused codes.
+  await repos.telegram.pruneCodes();
   const code = generateLinkCode();
   const expiresAt = new Date(now.getTime() + config.telegram.code_ttl_minutes * 60_000).toISOString();
   await repos.telegram.createCode({

@@ -89,6 +89,14 @@ describe('/api/telegram', () => {
     expect(garbage.body.code).toBe('invalid_code');
     const status = await call(server, 'GET', '/api/telegram/status', { auth: user.auth });
     expect(status.body).toEqual({ linked: false, bot_username: 'AgnesTestBot' });
+    // Expired codes go when the next code is made.
+    await codeFor(nextChat());
+    const stale = await server.ctx.db
+      .selectFrom('pending_codes')
+      .select('chat_id')
+      .where('expires_at', '<=', clock.now().toISOString())
+      .execute();
+    expect(stale).toEqual([]);
   });
 
   it('invalidates the earlier codes of a chat when it asks for a new one', async () => {
