@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { autoRetry } from '@grammyjs/auto-retry';
-import { Bot, BotError, GrammyError, HttpError } from 'grammy';
+import { Bot, BotError, type Context, GrammyError, HttpError } from 'grammy';
 import type { Update } from 'grammy/types';
 import type { TelegramSendRequest } from '../../contract/index.js';
 import type { Logger } from '../../core/jobs/logger.js';
@@ -21,6 +21,8 @@ export interface TelegramBotOptions {
   /** Updates handled at once before polling pauses for them to finish. */
   maxInFlight?: number;
 }
+
+export const APP_UNAVAILABLE = 'Agnes cannot answer right now. Please try again in a few minutes.';
 
 /** Raised when Telegram refuses the bot itself (a wrong token): the process cannot go on. */
 export class TelegramSetupError extends Error {
@@ -107,11 +109,26 @@ export class TelegramBot {
     );
     const replies = new CommandReplies(options.app, options.replies);
     const bot = this.#bot;
-    bot.command('start', async (ctx) => ctx.reply(await replies.start(ctx.chat.id, ctx.from?.username)));
-    bot.command('status', async (ctx) => ctx.reply(await replies.status(ctx.chat.id)));
-    bot.command('whoami', async (ctx) => ctx.reply(await replies.whoami(ctx.chat.id)));
+    bot.command('start', (ctx) => this.#answer(ctx, () => replies.start(ctx.chat.id, ctx.from?.username)));
+    bot.command('status', (ctx) => this.#answer(ctx, () => replies.status(ctx.chat.id)));
+    bot.command('whoami', (ctx) => this.#answer(ctx, () => replies.whoami(ctx.chat.id)));
     bot.command('help', async (ctx) => ctx.reply(replies.help()));
     bot.on('message', async (ctx) => ctx.reply(replies.unknown()));
+  }
+
+  /**
+   * Replies with what the app said; when the app cannot answer (down, or refusing the bot's
+   * token) the chat hears so in one line instead of silence, and the cause is logged.
+   */
+  async #answer(ctx: Context & { chat: { id: number } }, reply: () => Promise<string>): Promise<void> {
+    let text: string;
+    try {
+      text = await reply();
+    } catch (error) {
+      this.#log.error({ chat_id: ctx.chat.id, ...errorFields(error) }, 'the app did not answer');
+      text = APP_UNAVAILABLE;
+    }
+    await ctx.reply(text);
   }
 
   /** The bot's own name, known once `start()` has read it with `getMe`. */

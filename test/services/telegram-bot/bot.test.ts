@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../src/core/jobs/logger.js';
 import { httpTelegramAppPort } from '../../../src/operator/commands/telegram-bot.js';
 import { ServiceClient } from '../../../src/operator/service-client.js';
-import { TelegramBot } from '../../../src/services/telegram-bot/bot.js';
+import { APP_UNAVAILABLE, TelegramBot } from '../../../src/services/telegram-bot/bot.js';
 import { HELP, UNKNOWN } from '../../../src/services/telegram-bot/commands.js';
 import { type DispatchServer, startDispatchServer } from '../../../src/services/telegram-bot/dispatch.js';
 import { FAKE_BOT_USERNAME, FakeTelegram } from '../../fakes/telegram.js';
@@ -38,19 +38,23 @@ describe('Telegram bot', () => {
     return chatCounter;
   };
 
+  /** A bot on the fake Bot API that calls the app with `appToken`. */
+  const botWith = (appToken: string, lines: string[]) =>
+    new TelegramBot({
+      token: BOT_TOKEN,
+      apiRoot: telegram.url,
+      app: httpTelegramAppPort(new ServiceClient({ apiUrl: server.url, token: appToken })),
+      replies: { instanceName: 'Agnes', accountUrl: 'https://agnes.example.com/account', codeTtlMinutes: 10 },
+      log: recordingLogger(lines),
+      pollSeconds: 2,
+    });
+
   beforeAll(async () => {
     server = await withServer({ config: { server: { public_url: 'https://agnes.example.com' } } });
     shop = await setupShop(server);
     service = await createUser(server.ctx, 'viewer', { service: true });
     telegram = await FakeTelegram.start(BOT_TOKEN);
-    bot = new TelegramBot({
-      token: BOT_TOKEN,
-      apiRoot: telegram.url,
-      app: httpTelegramAppPort(new ServiceClient({ apiUrl: server.url, token: service.pat })),
-      replies: { instanceName: 'Agnes', accountUrl: 'https://agnes.example.com/account', codeTtlMinutes: 10 },
-      log: recordingLogger(logs),
-      pollSeconds: 2,
-    });
+    bot = botWith(service.pat, logs);
     await bot.start();
     dispatch = await startDispatchServer({
       host: '127.0.0.1',
@@ -174,6 +178,27 @@ describe('Telegram bot', () => {
     expect(Date.now() - started).toBeLessThan(1_500);
     const slowReply = await until(async () => telegram.sentTo(slow)[0], 'the rate-limited reply', 10_000);
     expect(slowReply.text).toBe(HELP);
+  });
+
+  it('tells the chat in one line when the app cannot answer, and keeps serving', async () => {
+    const chatId = nextChat();
+    const revoked = await createUser(server.ctx, 'viewer', { service: true });
+    const lines: string[] = [];
+    const lonely = botWith(`${revoked.pat}x`, lines);
+    // Both bots poll the same fake, so the main one is stopped while this one answers.
+    await bot.stop(1_000);
+    await lonely.start();
+    try {
+      expect(await say(chatId, '/status')).toBe(APP_UNAVAILABLE);
+      expect(await say(chatId, '/help')).toBe(HELP);
+      expect(
+        lines.some((line) => line.includes('"the app did not answer"') && line.includes('"status":401')),
+      ).toBe(true);
+    } finally {
+      await lonely.stop(1_000);
+      bot = botWith(service.pat, logs);
+      await bot.start();
+    }
   });
 
   describe('dispatch endpoint', () => {
