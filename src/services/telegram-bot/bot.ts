@@ -83,7 +83,7 @@ class Backoff {
 /**
  * The Telegram bot (08 §2): long-polls `message` updates, answers each chat's messages in order
  * and different chats side by side, and sends the notifications the dispatch endpoint hands it.
- * API calls go through the auto-retry transformer: 3 retries, honouring `retry_after` up to 60 s.
+ * API calls go through the auto-retry transformer: 3 attempts, honouring `retry_after` up to 60 s.
  */
 export class TelegramBot {
   readonly #bot: Bot;
@@ -101,8 +101,11 @@ export class TelegramBot {
     this.#pollSeconds = options.pollSeconds ?? 30;
     this.#maxInFlight = options.maxInFlight ?? 100;
     this.#bot = new Bot(options.token, { client: { apiRoot: options.apiRoot } });
+    // Three attempts in all (the plugin counts retries). Network errors are left to the callers:
+    // the plugin would retry them without end, and the poll loop and the dispatcher back off
+    // on their own.
     this.#bot.api.config.use(
-      autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60, rethrowHttpErrors: true }),
+      autoRetry({ maxRetryAttempts: 2, maxDelaySeconds: 60, rethrowHttpErrors: true }),
     );
     this.#sequencer = new KeyedSequencer<number>((error, chatId) =>
       this.#log.error({ chat_id: chatId, ...errorFields(error) }, 'update failed'),

@@ -248,6 +248,29 @@ describe('Telegram bot', () => {
       expect(telegram.sentTo(chatId)).toHaveLength(1);
     });
 
+    it('gives up after three attempts, and a retry_after over 60 s is not waited for', async () => {
+      const chatId = nextChat();
+      const limited = {
+        status: 429,
+        description: 'Too Many Requests: retry after 0',
+        retry_after: 0,
+        chat_id: chatId,
+      };
+      telegram.failNext('sendMessage', limited, limited, limited);
+      const calls = () => telegram.calls.filter((m) => m === 'sendMessage').length;
+      const before = calls();
+      const response = await send(message(chatId, 'n-7'));
+      expect(response.status).toBe(502);
+      expect(response.body).toEqual({ ok: false, error: 'telegram_error' });
+      expect(calls() - before).toBe(3);
+
+      telegram.failNext('sendMessage', { ...limited, retry_after: 61 });
+      const started = Date.now();
+      expect((await send(message(chatId, 'n-8'))).status).toBe(502);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(telegram.sentTo(chatId)).toEqual([]);
+    });
+
     it('answers 410 chat_unreachable when the user blocked the bot, and 502 for other Telegram refusals', async () => {
       const blocked = nextChat();
       telegram.block(blocked);
