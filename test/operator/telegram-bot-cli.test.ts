@@ -67,6 +67,23 @@ describe('agnes telegram-bot', () => {
     expect(`${result.stdout}${result.stderr}`).not.toContain('not-the-right-token');
   });
 
+  it('starts no dispatch endpoint without AGNES_DISPATCH_TOKEN', async () => {
+    const port = await freePort();
+    await writeFile(
+      join(dir, 'bot.yaml'),
+      stringify({ telegram: { api_root: telegram.url, listen_port: port } }),
+    );
+    const bot = spawnAgnes(['telegram-bot'], { cwd: dir, env: env({ TELEGRAM_BOT_TOKEN: BOT_TOKEN }) });
+    try {
+      await bot.waitForOutput('stdout', /"msg":"telegram bot started without a dispatch endpoint/, 15_000);
+      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+      bot.child.kill('SIGTERM');
+      expect((await within(bot.exited, 10_000, 'exit after SIGTERM')).code).toBe(0);
+    } finally {
+      await killIfRunning(bot);
+    }
+  });
+
   describe('running', () => {
     let bot: ChildRun;
     let dispatchUrl: string;
