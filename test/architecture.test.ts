@@ -53,6 +53,8 @@ const FORBIDDEN: Record<string, string[]> = {
   connectors: ['runtime', 'server', 'services', 'operator', 'cli', 'bin'],
   runtime: ['server', 'operator', 'cli', 'bin'],
   server: ['operator', 'cli', 'bin', 'connectors'],
+  // A service talks to the app over HTTP through a port its command fills in (08 §0).
+  services: ['runtime', 'server', 'operator', 'cli', 'bin', 'connectors'],
 };
 
 /**

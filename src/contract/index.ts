@@ -21,4 +21,5 @@ export * from './query.js';
 export * from './registry.js';
 export * from './scheduler.js';
 export * from './sync.js';
+export * from './telegram.js';
 export * from './users.js';

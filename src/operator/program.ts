@@ -12,6 +12,7 @@ import { rebuild } from './commands/rebuild.js';
 import { type SampleDataOptions, sampleData } from './commands/sample-data.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { serve } from './commands/serve.js';
+import { telegramBotCommand } from './commands/telegram-bot.js';
 import { createTokenCommand, listTokensCommand, revokeTokenCommand } from './commands/tokens.js';
 import {
   createUserCommand,
@@ -78,6 +79,13 @@ export function agnesProgram(): Command {
       "trigger scheduled jobs through the app's API with a service account's token (AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE)",
     )
     .action(run(() => schedulerCommand()));
+
+  program
+    .command('telegram-bot')
+    .description(
+      'answer Telegram chats and deliver notifications (telegram.bot_token; AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE; AGNES_DISPATCH_TOKEN for /send)',
+    )
+    .action(run(() => telegramBotCommand()));
 
   program
     .command('demo')

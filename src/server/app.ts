@@ -34,6 +34,7 @@ import { registryRoutes } from './api/registry.js';
 import { schedulerRoutes } from './api/scheduler.js';
 import { settingsRoutes } from './api/settings.js';
 import { syncRoutes } from './api/sync.js';
+import { telegramRoutes } from './api/telegram.js';
 import { tokenRoutes } from './api/tokens.js';
 import { uploadRoutes } from './api/upload.js';
 import { userRoutes } from './api/users.js';
@@ -233,6 +234,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => jiraRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => maintenanceRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => alertRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => telegramRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;

@@ -3,6 +3,7 @@ import { isAgnesError } from '../../core/errors.js';
 import { getAlert, listAlerts } from '../../core/usecases/alerts.js';
 import { listCatalog, readableProfile, tableDetail } from '../../core/usecases/catalog.js';
 import { syncHistory } from '../../core/usecases/sync.js';
+import { telegramStatus } from '../../core/usecases/telegram.js';
 import type { AgnesApp } from '../app.js';
 import type { AppServices } from '../app-services.js';
 import { magicLinksEnabled } from '../auth/providers/magic-link.js';
@@ -139,6 +140,7 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
       tokens,
       hasPassword: auth.user.password_hash !== null,
       maxExpiryDays: config.auth.pat.max_expiry_days,
+      telegram: await telegramStatus(services.ctx, auth.principal.id),
     });
   });
 

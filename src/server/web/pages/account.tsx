@@ -1,3 +1,4 @@
+import type { TelegramStatus } from '../../../contract/index.js';
 import type { PersonalAccessToken } from '../../../core/state/repositories/index.js';
 import { ActionButton, ApiForm, Badge, DataTable, fmtDate } from '../components/bits.js';
 import { CsrfField, Layout, type PageContext } from '../components/layout.js';
@@ -7,6 +8,7 @@ export function AccountPage(props: {
   tokens: PersonalAccessToken[];
   hasPassword: boolean;
   maxExpiryDays: number;
+  telegram: TelegramStatus;
 }) {
   const { ctx, tokens } = props;
   const now = new Date().toISOString();
@@ -52,6 +54,7 @@ export function AccountPage(props: {
           </form>
         </section>
       </div>
+      <TelegramCard csrf={ctx.csrfToken} status={props.telegram} />
       <section class="card" aria-labelledby="tokens-h">
         <h2 id="tokens-h">Personal access tokens</h2>
         <p class="muted">Tokens let the `da` CLI and scripts act as you. A new token is shown only once.</p>
@@ -143,5 +146,67 @@ export function AccountPage(props: {
         </DataTable>
       </section>
     </Layout>
+  );
+}
+
+/** Telegram (09 `/account`): the link's status, the bot to talk to, code entry and unlink. */
+function TelegramCard(props: { csrf: string; status: TelegramStatus }) {
+  const { status } = props;
+  const bot = status.bot_username ? (
+    <a
+      href={`https://t.me/${encodeURIComponent(status.bot_username)}`}
+      rel="noopener noreferrer"
+      target="_blank"
+    >
+      @{status.bot_username}
+    </a>
+  ) : (
+    'the Telegram bot of this instance'
+  );
+  return (
+    <section class="card" aria-labelledby="telegram-h">
+      <h2 id="telegram-h">Telegram</h2>
+      {status.linked ? (
+        <>
+          <p>
+            <Badge tone="ok">linked</Badge> Notifications also reach your Telegram chat (linked{' '}
+            {fmtDate(status.linked_at)}). Talk to {bot} for /status and /whoami.
+          </p>
+          <ActionButton
+            csrf={props.csrf}
+            api="/api/telegram/unlink"
+            confirm="Unlink Telegram? Notifications stop reaching your chat."
+            danger
+            label="Unlink Telegram"
+            text="Unlink"
+          />
+        </>
+      ) : (
+        <>
+          <p>
+            <Badge>not linked</Badge> Send /start to {bot}, then enter the code it gives you here.
+          </p>
+          <ApiForm csrf={props.csrf} api="/api/telegram/verify" label="Link Telegram">
+            <div class="row">
+              <div>
+                <label for="telegram-code">Link code</label>
+                <input
+                  id="telegram-code"
+                  name="code"
+                  type="text"
+                  required
+                  maxLength={16}
+                  autocomplete="one-time-code"
+                  spellcheck={false}
+                />
+              </div>
+              <div class="shrink">
+                <button type="submit">Link</button>
+              </div>
+            </div>
+          </ApiForm>
+        </>
+      )}
+    </section>
   );
 }
