@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   not_an_object: 400,
   invalid_event: 400,
   invalid_issue_key: 400,
+  empty_source: 400,
   unauthorized: 401,
   invalid_credentials: 401,
   invalid_token: 401,
@@ -65,6 +66,7 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   too_many_queries: 429,
   server_busy: 429,
+  too_many_runs: 429,
   internal_error: 500,
   metric_invalid: 500,
   upstream_error: 502,
@@ -74,6 +76,9 @@ export const ERROR_STATUS = {
   sandbox_unavailable: 503,
   webhook_secret_not_configured: 503,
   jira_not_configured: 503,
+  scripts_disabled: 503,
+  isolation_unavailable: 503,
+  runtime_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
