@@ -17,5 +17,6 @@ export * from './profile.js';
 export * from './query.js';
 export * from './registry.js';
 export * from './scheduler.js';
+export * from './scripts.js';
 export * from './sync.js';
 export * from './users.js';

@@ -1,7 +1,9 @@
+import { errorMessage } from '../core/errors.js';
 import type { JobRunner } from '../core/jobs/runner.js';
 import { SchedulerLoop, type SchedulerPort } from '../core/schedule/loop.js';
 import type { PlannedTrigger } from '../core/schedule/plan.js';
 import { type SchedulerJobsDeps, schedulerJobs } from '../core/usecases/scheduler.js';
+import { runAuditParams, runScript, type ScriptsDeps } from '../core/usecases/scripts.js';
 import type { Runtime } from './runtime.js';
 import type { Service } from './services.js';
 
@@ -11,12 +13,18 @@ import type { Service } from './services.js';
  * `GET /api/scheduler/jobs` and starts syncs on the job runner directly, with no HTTP and no token.
  */
 export function inProcessSchedulerPort(
-  runtime: SchedulerJobsDeps & Pick<Runtime, 'clock'> & { jobs: Pick<JobRunner, 'enqueueSync'> },
+  runtime: SchedulerJobsDeps &
+    ScriptsDeps &
+    Pick<Runtime, 'clock' | 'log'> & { jobs: Pick<JobRunner, 'enqueueSync'> },
+  background: BackgroundRuns = new BackgroundRuns(),
 ): SchedulerPort {
   return {
     list: () => schedulerJobs(runtime, runtime.clock.now()),
     async fire(trigger: PlannedTrigger) {
-      // Only table syncs are listed so far; a kind the app lists later needs its own start here.
+      const [job] = trigger.jobs;
+      if (job?.kind === 'script' && job.target_id !== null)
+        return startScript(runtime, background, job.target_id);
+      // A kind without its own start above is a table-sync batch or not startable in process.
       if (trigger.source === null)
         throw new Error(`no in-process trigger for ${trigger.jobs.map((job) => job.kind).join(', ')}`);
       await runtime.jobs.enqueueSync({ source: trigger.source, tables: trigger.tables, requestedBy: null });
@@ -24,16 +32,82 @@ export function inProcessSchedulerPort(
   };
 }
 
+/**
+ * Runs the in-process scheduler starts without holding up its tick (a script may run for minutes),
+ * and at shutdown kills what still runs and waits for it to be recorded.
+ */
+export class BackgroundRuns {
+  readonly #stopping = new AbortController();
+  readonly #runs = new Set<Promise<void>>();
+
+  start(work: (signal: AbortSignal) => Promise<void>): void {
+    const run = work(this.#stopping.signal).finally(() => this.#runs.delete(run));
+    this.#runs.add(run);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    await Promise.allSettled([...this.#runs]);
+  }
+}
+
+/** A due script (08 §6): run as `POST /api/scripts/{id}/run` would, its outcome logged and audited. */
+function startScript(
+  runtime: ScriptsDeps & Pick<Runtime, 'log'>,
+  background: BackgroundRuns,
+  scriptId: string,
+): void {
+  const log = runtime.log.child({ service: 'scheduler', script: scriptId });
+  background.start(async (signal) => {
+    const started = performance.now();
+    let params: Record<string, unknown>;
+    let result: 'ok' | 'error' = 'ok';
+    try {
+      const run = await runScript(runtime, scriptId, { signal });
+      params = runAuditParams(run);
+      log.info({ exit_code: run.exit_code, timed_out: run.timed_out }, 'script ran');
+    } catch (error) {
+      result = 'error';
+      params = { error: errorMessage(error) };
+      log.warn({ err: errorMessage(error) }, 'scheduled script did not run');
+    }
+    await runtime.repos.audit
+      .append({
+        user_id: null,
+        action: 'scripts.run',
+        resource: scriptId,
+        params: { scheduled: true, ...params },
+        result,
+        duration_ms: Math.round(performance.now() - started),
+        status_code: null,
+        request_id: null,
+        ip: null,
+        client: 'service',
+      })
+      .catch((error: unknown) => log.error({ err: errorMessage(error) }, 'audit write failed'));
+  });
+}
+
 /** The runtime's scheduler service when `scheduler.in_process` is on (started with `agnes serve`). */
 export function schedulerServices(runtime: Runtime): Service[] {
   const { scheduler } = runtime.config;
   if (!scheduler.in_process) return [];
   const log = runtime.log.child({ service: 'scheduler' });
+  const background = new BackgroundRuns();
   const loop = new SchedulerLoop({
-    port: inProcessSchedulerPort(runtime),
+    port: inProcessSchedulerPort(runtime, background),
     tickMs: scheduler.tick_seconds * 1000,
     maxJitterSeconds: scheduler.max_jitter_seconds,
     log,
   });
-  return [{ name: 'scheduler', start: async () => loop.start(), stop: () => loop.stop() }];
+  return [
+    {
+      name: 'scheduler',
+      start: async () => loop.start(),
+      stop: async () => {
+        await loop.stop();
+        await background.stop();
+      },
+    },
+  ];
 }

@@ -9,7 +9,7 @@ import { syncSkipReason } from './sync.js';
 
 export interface SchedulerJobsDeps {
   repos: Repositories;
-  config: Pick<InstanceConfig, 'scheduler' | 'sync'>;
+  config: Pick<InstanceConfig, 'scheduler' | 'sync' | 'scripts'>;
   sources: readonly SourceDefinition[];
   connectors: ConnectorRegistry;
 }
@@ -48,10 +48,27 @@ export async function schedulerJobs(deps: SchedulerJobsDeps, now: Date): Promise
       trigger: syncTrigger(entry.source, [entry.id]),
     }),
   );
+  jobs.push(...(await scriptJobs(deps)));
   return {
     server_time: now.toISOString(),
     timezone: config.scheduler.timezone,
     in_process: config.scheduler.in_process,
     jobs: jobs.sort((a, b) => a.id.localeCompare(b.id)),
   };
+}
+
+/** Deployed scripts with a schedule other than `manual` (08 §6), run through their own run route. */
+async function scriptJobs(deps: SchedulerJobsDeps): Promise<SchedulerJob[]> {
+  return (await deps.repos.scripts.list())
+    .filter((script) => script.schedule !== null && !isManual(script.schedule))
+    .map((script) => ({
+      id: `script:${script.id}`,
+      kind: 'script',
+      target_id: script.id,
+      source: null,
+      schedule: script.schedule!,
+      enabled: script.enabled && deps.config.scripts.enabled,
+      last_run_at: script.last_run,
+      trigger: { method: 'POST', path: `/api/scripts/${encodeURIComponent(script.id)}/run`, body: null },
+    }));
 }
