@@ -26,6 +26,7 @@ const PROCESS_TESTS = [
   'test/connectors/jira/worker-kill.test.ts',
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
+  'test/support/bwrap-setup.test.ts',
   'test/support/summary-reporter.test.ts',
 ];
 
