@@ -213,6 +213,25 @@ describe('the bubblewrap sandbox (08 §6)', () => {
     }
   });
 
+  it('caps memory: the address space through prlimit, and node’s heap', async () => {
+    const small = runner({ memory_limit_mb: 64 });
+    const python = await small.run({
+      source: 'block = bytearray(256 * 1024 * 1024)\nprint("allocated")',
+      runtime: 'python',
+      timeoutSeconds: 20,
+    });
+    expect(python.exitCode).not.toBe(0);
+    expect(python.stderr).toContain('MemoryError');
+    const node = await small.run({
+      source: 'const keep = []; while (true) keep.push({ n: keep.length, s: String(keep.length) });',
+      runtime: 'node',
+      timeoutSeconds: 20,
+    });
+    expect(node.timedOut).toBe(false);
+    // V8 reports the full heap, or the process dies of the failed allocation (a signal, exit code null).
+    expect(node.exitCode).not.toBe(0);
+  });
+
   it('runs python scripts through scripts.python_path, and refuses a missing runtime with 503', async () => {
     const outcome = await sandbox.run({
       source: 'import json, os\nprint(json.dumps({"notify": False, "home": os.environ["HOME"]}))',
