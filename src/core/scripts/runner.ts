@@ -96,7 +96,11 @@ export class ScriptRunner {
   }
 
   /** Probes bwrap and prlimit once (at startup, or at the first run); later calls share the answer. */
-  probe(): Promise<Isolation> {
+  async probe(): Promise<Isolation> {
+    return (await this.#machine()).isolation;
+  }
+
+  #machine(): Promise<Environment> {
     this.#environment ??= (async () => {
       const system = await systemPaths();
       const [isolation, prlimit, hidePrivateKeys] = await Promise.all([
@@ -114,18 +118,13 @@ export class ScriptRunner {
         );
       return { isolation, system, prlimit, hidePrivateKeys };
     })();
-    return this.#environment.then((environment) => environment.isolation);
-  }
-
-  get running(): number {
-    return this.#running;
+    return this.#environment;
   }
 
   async run(request: ScriptRunRequest): Promise<ScriptRunOutcome> {
     if (!this.#settings.enabled)
       throw new AgnesError('scripts_disabled', 'scripts are disabled on this instance');
-    await this.probe();
-    const environment = await this.#environment!;
+    const environment = await this.#machine();
     const interpreter = request.runtime === 'node' ? this.#nodePath : this.#settings.python_path;
     const runnable = await access(interpreter, constants.X_OK).then(
       () => true,
