@@ -10,7 +10,8 @@ import type { Service } from './services.js';
 /**
  * The scheduler inside `agnes serve` (08 §1, `scheduler.in_process`): the same loop as
  * `agnes scheduler`, but it reads the job list through the use case behind
- * `GET /api/scheduler/jobs` and starts syncs on the job runner directly, with no HTTP and no token.
+ * `GET /api/scheduler/jobs` and starts syncs on the job runner and scripts on the script runner
+ * directly, with no HTTP and no token.
  */
 export function inProcessSchedulerPort(
   runtime: SchedulerJobsDeps &
