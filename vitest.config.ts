@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 const BROWSER_TESTS = 'test/server/web/**/*.test.ts';
 
+/** Tests that run admin scripts in the real bubblewrap sandbox (08 §6). */
+const SANDBOX_TESTS = ['test/core/scripts/sandbox.test.ts', 'test/server/api/scripts.test.ts'];
+
 /**
  * Tests that start child processes: they are the slow ones, and those running the compiled `agnes`
  * or `da` need `npm run build` first. Every other test runs in-process as `unit`.
@@ -25,6 +28,7 @@ const PROCESS_TESTS = [
   'test/core/notifications/outbox-kill.test.ts',
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
+  'test/support/bwrap-setup.test.ts',
   'test/support/summary-reporter.test.ts',
 ];
 
@@ -38,7 +42,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [BROWSER_TESTS, ...PROCESS_TESTS] },
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: [BROWSER_TESTS, ...PROCESS_TESTS, ...SANDBOX_TESTS],
+        },
       },
       {
         extends: true,
@@ -52,6 +60,11 @@ export default defineConfig({
           include: [BROWSER_TESTS],
           globalSetup: ['./test/support/chromium-setup.ts'],
         },
+      },
+      {
+        extends: true,
+        // Finds or installs bubblewrap before any test, the way the browser project gets Chromium.
+        test: { name: 'sandbox', include: SANDBOX_TESTS, globalSetup: ['./test/support/bwrap-setup.ts'] },
       },
     ],
   },

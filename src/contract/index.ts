@@ -20,6 +20,7 @@ export * from './profile.js';
 export * from './query.js';
 export * from './registry.js';
 export * from './scheduler.js';
+export * from './scripts.js';
 export * from './sync.js';
 export * from './telegram.js';
 export * from './users.js';

@@ -23,6 +23,7 @@ export const ERROR_STATUS = {
   invalid_event: 400,
   invalid_issue_key: 400,
   invalid_code: 400,
+  empty_source: 400,
   unauthorized: 401,
   invalid_credentials: 401,
   invalid_token: 401,
@@ -70,6 +71,7 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   too_many_queries: 429,
   server_busy: 429,
+  too_many_runs: 429,
   internal_error: 500,
   metric_invalid: 500,
   upstream_error: 502,
@@ -79,6 +81,9 @@ export const ERROR_STATUS = {
   sandbox_unavailable: 503,
   webhook_secret_not_configured: 503,
   jira_not_configured: 503,
+  scripts_disabled: 503,
+  isolation_unavailable: 503,
+  runtime_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -13,6 +13,7 @@ import { SyncOrchestrator } from '../core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../core/orchestrator/state-store.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import { QueryEngine } from '../core/query/engine.js';
+import { ScriptRunner } from '../core/scripts/runner.js';
 import { openStateDb, type StateDb } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
@@ -40,6 +41,8 @@ export interface Runtime {
   jobs: JobRunner;
   /** The one query engine (05): guard, sandboxes and limits for every caller-provided SQL. */
   query: QueryEngine;
+  /** Admin scripts in their sandbox (08 §6); bwrap is probed when the services start. */
+  scripts: ScriptRunner;
   /** OpenMetadata enrichment of the catalog (07 §6), or null when it is not configured. */
   catalogEnricher: CatalogEnricher | null;
   /** The in-app part of each push connector, by connector type (Jira's webhook intake and worker). */
@@ -124,11 +127,19 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     await db.destroy();
     throw error;
   }
+  const scripts = new ScriptRunner({ settings: config.scripts, dataDir, log });
   // Stopped in reverse: running jobs are interrupted first, then queries, so that neither waits
   // on the other; the state store outlives them all.
   const services = new ServiceList(log, [
     { name: 'query-engine', start: async () => undefined, stop: () => query.close() },
     { name: 'job-runner', start: () => jobs.start(), stop: () => jobs.shutdown() },
+    {
+      name: 'scripts',
+      start: async () => {
+        if (config.scripts.enabled) await scripts.probe();
+      },
+      stop: () => scripts.stop(),
+    },
   ]);
   const push = openPushSources(options, { dataDir, env, repos, orchestrator, jobs, services });
   let closing: Promise<void> | null = null;
@@ -146,6 +157,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     orchestrator,
     jobs,
     query,
+    scripts,
     catalogEnricher: openMetadataEnricher(config.openmetadata, log),
     push,
     services,

@@ -32,6 +32,7 @@ import { permissionRoutes } from './api/permissions.js';
 import { queryRoutes } from './api/query.js';
 import { registryRoutes } from './api/registry.js';
 import { schedulerRoutes } from './api/scheduler.js';
+import { scriptRoutes } from './api/scripts.js';
 import { settingsRoutes } from './api/settings.js';
 import { syncRoutes } from './api/sync.js';
 import { telegramRoutes } from './api/telegram.js';
@@ -235,6 +236,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => maintenanceRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => alertRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => telegramRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => scriptRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;

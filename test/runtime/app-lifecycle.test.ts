@@ -43,6 +43,7 @@ it('starts the runtime services when the app is ready, and app.close() stops the
   expect(runtime.services.names).toEqual([
     'query-engine',
     'job-runner',
+    'scripts',
     'push-profiles',
     'jira-worker',
     'probe',

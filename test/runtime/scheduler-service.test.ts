@@ -40,6 +40,7 @@ describe('the scheduler inside the app', () => {
     expect(ctx.services.names).toEqual([
       'query-engine',
       'job-runner',
+      'scripts',
       'push-profiles',
       'jira-worker',
       'scheduler',
@@ -87,7 +88,13 @@ describe('the scheduler inside the app', () => {
 
   it('is not on the service list with scheduler.in_process off', async () => {
     server = await serve(false);
-    expect(server.ctx.services.names).toEqual(['query-engine', 'job-runner', 'push-profiles', 'jira-worker']);
+    expect(server.ctx.services.names).toEqual([
+      'query-engine',
+      'job-runner',
+      'scripts',
+      'push-profiles',
+      'jira-worker',
+    ]);
     await server.ctx.repos.registry.register({
       id: 'accounts',
       name: 'accounts',

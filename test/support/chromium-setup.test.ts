@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { MissingBrowserError, resolveChromium } from './chromium-setup.js';
+import { resolveChromium } from './chromium-setup.js';
+import { MissingToolError } from './system-tool.js';
 
 const run = promisify(execFile);
 const VITEST = join(process.cwd(), 'node_modules', 'vitest', 'vitest.mjs');
@@ -16,7 +17,7 @@ describe('browser tests on a machine without Chromium (issue 24)', () => {
     } catch (caught) {
       error = caught;
     }
-    expect(error).toBeInstanceOf(MissingBrowserError);
+    expect(error).toBeInstanceOf(MissingToolError);
     expect((error as Error).message).toMatch(/none was found at \/nonexistent\/chromium/);
     expect((error as Error).message).toContain('cannot install it here');
     expect((error as Error).message).toContain('`sudo apt-get install -y chromium`');

@@ -12,7 +12,7 @@ import { syncSkipReason } from './sync.js';
 
 export interface SchedulerJobsDeps {
   repos: Repositories;
-  config: Pick<InstanceConfig, 'scheduler' | 'sync'>;
+  config: Pick<InstanceConfig, 'scheduler' | 'sync' | 'scripts'>;
   sources: readonly SourceDefinition[];
   connectors: ConnectorRegistry;
   push: ReadonlyMap<string, PushSource>;
@@ -71,6 +71,22 @@ async function pushJobs(deps: SchedulerJobsDeps): Promise<SchedulerJob[]> {
   return jobs;
 }
 
+/** Deployed scripts with a schedule other than `manual` (08 §6), run through their own run route. */
+async function scriptJobs(deps: SchedulerJobsDeps): Promise<SchedulerJob[]> {
+  return (await deps.repos.scripts.list())
+    .filter((script) => script.schedule !== null && !isManual(script.schedule))
+    .map((script) => ({
+      id: `script:${script.id}`,
+      kind: 'script',
+      target_id: script.id,
+      source: null,
+      schedule: script.schedule!,
+      enabled: script.enabled && deps.config.scripts.enabled,
+      last_run_at: script.last_run,
+      trigger: { method: 'POST', path: `/api/scripts/${encodeURIComponent(script.id)}/run`, body: null },
+    }));
+}
+
 async function maintenanceJobs(deps: SchedulerJobsDeps): Promise<SchedulerJob[]> {
   const schedule = deps.config.scheduler.maintenance_schedule;
   if (isManual(schedule)) return [];
@@ -97,6 +113,7 @@ export async function schedulerJobs(deps: SchedulerJobsDeps, now: Date): Promise
   const jobs = [
     ...(await tableSyncJobs(deps)),
     ...(await alertJobs(deps.repos)),
+    ...(await scriptJobs(deps)),
     ...(await pushJobs(deps)),
     ...(await maintenanceJobs(deps)),
   ];

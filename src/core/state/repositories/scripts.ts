@@ -31,6 +31,8 @@ export interface ScriptRun {
   status: NonNullable<Script['last_status']>;
   output: Script['last_output'];
   duration_ms: number;
+  /** When the run started (`last_run` is the last attempt, 03 §21); now when left out. */
+  started_at?: string;
 }
 
 export function createScriptsRepository(db: Kysely<Database>, clock: Clock = systemClock) {
@@ -90,17 +92,39 @@ export function createScriptsRepository(db: Kysely<Database>, clock: Clock = sys
       return Number(result.numDeletedRows) > 0;
     },
 
+    /** Stamps the start of a run at once, so the scheduler sees the attempt while it runs. */
+    async recordStart(id: string): Promise<string> {
+      const now = nowIso(clock);
+      await db.updateTable('script_registry').set({ last_run: now }).where('id', '=', id).execute();
+      return now;
+    },
+
     async recordRun(id: string, run: ScriptRun): Promise<void> {
       await db
         .updateTable('script_registry')
         .set({
-          last_run: nowIso(clock),
+          last_run: run.started_at ?? nowIso(clock),
           last_status: run.status,
           last_output: toNullableJson(run.output),
           last_duration_ms: run.duration_ms,
         })
         .where('id', '=', id)
         .execute();
+    },
+
+    /** Which of `userIds` got a notification from this script at or after `since` (the cooldown, 08 §6). */
+    async notifiedSince(scriptId: string, userIds: readonly string[], since: string): Promise<Set<string>> {
+      if (userIds.length === 0) return new Set();
+      const rows = await db
+        .selectFrom('notifications')
+        .select('user_id')
+        .distinct()
+        .where('user_id', 'in', [...userIds])
+        .where('created_at', '>=', since)
+        .where('source_kind', '=', 'script')
+        .where('source_id', '=', scriptId)
+        .execute();
+      return new Set(rows.map((row) => row.user_id));
     },
   };
 }

@@ -87,4 +87,38 @@ describe('scripts repository', () => {
     expect(await repos.scripts.delete(script.id)).toBe(false);
     expect(await repos.scripts.update(script.id, { enabled: true })).toBeUndefined();
   });
+
+  it('stamps a run at its start and keeps that time when the run is recorded', async () => {
+    const { repos, clock } = store();
+    const { script } = await repos.scripts.deploy({ name: 's', source: 'x', owner: null });
+    const started = await repos.scripts.recordStart(script.id);
+    expect(started).toBe(clock.iso());
+    expect((await repos.scripts.get(script.id))?.last_run).toBe(started);
+    clock.advance(MINUTE);
+    await repos.scripts.recordRun(script.id, {
+      status: 'timeout',
+      output: null,
+      duration_ms: 60_000,
+      started_at: started,
+    });
+    expect(await repos.scripts.get(script.id)).toMatchObject({ last_run: started, last_status: 'timeout' });
+  });
+
+  it('finds the recipients this script notified since a time, and only this script', async () => {
+    const { repos, clock } = store();
+    const a = await createUser(repos, 'a@x.io', 'viewer');
+    const b = await createUser(repos, 'b@x.io', 'viewer');
+    const { script } = await repos.scripts.deploy({ name: 's', source: 'x', owner: null });
+    const note = { title: 't', message: 'm', telegram_status: 'skipped', ws_status: 'skipped' } as const;
+    await repos.notifications.create([
+      { ...note, user_id: a.id, source_kind: 'script', source_id: script.id },
+      { ...note, user_id: b.id, source_kind: 'script', source_id: 'another-script' },
+      { ...note, user_id: b.id, source_kind: 'alert', source_id: script.id },
+    ]);
+    const before = clock.iso();
+    expect(await repos.scripts.notifiedSince(script.id, [a.id, b.id], before)).toEqual(new Set([a.id]));
+    expect(await repos.scripts.notifiedSince(script.id, [], before)).toEqual(new Set());
+    clock.advance(MINUTE);
+    expect(await repos.scripts.notifiedSince(script.id, [a.id, b.id], clock.iso())).toEqual(new Set());
+  });
 });
