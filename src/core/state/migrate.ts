@@ -5,6 +5,7 @@ import * as m0002 from './migrations/0002_state_revisions.js';
 import * as m0003 from './migrations/0003_audit_client_mcp.js';
 import * as m0004 from './migrations/0004_jira_event_attempts.js';
 import * as m0005 from './migrations/0005_sync_jobs_started.js';
+import * as m0011 from './migrations/0011_memory_item_revisions.js';
 
 /** Forward-only migrations, in order. A new migration is a new file added here. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -13,6 +14,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003_audit_client_mcp': m0003,
   '0004_jira_event_attempts': m0004,
   '0005_sync_jobs_started': m0005,
+  '0011_memory_item_revisions': m0011,
 };
 
 export class MigrationError extends Error {

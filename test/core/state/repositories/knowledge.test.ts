@@ -95,7 +95,7 @@ describe('knowledge repository', () => {
       approved_at: clock.iso(),
       review_by: reviewBy,
     });
-    await expect(again).rejects.toMatchObject({ code: 'conflict' });
+    await expect(again).rejects.toMatchObject({ code: 'invalid_transition' });
     await expect(missing).rejects.toMatchObject({ code: 'not_found' });
   });
 
