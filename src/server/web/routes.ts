@@ -7,6 +7,7 @@ import type { AppServices } from '../app-services.js';
 import { magicLinksEnabled } from '../auth/providers/magic-link.js';
 import { safeNext } from '../auth/redirects.js';
 import { adminPages } from './admin-routes.js';
+import { memoryPages } from './memory-routes.js';
 import { page } from './page.js';
 import { AccountPage } from './pages/account.js';
 import { type CatalogFilters, CatalogPage } from './pages/catalog.js';
@@ -130,4 +131,5 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
   });
 
   await adminPages(app, services);
+  await memoryPages(app, services);
 }

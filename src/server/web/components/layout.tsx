@@ -39,12 +39,14 @@ const NAV: NavEntry[] = [
   { href: '/dashboard', label: 'Dashboard', minimum: 'viewer' },
   { href: '/catalog', label: 'Catalog', minimum: 'viewer' },
   { href: '/sql', label: 'SQL', minimum: 'analyst' },
+  { href: '/corporate-memory', label: 'Memory', minimum: 'viewer' },
   { href: '/access-requests', label: 'Access', minimum: 'viewer' },
   { href: '/activity-center', label: 'Activity', minimum: 'viewer' },
   { href: '/admin/tables', label: 'Tables', minimum: 'admin' },
   { href: '/admin/users', label: 'Users', minimum: 'admin' },
   { href: '/admin/permissions', label: 'Permissions', minimum: 'admin' },
   { href: '/admin/groups', label: 'Groups', minimum: 'admin' },
+  { href: '/corporate-memory/admin', label: 'Memory review', minimum: 'km_admin' },
 ];
 
 function isCurrent(href: string, path: string | undefined): boolean {
@@ -53,6 +55,10 @@ function isCurrent(href: string, path: string | undefined): boolean {
 
 function Header(props: { ctx: PageContext; user: PageUser }) {
   const { ctx, user } = props;
+  // The most specific entry: `/corporate-memory/admin` is Memory review, not also Memory.
+  const current = NAV.filter((entry) => isCurrent(entry.href, ctx.path)).sort(
+    (a, b) => b.href.length - a.href.length,
+  )[0]?.href;
   return (
     <header class="top">
       <div class="bar">
@@ -64,7 +70,7 @@ function Header(props: { ctx: PageContext; user: PageUser }) {
           <ul>
             {NAV.filter((entry) => hasRole(user.role, entry.minimum)).map((entry) => (
               <li key={entry.href}>
-                <a href={entry.href} aria-current={isCurrent(entry.href, ctx.path) ? 'page' : undefined}>
+                <a href={entry.href} aria-current={entry.href === current ? 'page' : undefined}>
                   {entry.label}
                 </a>
               </li>
