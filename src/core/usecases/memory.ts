@@ -178,14 +178,22 @@ export async function memoryStats({ repos }: Repos, principal: Principal): Promi
   return repos.knowledge.stats(visibility(principal));
 }
 
-/** Every mandatory item meant for the caller's audience, newest first: what assistants must follow. */
-export async function mandatoryMemory(deps: Repos, principal: Principal): Promise<MemoryItem[]> {
+/**
+ * The mandatory items meant for the caller's audience, newest first: what assistants must follow.
+ * All of them, or the newest `limit` (the dashboard shows three).
+ */
+export async function mandatoryMemory(
+  deps: Repos,
+  principal: Principal,
+  limit?: number,
+): Promise<MemoryItem[]> {
   const filter: KnowledgeFilter = { status: ['mandatory'], audience: audiencesOf(principal) };
+  const perPage = limit ?? 200;
   const items: KnowledgeItem[] = [];
   for (let page = 1; ; page += 1) {
-    const found = await deps.repos.knowledge.list(filter, { page, per_page: 200 });
+    const found = await deps.repos.knowledge.list(filter, { page, per_page: perPage });
     items.push(...found.items);
-    if (items.length >= found.total || found.items.length === 0) break;
+    if (limit !== undefined || items.length >= found.total || found.items.length === 0) break;
   }
   return itemViews(deps, principal, items);
 }

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { isAgnesError } from '../../core/errors.js';
 import { listCatalog, readableProfile, tableDetail } from '../../core/usecases/catalog.js';
+import { mandatoryMemory } from '../../core/usecases/memory.js';
 import { syncHistory } from '../../core/usecases/sync.js';
 import type { AgnesApp } from '../app.js';
 import type { AppServices } from '../app-services.js';
@@ -74,7 +75,8 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
       admin = { pendingRequests: pending.total, runningJobs: running.items };
     }
     const serverUrl = config.server.public_url ?? `${request.protocol}://${request.host}`;
-    return DashboardPage({ ctx, data: { serverUrl, tables, stale, admin } });
+    const mandatory = await mandatoryMemory(services.ctx, principal, 3);
+    return DashboardPage({ ctx, data: { serverUrl, tables, stale, admin, mandatory } });
   });
 
   page(app, services, '/catalog', 'user', async (ctx, request) => {

@@ -76,6 +76,35 @@ describe('web UI: corporate memory', () => {
     await Promise.all([analyst.context.close(), admin.context.close()]);
   });
 
+  it('pins mandatory items first and shows the newest on the dashboard', async () => {
+    const km = await createUser(suite.server.ctx, 'km_admin');
+    const { repos } = suite.server.ctx;
+    const rule = await repos.knowledge.create({
+      title: 'Always filter test orders',
+      content: 'Exclude orders whose customer_id is 0.',
+      category: 'business_logic',
+      tags: [],
+      status: 'pending',
+      contributors: [],
+      source_user: null,
+      content_hash: null,
+      origin: 'collector',
+    });
+    await repos.knowledge.transition(rule.id, { from: ['pending'], to: 'mandatory', actor: km.id });
+    const tracked = await newPage(suite.browser, suite.server);
+    await signIn(tracked, suite.shop.analyst);
+    await tracked.page.goto('/dashboard');
+    const box = tracked.page.getByRole('region', { name: 'Mandatory knowledge' });
+    expect(await box.textContent()).toContain('Always filter test orders');
+    await tracked.page.goto('/corporate-memory');
+    const headings = await tracked.page.locator('main h2').allTextContents();
+    expect(headings[0]).toBe('Mandatory');
+    const pinned = tracked.page.getByRole('region', { name: 'Mandatory' });
+    expect(await pinned.locator('h3').allTextContents()).toEqual(['Always filter test orders']);
+    await checkPage(tracked, 'memory-mandatory');
+    await tracked.context.close();
+  });
+
   it('gives an analyst the 403 page on the review page and no review link', async () => {
     const tracked = await newPage(suite.browser, suite.server);
     await signIn(tracked, suite.shop.analyst);
