@@ -94,7 +94,7 @@ describe('da memory', { timeout: 180_000 }, () => {
     expect((await propose('Deploy on Tuesdays')).code).toBe(0);
     const duplicate = await propose('  deploy ON tuesdays ');
     expect(duplicate.code).toBe(1);
-    expect(duplicate.stderr).toMatch(/^error: .*already exists/);
+    expect(duplicate.stderr).toMatch(/^error: .*already exists: [0-9a-f-]{36}/);
     const missing = await runDa(['memory', 'show', 'no-such-item'], { env: analyst.env });
     expect(missing.code).toBe(5);
     const both = await runDa(

@@ -251,7 +251,7 @@ export async function createMemoryItem(
     (item) => item.content_hash === hash || normalizeTitle(item.title) === title,
   );
   if (duplicate) {
-    throw new AgnesError('duplicate', 'an item with this title or content already exists', {
+    throw new AgnesError('duplicate', `an item with this title or content already exists: ${duplicate.id}`, {
       extra: { existing_id: duplicate.id },
     });
   }
