@@ -5,6 +5,7 @@ import * as auth from './commands/auth.js';
 import { type SyncCommandOptions, sync } from './commands/sync.js';
 import { registerAdmin } from './program-admin.js';
 import { registerData } from './program-data.js';
+import { registerMemory } from './program-memory.js';
 import { registerTools } from './program-tools.js';
 
 export function daProgram(): Command {
@@ -60,5 +61,6 @@ export function daProgram(): Command {
   registerData(program);
   registerAdmin(program);
   registerTools(program);
+  registerMemory(program);
   return program;
 }

@@ -15,6 +15,7 @@ export * from './jira.js';
 export * from './jobs.js';
 export * from './maintenance.js';
 export * from './mcp.js';
+export * from './memory.js';
 export * from './notifications.js';
 export * from './profile.js';
 export * from './query.js';

@@ -26,6 +26,7 @@ import { jiraRoutes } from './api/jira.js';
 import { jiraWebhookRoutes } from './api/jira-webhooks.js';
 import { maintenanceRoutes } from './api/maintenance.js';
 import { mcpRoutes } from './api/mcp.js';
+import { memoryRoutes } from './api/memory.js';
 import { notificationRoutes } from './api/notifications.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
@@ -237,6 +238,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => alertRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => telegramRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => scriptRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => memoryRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;

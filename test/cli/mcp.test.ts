@@ -79,6 +79,7 @@ describe('da mcp', { timeout: 120_000 }, () => {
       'query',
       'sample_rows',
       'request_access',
+      'search_memory',
     ]);
     const listed = await tool(agent, 'list_tables', { include_locked: true });
     const byId = Object.fromEntries(listed.structured.tables.map((t: { id: string }) => [t.id, t]));
@@ -199,6 +200,39 @@ describe('da mcp', { timeout: 120_000 }, () => {
       expect((await rpcError(agent.readResource({ uri: `agnes://tables/${table}/schema` }))).code).toBe(
         -32002,
       );
+    const { repos } = laptop.fixture.server.ctx;
+    const published = await repos.knowledge.create({
+      title: 'Orders are net of refunds',
+      content: 'Orders amounts are net of refunds.',
+      category: 'business_logic',
+      tags: [],
+      status: 'approved',
+      contributors: [],
+      source_user: null,
+      content_hash: null,
+      origin: 'manual',
+    });
+    await repos.knowledge.create({
+      title: 'Orders draft of someone else',
+      content: 'Orders draft.',
+      category: 'business_logic',
+      tags: [],
+      status: 'pending',
+      contributors: [],
+      source_user: null,
+      content_hash: null,
+      origin: 'collector',
+    });
+    const memory = await tool(agent, 'search_memory', { query: 'orders' });
+    expect(memory.structured.items).toEqual([
+      {
+        id: published.id,
+        title: 'Orders are net of refunds',
+        content: 'Orders amounts are net of refunds.',
+        category: 'business_logic',
+        votes: 0,
+      },
+    ]);
     const guides = await loadSkills();
     expect((await agent.listPrompts()).prompts.map((p) => p.name)).toEqual(guides.map((g) => g.name));
   });

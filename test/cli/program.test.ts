@@ -19,6 +19,7 @@ describe('da program', { timeout: 60_000 }, () => {
       'setup',
       'skills',
       'mcp',
+      'memory',
       'version',
     ])
       expect(result.stderr).toMatch(new RegExp(`^  ${command} `, 'm'));

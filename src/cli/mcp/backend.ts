@@ -1,5 +1,6 @@
 import type {
   CatalogTable,
+  MemoryList,
   QueryResult,
   RequestAccessResult,
   ServedProfile,
@@ -89,5 +90,20 @@ export function cliBackend(options: CliBackendOptions): McpBackend<null> {
           body: reason === undefined ? { table_id: table } : { table_id: table, reason },
         }),
       ),
+    // The statuses the server's own tool searches: rejected, revoked and expired never guide.
+    searchMemory: async (_call, query, limit) => {
+      const found = await api(
+        client.json<MemoryList>('GET', '/api/memory', {
+          query: { search: query, status: 'approved,mandatory,pending', sort: 'score', per_page: limit },
+        }),
+      );
+      return found.items.map((item) => ({
+        id: item.id,
+        title: item.title,
+        content: item.content,
+        category: item.category,
+        votes: item.score,
+      }));
+    },
   };
 }

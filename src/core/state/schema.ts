@@ -177,6 +177,18 @@ export interface KnowledgeItemsTable {
   edited_at: string | null;
 }
 
+/** The fields an edit replaced (08 §4.3); `revision` counts from 1 per item. */
+export interface MemoryItemRevisionsTable {
+  item_id: string;
+  revision: number;
+  title: string;
+  content: string | null;
+  category: string | null;
+  tags: Json<string[]>;
+  edited_by: string | null;
+  edited_at: string;
+}
+
 export interface KnowledgeVotesTable {
   item_id: string;
   user_id: string;
@@ -370,6 +382,7 @@ export interface Database {
   access_requests: AccessRequestsTable;
   knowledge_items: KnowledgeItemsTable;
   knowledge_votes: KnowledgeVotesTable;
+  memory_item_revisions: MemoryItemRevisionsTable;
   audit_log: AuditLogTable;
   telegram_links: TelegramLinksTable;
   pending_codes: PendingCodesTable;

@@ -7,7 +7,7 @@ import { errors, Id, PagedQuery, PageFields, pageOf, Timestamp } from '../schema
 
 const Nullable = Type.Union([Type.String(), Type.Null()]);
 
-const AuditEntryView = Type.Object({
+export const AuditEntryView = Type.Object({
   id: Type.String(),
   timestamp: Timestamp,
   user_id: Nullable,

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { isAgnesError } from '../../core/errors.js';
 import { getAlert, listAlerts } from '../../core/usecases/alerts.js';
 import { listCatalog, readableProfile, tableDetail } from '../../core/usecases/catalog.js';
+import { mandatoryMemory } from '../../core/usecases/memory.js';
 import { syncHistory } from '../../core/usecases/sync.js';
 import { telegramStatus } from '../../core/usecases/telegram.js';
 import type { AgnesApp } from '../app.js';
@@ -9,6 +10,7 @@ import type { AppServices } from '../app-services.js';
 import { magicLinksEnabled } from '../auth/providers/magic-link.js';
 import { safeNext } from '../auth/redirects.js';
 import { adminPages } from './admin-routes.js';
+import { memoryPages } from './memory-routes.js';
 import { page } from './page.js';
 import { AccountPage } from './pages/account.js';
 import { AlertsPage } from './pages/alerts.js';
@@ -76,7 +78,8 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
       admin = { pendingRequests: pending.total, runningJobs: running.items };
     }
     const serverUrl = config.server.public_url ?? `${request.protocol}://${request.host}`;
-    return DashboardPage({ ctx, data: { serverUrl, tables, stale, admin } });
+    const mandatory = await mandatoryMemory(services.ctx, principal, 3);
+    return DashboardPage({ ctx, data: { serverUrl, tables, stale, admin, mandatory } });
   });
 
   page(app, services, '/catalog', 'user', async (ctx, request) => {
@@ -145,4 +148,5 @@ export async function webRoutes(app: AgnesApp, services: AppServices): Promise<v
   });
 
   await adminPages(app, services);
+  await memoryPages(app, services);
 }

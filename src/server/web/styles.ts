@@ -94,5 +94,13 @@ svg.pct{vertical-align:middle}svg.pct rect.track{fill:var(--agnes-border)}svg.pc
 .lock{font-size:.85rem}
 .pagination{display:flex;gap:1rem;margin-top:.75rem}
 [hidden]{display:none!important}
+ul.tags{list-style:none;padding:0;margin:.5rem 0;display:flex;flex-wrap:wrap;gap:.3rem}
+.memory .meta{margin:.25rem 0 .5rem}.memory h3{margin:0 0 .25rem;overflow-wrap:anywhere}
+.votes{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem}.votes .score{font-weight:600;min-width:2rem}
+.votes button[aria-pressed=true]{background:var(--agnes-primary);color:#fff}
+nav.tabs{display:flex;flex-wrap:wrap;gap:.5rem}nav.tabs a{padding:.3rem .7rem;border-radius:var(--agnes-radius);text-decoration:none}
+nav.tabs a[aria-current=page]{background:var(--agnes-primary-light);color:var(--agnes-primary-dark);font-weight:600}
+section.stats{grid-template-columns:repeat(auto-fit,minmax(min(100%,8rem),1fr));margin-bottom:1rem}section.stats .card{margin:0}
+form.govern{margin-top:.5rem}form.govern button{margin:.5rem .4rem 0 0}
 @media (max-width:720px){nav.main{order:3;flex-basis:100%}nav.main a{padding:.25rem .5rem}.sql-layout{grid-template-columns:minmax(0,1fr)}main.narrow{margin:1rem;padding:1.25rem}.bar{padding:.5rem .75rem}main{padding:1rem .75rem 2rem}}
 `;

@@ -41,6 +41,7 @@ const DATABASE_TABLES = {
   alerts: true,
   notifications: true,
   jira_event_attempts: true,
+  memory_item_revisions: true,
 } satisfies Record<keyof Database, true>;
 
 describe('migrateToLatest', () => {

@@ -1,13 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import type { ExpressionBuilder, Kysely, Selectable, Updateable } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type Selectable,
+  type SqlBool,
+  sql,
+  type Updateable,
+} from 'kysely';
 import { AgnesError } from '../../errors.js';
 import { type Clock, nowIso, systemClock } from '../../time.js';
-import { type Database, type KnowledgeItemsTable, type KnowledgeStatus, toJson } from '../schema.js';
+import {
+  type Database,
+  type KnowledgeItemsTable,
+  type KnowledgeStatus,
+  type MemoryItemRevisionsTable,
+  toJson,
+} from '../schema.js';
 import { isIn } from './in-list.js';
+import { inTransaction } from './in-transaction.js';
 import { type Page, type PageRequest, paginate } from './paginate.js';
 import { containsText } from './text-search.js';
 
 export type KnowledgeItem = Selectable<KnowledgeItemsTable>;
+export type MemoryItemRevision = Selectable<MemoryItemRevisionsTable>;
 export type Vote = -1 | 1;
 
 export interface NewKnowledgeItem {
@@ -22,6 +38,9 @@ export interface NewKnowledgeItem {
   audience?: string;
   content_hash: string | null;
   origin: 'manual' | 'collector';
+  /** Set when an item is published as it is created (`approval_mode: auto_publish`). */
+  approved_at?: string;
+  review_by?: string;
 }
 
 export interface KnowledgeEdit {
@@ -46,14 +65,28 @@ export interface KnowledgeTransition {
 }
 
 export interface KnowledgeFilter {
+  ids?: readonly string[];
   status?: readonly KnowledgeStatus[];
   category?: string;
   audience?: readonly string[];
   /** Substring of title or content. */
   search?: string;
   source_user?: string;
-  /** A non-km user's view: approved and mandatory items for one of `audiences`, plus their own items. */
+  /** Items the user created or contributed to (`mine=true`). */
+  involving?: string;
+  /**
+   * A non-km user's view (03 §13, 08 §4.3): approved and mandatory items for one of `audiences`,
+   * plus, in any status but `expired`, items they created, and items they contributed to unless
+   * their audience is a group that no longer exists.
+   */
   visible_to?: { user_id: string; audiences: readonly string[] };
+}
+
+/** Counts over the items a filter selects (`GET /api/memory/stats`). */
+export interface KnowledgeStats {
+  total: number;
+  by_status: Partial<Record<KnowledgeStatus, number>>;
+  categories: Record<string, number>;
 }
 
 export interface KnowledgeOrder {
@@ -77,6 +110,51 @@ function scoreOf(eb: ExpressionBuilder<Database, 'knowledge_items'>) {
     .whereRef('knowledge_votes.item_id', '=', 'knowledge_items.id');
 }
 
+type ItemsBuilder = ExpressionBuilder<Database, 'knowledge_items'>;
+
+/**
+ * Whether `userId` is among the contributors. The JSON array holds quoted ids; user ids are UUIDs,
+ * which contain no LIKE wildcard, and the text form of the column is the same in both dialects.
+ */
+function hasContributor(eb: ItemsBuilder, userId: string): Expression<SqlBool> {
+  return eb(sql<string>`cast(${eb.ref('contributors')} as text)`, 'like', `%"${userId}"%`);
+}
+
+function createdOrContributed(eb: ItemsBuilder, userId: string): Expression<SqlBool> {
+  return eb.or([eb('source_user', '=', userId), hasContributor(eb, userId)]);
+}
+
+/** The audience is everyone, or a group that still exists. */
+function audienceAlive(eb: ItemsBuilder): Expression<SqlBool> {
+  return eb.or([
+    eb('audience', 'not like', 'group:%'),
+    eb.exists(
+      eb
+        .selectFrom('groups')
+        .select('groups.id')
+        .where((g) =>
+          g(sql<string>`'group:' || ${g.ref('groups.id')}`, '=', g.ref('knowledge_items.audience')),
+        ),
+    ),
+  ]);
+}
+
+function visibleTo(
+  eb: ItemsBuilder,
+  viewer: { user_id: string; audiences: readonly string[] },
+): Expression<SqlBool> {
+  return eb.or([
+    eb.and([isIn(eb, 'status', PUBLISHED), isIn(eb, 'audience', viewer.audiences)]),
+    eb.and([
+      eb('status', '!=', 'expired'),
+      eb.or([
+        eb('source_user', '=', viewer.user_id),
+        eb.and([hasContributor(eb, viewer.user_id), audienceAlive(eb)]),
+      ]),
+    ]),
+  ]);
+}
+
 function editColumns(edit: KnowledgeEdit): Updateable<KnowledgeItemsTable> {
   const { tags, contributors, ...plain } = edit;
   return {
@@ -88,6 +166,21 @@ function editColumns(edit: KnowledgeEdit): Updateable<KnowledgeItemsTable> {
 
 /** Corporate memory items and their votes. */
 export function createKnowledgeRepository(db: Kysely<Database>, clock: Clock = systemClock) {
+  /** The conditions of `filter`, all of which an item must meet. */
+  const matching = (eb: ItemsBuilder, filter: KnowledgeFilter): Expression<SqlBool> => {
+    const { ids, status, category, audience, search, source_user, involving, visible_to } = filter;
+    const conditions: Expression<SqlBool>[] = [];
+    if (ids !== undefined) conditions.push(isIn(eb, 'id', ids));
+    if (status !== undefined) conditions.push(isIn(eb, 'status', status));
+    if (category !== undefined) conditions.push(eb('category', '=', category));
+    if (audience !== undefined) conditions.push(isIn(eb, 'audience', audience));
+    if (search) conditions.push(containsText(eb, ['title', 'content'], search));
+    if (source_user !== undefined) conditions.push(eb('source_user', '=', source_user));
+    if (involving !== undefined) conditions.push(createdOrContributed(eb, involving));
+    if (visible_to !== undefined) conditions.push(visibleTo(eb, visible_to));
+    return eb.and(conditions);
+  };
+
   const get = (id: string): Promise<KnowledgeItem | undefined> =>
     db.selectFrom('knowledge_items').selectAll().where('id', '=', id).executeTakeFirst();
 
@@ -134,6 +227,84 @@ export function createKnowledgeRepository(db: Kysely<Database>, clock: Clock = s
     },
 
     /**
+     * A person's edit (08 §4.3): the title, content, category and tags it replaces are kept as the
+     * item's next revision, in the same transaction as the change. The status is kept.
+     */
+    edit(id: string, edit: KnowledgeEdit, editor: string): Promise<KnowledgeItem | undefined> {
+      return inTransaction(db, async (trx) => {
+        const current = await trx
+          .selectFrom('knowledge_items')
+          .selectAll()
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (!current) return undefined;
+        const last = await trx
+          .selectFrom('memory_item_revisions')
+          .select((eb) => eb.fn.max<number | null>('revision').as('revision'))
+          .where('item_id', '=', id)
+          .executeTakeFirst();
+        const now = nowIso(clock);
+        await trx
+          .insertInto('memory_item_revisions')
+          .values({
+            item_id: id,
+            revision: Number(last?.revision ?? 0) + 1,
+            title: current.title,
+            content: current.content,
+            category: current.category,
+            tags: toJson(current.tags),
+            edited_by: editor,
+            edited_at: now,
+          })
+          .execute();
+        return trx
+          .updateTable('knowledge_items')
+          .set({ ...editColumns(edit), edited_by: editor, edited_at: now, updated_at: now })
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirst();
+      });
+    },
+
+    /** An item's earlier versions, oldest first. */
+    revisions(itemId: string): Promise<MemoryItemRevision[]> {
+      return db
+        .selectFrom('memory_item_revisions')
+        .selectAll()
+        .where('item_id', '=', itemId)
+        .orderBy('revision')
+        .execute();
+    },
+
+    async stats(filter: KnowledgeFilter = {}): Promise<KnowledgeStats> {
+      const rows = await db
+        .selectFrom('knowledge_items')
+        .select((eb) => ['status', 'category', eb.fn.countAll().as('n')])
+        .where((eb) => matching(eb, filter))
+        .groupBy(['status', 'category'])
+        .execute();
+      const stats: KnowledgeStats = { total: 0, by_status: {}, categories: {} };
+      for (const row of rows) {
+        const n = Number(row.n);
+        stats.total += n;
+        stats.by_status[row.status] = (stats.by_status[row.status] ?? 0) + n;
+        if (row.category !== null) stats.categories[row.category] = (stats.categories[row.category] ?? 0) + n;
+      }
+      return stats;
+    },
+
+    /** Id, title and content hash of every item `filter` selects, for duplicate checks. */
+    keys(filter: KnowledgeFilter = {}): Promise<Pick<KnowledgeItem, 'id' | 'title' | 'content_hash'>[]> {
+      return db
+        .selectFrom('knowledge_items')
+        .select(['id', 'title', 'content_hash'])
+        .where((eb) => matching(eb, filter))
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+    },
+
+    /**
      * Moves an item only from one of `from`, checked in the UPDATE itself so concurrent governance
      * actions cannot both apply. Unknown id → not_found; any other status → conflict.
      */
@@ -158,7 +329,9 @@ export function createKnowledgeRepository(db: Kysely<Database>, clock: Clock = s
       if (updated) return updated;
       const current = await get(id);
       if (!current) throw new AgnesError('not_found', 'knowledge item not found');
-      throw new AgnesError('conflict', `cannot move a ${current.status} item to ${change.to}`);
+      throw new AgnesError('invalid_transition', `cannot move a ${current.status} item to ${change.to}`, {
+        extra: { status: current.status },
+      });
     },
 
     async delete(id: string): Promise<boolean> {
@@ -171,21 +344,10 @@ export function createKnowledgeRepository(db: Kysely<Database>, clock: Clock = s
       page?: PageRequest,
       order: KnowledgeOrder = NEWEST,
     ): Promise<Page<KnowledgeItem>> {
-      let query = db.selectFrom('knowledge_items').selectAll();
-      const { status, category, audience, search, source_user, visible_to } = filter;
-      if (status !== undefined) query = query.where((eb) => isIn(eb, 'status', status));
-      if (category !== undefined) query = query.where('category', '=', category);
-      if (audience !== undefined) query = query.where((eb) => isIn(eb, 'audience', audience));
-      if (search) query = query.where((eb) => containsText(eb, ['title', 'content'], search));
-      if (source_user !== undefined) query = query.where('source_user', '=', source_user);
-      if (visible_to !== undefined) {
-        query = query.where((eb) =>
-          eb.or([
-            eb('source_user', '=', visible_to.user_id),
-            eb.and([isIn(eb, 'status', PUBLISHED), isIn(eb, 'audience', visible_to.audiences)]),
-          ]),
-        );
-      }
+      const query = db
+        .selectFrom('knowledge_items')
+        .selectAll()
+        .where((eb) => matching(eb, filter));
       const sorted =
         order.sort === 'score'
           ? query.orderBy((eb) => scoreOf(eb), order.order)
@@ -244,13 +406,11 @@ export function createKnowledgeRepository(db: Kysely<Database>, clock: Clock = s
       return tallies;
     },
 
-    /** The user's votes keyed by item id (`GET /api/memory/my-votes`). */
-    async votesOfUser(userId: string): Promise<Record<string, Vote>> {
-      const rows = await db
-        .selectFrom('knowledge_votes')
-        .select(['item_id', 'vote'])
-        .where('user_id', '=', userId)
-        .execute();
+    /** The user's votes keyed by item id (`GET /api/memory/my-votes`), or only on `itemIds`. */
+    async votesOfUser(userId: string, itemIds?: readonly string[]): Promise<Record<string, Vote>> {
+      let query = db.selectFrom('knowledge_votes').select(['item_id', 'vote']).where('user_id', '=', userId);
+      if (itemIds !== undefined) query = query.where((eb) => isIn(eb, 'item_id', itemIds));
+      const rows = await query.execute();
       return Object.fromEntries(rows.map((row) => [row.item_id, row.vote]));
     },
   };

@@ -41,6 +41,7 @@ const NAV: NavEntry[] = [
   { href: '/dashboard', label: 'Dashboard', minimum: 'viewer' },
   { href: '/catalog', label: 'Catalog', minimum: 'viewer' },
   { href: '/sql', label: 'SQL', minimum: 'analyst' },
+  { href: '/corporate-memory', label: 'Memory', minimum: 'viewer' },
   { href: '/alerts', label: 'Alerts', minimum: 'analyst' },
   { href: '/access-requests', label: 'Access', minimum: 'viewer' },
   { href: '/activity-center', label: 'Activity', minimum: 'viewer' },
@@ -48,6 +49,7 @@ const NAV: NavEntry[] = [
   { href: '/admin/users', label: 'Users', minimum: 'admin' },
   { href: '/admin/permissions', label: 'Permissions', minimum: 'admin' },
   { href: '/admin/groups', label: 'Groups', minimum: 'admin' },
+  { href: '/corporate-memory/admin', label: 'Memory review', minimum: 'km_admin' },
 ];
 
 function isCurrent(href: string, path: string | undefined): boolean {
@@ -80,6 +82,10 @@ function NotificationBell(props: { unread: number | undefined }) {
 
 function Header(props: { ctx: PageContext; user: PageUser }) {
   const { ctx, user } = props;
+  // The most specific entry: `/corporate-memory/admin` is Memory review, not also Memory.
+  const current = NAV.filter((entry) => isCurrent(entry.href, ctx.path)).sort(
+    (a, b) => b.href.length - a.href.length,
+  )[0]?.href;
   return (
     <header class="top">
       <div class="bar">
@@ -91,7 +97,7 @@ function Header(props: { ctx: PageContext; user: PageUser }) {
           <ul>
             {NAV.filter((entry) => hasRole(user.role, entry.minimum)).map((entry) => (
               <li key={entry.href}>
-                <a href={entry.href} aria-current={isCurrent(entry.href, ctx.path) ? 'page' : undefined}>
+                <a href={entry.href} aria-current={entry.href === current ? 'page' : undefined}>
                   {entry.label}
                 </a>
               </li>

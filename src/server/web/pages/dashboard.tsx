@@ -7,6 +7,8 @@ export interface DashboardData {
   /** Readable tables whose data is older than the freshness window or not yet published. */
   stale: { id: string; name: string; updated?: string | null }[];
   admin?: { pendingRequests: number; runningJobs: { id: string; kind: string; source: string | null }[] };
+  /** The three newest mandatory memory items for the user's audience. */
+  mandatory?: { id: string; title: string; content: string }[];
 }
 
 /** Shell quoting for a command the user pastes: single quotes, with embedded ones closed and reopened. */
@@ -71,6 +73,24 @@ export function DashboardPage(props: { ctx: PageContext; data: DashboardData }) 
             <a href="/catalog">Browse the catalog</a>
           </p>
         </section>
+        {data.mandatory && data.mandatory.length > 0 ? (
+          <section class="card" aria-labelledby="mandatory-h">
+            <h2 id="mandatory-h">Mandatory knowledge</h2>
+            <ul>
+              {data.mandatory.map((item) => (
+                <li key={item.id}>
+                  <strong>{item.title}</strong>
+                  <div class="muted text">
+                    {item.content.length > 200 ? `${item.content.slice(0, 200)}…` : item.content}
+                  </div>
+                </li>
+              ))}
+            </ul>
+            <p>
+              <a href="/corporate-memory">All corporate memory</a>
+            </p>
+          </section>
+        ) : null}
         {data.admin ? (
           <section class="card" aria-labelledby="admin-h">
             <h2 id="admin-h">Administration</h2>

@@ -95,7 +95,7 @@ describe('knowledge repository', () => {
       approved_at: clock.iso(),
       review_by: reviewBy,
     });
-    await expect(again).rejects.toMatchObject({ code: 'conflict' });
+    await expect(again).rejects.toMatchObject({ code: 'invalid_transition' });
     await expect(missing).rejects.toMatchObject({ code: 'not_found' });
   });
 
@@ -215,5 +215,75 @@ describe('knowledge repository', () => {
 
     expect(await repos.knowledge.votesOfUser(user.id)).toEqual({});
     expect(await repos.knowledge.get(created.id)).toBeUndefined();
+  });
+
+  it('keeps each replaced version as a revision when a person edits, and leaves the status', async () => {
+    const { repos, clock } = store();
+    const km = await createUser(repos, 'km@x.io', 'km_admin');
+    const created = await repos.knowledge.create(item({ status: 'approved' }));
+    clock.advance(MINUTE);
+    await repos.knowledge.edit(created.id, { title: 'Second', tags: ['b'] }, km.id);
+    clock.advance(MINUTE);
+    const last = await repos.knowledge.edit(created.id, { content: 'Third content' }, km.id);
+
+    expect(last).toMatchObject({
+      title: 'Second',
+      content: 'Third content',
+      status: 'approved',
+      edited_by: km.id,
+    });
+    expect(await repos.knowledge.revisions(created.id)).toEqual([
+      expect.objectContaining({
+        revision: 1,
+        title: 'Revenue excludes VAT',
+        tags: ['revenue', 'vat'],
+        edited_by: km.id,
+      }),
+      expect.objectContaining({
+        revision: 2,
+        title: 'Second',
+        content: 'The revenue column is net of VAT.',
+        tags: ['b'],
+      }),
+    ]);
+    expect(await repos.knowledge.edit('missing', { title: 'x' }, km.id)).toBeUndefined();
+  });
+
+  it('lets contributors see items in any status but expired, unless the group audience is gone', async () => {
+    const { repos } = store();
+    const me = await createUser(repos, 'me@x.io');
+    const group = await repos.groups.create({ name: 'Team' });
+    const viewer = { user_id: me.id, audiences: ['all'] };
+    const titles = async (filter = {}) =>
+      (
+        await repos.knowledge.list({ visible_to: viewer, ...filter }, undefined, {
+          sort: 'title',
+          order: 'asc',
+        })
+      ).items.map((i) => i.title);
+    await repos.knowledge.create(item({ title: 'a contributed draft', contributors: [me.id] }));
+    await repos.knowledge.create(
+      item({ title: 'b contributed expired', status: 'expired', contributors: [me.id] }),
+    );
+    await repos.knowledge.create(item({ title: 'c my expired', status: 'expired', source_user: me.id }));
+    await repos.knowledge.create(
+      item({ title: 'd team draft', contributors: [me.id], audience: `group:${group.id}` }),
+    );
+    await repos.knowledge.create(
+      item({ title: 'e my team item', source_user: me.id, audience: `group:${group.id}` }),
+    );
+
+    expect(await titles()).toEqual(['a contributed draft', 'd team draft', 'e my team item']);
+    await repos.groups.delete(group.id);
+    expect(await titles()).toEqual(['a contributed draft', 'e my team item']);
+    expect(await titles({ involving: me.id, status: ['pending'] })).toEqual([
+      'a contributed draft',
+      'e my team item',
+    ]);
+    expect(await repos.knowledge.stats({ visible_to: viewer })).toEqual({
+      total: 2,
+      by_status: { pending: 2 },
+      categories: { finance: 2 },
+    });
   });
 });
