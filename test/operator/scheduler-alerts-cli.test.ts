@@ -35,7 +35,8 @@ describe('agnes scheduler and alerts', () => {
     dir = await mkdtemp(join(tmpdir(), 'agnes-scheduler-alerts-'));
     await mkdir(join(dir, 'app'));
     server = await withServer({
-      config: { scheduler: { in_process: false } },
+      // Maintenance off: this test is about alerts alone (test/operator/scheduler-cli.test.ts triggers it).
+      config: { scheduler: { in_process: false, maintenance_schedule: 'manual' } },
       clock,
       dataDir: join(dir, 'app'),
     });
