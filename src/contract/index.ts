@@ -13,6 +13,7 @@ export * from './health.js';
 export * from './jira.js';
 export * from './jobs.js';
 export * from './mcp.js';
+export * from './notifications-ws.js';
 export * from './profile.js';
 export * from './query.js';
 export * from './registry.js';

@@ -24,6 +24,7 @@ import { healthRoutes } from './api/health.js';
 import { jiraRoutes } from './api/jira.js';
 import { jiraWebhookRoutes } from './api/jira-webhooks.js';
 import { mcpRoutes } from './api/mcp.js';
+import { notificationsWsRoutes } from './api/notifications-ws.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
 import { queryRoutes } from './api/query.js';
@@ -82,6 +83,8 @@ declare module 'fastify' {
     bearerOnly?: boolean;
     /** The handler writes its own audit entries (one per MCP tool call), not one per request. */
     selfAudited?: boolean;
+    /** A WebSocket ticket is accepted as the Bearer credential, and spent (`GET /auth/me` only, 08 §9). */
+    wsTicket?: boolean;
   }
 }
 
@@ -227,6 +230,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => mcpRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraWebhookRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => notificationsWsRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;
