@@ -53,6 +53,9 @@ const FORBIDDEN: Record<string, string[]> = {
   connectors: ['runtime', 'server', 'services', 'operator', 'cli', 'bin'],
   runtime: ['server', 'operator', 'cli', 'bin'],
   server: ['operator', 'cli', 'bin', 'connectors'],
+  // A service (src/services) reaches the app only through its port: the runtime, the server or a
+  // command provides it.
+  services: ['runtime', 'server', 'operator', 'cli', 'bin', 'connectors'],
 };
 
 /**

@@ -16,6 +16,7 @@ import { AGNES_BIN } from '../core/package-info.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
 import { schedulerServices } from '../runtime/scheduler.js';
 import { loggerOptions } from '../server/logger.js';
+import { wsGatewayServices } from '../server/ws-gateway.js';
 
 /** `.env` in the working directory fills variables the environment does not already set. */
 export function environment(cwd: string = process.cwd()): NodeJS.ProcessEnv {
@@ -100,7 +101,10 @@ export function openServingRuntime(
   secrets: JwtSecrets,
   extraSources: readonly SourceDefinition[] = [],
 ): Promise<Runtime> {
-  return openRuntime(instance, secrets, extraSources, instance.loaded.config, schedulerServices);
+  return openRuntime(instance, secrets, extraSources, instance.loaded.config, (runtime) => [
+    ...schedulerServices(runtime),
+    ...wsGatewayServices(runtime),
+  ]);
 }
 
 /** Operator commands that do not sign tokens still open the state store; they need no secret. */

@@ -21,6 +21,7 @@ import {
   setRoleCommand,
 } from './commands/users.js';
 import { printVersion } from './commands/version.js';
+import { wsGatewayCommand } from './commands/ws-gateway.js';
 import { SAMPLE_SIZES, type SampleSize } from './demo/sample/sizes.js';
 import { failAndExit } from './output.js';
 
@@ -78,6 +79,13 @@ export function agnesProgram(): Command {
       "trigger scheduled jobs through the app's API with a service account's token (AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE)",
     )
     .action(run(() => schedulerCommand()));
+
+  program
+    .command('ws-gateway')
+    .description(
+      "serve live notifications over WebSocket, authenticating through the app with a service account's token (AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE; AGNES_DISPATCH_TOKEN)",
+    )
+    .action(run(() => wsGatewayCommand()));
 
   program
     .command('demo')
