@@ -21,6 +21,8 @@ const PROCESS_TESTS = [
   'test/runtime/jira-sync.test.ts',
   // Agnes serve SIGKILLed while its Jira worker writes.
   'test/connectors/jira/worker-kill.test.ts',
+  // `agnes ws-gateway` as its own process.
+  'test/services/ws-gateway/command.test.ts',
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
   'test/support/summary-reporter.test.ts',
