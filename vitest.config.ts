@@ -26,6 +26,8 @@ const PROCESS_TESTS = [
   'test/connectors/jira/worker-kill.test.ts',
   // Agnes serve SIGKILLed while its notification dispatcher delivers.
   'test/core/notifications/outbox-kill.test.ts',
+  // `agnes ws-gateway` as its own process.
+  'test/services/ws-gateway/command.test.ts',
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
   'test/support/bwrap-setup.test.ts',

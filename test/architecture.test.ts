@@ -53,7 +53,8 @@ const FORBIDDEN: Record<string, string[]> = {
   connectors: ['runtime', 'server', 'services', 'operator', 'cli', 'bin'],
   runtime: ['server', 'operator', 'cli', 'bin'],
   server: ['operator', 'cli', 'bin', 'connectors'],
-  // A service talks to the app over HTTP through a port its command fills in (08 §0).
+  // A service (src/services) reaches the app only through its port: the runtime, the server or a
+  // command provides it.
   services: ['runtime', 'server', 'operator', 'cli', 'bin', 'connectors'],
 };
 

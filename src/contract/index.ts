@@ -17,6 +17,7 @@ export * from './maintenance.js';
 export * from './mcp.js';
 export * from './memory.js';
 export * from './notifications.js';
+export * from './notifications-ws.js';
 export * from './profile.js';
 export * from './query.js';
 export * from './registry.js';

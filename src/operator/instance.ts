@@ -17,6 +17,7 @@ import { notificationServices } from '../runtime/notifications.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime/runtime.js';
 import { schedulerServices } from '../runtime/scheduler.js';
 import { loggerOptions } from '../server/logger.js';
+import { wsGatewayServices } from '../server/ws-gateway.js';
 
 /** `.env` in the working directory fills variables the environment does not already set. */
 export function environment(cwd: string = process.cwd()): NodeJS.ProcessEnv {
@@ -107,6 +108,7 @@ export function openServingRuntime(
   return openRuntime(instance, secrets, extraSources, instance.loaded.config, (runtime) => [
     ...schedulerServices(runtime),
     ...notificationServices(runtime),
+    ...wsGatewayServices(runtime),
   ]);
 }
 

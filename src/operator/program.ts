@@ -22,6 +22,7 @@ import {
   setRoleCommand,
 } from './commands/users.js';
 import { printVersion } from './commands/version.js';
+import { wsGatewayCommand } from './commands/ws-gateway.js';
 import { SAMPLE_SIZES, type SampleSize } from './demo/sample/sizes.js';
 import { failAndExit } from './output.js';
 
@@ -86,6 +87,13 @@ export function agnesProgram(): Command {
       'answer Telegram chats and deliver notifications (telegram.bot_token; AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE; AGNES_DISPATCH_TOKEN for /send)',
     )
     .action(run(() => telegramBotCommand()));
+
+  program
+    .command('ws-gateway')
+    .description(
+      "serve live notifications over WebSocket, authenticating through the app with a service account's token (AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE; AGNES_DISPATCH_TOKEN)",
+    )
+    .action(run(() => wsGatewayCommand()));
 
   program
     .command('demo')

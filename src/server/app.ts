@@ -28,6 +28,7 @@ import { maintenanceRoutes } from './api/maintenance.js';
 import { mcpRoutes } from './api/mcp.js';
 import { memoryRoutes } from './api/memory.js';
 import { notificationRoutes } from './api/notifications.js';
+import { notificationsWsRoutes } from './api/notifications-ws.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
 import { queryRoutes } from './api/query.js';
@@ -88,6 +89,8 @@ declare module 'fastify' {
     bearerOnly?: boolean;
     /** The handler writes its own audit entries (one per MCP tool call), not one per request. */
     selfAudited?: boolean;
+    /** A WebSocket ticket is accepted as the Bearer credential, and spent (`GET /auth/me` only, 08 §9). */
+    wsTicket?: boolean;
   }
 }
 
@@ -239,6 +242,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => telegramRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => scriptRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => memoryRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => notificationsWsRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;

@@ -60,6 +60,8 @@ describe('route × role matrix (S2)', () => {
     server = await withServer({
       config: {
         auth: { rate_limits: { default: { max: 100_000, window_seconds: 60 } } },
+        // Live notifications on, so the ticket route answers rather than 503 not_configured.
+        ws_gateway: { public_url: 'ws://127.0.0.1:9/ws' },
         // Configured but never called: the worker does not run here, and the routes only queue.
         jira: {
           base_url: 'http://127.0.0.1:9',

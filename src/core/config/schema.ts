@@ -269,10 +269,13 @@ const sections = (connectors: readonly Connector[]) => ({
       format: 'http-url',
       errorMessage: 'must be an absolute http(s) URL',
     }),
-    max_connections_per_user: int(5, 1),
-    heartbeat_seconds: int(30, 1),
-    missed_heartbeats: int(3, 1),
-    auth_timeout_seconds: int(10, 1),
+    max_connections_per_user: int(5, 1, 100),
+    heartbeat_seconds: int(30, 1, 300),
+    missed_heartbeats: int(3, 1, 10),
+    auth_timeout_seconds: int(10, 1, 60),
+    recheck_seconds: int(300, 5, 3600),
+    /** Whether `agnes serve` runs the gateway itself; off when a separate `agnes ws-gateway` runs. */
+    in_process: bool(false),
   }),
   notifications: section({
     dispatch_token: envStr('${AGNES_DISPATCH_TOKEN?}'),

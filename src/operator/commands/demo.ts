@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { withLiveNotifications } from '../demo/live-notifications.js';
 import { DEMO_SOURCE, registerDemo } from '../demo/registration.js';
 import { generateSampleData } from '../demo/sample/generate.js';
 import type { SampleSize } from '../demo/sample/sizes.js';
@@ -49,7 +50,13 @@ export async function demo(options: DemoOptions): Promise<void> {
     say(`Generating the sample data set (size ${options.size}) in ${sampleDir} …`);
     await generateSampleData({ outDir: sampleDir, size: options.size, seed: 42, format: 'parquet' });
   }
-  const ctx = await openServingRuntime(instance, secrets, [
+  const host = options.host ?? 'localhost';
+  const config = await withLiveNotifications(
+    instance.loaded.config,
+    host,
+    options.port ?? instance.loaded.config.server.port,
+  );
+  const ctx = await openServingRuntime({ ...instance, loaded: { ...instance.loaded, config } }, secrets, [
     { name: DEMO_SOURCE, type: 'local', config: { path: sampleDir } },
   ]);
   // Installed before the startup sync, so SIGTERM during it interrupts the job and exits cleanly.
@@ -70,7 +77,7 @@ export async function demo(options: DemoOptions): Promise<void> {
       relative(process.cwd(), join(dataDir, 'state', 'demo-credentials.txt')) || 'demo-credentials.txt';
     await serveContext(
       ctx,
-      { host: options.host ?? 'localhost', port: options.port },
+      { host, port: options.port },
       (address) => {
         const url = address.replace('127.0.0.1', 'localhost').replace('[::1]', 'localhost');
         process.stdout.write(`${banner(url, logins, credentials)}\n`);

@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import type { JwtSecrets } from '../../core/config/index.js';
 import { MIN_JWT_SECRET_LENGTH } from '../../core/config/secrets.js';
 
 export const ISSUER = 'agnes';
 export const SESSION_AUDIENCE = 'agnes';
+/** WebSocket tickets (08 §9): accepted only by `GET /auth/me`, once. */
+export const WS_TICKET_AUDIENCE = 'agnes-ws';
+export const WS_TICKET_TTL_SECONDS = 60;
+/** How long after `exp` a token still verifies (04 §2 JWT details). */
+export const CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface SessionClaims {
   sub: string;
@@ -17,6 +22,14 @@ export interface IssuedToken {
   token: string;
   claims: SessionClaims;
 }
+
+/** A WebSocket ticket's claims: the issuing session's `jti` (`sid`) and its expiry (`sexp`). */
+export interface TicketClaims extends SessionClaims {
+  sid: string;
+  sexp: number;
+}
+
+const JTI = /^[0-9a-f]{32}$/;
 
 /**
  * The `sessions_valid_after` value that ends every session issued until now. JWT `iat` has whole
@@ -61,6 +74,7 @@ export class JwtService {
     now: Date = new Date(),
     audience = SESSION_AUDIENCE,
     ttlSeconds = this.#ttlSeconds,
+    extra: Record<string, string | number> = {},
   ): Promise<IssuedToken> {
     const iat = Math.floor(now.getTime() / 1000);
     const claims: SessionClaims = {
@@ -69,7 +83,7 @@ export class JwtService {
       iat,
       exp: iat + ttlSeconds,
     };
-    const token = await new SignJWT({})
+    const token = await new SignJWT(extra)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(claims.sub)
       .setJti(claims.jti)
@@ -82,28 +96,61 @@ export class JwtService {
   }
 
   async verify(token: string, audience = SESSION_AUDIENCE): Promise<SessionClaims> {
+    const payload = await this.#payload(token, audience);
+    return { sub: payload.sub, jti: payload.jti, iat: payload.iat as number, exp: payload.exp as number };
+  }
+
+  /** A ticket for the WebSocket gateway, issued from the session `session` (08 §9). */
+  signTicket(session: SessionClaims, now: Date = new Date()): Promise<IssuedToken> {
+    return this.sign(session.sub, now, WS_TICKET_AUDIENCE, WS_TICKET_TTL_SECONDS, {
+      sid: session.jti,
+      sexp: session.exp,
+    });
+  }
+
+  async verifyTicket(token: string): Promise<TicketClaims> {
+    const payload = await this.#payload(token, WS_TICKET_AUDIENCE);
+    if (typeof payload.sid !== 'string' || !JTI.test(payload.sid) || typeof payload.sexp !== 'number')
+      throw new InvalidTokenError();
+    return {
+      sub: payload.sub,
+      jti: payload.jti,
+      iat: payload.iat as number,
+      exp: payload.exp as number,
+      sid: payload.sid,
+      sexp: payload.sexp,
+    };
+  }
+
+  async #payload(token: string, audience: string): Promise<JWTPayload & { sub: string; jti: string }> {
     for (const key of this.#previous ? [this.#current, this.#previous] : [this.#current]) {
       try {
         const { payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
           issuer: ISSUER,
           audience,
-          clockTolerance: 30,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
           requiredClaims: ['sub', 'jti', 'iat', 'exp'],
         });
-        if (
-          typeof payload.sub !== 'string' ||
-          typeof payload.jti !== 'string' ||
-          !/^[0-9a-f]{32}$/.test(payload.jti)
-        ) {
+        if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || !JTI.test(payload.jti)) {
           throw new InvalidTokenError();
         }
-        return { sub: payload.sub, jti: payload.jti, iat: payload.iat as number, exp: payload.exp as number };
+        return payload as JWTPayload & { sub: string; jti: string };
       } catch (error) {
         // Only a bad signature is worth trying the previous key for.
         if (!(error instanceof errors.JWSSignatureVerificationFailed)) throw new InvalidTokenError();
       }
     }
     throw new InvalidTokenError();
+  }
+}
+
+/** Which audience an unverified token claims, to pick how to verify it; never a decision by itself. */
+export function claimedAudience(token: string): string | null {
+  try {
+    const { aud } = decodeJwt(token);
+    return typeof aud === 'string' ? aud : null;
+  } catch {
+    return null;
   }
 }

@@ -9,7 +9,13 @@ import type {
 } from '../../core/state/repositories/index.js';
 import { RevisionCache } from '../../core/state/revision-cache.js';
 import { cookiesOf } from '../cookies.js';
-import { InvalidTokenError, type JwtService } from './jwt.js';
+import {
+  CLOCK_TOLERANCE_SECONDS,
+  claimedAudience,
+  InvalidTokenError,
+  type JwtService,
+  WS_TICKET_AUDIENCE,
+} from './jwt.js';
 import { PAT_PREFIX, sha256Hex } from './pat.js';
 
 export const ACCESS_COOKIE = 'access_token';
@@ -74,13 +80,13 @@ export class Authenticator {
    */
   async authenticate(
     request: FastifyRequest,
-    options: { cookie?: boolean } = {},
+    options: { cookie?: boolean; wsTicket?: boolean } = {},
   ): Promise<Authentication | null> {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const match = BEARER.exec(header);
       if (!match?.[1]) throw unauthorized();
-      return this.#credential(match[1], 'bearer', request.ip);
+      return this.bearer(match[1], request.ip, options);
     }
     if (options.cookie === false) return null;
     const cookie = cookiesOf(request)[ACCESS_COOKIE];
@@ -89,6 +95,15 @@ export class Authenticator {
       return this.#credential(cookie, 'cookie', request.ip);
     }
     return null;
+  }
+
+  /**
+   * A Bearer credential as `GET /auth/me` sees it when `wsTicket` is set: a WebSocket ticket is
+   * accepted (and spent) there and nowhere else (08 §9). The in-process gateway calls this directly.
+   */
+  bearer(token: string, ip: string, options: { wsTicket?: boolean } = {}): Promise<Authentication> {
+    if (options.wsTicket && claimedAudience(token) === WS_TICKET_AUDIENCE) return this.#ticket(token);
+    return this.#credential(token, 'bearer', ip);
   }
 
   async #credential(credential: string, via: 'bearer' | 'cookie', ip: string): Promise<Authentication> {
@@ -125,24 +140,8 @@ export class Authenticator {
   }
 
   async #jwt(token: string, via: 'bearer' | 'cookie'): Promise<Authentication> {
-    let claims: Awaited<ReturnType<JwtService['verify']>>;
-    try {
-      claims = await this.jwt.verify(token);
-    } catch (error) {
-      if (error instanceof InvalidTokenError) throw invalidToken();
-      throw error;
-    }
-    // The user row, groups and revocation of this `jti` in one query.
-    const key = `${claims.sub}\u0000${claims.jti}`;
-    const revision = await this.repos.revisions.principals();
-    let record = this.#sessions.get(key, revision);
-    if (!record) {
-      record = await this.repos.principals.bySession(claims.sub, claims.jti);
-      if (record) this.#sessions.set(key, revision, record);
-    }
-    if (!record || record.revoked || !record.user.active) throw invalidToken();
-    const validAfter = record.user.sessions_valid_after;
-    if (validAfter && claims.iat * 1000 < Date.parse(validAfter)) throw invalidToken();
+    const claims = await verified(() => this.jwt.verify(token));
+    const record = await this.#session(claims.sub, claims.jti, claims.iat);
     return {
       principal: toPrincipal(record.user, record.groups),
       user: record.user,
@@ -152,5 +151,52 @@ export class Authenticator {
       issuedAt: new Date(claims.iat * 1000).toISOString(),
       expiresAt: new Date(claims.exp * 1000).toISOString(),
     };
+  }
+
+  /** The user row, groups and revocation of a session `jti` in one query, checked as 04 §2 says. */
+  async #session(userId: string, jti: string, issuedAt: number): Promise<SessionPrincipalRecord> {
+    const key = `${userId}\u0000${jti}`;
+    const revision = await this.repos.revisions.principals();
+    let record = this.#sessions.get(key, revision);
+    if (!record) {
+      record = await this.repos.principals.bySession(userId, jti);
+      if (record) this.#sessions.set(key, revision, record);
+    }
+    if (!record || record.revoked || !record.user.active) throw invalidToken();
+    const validAfter = record.user.sessions_valid_after;
+    if (validAfter && issuedAt * 1000 < Date.parse(validAfter)) throw invalidToken();
+    return record;
+  }
+
+  /**
+   * A WebSocket ticket (08 §9): valid while its issuing session is, and spent by its first use.
+   * The socket it opens lives as long as that session, so the session's id and expiry are what
+   * the gateway re-checks later.
+   */
+  async #ticket(token: string): Promise<Authentication> {
+    const claims = await verified(() => this.jwt.verifyTicket(token));
+    if (claims.sexp * 1000 <= Date.now()) throw invalidToken();
+    const record = await this.#session(claims.sub, claims.sid, claims.iat);
+    // Kept while the ticket would still verify, so a replay within the clock tolerance is refused too.
+    const spentUntil = new Date((claims.exp + CLOCK_TOLERANCE_SECONDS) * 1000).toISOString();
+    if (!(await this.repos.tokens.consumeJti(claims.jti, claims.sub, spentUntil))) throw invalidToken();
+    return {
+      principal: toPrincipal(record.user, record.groups),
+      user: record.user,
+      method: 'ws_ticket',
+      via: 'bearer',
+      tokenId: claims.sid,
+      issuedAt: new Date(claims.iat * 1000).toISOString(),
+      expiresAt: new Date(claims.sexp * 1000).toISOString(),
+    };
+  }
+}
+
+async function verified<T>(verify: () => Promise<T>): Promise<T> {
+  try {
+    return await verify();
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw invalidToken();
+    throw error;
   }
 }

@@ -58,9 +58,10 @@ function guard(
   authenticator: Authenticator,
   minimumServiceRole: Role | undefined,
   bearerOnly: boolean,
+  wsTicket: boolean,
 ): onRequestHookHandler {
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
-    const auth = await authenticator.authenticate(request, { cookie: !bearerOnly });
+    const auth = await authenticator.authenticate(request, { cookie: !bearerOnly, wsTicket });
     if (!auth) {
       reply.header('WWW-Authenticate', 'Bearer');
       throw new AgnesError('unauthorized', 'authentication required');
@@ -117,7 +118,12 @@ export function registerRouteAuth(app: AgnesApp, authenticator: Authenticator): 
       : [];
     // HEAD routes copy their GET route's hooks, guard included.
     if (existing.some((hook) => GUARD in hook)) return;
-    const { serviceRole, bearerOnly } = route.config ?? {};
-    addRouteHook(route, 'onRequest', guard(label, authenticator, serviceRole, bearerOnly === true), 'first');
+    const { serviceRole, bearerOnly, wsTicket } = route.config ?? {};
+    addRouteHook(
+      route,
+      'onRequest',
+      guard(label, authenticator, serviceRole, bearerOnly === true, wsTicket === true),
+      'first',
+    );
   });
 }

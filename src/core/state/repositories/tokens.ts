@@ -8,6 +8,7 @@ import type {
   RevokedTokensTable,
 } from '../schema.js';
 import { translateViolations } from './constraint-errors.js';
+import { isIn } from './in-list.js';
 import { inTransaction } from './in-transaction.js';
 
 export type PersonalAccessToken = Selectable<PersonalAccessTokensTable>;
@@ -120,6 +121,38 @@ export function createTokensRepository(db: Kysely<Database>, clock: Clock = syst
         .insertInto('revoked_tokens')
         .values({ jti, user_id: userId, revoked_at: nowIso(clock), expires_at: expiresAt })
         .onConflict((oc) => oc.column('jti').doNothing())
+        .execute();
+    },
+
+    /**
+     * Records a single-use JWT id as spent (WebSocket tickets, 08 §9); true only for the first
+     * call, so two concurrent uses cannot both succeed.
+     */
+    async consumeJti(jti: string, userId: string, expiresAt: string): Promise<boolean> {
+      const result = await db
+        .insertInto('revoked_tokens')
+        .values({ jti, user_id: userId, revoked_at: nowIso(clock), expires_at: expiresAt })
+        .onConflict((oc) => oc.column('jti').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    },
+
+    /** The JWT ids among `jtis` that are revoked (or spent). */
+    async revokedAmong(jtis: readonly string[]): Promise<Set<string>> {
+      const rows = await db
+        .selectFrom('revoked_tokens')
+        .select('jti')
+        .where((eb) => isIn(eb, 'jti', [...new Set(jtis)]))
+        .execute();
+      return new Set(rows.map((row) => row.jti));
+    },
+
+    /** The personal access tokens among `ids` that exist, in no particular order. */
+    getMany(ids: readonly string[]): Promise<PersonalAccessToken[]> {
+      return db
+        .selectFrom('personal_access_tokens')
+        .selectAll()
+        .where((eb) => isIn(eb, 'id', [...new Set(ids)]))
         .execute();
     },
 

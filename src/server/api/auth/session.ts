@@ -25,7 +25,7 @@ export async function sessionRoutes(app: AgnesApp, services: AppServices): Promi
   app.get(
     '/auth/me',
     {
-      config: { auth: 'user' },
+      config: { auth: 'user', wsTicket: true },
       schema: {
         tags: ['auth'],
         summary: 'The signed-in user and how they authenticated',

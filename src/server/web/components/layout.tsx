@@ -144,7 +144,11 @@ export function Layout(props: {
         <title>{`${props.title} — ${instance.name}`}</title>
         <style nonce={ctx.styleNonce} dangerouslySetInnerHTML={{ __html: themeCss(ctx.config.theme) }} />
         <link rel="stylesheet" href={assetUrl('css/app.css')} />
-        {['forms', ...(props.scripts ?? [])].map((name) => (
+        {[
+          'forms',
+          ...(ctx.user && ctx.config.ws_gateway.public_url ? ['notification-bell'] : []),
+          ...(props.scripts ?? []),
+        ].map((name) => (
           <script key={name} type="module" src={assetUrl(`js/${name}.js`)} />
         ))}
       </head>
