@@ -19,3 +19,4 @@ export * from './registry.js';
 export * from './scheduler.js';
 export * from './sync.js';
 export * from './users.js';
+export * from './memory-import.js';

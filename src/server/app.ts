@@ -24,6 +24,7 @@ import { healthRoutes } from './api/health.js';
 import { jiraRoutes } from './api/jira.js';
 import { jiraWebhookRoutes } from './api/jira-webhooks.js';
 import { mcpRoutes } from './api/mcp.js';
+import { memoryImportRoutes } from './api/memory-import.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
 import { queryRoutes } from './api/query.js';
@@ -227,6 +228,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => mcpRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraWebhookRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => jiraRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => memoryImportRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;
