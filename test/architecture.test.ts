@@ -53,6 +53,8 @@ const FORBIDDEN: Record<string, string[]> = {
   connectors: ['runtime', 'server', 'services', 'operator', 'cli', 'bin'],
   runtime: ['server', 'operator', 'cli', 'bin'],
   server: ['operator', 'cli', 'bin', 'connectors'],
+  // Services reach the app through a port; the operator command supplies its HTTP side.
+  services: ['runtime', 'server', 'operator', 'cli', 'bin'],
 };
 
 /**

@@ -4,6 +4,7 @@ import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { Role } from '../core/state/schema.js';
 import { catalogExport } from './commands/catalog-export.js';
 import { configCheck } from './commands/config-check.js';
+import { corporateMemoryCommand } from './commands/corporate-memory.js';
 import { demo } from './commands/demo.js';
 import { extractChild, extractSource, validate } from './commands/extract.js';
 import { migrate } from './commands/migrate.js';
@@ -78,6 +79,23 @@ export function agnesProgram(): Command {
       "trigger scheduled jobs through the app's API with a service account's token (AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE)",
     )
     .action(run(() => schedulerCommand()));
+
+  program
+    .command('corporate-memory')
+    .description(
+      "learn knowledge items from uploaded notes with the configured LLM and submit them with a km_admin service account's token (AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE)",
+    )
+    .option(
+      '--once',
+      'run one cycle and exit: 0 completed or idle, 1 a file failed, 3 token or account refused',
+      false,
+    )
+    .option(
+      '--dry-run',
+      'print each would-be item as a JSON line; store nothing, move no cursor (one cycle)',
+      false,
+    )
+    .action(run((opts: { once: boolean; dryRun: boolean }) => corporateMemoryCommand(opts)));
 
   program
     .command('demo')
