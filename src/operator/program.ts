@@ -13,6 +13,7 @@ import { rebuild } from './commands/rebuild.js';
 import { type SampleDataOptions, sampleData } from './commands/sample-data.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { serve } from './commands/serve.js';
+import { sessionCollectorCommand } from './commands/session-collector.js';
 import { createTokenCommand, listTokensCommand, revokeTokenCommand } from './commands/tokens.js';
 import {
   createUserCommand,
@@ -96,6 +97,12 @@ export function agnesProgram(): Command {
       false,
     )
     .action(run((opts: { once: boolean; dryRun: boolean }) => corporateMemoryCommand(opts)));
+
+  program
+    .command('session-collector')
+    .description("file the da CLI's uploaded session transcripts by user and month; needs DATA_DIR only")
+    .option('--once', 'run one cycle and exit: 0, or 1 when a file could not be handled', false)
+    .action(run((opts: { once: boolean }) => sessionCollectorCommand(opts)));
 
   program
     .command('demo')
