@@ -3,7 +3,6 @@ import type { Principal } from '../access/decide.js';
 import type { InstanceConfig } from '../config/index.js';
 import { contentHash, normalizeTitle } from '../memory/normalize.js';
 import type { KnowledgeItem, Repositories } from '../state/repositories/index.js';
-import { MAX_PER_PAGE } from '../state/repositories/index.js';
 import type { Clock } from '../time.js';
 
 export interface MemoryImportDeps {
@@ -20,21 +19,20 @@ export interface MemoryImportOutcome {
 
 const MAX_TAGS = 10;
 
-/** Every item's normalised title and content hash, so a batch deduplicates in memory. */
-async function existingIndex(repos: Repositories): Promise<Map<string, KnowledgeItem>> {
-  const byKey = new Map<string, KnowledgeItem>();
-  for (let page = 1; ; page++) {
-    const { items, total } = await repos.knowledge.list({}, { page, per_page: MAX_PER_PAGE });
-    for (const item of items) remember(byKey, item);
-    if (page * MAX_PER_PAGE >= total || items.length === 0) return byKey;
-  }
+type Identity = Pick<KnowledgeItem, 'id' | 'title' | 'content_hash'>;
+
+/** Item ids by normalised title and by content hash; the first (most recently updated) wins. */
+function identityIndex(items: readonly Identity[]): Map<string, string> {
+  const byKey = new Map<string, string>();
+  for (const item of items) remember(byKey, item);
+  return byKey;
 }
 
-function remember(byKey: Map<string, KnowledgeItem>, item: KnowledgeItem): void {
+function remember(byKey: Map<string, string>, item: Identity): void {
   const title = `title:${normalizeTitle(item.title)}`;
-  if (!byKey.has(title)) byKey.set(title, item);
+  if (!byKey.has(title)) byKey.set(title, item.id);
   if (item.content_hash && !byKey.has(`hash:${item.content_hash}`))
-    byKey.set(`hash:${item.content_hash}`, item);
+    byKey.set(`hash:${item.content_hash}`, item.id);
 }
 
 const lower = (id: string) => id.toLowerCase();
@@ -71,16 +69,18 @@ export async function importMemory(
         ? []
         : (await repos.users.getMany(requested)).filter((user) => user.active).map((user) => user.id),
     );
-    const byKey = await existingIndex(repos);
+    const byKey = identityIndex(await repos.knowledge.identities());
     const created: string[] = [];
     const updated = new Set<string>();
     const skipped: MemoryImportResult['skipped'] = [];
     let contributorsDropped = 0;
 
-    const target = async (item: MemoryImportItem, hash: string) =>
-      (item.existing_id ? await repos.knowledge.get(item.existing_id) : undefined) ??
-      byKey.get(`title:${normalizeTitle(item.title)}`) ??
-      byKey.get(`hash:${hash}`);
+    const target = async (item: MemoryImportItem, hash: string) => {
+      const named = item.existing_id ? await repos.knowledge.get(item.existing_id) : undefined;
+      if (named) return named;
+      const id = byKey.get(`title:${normalizeTitle(item.title)}`) ?? byKey.get(`hash:${hash}`);
+      return id === undefined ? undefined : repos.knowledge.get(id);
+    };
 
     for (const [index, item] of input.items.entries()) {
       if (!categories.has(item.category)) {
@@ -151,8 +151,8 @@ export async function importMemory(
       if (!created.includes(after.id)) updated.add(after.id);
       // Later items of the batch compare with the item as it is now, under its old and new keys.
       for (const key of [normalizeTitle(existing.title), normalizeTitle(after.title)])
-        byKey.set(`title:${key}`, after);
-      byKey.set(`hash:${after.content_hash ?? hash}`, after);
+        byKey.set(`title:${key}`, after.id);
+      byKey.set(`hash:${after.content_hash ?? hash}`, after.id);
     }
     return { result: { created, updated: [...updated], skipped }, contributors_dropped: contributorsDropped };
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import {
   LLMAuthError,
@@ -71,6 +72,8 @@ const emptyCounts = (): CollectorCounts => ({
   items_filtered: 0,
   items_invalid: 0,
 });
+
+const CURSOR_SAVE_INTERVAL_MS = 1000;
 
 /** The collector's own directory below DATA_DIR: cursor and lock. */
 export const collectorDir = (dataDir: string) => join(dataDir, 'services', 'corporate-memory');
@@ -161,34 +164,47 @@ async function collect(deps: CollectorDeps & { llm: LlmClient }, counts: Collect
   );
   counts.files = inputs.length;
   const runId = randomUUID();
-  for (const input of inputs) {
-    let read: { sha256: string; text: string };
-    try {
-      read = await readInput(input);
-    } catch {
-      counts.failed += 1;
-      continue;
+  // Saved at most once a second and at the end: a crash in between only means a few files are
+  // extracted again, and the import deduplicates what they give.
+  let savedAt = performance.now();
+  let dirty = false;
+  try {
+    for (const input of inputs) {
+      let read: { sha256: string; text: string };
+      try {
+        read = await readInput(input);
+      } catch {
+        counts.failed += 1;
+        continue;
+      }
+      const decision = cursor.decide(input.key, read.sha256);
+      if (decision === 'gave_up') counts.gave_up += 1;
+      if (decision !== 'process') continue;
+      counts.processed += 1;
+      try {
+        await collectFile(deps, input, read.text, runId, counts);
+        counts.completed += 1;
+        if (!deps.dryRun) cursor.completed(input.key, read.sha256);
+        dirty = true;
+      } catch (error) {
+        counts.failed += 1;
+        const countsAsStrike = error instanceof FileFailed ? error.counts : isContentFailure(error);
+        if (!deps.dryRun && countsAsStrike) cursor.failed(input.key, read.sha256);
+        dirty = true;
+        log.warn(
+          { error: error instanceof Error ? error.name : 'unknown', kind: input.kind },
+          'corporate memory: file failed',
+        );
+        if (isFatal(error)) break;
+      }
+      if (!deps.dryRun && dirty && performance.now() - savedAt >= CURSOR_SAVE_INTERVAL_MS) {
+        await cursor.save();
+        savedAt = performance.now();
+        dirty = false;
+      }
     }
-    const decision = cursor.decide(input.key, read.sha256);
-    if (decision === 'gave_up') counts.gave_up += 1;
-    if (decision !== 'process') continue;
-    counts.processed += 1;
-    try {
-      await collectFile(deps, input, read.text, runId, counts);
-      counts.completed += 1;
-      if (!deps.dryRun) cursor.completed(input.key, read.sha256);
-    } catch (error) {
-      counts.failed += 1;
-      const countsAsStrike = error instanceof FileFailed ? error.counts : isContentFailure(error);
-      if (!deps.dryRun && countsAsStrike) cursor.failed(input.key, read.sha256);
-      log.warn(
-        { error: error instanceof Error ? error.name : 'unknown', kind: input.kind },
-        'corporate memory: file failed',
-      );
-      if (isFatal(error)) break;
-    } finally {
-      if (!deps.dryRun) await cursor.save();
-    }
+  } finally {
+    if (!deps.dryRun && dirty) await cursor.save();
   }
 }
 

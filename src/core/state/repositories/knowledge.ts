@@ -121,6 +121,16 @@ export function createKnowledgeRepository(db: Kysely<Database>, clock: Clock = s
         .executeTakeFirst();
     },
 
+    /** Every item's id, title and content hash, newest first: what an import deduplicates against. */
+    identities(): Promise<Pick<KnowledgeItem, 'id' | 'title' | 'content_hash'>[]> {
+      return db
+        .selectFrom('knowledge_items')
+        .select(['id', 'title', 'content_hash'])
+        .orderBy('updated_at', 'desc')
+        .orderBy('id')
+        .execute();
+    },
+
     /** A null `editor` is a system change (an import); a person's edit is stamped as such. */
     update(id: string, edit: KnowledgeEdit, editor: string | null): Promise<KnowledgeItem | undefined> {
       const now = nowIso(clock);
