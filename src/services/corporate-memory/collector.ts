@@ -88,12 +88,6 @@ const isContentFailure = (error: unknown) =>
 /** Failures no other file can get past either: the rest of the run is pointless. */
 const isFatal = (error: unknown) => error instanceof LLMAuthError || error instanceof LLMUnsupportedError;
 
-class FileFailed extends Error {
-  constructor(readonly counts: boolean) {
-    super('file failed');
-  }
-}
-
 /** A format error or a refusal is asked once more (08 §4.3); other errors were retried by the client. */
 async function askTwice<T>(ask: () => Promise<T>): Promise<T> {
   try {
@@ -168,6 +162,46 @@ async function collect(deps: CollectorDeps & { llm: LlmClient }, counts: Collect
   // extracted again, and the import deduplicates what they give.
   let savedAt = performance.now();
   let dirty = false;
+  // Items wait for a full chunk of 100, their files for the import that carries their items.
+  const buffered: MemoryImportItem[] = [];
+  const awaiting: { key: string; sha256: string }[] = [];
+
+  const fail = (key: string, sha256: string, error: unknown, kind: CollectorInput['kind']) => {
+    counts.failed += 1;
+    if (!deps.dryRun && isContentFailure(error)) cursor.failed(key, sha256);
+    dirty = true;
+    log.warn(
+      { error: error instanceof Error ? error.name : 'unknown', kind },
+      'corporate memory: file failed',
+    );
+  };
+
+  const flush = async () => {
+    const files = awaiting.splice(0);
+    const items = buffered.splice(0);
+    try {
+      for (let start = 0; start < items.length; start += MEMORY_IMPORT_MAX_ITEMS) {
+        const result = await port.importItems({
+          run_id: runId,
+          items: items.slice(start, start + MEMORY_IMPORT_MAX_ITEMS),
+        });
+        counts.items_new += result.created.length;
+        counts.items_updated += result.updated.length;
+        counts.items_skipped += result.skipped.length;
+      }
+    } catch (error) {
+      counts.failed += files.length;
+      log.warn(
+        { error: error instanceof Error ? error.name : 'unknown', files: files.length },
+        'corporate memory: import failed',
+      );
+      return;
+    }
+    for (const file of files) cursor.completed(file.key, file.sha256);
+    counts.completed += files.length;
+    dirty = true;
+  };
+
   try {
     for (const input of inputs) {
       let read: { sha256: string; text: string };
@@ -181,22 +215,21 @@ async function collect(deps: CollectorDeps & { llm: LlmClient }, counts: Collect
       if (decision === 'gave_up') counts.gave_up += 1;
       if (decision !== 'process') continue;
       counts.processed += 1;
+      let outcome: FileOutcome;
       try {
-        await collectFile(deps, input, read.text, runId, counts);
-        counts.completed += 1;
-        if (!deps.dryRun) cursor.completed(input.key, read.sha256);
-        dirty = true;
+        outcome = await collectFile(deps, input, read.text, counts);
       } catch (error) {
-        counts.failed += 1;
-        const countsAsStrike = error instanceof FileFailed ? error.counts : isContentFailure(error);
-        if (!deps.dryRun && countsAsStrike) cursor.failed(input.key, read.sha256);
-        dirty = true;
-        log.warn(
-          { error: error instanceof Error ? error.name : 'unknown', kind: input.kind },
-          'corporate memory: file failed',
-        );
+        fail(input.key, read.sha256, error, input.kind);
         if (isFatal(error)) break;
+        continue;
       }
+      if (deps.dryRun) for (const item of outcome.accepted) deps.dryRun(JSON.stringify(item));
+      else buffered.push(...outcome.accepted);
+      if (outcome.screeningFailure) fail(input.key, read.sha256, outcome.screeningFailure, input.kind);
+      else if (deps.dryRun) counts.completed += 1;
+      else awaiting.push({ key: input.key, sha256: read.sha256 });
+      if (isFatal(outcome.screeningFailure)) break;
+      if (buffered.length >= MEMORY_IMPORT_MAX_ITEMS) await flush();
       if (!deps.dryRun && dirty && performance.now() - savedAt >= CURSOR_SAVE_INTERVAL_MS) {
         await cursor.save();
         savedAt = performance.now();
@@ -204,7 +237,10 @@ async function collect(deps: CollectorDeps & { llm: LlmClient }, counts: Collect
       }
     }
   } finally {
-    if (!deps.dryRun && dirty) await cursor.save();
+    if (!deps.dryRun) {
+      await flush();
+      if (dirty) await cursor.save();
+    }
   }
 }
 
@@ -219,18 +255,24 @@ function catalogIndex(catalog: readonly CatalogEntry[]) {
   };
 }
 
+interface FileOutcome {
+  /** Items that passed every check, ready to import. */
+  accepted: MemoryImportItem[];
+  /** The first error of a screening call: the file did not complete (its safe items still count). */
+  screeningFailure: unknown;
+}
+
 async function collectFile(
   deps: CollectorDeps & { llm: LlmClient },
   input: CollectorInput,
   text: string,
-  runId: string,
   counts: CollectorCounts,
-): Promise<void> {
+): Promise<FileOutcome> {
   const { config, llm, port } = deps;
   const categories = config.corporate_memory.categories;
   // Redact first, cut second: a cut through a key block must not leave half of it unredacted.
   const notes = lastChars(redactSecrets(text), SESSION_TEXT_MAX_CHARS).trim();
-  if (!notes) return;
+  if (!notes) return { accepted: [], screeningFailure: null };
   const catalog = await port.catalog(config.corporate_memory.catalog_context_items);
   const answer = await askTwice(() =>
     llm.extractJson<unknown>(extractionRequest(notes, catalog, categories)),
@@ -253,7 +295,7 @@ async function collectFile(
     } catch (error) {
       // Fail closed: an item the screen could not judge is not stored.
       screeningFailure ??= error;
-      if (isFatal(error)) throw error;
+      if (isFatal(error)) break;
     }
     if (!safe) {
       counts.items_filtered += 1;
@@ -261,19 +303,5 @@ async function collectFile(
     }
     accepted.push({ ...item, existing_id: existingId(item), contributors: [input.userId] });
   }
-
-  if (deps.dryRun) {
-    for (const item of accepted) deps.dryRun(JSON.stringify(item));
-  } else {
-    for (let start = 0; start < accepted.length; start += MEMORY_IMPORT_MAX_ITEMS) {
-      const result = await port.importItems({
-        run_id: runId,
-        items: accepted.slice(start, start + MEMORY_IMPORT_MAX_ITEMS),
-      });
-      counts.items_new += result.created.length;
-      counts.items_updated += result.updated.length;
-      counts.items_skipped += result.skipped.length;
-    }
-  }
-  if (screeningFailure) throw new FileFailed(isContentFailure(screeningFailure));
+  return { accepted, screeningFailure };
 }

@@ -78,7 +78,7 @@ describe('corporate memory collector', () => {
 
     const report = await collect();
 
-    expect(report.counts).toMatchObject({ completed: 2, items_new: 1, items_updated: 1 });
+    expect(report.counts).toMatchObject({ completed: 2, items_new: 1 });
     const items = await stored();
     expect(items).toHaveLength(1);
     expect([...items[0]!.contributors].sort()).toEqual([alice.id, bob.id].sort());
@@ -208,6 +208,20 @@ describe('corporate memory collector', () => {
     expect((await collect()).exitCode).toBe(0);
     const cursor = JSON.parse(await readFile(join(collectorDir(server.dataDir), 'cursor.json'), 'utf8'));
     expect(Object.values(cursor.files)).toEqual([{ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+  });
+
+  it('advances the cursor only once the items were imported', async () => {
+    await writeLocalMd(server.dataDir, alice.id, 'Notes.');
+    respond(fake, () => [item('Imported later')]);
+    const port = portFor(server, collector.pat);
+    const down = {
+      ...port,
+      importItems: () => Promise.reject(new Error('the app is down')),
+    };
+    expect(await run(server, down, llmFor(fake))).toMatchObject({ exitCode: 1 });
+    expect(await stored()).toEqual([]);
+    const again = await collect();
+    expect(again.counts).toMatchObject({ processed: 1, completed: 1, items_new: 1 });
   });
 
   it('runs one collector at a time, and takes over the lock of a process that is gone', async () => {
