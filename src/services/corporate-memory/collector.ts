@@ -98,7 +98,7 @@ async function askTwice<T>(ask: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function checkAccount(port: CollectorPort): Promise<void> {
+async function checkAccount(port: CollectorPort): Promise<void> {
   const account = await port.account();
   if (!account.is_service || !hasRole(account.role, 'km_admin'))
     throw new CollectorAccountError('the token must belong to a service account with the km_admin role');
