@@ -161,7 +161,7 @@ async function collect(deps: CollectorDeps & { llm: LlmClient }, counts: Collect
   // Saved at most once a second and at the end: a crash in between only means a few files are
   // extracted again, and the import deduplicates what they give.
   let savedAt = performance.now();
-  let dirty = false;
+  let dirty = !deps.dryRun && cursor.retainOnly(new Set(inputs.map((input) => input.key)));
   // Items wait for a full chunk of 100, their files for the import that carries their items.
   const buffered: MemoryImportItem[] = [];
   const awaiting: { key: string; sha256: string }[] = [];

@@ -56,8 +56,13 @@ export class Cursor {
     this.#entries.set(key, { sha256: entry.sha256, failed_sha256: sha256, failures });
   }
 
-  entry(key: string): CursorEntry | undefined {
-    return this.#entries.get(key);
+  /** Forgets files no longer among the inputs (deleted by retention, or of deactivated users). */
+  retainOnly(keys: ReadonlySet<string>): boolean {
+    let removed = false;
+    for (const key of this.#entries.keys()) {
+      if (!keys.has(key)) removed = this.#entries.delete(key) || removed;
+    }
+    return removed;
   }
 
   async save(): Promise<void> {
