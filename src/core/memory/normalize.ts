@@ -1,18 +1,16 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Knowledge item identity for deduplication (08 §4.3): NFKC, trimmed, whitespace collapsed and
- * case folded, so the same title or note typed twice compares equal.
+ * The normal form two knowledge items are compared in (08 §4.3 dedup): NFKC, trimmed, runs of
+ * whitespace collapsed to one space, case folded. Upper-casing before lower-casing folds what
+ * `toLowerCase` alone keeps apart (`ß`/`SS`, final sigma); NFKC runs again because case mapping
+ * can leave a decomposed sequence behind.
  */
-function normalizeText(s: string): string {
-  return s.normalize('NFKC').trim().replace(/\s+/gu, ' ').toLowerCase();
+export function normalizeTitle(text: string): string {
+  return text.normalize('NFKC').trim().replace(/\s+/gu, ' ').toUpperCase().toLowerCase().normalize('NFKC');
 }
 
-export function normalizeTitle(s: string): string {
-  return normalizeText(s);
-}
-
-/** SHA-256 hex of the normalised content only (title, category and tags do not count). */
-export function contentHash(s: string): string {
-  return createHash('sha256').update(normalizeText(s)).digest('hex');
+/** SHA-256 (hex) of the normalised content only: whitespace and case changes keep the hash. */
+export function contentHash(content: string): string {
+  return createHash('sha256').update(normalizeTitle(content), 'utf8').digest('hex');
 }
