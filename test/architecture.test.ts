@@ -54,8 +54,8 @@ const FORBIDDEN: Record<string, string[]> = {
   runtime: ['server', 'operator', 'cli', 'bin'],
   server: ['operator', 'cli', 'bin', 'connectors'],
   // A service (src/services) reaches the app only through its port: the runtime, the server or a
-  // command provides it.
-  services: ['runtime', 'server', 'operator', 'cli', 'bin', 'connectors'],
+  // command provides it. It may use connectors' clients (the collector's LLM).
+  services: ['runtime', 'server', 'operator', 'cli', 'bin'],
 };
 
 /**

@@ -16,6 +16,7 @@ export * from './jobs.js';
 export * from './maintenance.js';
 export * from './mcp.js';
 export * from './memory.js';
+export * from './memory-import.js';
 export * from './notifications.js';
 export * from './notifications-ws.js';
 export * from './profile.js';

@@ -4,6 +4,7 @@ import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { Role } from '../core/state/schema.js';
 import { catalogExport } from './commands/catalog-export.js';
 import { configCheck } from './commands/config-check.js';
+import { corporateMemoryCommand } from './commands/corporate-memory.js';
 import { demo } from './commands/demo.js';
 import { extractChild, extractSource, validate } from './commands/extract.js';
 import { migrate } from './commands/migrate.js';
@@ -12,6 +13,7 @@ import { rebuild } from './commands/rebuild.js';
 import { type SampleDataOptions, sampleData } from './commands/sample-data.js';
 import { schedulerCommand } from './commands/scheduler.js';
 import { serve } from './commands/serve.js';
+import { sessionCollectorCommand } from './commands/session-collector.js';
 import { telegramBotCommand } from './commands/telegram-bot.js';
 import { createTokenCommand, listTokensCommand, revokeTokenCommand } from './commands/tokens.js';
 import {
@@ -94,6 +96,29 @@ export function agnesProgram(): Command {
       "serve live notifications over WebSocket, authenticating through the app with a service account's token (AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE; AGNES_DISPATCH_TOKEN)",
     )
     .action(run(() => wsGatewayCommand()));
+
+  program
+    .command('corporate-memory')
+    .description(
+      "learn knowledge items from uploaded notes with the configured LLM and submit them with a km_admin service account's token (AGNES_API_URL, AGNES_TOKEN or AGNES_TOKEN_FILE)",
+    )
+    .option(
+      '--once',
+      'run one cycle and exit: 0 completed or idle, 1 a file failed, 3 token or account refused',
+      false,
+    )
+    .option(
+      '--dry-run',
+      'print each would-be item as a JSON line; store nothing, move no cursor (one cycle)',
+      false,
+    )
+    .action(run((opts: { once: boolean; dryRun: boolean }) => corporateMemoryCommand(opts)));
+
+  program
+    .command('session-collector')
+    .description("file the da CLI's uploaded session transcripts by user and month; needs DATA_DIR only")
+    .option('--once', 'run one cycle and exit: 0, or 1 when a file could not be handled', false)
+    .action(run((opts: { once: boolean }) => sessionCollectorCommand(opts)));
 
   program
     .command('demo')

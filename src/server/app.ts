@@ -27,6 +27,7 @@ import { jiraWebhookRoutes } from './api/jira-webhooks.js';
 import { maintenanceRoutes } from './api/maintenance.js';
 import { mcpRoutes } from './api/mcp.js';
 import { memoryRoutes } from './api/memory.js';
+import { memoryImportRoutes } from './api/memory-import.js';
 import { notificationRoutes } from './api/notifications.js';
 import { notificationsWsRoutes } from './api/notifications-ws.js';
 import { openApiRoutes } from './api/openapi.js';
@@ -243,6 +244,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => scriptRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => memoryRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => notificationsWsRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => memoryImportRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;

@@ -33,6 +33,14 @@ type Answer =
   | { kind: 'drop' }
   | { kind: 'malformed' };
 
+/** The parts of a Messages request a responder reads. */
+export interface AnthropicRequestBody {
+  model: string;
+  system?: string;
+  messages: { role: string; content: string }[];
+  tool_choice?: { name?: string };
+}
+
 /** One scripted answer; `delayMs` sends it late. */
 export type AnthropicReply = Answer & { delayMs?: number };
 
@@ -50,6 +58,8 @@ export class FakeAnthropic {
   readonly apiKey: string;
   /** Replies in order, one per request; a request past the end gets a 500. */
   readonly script: AnthropicReply[] = [];
+  /** Answers a request when the script is empty, from its parsed body (tool name, messages). */
+  responder: ((body: AnthropicRequestBody) => AnthropicReply) | null = null;
   #http!: FakeHttpServer;
 
   private constructor(apiKey: string) {
@@ -88,7 +98,7 @@ export class FakeAnthropic {
     if (!header(request, 'anthropic-version'))
       return this.#error(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
 
-    const reply = this.script.shift();
+    const reply = this.script.shift() ?? this.responder?.(request.body as AnthropicRequestBody);
     if (!reply) return this.#error(res, 500, 'api_error', 'no scripted reply left');
     if (reply.delayMs) await wait(reply.delayMs);
     const body = request.body as { model?: string; tool_choice?: { name?: string } };

@@ -11,6 +11,8 @@ export interface RecordedRequest {
   method: string;
   /** Path without the query string. */
   path: string;
+  /** The query string's parameters. */
+  query: URLSearchParams;
   headers: IncomingHttpHeaders;
   /** The parsed JSON body, the raw text when it is not JSON, or null when empty. */
   body: unknown;
@@ -31,6 +33,7 @@ export class FakeHttpServer {
         const request: RecordedRequest = {
           method: req.method ?? 'GET',
           path: new URL(req.url ?? '/', 'http://fake').pathname,
+          query: new URL(req.url ?? '/', 'http://fake').searchParams,
           headers: req.headers,
           body: parseBody(Buffer.concat(chunks).toString('utf8')),
         };

@@ -242,6 +242,8 @@ const sections = (connectors: readonly Connector[]) => ({
       'business_logic',
     ]),
     review_period_months: int(12, 1),
+    /** Catalog titles given to each extraction call (08 §4.3). */
+    catalog_context_items: int(200, 0, 10_000),
   }),
   telegram: section({
     bot_token: envStr('${TELEGRAM_BOT_TOKEN?}'),
