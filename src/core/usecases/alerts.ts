@@ -9,6 +9,7 @@ import type {
   QueryResult,
 } from '../../contract/index.js';
 import type { Principal } from '../access/decide.js';
+import { principalOfUser } from '../access/principal.js';
 import { hasRole } from '../access/roles.js';
 import { isTextCondition, TEXT_OPERATORS } from '../alerts/condition.js';
 import { ALERT_ROW_LIMIT, type Evaluation, evaluateResult } from '../alerts/evaluate.js';
@@ -91,16 +92,7 @@ function checkDefinition(deps: AlertDeps, fields: { schedule?: string; condition
 /** The owner as the access function sees them now: role, activity and groups read afresh. */
 async function ownerPrincipal(repos: Repositories, ownerId: string): Promise<Principal | null> {
   const user = await repos.users.getById(ownerId);
-  if (!user) return null;
-  const groups = await repos.groups.listGroupsOfUser(user.id);
-  return {
-    id: user.id,
-    email: user.email,
-    role: user.role,
-    active: user.active,
-    is_service: user.is_service,
-    groups: groups.map(({ id, name }) => ({ id, name })),
-  };
+  return user ? principalOfUser(repos, user) : null;
 }
 
 /** The owner, refused the way a request of theirs would be when they may no longer run SQL. */

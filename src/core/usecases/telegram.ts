@@ -8,6 +8,7 @@ import {
 } from '../../contract/index.js';
 import { loadAccessView } from '../access/access.js';
 import type { Principal } from '../access/decide.js';
+import { principalOfUser } from '../access/principal.js';
 import type { InstanceConfig } from '../config/index.js';
 import { AgnesError } from '../errors.js';
 import type { Repositories } from '../state/repositories/index.js';
@@ -131,15 +132,7 @@ export async function chatSummary({ repos }: TelegramDeps, chatId: number): Prom
       active_alerts: 0,
       unread_notifications: 0,
     };
-  const groups = await repos.groups.listGroupsOfUser(user.id);
-  const owner: Principal = {
-    id: user.id,
-    email: user.email,
-    role: user.role,
-    active: user.active,
-    is_service: user.is_service,
-    groups: groups.map((g) => ({ id: g.id, name: g.name })),
-  };
+  const owner = await principalOfUser(repos, user);
   const [view, states, alerts, unread] = await Promise.all([
     loadAccessView(repos, owner),
     repos.syncState.listStates(),

@@ -11,6 +11,7 @@ import { CollectorAccountError, type CollectorPort } from '../../services/corpor
 import { CycleLoop } from '../../services/cycle-loop.js';
 import { loadInstance } from '../instance.js';
 import { ServiceClient, ServiceRefusal, ServiceSetupError, serviceEndpoint } from '../service-client.js';
+import { exitAfterStop, STOP_GRACE_MS, stopSignal } from '../service-process.js';
 
 const PER_PAGE = 200;
 const CONTRIBUTOR_CHUNK = 1000;
@@ -79,9 +80,6 @@ export function httpCollectorPort(client: ServiceClient): CollectorPort {
   };
 }
 
-/** Time given to a run in flight after SIGTERM; the process exits within 10 s (08 §9). */
-const STOP_GRACE_MS = 8_000;
-
 /**
  * `agnes corporate-memory [--once] [--dry-run]` (08 §4.1): learns knowledge items from the
  * analysts' uploaded notes with the configured LLM and submits them through the app's API with a
@@ -119,14 +117,9 @@ export async function corporateMemoryCommand(options: { once?: boolean; dryRun?:
     cycle: run,
     log,
   });
-  const signal = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = stopSignal();
   loop.start();
   log.info({ schedule: config.corporate_memory.schedule }, 'corporate memory collector started');
   log.info({ signal: await signal }, 'corporate memory collector stopping');
-  await loop.stop(STOP_GRACE_MS);
-  log.info({}, 'corporate memory collector stopped');
-  process.exit(0);
+  return exitAfterStop(log, 'corporate memory collector', () => loop.stop(STOP_GRACE_MS));
 }

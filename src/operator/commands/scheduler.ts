@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { SchedulerJobList } from '../../contract/index.js';
 import type { Logger } from '../../core/jobs/logger.js';
 import { nextFire } from '../../core/schedule/fire-times.js';
@@ -6,6 +5,7 @@ import { SchedulerLoop, type SchedulerPort } from '../../core/schedule/loop.js';
 import { parseSchedule } from '../../core/schedule/schedule.js';
 import { loadInstance } from '../instance.js';
 import { ServiceClient, ServiceRefusal, serviceEndpoint } from '../service-client.js';
+import { exitAfterStop, stopSignal } from '../service-process.js';
 
 /** What the app's refusals mean for the scheduler's account (08 §1.3 resilience). */
 function explained(error: unknown): unknown {
@@ -73,9 +73,6 @@ function watchHealth(client: ServiceClient, interval: string, timeZone: string, 
   };
 }
 
-/** Time the scheduler gives an in-flight call after SIGTERM; the process exits within 10 s (08 §9). */
-const STOP_GRACE_MS = 8_000;
-
 /**
  * `agnes scheduler` (08 §1): triggers due jobs through the app's HTTP API with a service account's
  * token. It reads `instance.yaml` for its timing only; it never opens the state store and needs
@@ -93,10 +90,7 @@ export async function schedulerCommand(): Promise<never> {
     maxJitterSeconds: scheduler.max_jitter_seconds,
     log,
   });
-  const signal = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = stopSignal();
   loop.start();
   const stopHealth = watchHealth(client, scheduler.health_interval, scheduler.timezone, log);
   log.info(
@@ -105,8 +99,5 @@ export async function schedulerCommand(): Promise<never> {
   );
   log.info({ signal: await signal }, 'scheduler stopping');
   stopHealth();
-  await Promise.race([loop.stop(), sleep(STOP_GRACE_MS)]);
-  log.info({}, 'scheduler stopped');
-  // Idle keep-alive connections to the app would hold the process open a few seconds longer.
-  process.exit(0);
+  return exitAfterStop(log, 'scheduler', () => loop.stop());
 }

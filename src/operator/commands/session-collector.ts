@@ -1,8 +1,7 @@
 import { CycleLoop } from '../../services/cycle-loop.js';
 import { runSessionCollector } from '../../services/session-collector/collector.js';
 import { loadInstance } from '../instance.js';
-
-const STOP_GRACE_MS = 8_000;
+import { exitAfterStop, STOP_GRACE_MS, stopSignal } from '../service-process.js';
 
 /**
  * `agnes session-collector [--once]` (08 §5): files uploaded transcripts every
@@ -28,14 +27,9 @@ export async function sessionCollectorCommand(options: { once?: boolean }): Prom
     cycle: run,
     log,
   });
-  const signal = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = stopSignal();
   loop.start();
   log.info({ schedule: config.session_collector.schedule }, 'session collector started');
   log.info({ signal: await signal }, 'session collector stopping');
-  await loop.stop(STOP_GRACE_MS);
-  log.info({}, 'session collector stopped');
-  process.exit(0);
+  return exitAfterStop(log, 'session collector', () => loop.stop(STOP_GRACE_MS));
 }

@@ -1,10 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TelegramChat, TelegramCodeResponse } from '../../contract/index.js';
 import { TelegramBot } from '../../services/telegram-bot/bot.js';
 import type { TelegramAppPort } from '../../services/telegram-bot/commands.js';
 import { startDispatchServer } from '../../services/telegram-bot/dispatch.js';
 import { loadInstance } from '../instance.js';
 import { ServiceClient, ServiceRefusal, ServiceSetupError, serviceEndpoint } from '../service-client.js';
+import { exitAfterStop, stopSignal } from '../service-process.js';
 
 /** The bot's view of the app over HTTP (03 §19) with its service account's token. */
 export function httpTelegramAppPort(client: ServiceClient): TelegramAppPort {
@@ -27,7 +27,7 @@ export function httpTelegramAppPort(client: ServiceClient): TelegramAppPort {
 }
 
 /** What updates under way get after SIGTERM; the process exits within 10 s (08 §0). */
-const STOP_GRACE_MS = 6_000;
+const BOT_GRACE_MS = 6_000;
 
 /**
  * `agnes telegram-bot` (08 §2): answers chats by long polling and, with `AGNES_DISPATCH_TOKEN`
@@ -55,10 +55,7 @@ export async function telegramBotCommand(): Promise<never> {
     },
     log,
   });
-  const signal = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = stopSignal();
   const started = bot.start();
   // A signal while Telegram is still unreachable stops the start's retries too.
   const first = await Promise.race([started.then(() => null), signal]);
@@ -81,10 +78,5 @@ export async function telegramBotCommand(): Promise<never> {
     );
   }
   log.info({ signal: first ?? (await signal) }, 'telegram bot stopping');
-  await Promise.race([
-    Promise.all([dispatch?.close(), bot.stop(STOP_GRACE_MS)]),
-    sleep(STOP_GRACE_MS + 2_000),
-  ]);
-  log.info({}, 'telegram bot stopped');
-  process.exit(0);
+  return exitAfterStop(log, 'telegram bot', () => Promise.all([dispatch?.close(), bot.stop(BOT_GRACE_MS)]));
 }

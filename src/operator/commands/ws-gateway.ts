@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { MeResponse, WsCheckResponse } from '../../contract/index.js';
 import { HttpFailure } from '../../core/http/retry.js';
 import { type GatewayPort, gatewaySettings, identityOf, WsGateway } from '../../services/ws-gateway/index.js';
 import { loadInstance } from '../instance.js';
 import { ServiceClient, type ServiceEndpoint, ServiceRefusal, serviceEndpoint } from '../service-client.js';
+import { exitAfterStop, stopSignal } from '../service-process.js';
 
 const AUTH_TIMEOUT_MS = 10_000;
 
@@ -72,9 +72,6 @@ function isMe(body: unknown): body is Pick<MeResponse, 'id' | 'email' | 'auth'> 
   );
 }
 
-/** Time the gateway gives its sockets after SIGTERM; the process exits within 10 s (08 §9). */
-const STOP_GRACE_MS = 8_000;
-
 /**
  * `agnes ws-gateway` (08 §3): the WebSocket gateway as its own process. It reads `instance.yaml`
  * for its settings, asks the app over HTTP with a service account's token (`AGNES_API_URL`,
@@ -91,13 +88,8 @@ export async function wsGatewayCommand(): Promise<never> {
     httpGatewayPort(endpoint, new ServiceClient(endpoint)),
     log,
   );
-  const signal = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = stopSignal();
   await gateway.start();
   log.info({ signal: await signal }, 'ws gateway stopping');
-  await Promise.race([gateway.stop(), sleep(STOP_GRACE_MS)]);
-  log.info({}, 'ws gateway stopped');
-  process.exit(0);
+  return exitAfterStop(log, 'ws gateway', () => gateway.stop());
 }

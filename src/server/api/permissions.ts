@@ -7,12 +7,12 @@ import {
   UserPermissionsSchema,
 } from '../../contract/index.js';
 import { loadAccessView } from '../../core/access/access.js';
+import { principalOfUser } from '../../core/access/principal.js';
 import { AgnesError } from '../../core/errors.js';
 import type { Repositories } from '../../core/state/repositories/index.js';
 import { pageFields } from '../../core/state/repositories/paginate.js';
 import type { AgnesApp } from '../app.js';
 import type { AppServices } from '../app-services.js';
-import { toPrincipal } from '../auth/principal.js';
 import { AccessSchema, errors, Id, PagedQuery, pageOf } from '../schemas.js';
 import { checkGrantDataset, GrantDataset } from './grant-dataset.js';
 
@@ -22,8 +22,7 @@ const RevokeFields = { user_id: Type.Optional(Id), dataset: Type.Optional(GrantD
 async function accessViewOfUser(repos: Repositories, userId: string) {
   const user = await repos.users.getById(userId);
   if (!user) throw new AgnesError('not_found', 'user not found');
-  const groups = await repos.groups.listGroupsOfUser(user.id);
-  return loadAccessView(repos, toPrincipal(user, groups));
+  return loadAccessView(repos, await principalOfUser(repos, user));
 }
 
 /** Direct user grants (03 §10) and the admin's view of what a user can read and why. */

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../../core/access/decide.js';
+import { toPrincipal } from '../../core/access/principal.js';
 import { AgnesError } from '../../core/errors.js';
 import type {
   PatPrincipalRecord,
@@ -43,17 +44,6 @@ function unauthorized(): AgnesError {
 /** Every session-JWT failure is this one 401, whatever the cause (04 §2 JWT details). */
 function invalidToken(): AgnesError {
   return new AgnesError('invalid_token', 'invalid token');
-}
-
-export function toPrincipal(user: User, groups: readonly { id: string; name: string }[]): Principal {
-  return {
-    id: user.id,
-    email: user.email,
-    role: user.role,
-    active: user.active,
-    is_service: user.is_service,
-    groups,
-  };
 }
 
 /**

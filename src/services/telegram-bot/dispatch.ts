@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Value } from '@sinclair/typebox/value';
 import { type TelegramSendRequest, TelegramSendRequestSchema } from '../../contract/index.js';
 import type { Logger } from '../../core/jobs/logger.js';
+import { bearerMatches, readCapped, replyJson as reply } from '../dispatch-endpoint.js';
 import { DeliveredIds } from './delivered.js';
 
 /** Bodies of `/send` are small; anything larger is refused unread (08 §9). */
@@ -46,25 +46,10 @@ class Undelivered extends Error {
   }
 }
 
-const digest = (text: string) => createHash('sha256').update(text).digest();
-
-/** Compares digests, so neither the token's length nor its prefix leaks through timing. */
-function bearerMatches(header: string | undefined, expected: Buffer): boolean {
-  const match = /^Bearer (.+)$/.exec(header ?? '');
-  return match !== null && timingSafeEqual(digest(match[1]!), expected);
-}
-
 async function readBody(request: IncomingMessage): Promise<string> {
-  if (Number(request.headers['content-length'] ?? 0) > MAX_SEND_BODY_BYTES)
-    throw new Refusal(413, 'payload_too_large');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_SEND_BODY_BYTES) throw new Refusal(413, 'payload_too_large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const body = await readCapped(request, MAX_SEND_BODY_BYTES);
+  if (body === null) throw new Refusal(413, 'payload_too_large');
+  return body.toString('utf8');
 }
 
 function parseSend(text: string): TelegramSendRequest {
@@ -78,28 +63,17 @@ function parseSend(text: string): TelegramSendRequest {
   return body;
 }
 
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  response.end(text);
-}
-
 /**
  * The bot's dispatch endpoint (08 §2, §9): `POST /send` delivers one notification to one chat for
  * the app's dispatcher, `GET /health` says the bot is up. Requests are logged by outcome only,
  * never with their text.
  */
 export async function startDispatchServer(options: DispatchOptions): Promise<DispatchServer> {
-  const expected = digest(options.token);
   const delivered = options.delivered ?? new DeliveredIds();
   const { log } = options;
 
   async function send(request: IncomingMessage): Promise<{ ok: true; message_id: number }> {
-    if (!bearerMatches(request.headers.authorization, expected)) throw new Refusal(401, 'unauthorized');
+    if (!bearerMatches(request.headers.authorization, options.token)) throw new Refusal(401, 'unauthorized');
     const body = parseSend(await readBody(request));
     try {
       const messageId = await delivered.once(body.notification_id, async () => {

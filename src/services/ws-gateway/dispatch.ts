@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Value } from '@sinclair/typebox/value';
 import { type WsDispatchBody, WsDispatchBodySchema } from '../../contract/index.js';
+import { bearerMatches, readCapped, replyJson as reply } from '../dispatch-endpoint.js';
 
 /** `/dispatch` bodies are at most 64 KiB (08 §9). */
 export const MAX_DISPATCH_BYTES = 64 * 1024;
@@ -9,36 +9,6 @@ export const MAX_DISPATCH_BYTES = 64 * 1024;
 export interface DispatchTarget {
   dispatch(body: WsDispatchBody): number;
   counts(): { connections: number; users: number };
-}
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
-/** Constant-time comparison of the `Authorization: Bearer` value with the dispatch token. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = /^Bearer (\S+)$/.exec(header ?? '')?.[1] ?? '';
-  return timingSafeEqual(digest(given), digest(token));
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
-  response.end(text);
-}
-
-/** The body, or null once it passes the cap (the rest is not read). */
-async function readCapped(request: IncomingMessage, cap: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > cap) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 /**
@@ -57,8 +27,6 @@ export function dispatchHandler(target: DispatchTarget, token: string) {
     if (request.method !== 'POST') return reply(response, 405, { error: 'method_not_allowed' });
     if (!bearerMatches(request.headers.authorization, token))
       return reply(response, 401, { error: 'unauthorized' });
-    const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > MAX_DISPATCH_BYTES) return closing(response, 413);
     const raw = await readCapped(request, MAX_DISPATCH_BYTES);
     if (raw === null) return closing(response, 413);
     let body: unknown;

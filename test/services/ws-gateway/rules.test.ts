@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceConfig } from '../../../src/core/config/index.js';
-import { bearerMatches } from '../../../src/services/ws-gateway/dispatch.js';
+import { bearerMatches } from '../../../src/services/dispatch-endpoint.js';
 import { FailedAuthLimiter } from '../../../src/services/ws-gateway/failed-auth.js';
 import { parseClientMessage } from '../../../src/services/ws-gateway/protocol.js';
 import { gatewaySettings, normaliseOrigin } from '../../../src/services/ws-gateway/settings.js';
