@@ -1,9 +1,13 @@
 import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { eachLimited } from '../../core/each-limited.js';
 import { FILE_MODE, fsyncDir, fsyncFile, tempPathFor } from '../../core/fs/atomic.js';
 import { ensureDir, isObject, readNoFollow } from './files.js';
 import { isAttachmentId, isIssueKey } from './names.js';
 import type { RawIssue } from './transform.js';
+
+/** Raw documents written at once. */
+const WRITE_CONCURRENCY = 4;
 
 /**
  * The raw store (07 §5.2): the latest full document of every issue in `jira/raw/issues/<KEY>.json`,
@@ -50,7 +54,8 @@ export class RawStore {
    */
   async writeMany(docs: readonly RawIssue[]): Promise<void> {
     await ensureDir(this.issuesDir);
-    await Promise.all(docs.map((doc) => this.#turn(doc.key, async () => this.#put(doc))));
+    // Bounded, so a group of a thousand documents leaves the thread pool to the webhook intake's fsyncs.
+    await eachLimited(docs, WRITE_CONCURRENCY, (doc) => this.#turn(doc.key, async () => this.#put(doc)));
     if (docs.length > 0) await fsyncDir(this.issuesDir);
   }
 

@@ -1,3 +1,5 @@
+import { setImmediate } from 'node:timers/promises';
+import { eachLimited } from '../../core/each-limited.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/jobs/logger.js';
 import type { JiraEventAttempt, JiraEventsRepository } from '../../core/state/repositories/index.js';
@@ -25,6 +27,8 @@ const RETRANSFORM_EVENTS: ReadonlySet<string> = new Set(['agnes:sla_refresh', 'a
 const DELETE_EVENTS: ReadonlySet<string> = new Set(['jira:issue_deleted', 'agnes:issue_gone']);
 
 const MAX_ATTEMPTS = 5;
+/** Issues transformed before the worker gives the event loop a turn. */
+const TRANSFORMS_PER_TURN = 25;
 /** Most batches written as one group, and most fetched batches waiting for the writer. */
 const MAX_GROUP_BATCHES = 10;
 const MAX_DELAY_MS = 60_000;
@@ -58,19 +62,6 @@ type Outcome =
 interface Group {
   target: Target;
   events: QueuedEvent[];
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function newer(a: unknown, b: unknown): boolean {
@@ -321,7 +312,10 @@ export class JiraWorker {
     const removed: string[] = [];
     const fetched = [...byKey.values()].flatMap((o) => (o.kind === 'upsert' ? [o.doc] : []));
     await raw.writeMany(fetched);
+    let transformed = 0;
     for (const [key, outcome] of byKey) {
+      // A group holds up to a thousand issues: let the webhook intake in between transforms.
+      if (++transformed % TRANSFORMS_PER_TURN === 0) await setImmediate();
       if (outcome.kind === 'upsert') {
         upserts.push(transformIssue(outcome.doc, transform));
       } else if (outcome.kind === 'delete') {

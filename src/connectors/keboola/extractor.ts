@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuck } from '../../core/duckdb/engine.js';
 import { quoteIdent } from '../../core/duckdb/sql.js';
+import { eachLimited } from '../../core/each-limited.js';
 import type {
   ExtractContext,
   ExtractFailure,
@@ -48,19 +49,6 @@ interface TableJob {
   previous: PreviousExtract | null;
   scratch: string;
   progress(line: string): void;
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function previousFiles(previous: PreviousExtract | null, id: string) {
