@@ -12,13 +12,8 @@ import { entryViews } from '../api/audit.js';
 import type { AgnesApp } from '../app.js';
 import type { AppServices } from '../app-services.js';
 import { page } from './page.js';
-import {
-  MEMORY_SORTS,
-  MemoryAdminPage,
-  type MemoryAdminTab,
-  MemoryPage,
-  type MemorySort,
-} from './pages/memory.js';
+import { MEMORY_SORTS, MemoryPage, type MemorySort } from './pages/memory.js';
+import { MemoryAdminPage, type MemoryAdminTab } from './pages/memory-admin.js';
 
 type Query = Record<string, string | undefined>;
 const queryOf = (request: FastifyRequest) => request.query as Query;

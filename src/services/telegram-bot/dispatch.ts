@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Value } from '@sinclair/typebox/value';
 import { type TelegramSendRequest, TelegramSendRequestSchema } from '../../contract/index.js';
