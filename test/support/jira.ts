@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { createJiraConnector } from '../../src/connectors/jira/index.js';
 import { openDuck, queryRows } from '../../src/core/duckdb/engine.js';
 import { quoteLiteral } from '../../src/core/duckdb/sql.js';
+import type { Connector } from '../../src/core/extract/connector.js';
+import type { PushSource } from '../../src/core/extract/push.js';
 import type { FakeJira } from '../fakes/jira.js';
+import { type TestServer, withServer } from './server.js';
 
 /** Jira test plumbing: the `jira:` section pointing at a fake, and what lies in `DATA_DIR/jira/`. */
 
@@ -83,4 +86,24 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** The app with Jira configured against `fake` and its services (the worker) running. */
+export async function startJiraServer(
+  fake: FakeJira,
+  options: { extra?: Record<string, unknown>; sla?: boolean; connector?: Connector } = {},
+): Promise<{ server: TestServer; jira: PushSource }> {
+  const server = await withServer({
+    config: {
+      jira: jiraSection(fake, { extra: options.extra ?? {}, ...(options.sla ? { sla: true } : {}) }),
+    },
+    connectors: [options.connector ?? fastJira],
+    startServices: true,
+  });
+  return { server, jira: server.ctx.push.get('jira')! };
+}
+
+/** Until the inbox is empty: every accepted event has been applied (or moved to failed/). */
+export function inboxEmpty(jira: PushSource, timeoutMs = 15_000): Promise<void> {
+  return eventually(async () => (await jira.status()).queue_depth === 0, timeoutMs, 'an empty inbox');
 }

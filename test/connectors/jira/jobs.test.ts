@@ -6,13 +6,13 @@ import type { PushSource } from '../../../src/core/extract/push.js';
 import { FakeJira, type IssueSeed, issueEvent, sendWebhook } from '../../fakes/jira.js';
 import {
   eventually,
-  fastJira,
-  jiraSection,
+  inboxEmpty,
   shardNames,
   shardRows,
+  startJiraServer,
   WEBHOOK_SECRET,
 } from '../../support/jira.js';
-import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
+import { call, createUser, type TestServer, type TestUser } from '../../support/server.js';
 
 /**
  * The SLA poll, the consistency check (07 §5.5, §5.7) run as jobs through the job runner, and
@@ -25,12 +25,7 @@ let jira: PushSource;
 let admin: TestUser;
 
 async function start(extra: Record<string, unknown> = {}, options: { sla?: boolean } = {}): Promise<void> {
-  server = await withServer({
-    config: { jira: jiraSection(fake, { ...options, extra }) },
-    connectors: [fastJira],
-    startServices: true,
-  });
-  jira = server.ctx.push.get('jira')!;
+  ({ server, jira } = await startJiraServer(fake, { extra, ...options }));
   admin = await createUser(server.ctx, 'admin');
 }
 
@@ -53,9 +48,7 @@ async function ingest(...seeds: IssueSeed[]): Promise<void> {
   await settled();
 }
 
-async function settled(): Promise<void> {
-  await eventually(async () => (await jira.status()).queue_depth === 0, 15_000, 'an empty inbox');
-}
+const settled = () => inboxEmpty(jira);
 
 async function runJob(path: string, body?: unknown): Promise<Record<string, unknown>> {
   const queued = await call(server, 'POST', path, { auth: admin.auth, body });

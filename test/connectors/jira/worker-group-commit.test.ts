@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createJiraConnector } from '../../../src/connectors/jira/index.js';
 import type { ShardChange } from '../../../src/connectors/jira/shards.js';
 import { FakeJira, issueEvent, sendWebhook } from '../../fakes/jira.js';
-import { eventually, jiraSection, shardRows, WEBHOOK_SECRET } from '../../support/jira.js';
-import { type TestServer, withServer } from '../../support/server.js';
+import { eventually, inboxEmpty, shardRows, startJiraServer, WEBHOOK_SECRET } from '../../support/jira.js';
+import type { TestServer } from '../../support/server.js';
 
 /** Every shard write the worker makes, and a gate that holds the first one until the test opens it. */
 const writes = vi.hoisted(() => {
@@ -41,13 +41,12 @@ describe('the Jira worker under a backlog', () => {
 
   beforeAll(async () => {
     fake = await FakeJira.start();
-    server = await withServer({
-      config: { jira: jiraSection(fake) },
-      connectors: [
-        createJiraConnector({ tuning: { retryDelayMs: 10, requestTimeoutMs: 5000 }, batchSize: BATCH }),
-      ],
-      startServices: true,
-    });
+    ({ server } = await startJiraServer(fake, {
+      connector: createJiraConnector({
+        tuning: { retryDelayMs: 10, requestTimeoutMs: 5000 },
+        batchSize: BATCH,
+      }),
+    }));
   });
   afterAll(async () => {
     writes.open();
@@ -85,8 +84,7 @@ describe('the Jira worker under a backlog', () => {
     );
     expect(seen).toBeGreaterThan(BATCH + 1);
     writes.open();
-    const jira = server.ctx.push.get('jira')!;
-    await eventually(async () => (await jira.status()).queue_depth === 0, 20_000, 'an empty inbox');
+    await inboxEmpty(server.ctx.push.get('jira')!, 20_000);
 
     const rows = await shardRows(server.dataDir, 'issues');
     expect(rows.map((r) => r.issue_key).sort()).toEqual(issues.map((i) => i.key).sort());

@@ -7,14 +7,14 @@ import type { PushSource } from '../../../src/core/extract/push.js';
 import { adf, FakeJira, issueEvent, linkEvent, sendWebhook, user } from '../../fakes/jira.js';
 import {
   eventually,
-  fastJira,
+  inboxEmpty,
   jiraFiles,
-  jiraSection,
   shardNames,
   shardRows,
+  startJiraServer,
   WEBHOOK_SECRET,
 } from '../../support/jira.js';
-import { type TestServer, withServer } from '../../support/server.js';
+import type { TestServer } from '../../support/server.js';
 
 /**
  * The worker (07 §5.2, §5.3, §5.7) inside the real app: webhooks in, the six tables out as
@@ -26,12 +26,7 @@ let server: TestServer;
 let jira: PushSource;
 
 async function start(extra: Record<string, unknown> = {}, options: { sla?: boolean } = {}): Promise<void> {
-  server = await withServer({
-    config: { jira: jiraSection(fake, { ...options, extra }) },
-    connectors: [fastJira],
-    startServices: true,
-  });
-  jira = server.ctx.push.get('jira')!;
+  ({ server, jira } = await startJiraServer(fake, { extra, ...options }));
 }
 
 beforeEach(async () => {
@@ -47,10 +42,7 @@ async function send(payload: unknown): Promise<void> {
   expect(answer.status, answer.text).toBe(200);
 }
 
-/** Until the inbox is empty: every accepted event has been applied (or moved to failed/). */
-async function settled(): Promise<void> {
-  await eventually(async () => (await jira.status()).queue_depth === 0, 15_000, 'an empty inbox');
-}
+const settled = () => inboxEmpty(jira);
 
 const issueGets = (key: string) =>
   fake.requests.filter((r) => r.path.startsWith(`/rest/api/3/issue/${key}?`)).length;
