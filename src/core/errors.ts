@@ -63,6 +63,7 @@ export const ERROR_STATUS = {
   duplicate: 409,
   not_votable: 409,
   invalid_transition: 409,
+  policy_exists: 409,
   payload_too_large: 413,
   sql_too_large: 413,
   unsupported_media_type: 415,
@@ -71,6 +72,7 @@ export const ERROR_STATUS = {
   password_policy: 422,
   invalid_dataset: 422,
   unknown_tables: 422,
+  invalid_policy: 422,
   rate_limited: 429,
   too_many_queries: 429,
   server_busy: 429,
@@ -87,6 +89,7 @@ export const ERROR_STATUS = {
   scripts_disabled: 503,
   isolation_unavailable: 503,
   runtime_unavailable: 503,
+  slice_pending: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

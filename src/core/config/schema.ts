@@ -285,6 +285,12 @@ const sections = (connectors: readonly Connector[]) => ({
     /** The first retry of a failed delivery; later ones wait 4, 20, 60 and 240 times as long (08 §8). */
     retry_base_seconds: int(30, 1, 3600),
   }),
+  policies: section({
+    /** How long a request waits for its slice before 503 `slice_pending` (12 §6). */
+    slice_wait_seconds: int(30, 1, 600),
+    /** Slices unused this long are deleted by maintenance; 0 deletes every unused one. */
+    slice_ttl_days: int(7, 0),
+  }),
   scheduler: section({
     /** Whether `agnes serve` runs the scheduler itself; off when a separate `agnes scheduler` runs. */
     in_process: bool(true),

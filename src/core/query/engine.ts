@@ -140,6 +140,11 @@ export class QueryEngine {
     return new QueryEngine(options, await SqlParser.open());
   }
 
+  /** The engine's locked-down parser, for checks that reuse the guard's parser (12 §2 filters). */
+  get parser(): SqlParser {
+    return this.#parser;
+  }
+
   /** Sandboxes open now, retiring ones included (R6: never more than the cache size for long). */
   get openSandboxes(): number {
     return this.#cache.open;

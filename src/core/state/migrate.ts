@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003_audit_client_mcp.js';
 import * as m0004 from './migrations/0004_jira_event_attempts.js';
 import * as m0005 from './migrations/0005_sync_jobs_started.js';
 import * as m0006 from './migrations/0006_notifications_access_request.js';
+import * as m0007 from './migrations/0007_row_policies.js';
 import * as m0011 from './migrations/0011_memory_item_revisions.js';
 
 /** Forward-only migrations, in order. A new migration is a new file added here. */
@@ -16,6 +17,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_jira_event_attempts': m0004,
   '0005_sync_jobs_started': m0005,
   '0006_notifications_access_request': m0006,
+  '0007_row_policies': m0007,
   '0011_memory_item_revisions': m0011,
 };
 

@@ -189,6 +189,44 @@ export interface MemoryItemRevisionsTable {
   edited_at: string;
 }
 
+/** 12 §1 user attributes: stored keys only; `email`, `user_id` and `groups` are derived. */
+export interface UserAttributesTable {
+  user_id: string;
+  key: string;
+  values: Json<string[]>;
+}
+
+export interface RowPoliciesTable {
+  id: string;
+  table_id: string;
+  name: string;
+  /** `name` lower-cased: names are unique per table case-insensitively. */
+  name_key: string;
+  description: string;
+  applies_to: Json<{ everyone: boolean; users: string[]; groups: string[] }>;
+  row_filter: string | null;
+  masked_columns: Json<{ column: string; mask: 'null' | 'hash' }[]>;
+  enabled: boolean;
+  /** Why the policy no longer binds (12 §2), or null. */
+  error: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_by: string | null;
+  updated_at: string;
+}
+
+export interface PolicySlicesTable {
+  slice_key: string;
+  table_id: string;
+  table_hash: string;
+  binding_hash: string;
+  rows: number;
+  size_bytes: number;
+  sha256: string;
+  built_at: string;
+  last_used_at: string;
+}
+
 export interface KnowledgeVotesTable {
   item_id: string;
   user_id: string;
@@ -397,6 +435,9 @@ export interface Database {
   alerts: AlertsTable;
   notifications: NotificationsTable;
   jira_event_attempts: JiraEventAttemptsTable;
+  user_attributes: UserAttributesTable;
+  row_policies: RowPoliciesTable;
+  policy_slices: PolicySlicesTable;
 }
 
 /** Column names holding booleans / JSON in any table; the SQLite plugin converts these by name. */
@@ -421,6 +462,9 @@ export const JSON_COLUMNS: ReadonlySet<string> = new Set([
   'report',
   'condition',
   'channels',
+  'values',
+  'applies_to',
+  'masked_columns',
 ]);
 
 export function toJson(value: unknown): string {

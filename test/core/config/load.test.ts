@@ -75,6 +75,7 @@ describe('defaults', () => {
         'telegram',
         'ws_gateway',
         'notifications',
+        'policies',
         'scheduler',
         'scripts',
         'session_collector',

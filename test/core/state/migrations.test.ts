@@ -42,6 +42,9 @@ const DATABASE_TABLES = {
   notifications: true,
   jira_event_attempts: true,
   memory_item_revisions: true,
+  user_attributes: true,
+  row_policies: true,
+  policy_slices: true,
 } satisfies Record<keyof Database, true>;
 
 describe('migrateToLatest', () => {
