@@ -45,7 +45,8 @@ export async function notifyUsers(
       ws_status: websocket,
     })),
   );
-  if (created.length > 0 && (telegram === 'pending' || websocket === 'pending')) notificationsQueued();
+  if (created.length > 0 && (telegram === 'pending' || websocket === 'pending'))
+    repos.afterCommit(notificationsQueued);
   return created;
 }
 

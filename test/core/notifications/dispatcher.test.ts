@@ -10,6 +10,7 @@ import {
   retryDelaySeconds,
 } from '../../../src/core/notifications/dispatcher.js';
 import { type NotificationMessage, notifyUsers } from '../../../src/core/notifications/notify.js';
+import { onNotificationsQueued } from '../../../src/core/notifications/outbox-signal.js';
 import type { Notification, User } from '../../../src/core/state/repositories/index.js';
 import { DISPATCH_TOKEN, FakeNotificationReceivers } from '../../fakes/notification-receivers.js';
 import { createUser, DAY, useFreshStore } from '../state/repositories/fresh-store.js';
@@ -98,7 +99,7 @@ describe('NotificationDispatcher', () => {
       if (!found) throw new Error(`no notification ${id}`);
       return found;
     };
-    return { repos, clock, dispatcher, notify, row };
+    return { repos, clock, config, dispatcher, notify, row };
   }
 
   it('sends to the linked chat and the user’s sockets, and marks both channels sent', async () => {
@@ -328,6 +329,36 @@ describe('NotificationDispatcher', () => {
     expect(receivers.pushed.map((d) => d.notification.id)).toEqual([created!.id]);
   });
 
+  it('is woken only once the transaction that created the notification commits, never after a rollback', async () => {
+    const { repos, config } = setup();
+    const user = await createUser(repos, 'ida@example.com');
+    let wakes = 0;
+    const unsubscribe = onNotificationsQueued(() => {
+      wakes += 1;
+    });
+    try {
+      const message = { title: 't', message: 'm', sourceKind: 'alert', sourceId: null } as const;
+      await repos.transaction(async (trx) => {
+        await notifyUsers(trx, config, [user.id], message);
+        await trx.transaction(async (inner) => notifyUsers(inner, config, [user.id], message));
+        expect(wakes).toBe(0);
+      });
+      expect(wakes).toBe(2);
+
+      await expect(
+        repos.transaction(async (trx) => {
+          await notifyUsers(trx, config, [user.id], message);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(wakes).toBe(2);
+
+      await notifyUsers(repos, config, [user.id], message);
+      expect(wakes).toBe(3);
+    } finally {
+      unsubscribe();
+    }
+  });
   it('delivers a row a crashed run had claimed once its claim lapses', async () => {
     const { repos, clock, dispatcher, notify, row } = setup();
     const user = await createUser(repos, 'ivy@example.com');

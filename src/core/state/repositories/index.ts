@@ -66,10 +66,23 @@ export interface Repositories {
    * aggregates (approve + grant, unregister + revoke + cancel). Inside a transaction it joins it.
    */
   transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T>;
+  /**
+   * Runs `effect` once the change made through these repositories is committed: at once outside a
+   * transaction, after the outermost commit inside one, never after a rollback. For signals to
+   * other parts of the process (waking the outbox dispatcher), which must not see uncommitted rows.
+   */
+  afterCommit(effect: () => void): void;
 }
 
-/** Every repository over one database handle (or transaction) and one clock. */
-export function createRepositories(db: Kysely<Database>, clock: Clock = systemClock): Repositories {
+/**
+ * Every repository over one database handle (or transaction) and one clock. `committed` holds the
+ * after-commit effects of the transaction `db` belongs to; null outside a transaction.
+ */
+export function createRepositories(
+  db: Kysely<Database>,
+  clock: Clock = systemClock,
+  committed: (() => void)[] | null = null,
+): Repositories {
   const repos: Repositories = {
     users: createUsersRepository(db, clock),
     tokens: createTokensRepository(db, clock),
@@ -89,7 +102,17 @@ export function createRepositories(db: Kysely<Database>, clock: Clock = systemCl
     notifications: createNotificationsRepository(db, clock),
     jobs: createJobsRepository(db, clock),
     jiraEvents: createJiraEventsRepository(db),
-    transaction: (work) => inTransaction(db, (trx) => work(createRepositories(trx, clock))),
+    transaction: async (work) => {
+      if (committed) return inTransaction(db, (trx) => work(createRepositories(trx, clock, committed)));
+      const effects: (() => void)[] = [];
+      const result = await inTransaction(db, (trx) => work(createRepositories(trx, clock, effects)));
+      for (const effect of effects) effect();
+      return result;
+    },
+    afterCommit: (effect) => {
+      if (committed) committed.push(effect);
+      else effect();
+    },
   };
   cacheHotReads(db, repos);
   return repos;
