@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { AccessSchema, NullableString, NullableTimestamp, PageFields, Timestamp } from './common.js';
+import { PolicyCheckSchema } from './policies.js';
 
 /** Who may read what: groups (03 §9), user grants (03 §10) and access requests (03 §11). */
 
@@ -72,6 +73,8 @@ export const AccessCheckSchema = Type.Object({
     ].map((reason) => Type.Literal(reason)),
   ),
   via: NullableString,
+  /** What row policies let the user see of the table (12 §4). */
+  policy: PolicyCheckSchema,
 });
 export type AccessCheck = Static<typeof AccessCheckSchema>;
 

@@ -53,6 +53,8 @@ export const MeResponseSchema = Type.Composite([
       expires_at: Type.Union([Type.String(), Type.Null()]),
       token_id: Type.String(),
     }),
+    /** The stored user attributes (12 §4); the derived ones are the fields above. */
+    attributes: Type.Record(Type.String(), Type.Array(Type.String())),
   }),
 ]);
 export type MeResponse = Static<typeof MeResponseSchema>;

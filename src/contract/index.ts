@@ -19,6 +19,7 @@ export * from './memory.js';
 export * from './memory-import.js';
 export * from './notifications.js';
 export * from './notifications-ws.js';
+export * from './policies.js';
 export * from './profile.js';
 export * from './query.js';
 export * from './registry.js';

@@ -12,6 +12,8 @@ import { JobRunner } from '../core/jobs/runner.js';
 import { SyncOrchestrator } from '../core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../core/orchestrator/state-store.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
+import { PublishedColumns } from '../core/policies/columns.js';
+import { type PolicySalt, resolvePolicySalt } from '../core/policies/salt.js';
 import { QueryEngine } from '../core/query/engine.js';
 import { ScriptRunner } from '../core/scripts/runner.js';
 import { openStateDb, type StateDb } from '../core/state/db.js';
@@ -45,6 +47,10 @@ export interface Runtime {
   scripts: ScriptRunner;
   /** OpenMetadata enrichment of the catalog (07 §6), or null when it is not configured. */
   catalogEnricher: CatalogEnricher | null;
+  /** The salt of `hash` masks and its version (12 §6): never in a response, log or export. */
+  policySalt: PolicySalt;
+  /** The current columns of published tables, which policies are checked and bound against (12 §2). */
+  policyColumns: PublishedColumns;
   /** The in-app part of each push connector, by connector type (Jira's webhook intake and worker). */
   push: ReadonlyMap<string, PushSource>;
   services: ServiceList;
@@ -81,6 +87,8 @@ export interface RuntimeOptions {
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, dataDir, log } = options;
   const env = options.env ?? process.env;
+  // Before anything is opened: a salt refused is a startup error with nothing to clean up.
+  const policySalt = resolvePolicySalt(env, dataDir);
   const db = openStateDb(dataDir);
   try {
     await migrateToLatest(db);
@@ -159,6 +167,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     query,
     scripts,
     catalogEnricher: openMetadataEnricher(config.openmetadata, log),
+    policySalt,
+    policyColumns: new PublishedColumns({
+      dataDir,
+      analyticsPath: orchestrator.analyticsPath,
+      profiles: repos.profiles,
+    }),
     push,
     services,
     log,

@@ -32,6 +32,7 @@ import { notificationRoutes } from './api/notifications.js';
 import { notificationsWsRoutes } from './api/notifications-ws.js';
 import { openApiRoutes } from './api/openapi.js';
 import { permissionRoutes } from './api/permissions.js';
+import { policyRoutes } from './api/policies.js';
 import { queryRoutes } from './api/query.js';
 import { registryRoutes } from './api/registry.js';
 import { schedulerRoutes } from './api/scheduler.js';
@@ -245,6 +246,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(async (scope) => memoryRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => notificationsWsRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => memoryImportRoutes(scope as AgnesApp, shared));
+  await app.register(async (scope) => policyRoutes(scope as AgnesApp, shared));
   await app.register(async (scope) => staticRoutes(scope as AgnesApp));
   await app.register(async (scope) => webRoutes(scope as AgnesApp, shared));
   return app;

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError } from './load.js';
 import type { Env } from './resolve-env.js';
+import { stateSecret } from './state-secret.js';
 
 export const MIN_JWT_SECRET_LENGTH = 32;
 
@@ -31,14 +30,9 @@ export function resolveJwtSecrets(env: Env, options: { dataDir: string; demo?: b
     return { current: configured, previous };
   }
   if (!options.demo) throw new ConfigError([REQUIRED]);
-  const stateDir = join(options.dataDir, 'state');
-  const file = join(stateDir, 'jwt-secret');
-  if (existsSync(file)) {
-    const stored = readFileSync(file, 'utf8').trim();
-    if (stored.length >= MIN_JWT_SECRET_LENGTH) return { current: stored, previous };
-  }
-  mkdirSync(stateDir, { recursive: true, mode: 0o750 });
-  const generated = randomBytes(48).toString('base64url');
-  writeFileSync(file, `${generated}\n`, { mode: 0o600 });
-  return { current: generated, previous };
+  const current = stateSecret(options.dataDir, 'jwt-secret', {
+    generate: () => randomBytes(48).toString('base64url'),
+    usable: (stored) => stored.length >= MIN_JWT_SECRET_LENGTH,
+  });
+  return { current, previous };
 }

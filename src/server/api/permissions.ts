@@ -11,6 +11,7 @@ import { principalOfUser } from '../../core/access/principal.js';
 import { AgnesError } from '../../core/errors.js';
 import type { Repositories } from '../../core/state/repositories/index.js';
 import { pageFields } from '../../core/state/repositories/paginate.js';
+import { policyCheck } from '../../core/usecases/policies.js';
 import type { AgnesApp } from '../app.js';
 import type { AppServices } from '../app-services.js';
 import { AccessSchema, errors, Id, PagedQuery, pageOf } from '../schemas.js';
@@ -18,11 +19,16 @@ import { checkGrantDataset, GrantDataset } from './grant-dataset.js';
 
 const RevokeFields = { user_id: Type.Optional(Id), dataset: Type.Optional(GrantDataset) };
 
-/** The access function for another user, as that user would get it on their next request. */
-async function accessViewOfUser(repos: Repositories, userId: string) {
+/** Another user as the access function would see them on their next request. */
+async function principalOfUserId(repos: Repositories, userId: string) {
   const user = await repos.users.getById(userId);
   if (!user) throw new AgnesError('not_found', 'user not found');
-  return loadAccessView(repos, await principalOfUser(repos, user));
+  return principalOfUser(repos, user);
+}
+
+/** The access function for another user, as that user would get it on their next request. */
+async function accessViewOfUser(repos: Repositories, userId: string) {
+  return loadAccessView(repos, await principalOfUserId(repos, userId));
 }
 
 /** Direct user grants (03 §10) and the admin's view of what a user can read and why. */
@@ -180,7 +186,8 @@ export async function permissionRoutes(app: AgnesApp, services: AppServices): Pr
       config: { auth: 'admin' },
       schema: {
         tags: ['permissions'],
-        summary: 'Whether a user can read a table, and why (the access function)',
+        summary:
+          'Whether a user can read a table, and why (the access function), and what row policies show them',
         querystring: Type.Object(
           { user_id: Id, table_id: Type.String({ minLength: 1, maxLength: 300 }) },
           { additionalProperties: false },
@@ -192,8 +199,13 @@ export async function permissionRoutes(app: AgnesApp, services: AppServices): Pr
       },
     },
     async (request) => {
-      const view = await accessViewOfUser(repos, request.query.user_id);
-      return view.canRead(request.query.table_id);
+      const { user_id, table_id } = request.query;
+      const principal = await principalOfUserId(repos, user_id);
+      const [view, policy] = await Promise.all([
+        loadAccessView(repos, principal),
+        policyCheck(services.ctx, principal, table_id),
+      ]);
+      return { ...view.canRead(table_id), policy };
     },
   );
 }

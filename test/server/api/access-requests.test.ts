@@ -117,7 +117,7 @@ describe('access requests (/api/access-requests)', () => {
     const check = await call(server, 'GET', `/api/admin/access-check?user_id=${user.id}&table_id=tickets`, {
       auth: admin.auth,
     });
-    expect(check.body).toEqual({ allowed: true, reason: 'user_grant', via: null });
+    expect(check.body).toEqual({ allowed: true, reason: 'user_grant', via: null, policy: null });
     const inbox = await server.ctx.repos.notifications.listForUser(user.id);
     expect(inbox.items.map((n) => n.source_id)).toContain(created.body.id);
 

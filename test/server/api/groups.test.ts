@@ -151,7 +151,7 @@ describe('groups (/api/admin/groups)', () => {
           auth: admin.auth,
         })
       ).body;
-    expect(await check('orders')).toEqual({ allowed: false, reason: 'no_grant', via: null });
+    expect(await check('orders')).toEqual({ allowed: false, reason: 'no_grant', via: null, policy: null });
 
     const path = `/api/admin/groups/${group.id}/permissions`;
     const grant = await call(server, 'POST', path, {
@@ -165,7 +165,12 @@ describe('groups (/api/admin/groups)', () => {
       access: 'read',
       granted_by: admin.id,
     });
-    expect(await check('orders')).toEqual({ allowed: true, reason: 'group_grant', via: 'Sales team' });
+    expect(await check('orders')).toEqual({
+      allowed: true,
+      reason: 'group_grant',
+      via: 'Sales team',
+      policy: null,
+    });
     expect(await check('refunds')).toMatchObject({ allowed: false });
 
     const bucket = await call(server, 'POST', path, {
@@ -173,7 +178,12 @@ describe('groups (/api/admin/groups)', () => {
       body: { dataset: 'support.*', access: 'read' },
     });
     expect(bucket.status).toBe(201);
-    expect(await check('tickets')).toEqual({ allowed: true, reason: 'bucket_grant', via: 'Sales team' });
+    expect(await check('tickets')).toEqual({
+      allowed: true,
+      reason: 'bucket_grant',
+      via: 'Sales team',
+      policy: null,
+    });
 
     const settings = await call(server, 'GET', '/api/settings', { auth: member.auth });
     expect(settings.body.permissions).toEqual(

@@ -40,7 +40,12 @@ describe('user permissions (/api/admin/permissions) and the access function end 
 
   it('user grant: default-deny, then read through a direct grant', async () => {
     const user = await createUser(server.ctx, 'analyst');
-    expect(await check(user.id, 'orders')).toEqual({ allowed: false, reason: 'no_grant', via: null });
+    expect(await check(user.id, 'orders')).toEqual({
+      allowed: false,
+      reason: 'no_grant',
+      via: null,
+      policy: null,
+    });
     const granted = await grant({ user_id: user.id, dataset: 'orders' });
     expect(granted.status).toBe(201);
     expect(granted.body).toEqual({
@@ -50,7 +55,12 @@ describe('user permissions (/api/admin/permissions) and the access function end 
       granted_by: admin.id,
       granted_at: expect.any(String),
     });
-    expect(await check(user.id, 'orders')).toEqual({ allowed: true, reason: 'user_grant', via: null });
+    expect(await check(user.id, 'orders')).toEqual({
+      allowed: true,
+      reason: 'user_grant',
+      via: null,
+      policy: null,
+    });
     expect(await check(user.id, 'refunds')).toMatchObject({ allowed: false });
     expect(await permissionsOf(user)).toEqual(
       expect.arrayContaining([{ dataset: 'orders', access: 'read', via: 'user' }]),
@@ -60,7 +70,12 @@ describe('user permissions (/api/admin/permissions) and the access function end 
   it('bucket wildcard: <bucket>.* grants every table of the bucket', async () => {
     const user = await createUser(server.ctx, 'viewer');
     expect((await grant({ user_id: user.id, dataset: 'sales.*' })).status).toBe(201);
-    expect(await check(user.id, 'orders')).toEqual({ allowed: true, reason: 'bucket_grant', via: null });
+    expect(await check(user.id, 'orders')).toEqual({
+      allowed: true,
+      reason: 'bucket_grant',
+      via: null,
+      policy: null,
+    });
     expect(await check(user.id, 'refunds')).toMatchObject({ allowed: true, reason: 'bucket_grant' });
     expect(await check(user.id, 'plain')).toMatchObject({ allowed: false });
     const view = await call(server, 'GET', `/api/admin/permissions/${user.id}`, { auth: admin.auth });
@@ -72,7 +87,12 @@ describe('user permissions (/api/admin/permissions) and the access function end 
     const none = await grant({ user_id: user.id, dataset: 'holidays', access: 'none' });
     expect(none.status).toBe(201);
     expect(none.body.access).toBe('none');
-    expect(await check(user.id, 'holidays')).toEqual({ allowed: true, reason: 'public', via: null });
+    expect(await check(user.id, 'holidays')).toEqual({
+      allowed: true,
+      reason: 'public',
+      via: null,
+      policy: null,
+    });
     await grant({ user_id: user.id, dataset: 'orders', access: 'none' });
     expect(await check(user.id, 'orders')).toMatchObject({ allowed: false, reason: 'no_grant' });
     await grant({ user_id: user.id, dataset: 'sales.*', access: 'read' });
@@ -87,14 +107,30 @@ describe('user permissions (/api/admin/permissions) and the access function end 
 
   it('public tables are readable by everyone; unregistered views only by admins', async () => {
     const viewer = await createUser(server.ctx, 'viewer');
-    expect(await check(viewer.id, 'holidays')).toEqual({ allowed: true, reason: 'public', via: null });
+    expect(await check(viewer.id, 'holidays')).toEqual({
+      allowed: true,
+      reason: 'public',
+      via: null,
+      policy: null,
+    });
     expect(await check(viewer.id, 'not_registered')).toEqual({
       allowed: false,
       reason: 'unregistered',
       via: null,
+      policy: null,
     });
-    expect(await check(admin.id, 'not_registered')).toEqual({ allowed: true, reason: 'admin', via: null });
-    expect(await check(admin.id, 'salaries')).toEqual({ allowed: true, reason: 'admin', via: null });
+    expect(await check(admin.id, 'not_registered')).toEqual({
+      allowed: true,
+      reason: 'admin',
+      via: null,
+      policy: null,
+    });
+    expect(await check(admin.id, 'salaries')).toEqual({
+      allowed: true,
+      reason: 'admin',
+      via: null,
+      policy: null,
+    });
     const adminSettings = await permissionsOf(admin);
     expect(adminSettings).toEqual(
       expect.arrayContaining([{ dataset: 'salaries', access: 'read', via: 'admin' }]),
@@ -111,7 +147,12 @@ describe('user permissions (/api/admin/permissions) and the access function end 
     await grant({ user_id: user.id, dataset: 'salaries' });
     expect(await check(user.id, 'salaries')).toMatchObject({ allowed: true, reason: 'user_grant' });
     await server.ctx.repos.users.update(user.id, { active: false });
-    expect(await check(user.id, 'salaries')).toEqual({ allowed: false, reason: 'inactive', via: null });
+    expect(await check(user.id, 'salaries')).toEqual({
+      allowed: false,
+      reason: 'inactive',
+      via: null,
+      policy: null,
+    });
     expect(await check(user.id, 'holidays')).toMatchObject({ allowed: false, reason: 'inactive' });
   });
 

@@ -1,4 +1,4 @@
-import { AgnesError } from '../../errors.js';
+import { AgnesError, type ErrorCode } from '../../errors.js';
 
 /**
  * Driver error codes of constraint violations: better-sqlite3 names them, Postgres uses SQLSTATE.
@@ -27,6 +27,8 @@ function isForeignKeyViolation(error: unknown): boolean {
 export interface ViolationMessages {
   /** Detail of the `conflict` error raised for a unique violation. */
   unique?: string;
+  /** The code of that error, when the API names the clash more precisely than `conflict`. */
+  uniqueCode?: ErrorCode;
   /** Detail of the `not_found` error raised when a referenced row does not exist. */
   foreignKey?: string;
 }
@@ -37,7 +39,7 @@ export async function translateViolations<T>(work: Promise<T>, messages: Violati
     return await work;
   } catch (error) {
     if (messages.unique !== undefined && isUniqueViolation(error)) {
-      throw new AgnesError('conflict', messages.unique, { cause: error });
+      throw new AgnesError(messages.uniqueCode ?? 'conflict', messages.unique, { cause: error });
     }
     if (messages.foreignKey !== undefined && isForeignKeyViolation(error)) {
       throw new AgnesError('not_found', messages.foreignKey, { cause: error });

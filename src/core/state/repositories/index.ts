@@ -12,6 +12,7 @@ import { createJobsRepository, type JobsRepository } from './jobs.js';
 import { createKnowledgeRepository, type KnowledgeRepository } from './knowledge.js';
 import { createNotificationsRepository, type NotificationsRepository } from './notifications.js';
 import { createPermissionsRepository, type PermissionsRepository } from './permissions.js';
+import { createPoliciesRepository, type PoliciesRepository } from './policies.js';
 import { createPrincipalsRepository, type PrincipalsRepository } from './principals.js';
 import { createProfilesRepository, type ProfilesRepository } from './profiles.js';
 import { createRegistryRepository, type RegistryRepository } from './registry.js';
@@ -20,6 +21,7 @@ import { createScriptsRepository, type ScriptsRepository } from './scripts.js';
 import { createSyncStateRepository, type SyncStateRepository } from './sync-state.js';
 import { createTelegramRepository, type TelegramRepository } from './telegram.js';
 import { createTokensRepository, type TokensRepository } from './tokens.js';
+import { createUserAttributesRepository, type UserAttributesRepository } from './user-attributes.js';
 import { createUsersRepository, type UsersRepository } from './users.js';
 
 export * from './access-requests.js';
@@ -32,6 +34,7 @@ export * from './knowledge.js';
 export * from './notifications.js';
 export { MAX_PER_PAGE, type Page, type PageRequest, pageFields } from './paginate.js';
 export * from './permissions.js';
+export * from './policies.js';
 export type { PatPrincipalRecord, PrincipalRecord, SessionPrincipalRecord } from './principals.js';
 export * from './profiles.js';
 export * from './registry.js';
@@ -40,6 +43,7 @@ export * from './scripts.js';
 export * from './sync-state.js';
 export * from './telegram.js';
 export * from './tokens.js';
+export * from './user-attributes.js';
 export * from './users.js';
 
 export interface Repositories {
@@ -61,6 +65,8 @@ export interface Repositories {
   notifications: NotificationsRepository;
   jobs: JobsRepository;
   jiraEvents: JiraEventsRepository;
+  policies: PoliciesRepository;
+  userAttributes: UserAttributesRepository;
   /**
    * Runs `work` in one transaction with every repository bound to it, for changes spanning
    * aggregates (approve + grant, unregister + revoke + cancel). Inside a transaction it joins it.
@@ -102,6 +108,8 @@ export function createRepositories(
     notifications: createNotificationsRepository(db, clock),
     jobs: createJobsRepository(db, clock),
     jiraEvents: createJiraEventsRepository(db),
+    policies: createPoliciesRepository(db, clock),
+    userAttributes: createUserAttributesRepository(db),
     transaction: async (work) => {
       if (committed) return inTransaction(db, (trx) => work(createRepositories(trx, clock, committed)));
       const effects: (() => void)[] = [];

@@ -1,0 +1,41 @@
+import type { Kysely } from 'kysely';
+import { type Database, toJson } from '../schema.js';
+import { translateViolations } from './constraint-errors.js';
+import { inTransaction } from './in-transaction.js';
+
+/** Stored attributes by key (12 §1); the derived `email`, `user_id` and `groups` are not here. */
+export type UserAttributes = Record<string, string[]>;
+
+/** A user's stored attributes, the values of policy placeholders `{{user.attr.<key>}}` (12 §2). */
+export function createUserAttributesRepository(db: Kysely<Database>) {
+  return {
+    /** Keys in order; values exactly as stored. */
+    async get(userId: string): Promise<UserAttributes> {
+      const rows = await db
+        .selectFrom('user_attributes')
+        .select(['key', 'values'])
+        .where('user_id', '=', userId)
+        .orderBy('key')
+        .execute();
+      return Object.fromEntries(rows.map((row) => [row.key, row.values]));
+    },
+
+    /** Replaces every stored key of the user at once; an unknown user → not_found. */
+    replace(userId: string, attributes: UserAttributes): Promise<void> {
+      return inTransaction(db, async (trx) => {
+        await trx.deleteFrom('user_attributes').where('user_id', '=', userId).execute();
+        const rows = Object.entries(attributes).map(([key, values]) => ({
+          user_id: userId,
+          key,
+          values: toJson(values),
+        }));
+        if (rows.length === 0) return;
+        await translateViolations(trx.insertInto('user_attributes').values(rows).execute(), {
+          foreignKey: 'user not found',
+        });
+      });
+    },
+  };
+}
+
+export type UserAttributesRepository = ReturnType<typeof createUserAttributesRepository>;
