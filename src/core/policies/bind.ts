@@ -174,8 +174,16 @@ const SELECT_PREFIX = 'SELECT ';
 async function literalText(parser: SqlParser, node: Node): Promise<string> {
   const { select } = await referencesOf(parser);
   const statement = { ...select, node: { ...(select.node as Node), select_list: [node] } };
-  const text = await parser.deserialize(JSON.stringify({ error: false, statements: [statement] }));
-  if (!text.startsWith(SELECT_PREFIX)) throw invalidPolicy('a placeholder value could not be bound');
+  const unbindable = () => invalidPolicy('a placeholder value could not be bound');
+  // The engine refuses some values (a lone UTF-16 surrogate is not valid JSON text); its message
+  // quotes the value, so it is replaced, not passed on.
+  const text = await parser
+    .deserialize(JSON.stringify({ error: false, statements: [statement] }))
+    .catch((error: unknown) => {
+      if (error instanceof AgnesError) throw error;
+      throw unbindable();
+    });
+  if (!text.startsWith(SELECT_PREFIX)) throw unbindable();
   return text.slice(SELECT_PREFIX.length);
 }
 
