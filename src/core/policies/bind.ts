@@ -227,3 +227,20 @@ export async function bindFilter(
     throw invalidPolicy('the bound filter does not have the shape of its template');
   return `(${bound}\n)`;
 }
+
+/**
+ * The OR of several bound filters, checked once more as a whole (defence in depth: each part was
+ * already validated inside its own parentheses, so the whole cannot mean anything else).
+ */
+export async function combineBound(
+  parser: SqlParser,
+  bound: readonly string[],
+  columns: readonly TableColumn[],
+): Promise<string> {
+  const combined = bound.join(' OR ');
+  if (bound.length > 1) {
+    scanBound(combined);
+    await parseFilter(parser, combined, { columns: lowerColumns(columns), parameters: new Set() });
+  }
+  return combined;
+}

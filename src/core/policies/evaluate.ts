@@ -1,6 +1,6 @@
 import { AgnesError } from '../errors.js';
 import type { SqlParser } from '../query/sql-parser.js';
-import { bindFilter, compileFilter } from './bind.js';
+import { bindFilter, combineBound, compileFilter } from './bind.js';
 import { invalidPolicy } from './placeholders.js';
 import type {
   EffectiveView,
@@ -79,6 +79,12 @@ async function bindPolicy(
   return { filter, masks };
 }
 
+/** The safe reason of an `invalid_policy` refusal; any other error is not the policy's and propagates. */
+function refusalReason(error: unknown): string {
+  if (error instanceof AgnesError && error.code === 'invalid_policy') return error.detail;
+  throw error;
+}
+
 /** The effective view of one bound table for one non-admin subject (12 §1). */
 export async function evaluatePolicies(
   parser: SqlParser,
@@ -104,8 +110,7 @@ export async function evaluatePolicies(
       for (const mask of bound.masks)
         if (masks.get(mask.column)?.mask !== 'null') masks.set(mask.column, mask);
     } catch (error) {
-      if (!(error instanceof AgnesError) || error.code !== 'invalid_policy') throw error;
-      failures.push({ policy_id: policy.id, reason: error.detail });
+      failures.push({ policy_id: policy.id, reason: refusalReason(error) });
     }
   }
   // Any failure empties the view, not only the failure of every policy: dropping a failed policy
@@ -113,10 +118,19 @@ export async function evaluatePolicies(
   // values (in the other policies' rows) that the intended view hides. Rows alone could be
   // narrowed safely, masks cannot, so the whole view fails closed (12 §2) until the policy binds.
   if (failures.length > 0) return emptyView(failures);
+  let boundFilter = 'TRUE';
+  if (!allRows) {
+    try {
+      boundFilter = await combineBound(parser, filters, columns);
+    } catch (error) {
+      const reason = refusalReason(error);
+      return emptyView(applicable.map((policy) => ({ policy_id: policy.id, reason })));
+    }
+  }
   return {
     kind: 'slice',
     policies: applicable.map((policy) => ({ id: policy.id, name: policy.name })),
-    bound_filter: allRows ? 'TRUE' : filters.join(' OR '),
+    bound_filter: boundFilter,
     masks: [...masks.values()].sort(byColumn),
     failures: [],
   };

@@ -350,4 +350,16 @@ describe('failing closed (12 §2)', () => {
     expect(surrogate.kind).toBe('empty');
     expect(surrogate.failures[0]?.reason).toBe('a placeholder value could not be bound');
   });
+
+  it('an engine that is shutting down is an error of the request, not a failure of the policy', async () => {
+    const closed = await SqlParser.open();
+    closed.close();
+    const error = await evaluatePolicies(
+      closed,
+      ALICE,
+      [policy({ row_filter: "region = 'EU'" })],
+      COLUMNS,
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'unavailable' });
+  });
 });
