@@ -26,9 +26,8 @@ type Node = Record<string, unknown>;
 const wrap = (filter: string) => `SELECT 1 FROM "t" WHERE (${filter}\n)`;
 const parameterName = (index: number) => `p${index}`;
 
-/** A validated template: the filter text, its placeholders and its WHERE tree (with parameters). */
+/** A validated template: its placeholders and its WHERE tree (with parameters). */
 export interface FilterTemplate {
-  filter: string;
   uses: PlaceholderUse[];
   where: Node;
 }
@@ -103,14 +102,11 @@ export async function compileFilter(
   const text = substitute(filter, uses, (_use, index) => `$${parameterName(index)}`);
   const parameters = new Set(uses.map((_use, index) => parameterName(index)));
   const where = await parseFilter(parser, text, { columns: lowerColumns(columns), parameters });
-  return { filter, uses, where };
+  return { uses, where };
 }
 
 /** What a placeholder stands for, for one subject (12 §2): a scalar or a list of strings. */
-export function placeholderValue(
-  placeholder: Placeholder,
-  subject: PolicySubject,
-): string | readonly string[] {
+function placeholderValue(placeholder: Placeholder, subject: PolicySubject): string | readonly string[] {
   switch (placeholder.kind) {
     case 'email':
       return subject.email;
@@ -140,7 +136,7 @@ const constantNode = (value: string): Node => ({
 });
 
 /** The node of a typed literal, exactly as DuckDB's parser produces it for `CAST(… AS VARCHAR[])`. */
-export function literalNode(value: string | readonly string[]): Node {
+function literalNode(value: string | readonly string[]): Node {
   const child =
     typeof value === 'string'
       ? constantNode(value)
