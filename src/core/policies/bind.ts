@@ -198,6 +198,35 @@ function withLiterals(value: unknown, literals: ReadonlyMap<string, Node>): unkn
 }
 
 /**
+ * Bound texts already validated, per parser. Binding is a pure function of the filter, the
+ * table's columns and the placeholders' values, and it runs on every request to a bound table
+ * (a few parser round trips per policy), so its result is kept; the bounded size only limits memory.
+ */
+const MAX_CACHED = 2_000;
+const validated = new WeakMap<SqlParser, Map<string, string>>();
+
+async function cached(parser: SqlParser, key: string, work: () => Promise<string>): Promise<string> {
+  let cache = validated.get(parser);
+  if (!cache) {
+    cache = new Map();
+    validated.set(parser, cache);
+  }
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    // Most recently used last, so the oldest entry is the first to go.
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const result = await work();
+  cache.set(key, result);
+  if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);
+  return result;
+}
+
+const columnsKey = (columns: readonly TableColumn[]) => [...lowerColumns(columns)].sort();
+
+/**
  * The bound text of a filter for one subject, parenthesised (`(<bound>\n)`, the text that was
  * validated), ready to be OR-ed with others. Throws `invalid_policy` when the policy no longer
  * binds (a column gone, a tree that differs from the template's).
@@ -208,8 +237,19 @@ export async function bindFilter(
   columns: readonly TableColumn[],
   subject: PolicySubject,
 ): Promise<string> {
+  const values = scanTemplate(filter).map((use) => placeholderValue(use.placeholder, subject));
+  const key = JSON.stringify(['bind', filter, columnsKey(columns), values]);
+  return cached(parser, key, () => bindValues(parser, filter, columns, values));
+}
+
+async function bindValues(
+  parser: SqlParser,
+  filter: string,
+  columns: readonly TableColumn[],
+  values: readonly (string | readonly string[])[],
+): Promise<string> {
   const template = await compileFilter(parser, filter, columns);
-  const nodes = template.uses.map((use) => literalNode(placeholderValue(use.placeholder, subject)));
+  const nodes = values.map(literalNode);
   const texts: string[] = [];
   for (const node of nodes) texts.push(await literalText(parser, node));
   const bound = substitute(filter, template.uses, (_use, index) => texts[index] as string);
@@ -234,9 +274,10 @@ export async function combineBound(
   columns: readonly TableColumn[],
 ): Promise<string> {
   const combined = bound.join(' OR ');
-  if (bound.length > 1) {
+  if (bound.length < 2) return combined;
+  return cached(parser, JSON.stringify(['combine', combined, columnsKey(columns)]), async () => {
     scanBound(combined);
     await parseFilter(parser, combined, { columns: lowerColumns(columns), parameters: new Set() });
-  }
-  return combined;
+    return combined;
+  });
 }

@@ -239,6 +239,19 @@ describe('binding (12 §2)', () => {
     },
   );
 
+  it('binds each subject with its own values, however often the same filter is bound', async () => {
+    const policies = [policy({ row_filter: 'list_contains({{user.attr.regions}}, region)' })];
+    for (let round = 0; round < 3; round++) {
+      for (const region of ['EU', "o'brien", 'US']) {
+        const view = await evaluate(withAttributes({ regions: [region] }), policies);
+        expect(await rowsOf(view)).toEqual([idOf(region)]);
+      }
+      // The same binding against columns without `region` no longer binds.
+      const gone = await evaluate(withAttributes({ regions: ['EU'] }), policies, COLUMNS.slice(2));
+      expect(gone.kind).toBe('empty');
+    }
+  });
+
   it('binds hostile scalar values as values', async () => {
     for (const email of ["x') OR TRUE --", '{{user.email}}', "o'brien", LONG, 'a\\b', '$$x$$']) {
       const view = await evaluate({ ...ALICE, email }, [policy({ row_filter: 'region = {{user.email}}' })]);
