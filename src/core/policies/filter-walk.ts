@@ -95,8 +95,8 @@ const unsupported = () => invalidPolicy('the filter holds a construct that a pol
 
 class FilterWalk {
   readonly #scope: FilterScope;
-  /** How often each parameter occurs: each placeholder must stand in exactly one place. */
-  readonly parameterUses = new Map<string, number>();
+  /** The parameters met as values. */
+  readonly parameterUses = new Set<string>();
 
   constructor(scope: FilterScope) {
     this.#scope = scope;
@@ -168,7 +168,7 @@ class FilterWalk {
   #parameter(identifier: unknown): void {
     if (typeof identifier !== 'string' || !this.#scope.parameters.has(identifier))
       throw invalidPolicy('query parameters are not allowed in a policy filter; use a placeholder');
-    this.parameterUses.set(identifier, (this.parameterUses.get(identifier) ?? 0) + 1);
+    this.parameterUses.add(identifier);
   }
 
   #function(call: Node): void {
@@ -206,13 +206,14 @@ class FilterWalk {
 }
 
 /**
- * Checks the WHERE tree of a filter against the rules above; each parameter of the scope must
- * occur exactly once (a placeholder glued to a neighbouring token would not).
+ * Checks the WHERE tree of a filter against the rules above; each parameter of the scope must be
+ * in the tree, as a value (the parser copies it once per WHEN of `CASE {{…}} WHEN …`, hence
+ * "at least").
  */
 export function walkFilter(where: unknown, scope: FilterScope): void {
   const walk = new FilterWalk(scope);
   walk.expression(where, 0);
   for (const parameter of scope.parameters)
-    if (walk.parameterUses.get(parameter) !== 1)
+    if (!walk.parameterUses.has(parameter))
       throw invalidPolicy('a placeholder must stand alone where a value may stand');
 }

@@ -252,6 +252,16 @@ describe('binding (12 §2)', () => {
     }
   });
 
+  it('binds a placeholder the parser copies (the operand of CASE … WHEN … WHEN)', async () => {
+    const view = await evaluate({ ...ALICE, email: "o'brien" }, [
+      policy({
+        row_filter: "CASE {{user.email}} WHEN region THEN TRUE WHEN owner || 'x' THEN TRUE ELSE FALSE END",
+      }),
+    ]);
+    expect(view.kind).toBe('slice');
+    expect(await rowsOf(view)).toEqual([idOf("o'brien")]);
+  });
+
   it('binds hostile scalar values as values', async () => {
     for (const email of ["x') OR TRUE --", '{{user.email}}', "o'brien", LONG, 'a\\b', '$$x$$']) {
       const view = await evaluate({ ...ALICE, email }, [policy({ row_filter: 'region = {{user.email}}' })]);
