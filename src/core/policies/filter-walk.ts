@@ -105,9 +105,9 @@ class FilterWalk {
   expression(value: unknown, depth: number): void {
     if (depth > MAX_DEPTH) throw invalidPolicy('the filter is nested too deeply');
     if (!isNode(value) || typeof value.class !== 'string') throw unsupported();
-    const refused = REFUSED_CLASSES[value.class];
-    if (refused) throw invalidPolicy(refused);
-    const known = CLASSES[value.class];
+    if (Object.hasOwn(REFUSED_CLASSES, value.class))
+      throw invalidPolicy(REFUSED_CLASSES[value.class] as string);
+    const known = Object.hasOwn(CLASSES, value.class) ? CLASSES[value.class] : undefined;
     if (!known || typeof value.type !== 'string' || !known.types.has(value.type)) throw unsupported();
     for (const key of Object.keys(value))
       if (!COMMON_FIELDS.includes(key) && !known.fields.includes(key)) throw unsupported();
