@@ -37,8 +37,8 @@ const ATTR_PREFIX = 'user.attr.';
 export const invalidPolicy = (detail: string) => new AgnesError('invalid_policy', detail);
 
 function parsePlaceholder(inner: string): Placeholder {
-  const known = KNOWN[inner];
-  if (known) return known;
+  // Own properties only: `{{constructor}}` must not find Object's.
+  if (Object.hasOwn(KNOWN, inner)) return KNOWN[inner] as Placeholder;
   if (inner.startsWith(ATTR_PREFIX)) {
     const key = inner.slice(ATTR_PREFIX.length);
     if (!ATTRIBUTE_KEY_PATTERN.test(key))

@@ -116,6 +116,8 @@ describe('policy filter: refused at write time (12 §2)', () => {
     ['a row generator macro', "regexp_split_to_table(region, ',') = 'a'", 'row generators'],
     ['an unknown placeholder', 'region = {{user.password}}', 'unknown placeholder'],
     ['an unknown placeholder root', 'region = {{env.HOME}}', 'unknown placeholder'],
+    ['a placeholder named like an Object property', 'region = {{constructor}}', 'unknown placeholder'],
+    ['a placeholder named __proto__', 'region = {{__proto__}}', 'unknown placeholder'],
     ['a spaced placeholder', 'region = {{ user.email }}', 'unknown placeholder'],
     ['a bad attribute key', 'list_contains({{user.attr.Regions}}, region)', 'key of a {{user.attr.<key>}}'],
     ['an over-long attribute key', `list_contains({{user.attr.${'a'.repeat(41)}}}, region)`, 'key of a'],
