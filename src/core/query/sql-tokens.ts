@@ -13,6 +13,13 @@ export type SqlToken =
   | { kind: 'quoted'; text: string; lower: string; start: number }
   | { kind: 'punct'; text: string; start: number; end: number };
 
+/** Text the lexer skips as not code: a string literal (any quoting) or a comment. */
+export interface SkippedSpan {
+  kind: 'string' | 'comment';
+  start: number;
+  end: number;
+}
+
 // Sticky, so a word is matched where the scan stands without slicing the text.
 const WORD = /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/y;
 const WHITESPACE = /\s/;
@@ -53,22 +60,30 @@ function wordAt(sql: string, at: number): boolean {
   return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || code === 95 || code >= 128;
 }
 
-export function tokenize(sql: string): SqlToken[] {
+/**
+ * The code tokens of `sql`. `skipped`, when given, receives the strings and comments the tokens
+ * leave out (policy filters refuse comments and placeholders inside strings, 12 §2).
+ */
+export function tokenize(sql: string, skipped?: SkippedSpan[]): SqlToken[] {
   const tokens: SqlToken[] = [];
   let i = 0;
+  const skip = (kind: SkippedSpan['kind'], start: number, end: number) => {
+    skipped?.push({ kind, start, end });
+    i = end;
+  };
   while (i < sql.length) {
     const ch = sql[i] as string;
     if (ch <= ' ' || (ch > '~' && WHITESPACE.test(ch))) {
       i += 1;
     } else if (sql.startsWith('--', i)) {
       const end = sql.indexOf('\n', i);
-      i = end === -1 ? sql.length : end + 1;
+      skip('comment', i, end === -1 ? sql.length : end + 1);
     } else if (sql.startsWith('/*', i)) {
-      i = skipBlockComment(sql, i);
+      skip('comment', i, skipBlockComment(sql, i));
     } else if (ch === "'") {
-      i = skipQuoted(sql, i + 1, "'", false);
+      skip('string', i, skipQuoted(sql, i + 1, "'", false));
     } else if ((ch === 'e' || ch === 'E') && sql[i + 1] === "'") {
-      i = skipQuoted(sql, i + 2, "'", true);
+      skip('string', i, skipQuoted(sql, i + 2, "'", true));
     } else if (ch === '"') {
       const end = skipQuoted(sql, i + 1, '"', false);
       const text = sql.slice(i + 1, end - 1).replaceAll('""', '"');
@@ -77,7 +92,7 @@ export function tokenize(sql: string): SqlToken[] {
     } else if (ch === '$' && DOLLAR_TAG.test(sql.slice(i, i + 64))) {
       const tag = (DOLLAR_TAG.exec(sql.slice(i, i + 64)) as RegExpExecArray)[0];
       const end = sql.indexOf(tag, i + tag.length);
-      i = end === -1 ? sql.length : end + tag.length;
+      skip('string', i, end === -1 ? sql.length : end + tag.length);
     } else if (wordAt(sql, i)) {
       const text = WORD.exec(sql)?.[0] as string;
       tokens.push({ kind: 'word', text, lower: text.toLowerCase(), start: i });

@@ -110,7 +110,7 @@ class TreeWalk {
     if (isQueryNode(value)) this.queryNode(value, scope, depth, null);
     else if (isTableRef(value)) this.tableRef(value, scope, depth);
     else {
-      if ('class' in value) this.#checkFunction(value);
+      if ('class' in value) checkFunctionCall(value);
       if ('node' in value) this.#requireQueryNode(value.node);
       this.fields(value, scope, depth);
     }
@@ -240,34 +240,37 @@ class TreeWalk {
       );
   }
 
-  /** Any expression naming a function: scalar, aggregate, window or table function. */
-  #checkFunction(expression: TreeObject): void {
-    if (!('function_name' in expression)) return;
-    const name = expression.function_name;
-    if (typeof name !== 'string') throw unsupported('unsupported function call');
-    if (isQualified(expression))
-      throw new AgnesError('forbidden_function', 'qualified function names are not allowed');
-    if (!isAllowedFunction(name))
-      throw new AgnesError(
-        'forbidden_function',
-        `function ${name.toLowerCase()} does not exist or is not allowed`,
-      );
-    if (namesAFunctionInAString(name)) {
-      const named = constantString(Array.isArray(expression.children) ? expression.children[1] : undefined);
-      if (named === null || !isAllowedFunction(named))
-        throw new AgnesError(
-          'forbidden_function',
-          `${name.toLowerCase()} takes the name of an allowed aggregate as a string literal`,
-        );
-    }
-  }
-
   #requireQueryNode(value: unknown): void {
     if (!isObject(value) || !isQueryNode(value)) throw unsupported('unsupported query construct');
   }
 
   #requireTableRef(value: unknown): void {
     if (!isObject(value) || !isTableRef(value)) throw unsupported('unsupported table reference');
+  }
+}
+
+/**
+ * The function rules of 05 §3 for one expression naming a function (scalar, aggregate, window or
+ * table function); a no-op for other expressions. Shared with the policy filter walk (12 §2).
+ */
+export function checkFunctionCall(expression: Record<string, unknown>): void {
+  if (!('function_name' in expression)) return;
+  const name = expression.function_name;
+  if (typeof name !== 'string') throw unsupported('unsupported function call');
+  if (isQualified(expression))
+    throw new AgnesError('forbidden_function', 'qualified function names are not allowed');
+  if (!isAllowedFunction(name))
+    throw new AgnesError(
+      'forbidden_function',
+      `function ${name.toLowerCase()} does not exist or is not allowed`,
+    );
+  if (namesAFunctionInAString(name)) {
+    const named = constantString(Array.isArray(expression.children) ? expression.children[1] : undefined);
+    if (named === null || !isAllowedFunction(named))
+      throw new AgnesError(
+        'forbidden_function',
+        `${name.toLowerCase()} takes the name of an allowed aggregate as a string literal`,
+      );
   }
 }
 

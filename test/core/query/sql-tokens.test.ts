@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { countKeyword, namedWindowSpecs, tokenize } from '../../../src/core/query/sql-tokens.js';
+import {
+  countKeyword,
+  namedWindowSpecs,
+  type SkippedSpan,
+  tokenize,
+} from '../../../src/core/query/sql-tokens.js';
 
 const words = (sql: string) => tokenize(sql).map((t) => t.text);
 
@@ -29,5 +34,17 @@ describe('SQL lexer of the guard', () => {
   it('gives up on a WINDOW clause of another shape', () => {
     const sql = 'SELECT 1 FROM t WINDOW w (ORDER BY a)';
     expect(namedWindowSpecs(sql, tokenize(sql))).toBeNull();
+  });
+
+  it('reports the strings and comments it skips, with their spans', () => {
+    const sql = "a = 'x -- y' /* c */ AND b = $$z$$ -- end";
+    const skipped: SkippedSpan[] = [];
+    expect(words(sql)).toEqual(tokenize(sql, skipped).map((t) => t.text));
+    expect(skipped.map((s) => [s.kind, sql.slice(s.start, s.end)])).toEqual([
+      ['string', "'x -- y'"],
+      ['comment', '/* c */'],
+      ['string', '$$z$$'],
+      ['comment', '-- end'],
+    ]);
   });
 });
