@@ -5,6 +5,9 @@ const BROWSER_TESTS = 'test/server/web/**/*.test.ts';
 /** Tests that run admin scripts in the real bubblewrap sandbox (08 §6). */
 const SANDBOX_TESTS = ['test/core/scripts/sandbox.test.ts', 'test/server/api/scripts.test.ts'];
 
+/** Tests of the Docker files, checked by Debian's docker-compose (13 §1). */
+const DEPLOY_TESTS = 'test/deploy/**/*.test.ts';
+
 /**
  * Tests that start child processes: they are the slow ones, and those running the compiled `agnes`
  * or `da` need `npm run build` first. Every other test runs in-process as `unit`.
@@ -47,7 +50,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: [BROWSER_TESTS, ...PROCESS_TESTS, ...SANDBOX_TESTS],
+          exclude: [BROWSER_TESTS, ...PROCESS_TESTS, ...SANDBOX_TESTS, DEPLOY_TESTS],
         },
       },
       {
@@ -67,6 +70,11 @@ export default defineConfig({
         extends: true,
         // Finds or installs bubblewrap before any test, the way the browser project gets Chromium.
         test: { name: 'sandbox', include: SANDBOX_TESTS, globalSetup: ['./test/support/bwrap-setup.ts'] },
+      },
+      {
+        extends: true,
+        // Finds or installs Debian's docker-compose before any test, the same way.
+        test: { name: 'deploy', include: [DEPLOY_TESTS], globalSetup: ['./test/support/compose-setup.ts'] },
       },
     ],
   },

@@ -4,8 +4,8 @@ import { delimiter, join } from 'node:path';
 
 /**
  * What the global setups of test projects that need a program from Debian share (Chromium for the
- * browser tests, bubblewrap for the script sandbox): find it, install it with apt-get where the
- * machine allows (root or passwordless sudo), and otherwise refuse with one message naming the
+ * browser tests, bubblewrap for the script sandbox, docker-compose for the Docker files): find it,
+ * install it with apt-get where the machine allows (root or passwordless sudo), and otherwise refuse with one message naming the
  * install command, so `npm test` works on a fresh machine or stops before any test says why.
  */
 
