@@ -1,6 +1,8 @@
 import { posix } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { DATA_DIR_NAME, EXTRACT_FILE } from '../extract/contract.js';
+import { isValidSourceName } from '../ids.js';
 
 /** `manifest.json` of a snapshot directory (13 §4). */
 
@@ -46,16 +48,28 @@ export function tableFile(table: string): string {
   return `state/${table}.ndjson`;
 }
 
-/** The only top-level folders a snapshot's other files live in. */
-const FILE_ROOTS = new Set(['config', 'secrets', 'extracts']);
+/** Files of `DATA_DIR/state` a snapshot carries when they exist: losing them logs everyone out. */
+export const SECRET_FILES: readonly string[] = ['jwt-secret', 'policy-salt'];
 
-/** Why a listed path may not be restored (absolute, `..`, outside the known folders), or null. */
+export const CONFIG_FILE = 'config/instance.yaml';
+
+/**
+ * Why a listed path may not be restored, or null. Only the files a backup writes are accepted —
+ * the config, the known secrets, and a source's extract and data files — so a manifest cannot
+ * name a file outside the folder or place one anywhere in the target but where it belongs.
+ */
 export function pathProblem(path: string): string | null {
-  if (path.startsWith('/') || path.includes('\\')) return 'is not a relative POSIX path';
-  if (posix.normalize(path) !== path || path.split('/').some((part) => part === '..' || part === ''))
-    return 'is not a normalised path inside the snapshot';
-  if (!FILE_ROOTS.has(path.split('/')[0]!)) return 'is outside config/, secrets/ and extracts/';
-  return null;
+  const parts = path.split('/');
+  if (posix.normalize(path) !== path || path.startsWith('/') || parts.some((p) => p === '..' || p === '.'))
+    return 'is not a normalised relative path';
+  if (path === CONFIG_FILE) return null;
+  if (parts[0] === 'secrets')
+    return parts.length === 2 && SECRET_FILES.includes(parts[1]!) ? null : 'is not a known secret file';
+  if (parts[0] === 'extracts' && parts.length >= 3 && isValidSourceName(parts[1]!)) {
+    if (parts.length === 3 && parts[2] === EXTRACT_FILE) return null;
+    if (parts.length >= 4 && parts[2] === DATA_DIR_NAME) return null;
+  }
+  return 'is not a file a snapshot holds (config, secrets, extracts)';
 }
 
 export function parseManifest(text: string): Manifest {

@@ -4,9 +4,10 @@ import { EXTRACT_FILE } from '../extract/contract.js';
 import { DIR_MODE, FILE_MODE, SECRET_MODE } from '../fs/atomic.js';
 import type { StateDb } from '../state/db.js';
 import { latestSchemaVersion, migrateToLatest, migrateToVersion } from '../state/migrate.js';
+import { STATE_TABLES } from '../state/tables.js';
 import { repointViews, sourceNames } from './extracts.js';
 import { copyHashed } from './files.js';
-import { BackupError, type Manifest } from './manifest.js';
+import { BackupError, CONFIG_FILE, type Manifest } from './manifest.js';
 import { clearStore, holdsUsers, loadTables } from './store.js';
 
 export interface RestoreOptions {
@@ -21,12 +22,22 @@ export interface RestoreOptions {
   force: boolean;
 }
 
-/** A snapshot from a newer program cannot be loaded: there is no downgrade. */
-export function refuseNewerSchema(manifest: Manifest, latest: number = latestSchemaVersion()): void {
+/**
+ * What can be known of a snapshot's fit before the target is touched: no newer schema (there is
+ * no downgrade), no table this version has never had, and at the current version exactly the
+ * current tables.
+ */
+export function refuseIncompatible(manifest: Manifest, latest: number = latestSchemaVersion()): void {
   if (manifest.schema_version > latest)
     throw new BackupError(
       `the snapshot has schema version ${manifest.schema_version}, newer than this version's ${latest}; restore it with agnes ${manifest.agnes_version} or later`,
     );
+  const listed = Object.keys(manifest.tables);
+  const unknown = listed.filter((t) => !(STATE_TABLES as readonly string[]).includes(t));
+  if (unknown.length > 0) throw new BackupError(`manifest.json: unknown state table ${unknown.join(', ')}`);
+  const missing = STATE_TABLES.filter((t) => !listed.includes(t));
+  if (manifest.schema_version === latest && missing.length > 0)
+    throw new BackupError(`manifest.json: state table ${missing.join(', ')} missing`);
 }
 
 async function refuseOccupiedTarget(options: RestoreOptions): Promise<void> {
@@ -45,7 +56,7 @@ async function refuseOccupiedTarget(options: RestoreOptions): Promise<void> {
  */
 export async function restoreSnapshot(options: RestoreOptions): Promise<void> {
   const { db, manifest } = options;
-  refuseNewerSchema(manifest);
+  refuseIncompatible(manifest);
   await refuseOccupiedTarget(options);
   await clearStore(db);
   await migrateToVersion(db, manifest.schema_version);
@@ -77,13 +88,9 @@ async function restoreSecrets(options: RestoreOptions): Promise<void> {
 
 /** The live AGNES_CONFIG is never overwritten: the operator compares and adopts by hand. */
 async function restoreConfig(options: RestoreOptions): Promise<void> {
+  if (!options.manifest.files.some((f) => f.path === CONFIG_FILE)) return;
   await mkdir(join(options.dataDir, 'restore'), { recursive: true, mode: DIR_MODE });
-  await restoreFile(
-    options,
-    'config/instance.yaml',
-    join(options.dataDir, 'restore', 'instance.yaml'),
-    SECRET_MODE,
-  );
+  await restoreFile(options, CONFIG_FILE, join(options.dataDir, 'restore', 'instance.yaml'), SECRET_MODE);
 }
 
 /**

@@ -21,3 +21,15 @@ export function storeRow(row: Record<string, unknown>): Record<string, unknown> 
     out[key] = JSON_COLUMNS.has(key) && value !== null ? JSON.stringify(value) : value;
   return out;
 }
+
+/** One ndjson line → its row; null when the line is not a JSON object. */
+export function parseRow(line: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}

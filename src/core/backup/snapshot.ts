@@ -7,16 +7,15 @@ import { copyExtracts } from './extracts.js';
 import { copyHashed } from './files.js';
 import {
   BackupError,
+  CONFIG_FILE,
   FORMAT_VERSION,
   MANIFEST_FILE,
   type Manifest,
   type ManifestFile,
   renderManifest,
+  SECRET_FILES,
 } from './manifest.js';
 import { dialectOf, dumpTables } from './store.js';
-
-/** Files of `DATA_DIR/state` a snapshot carries when they exist: losing them logs everyone out. */
-export const SECRET_FILES = ['jwt-secret', 'policy-salt'] as const;
 
 export interface BackupOptions {
   db: StateDb;
@@ -64,8 +63,8 @@ async function writeContents(options: BackupOptions, tmp: string): Promise<Manif
   const files: ManifestFile[] = [];
   if (options.configPath)
     files.push({
-      path: 'config/instance.yaml',
-      ...(await copyHashed(options.configPath, join(tmp, 'config', 'instance.yaml'), SECRET_MODE)),
+      path: CONFIG_FILE,
+      ...(await copyHashed(options.configPath, join(tmp, CONFIG_FILE), SECRET_MODE)),
     });
   for (const name of SECRET_FILES) {
     const from = join(options.dataDir, 'state', name);

@@ -8,7 +8,7 @@ import { fsyncFile, SECRET_MODE } from '../fs/atomic.js';
 import type { StateDb } from '../state/db.js';
 import { STATE_TABLES } from '../state/tables.js';
 import { BackupError, type Dialect, type Manifest, tableFile } from './manifest.js';
-import { portableRow, storeRow } from './rows.js';
+import { parseRow, portableRow, storeRow } from './rows.js';
 
 /**
  * The state store's side of a snapshot, through Kysely only: the same code dumps and loads SQLite
@@ -160,15 +160,4 @@ async function loadTable(db: Rows, table: string, path: string): Promise<number>
   }
   await flush();
   return count;
-}
-
-function parseRow(line: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(line);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
 }

@@ -1,16 +1,23 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { sha256File } from '../sync/hashing.js';
 import { listFiles } from './files.js';
 import { BackupError, MANIFEST_FILE, type Manifest, parseManifest, tableFile } from './manifest.js';
+import { parseRow } from './rows.js';
 
-/** Newline count: a table's rows (one JSON object per line). */
-async function countLines(path: string): Promise<number> {
-  let lines = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>)
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines += 1;
-  return lines;
+/** A table file's rows, each of which must be a JSON object, so a load fails on no line. */
+async function countRows(path: string, name: string): Promise<number> {
+  let rows = 0;
+  for await (const line of createInterface({
+    input: createReadStream(path),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })) {
+    rows += 1;
+    if (!parseRow(line)) throw new BackupError(`${name}: line ${rows} is not a JSON object`);
+  }
+  return rows;
 }
 
 /**
@@ -43,7 +50,7 @@ export async function verifySnapshot(dir: string): Promise<Manifest> {
     const path = join(dir, tableFile(table));
     if ((await sha256File(path)) !== listed.sha256)
       throw new BackupError(`${tableFile(table)}: checksum differs from ${MANIFEST_FILE}`);
-    const rows = await countLines(path);
+    const rows = await countRows(path, tableFile(table));
     if (rows !== listed.rows)
       throw new BackupError(`${tableFile(table)}: ${rows} rows, ${MANIFEST_FILE} says ${listed.rows}`);
   }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BackupError } from '../../core/backup/manifest.js';
-import { refuseNewerSchema, restoreSnapshot } from '../../core/backup/restore.js';
+import { refuseIncompatible, restoreSnapshot } from '../../core/backup/restore.js';
 import { writeSnapshot } from '../../core/backup/snapshot.js';
 import { verifySnapshot } from '../../core/backup/verify.js';
 import { PACKAGE_VERSION } from '../../core/package-info.js';
@@ -43,7 +43,7 @@ export async function backup(options: { out: string; includeExtracts: boolean })
 export async function restore(options: { from: string; force: boolean }): Promise<number> {
   const from = resolve(options.from);
   const manifest = await verifySnapshot(from);
-  refuseNewerSchema(manifest);
+  refuseIncompatible(manifest);
   const instance = loadInstance({ logToStderr: true });
   const { dataDir } = instance.loaded;
   const db = openStateDb(dataDir);

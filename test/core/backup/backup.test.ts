@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupError, type Manifest } from '../../../src/core/backup/manifest.js';
-import { restoreSnapshot } from '../../../src/core/backup/restore.js';
+import { refuseIncompatible, restoreSnapshot } from '../../../src/core/backup/restore.js';
 import { writeSnapshot } from '../../../src/core/backup/snapshot.js';
 import { verifySnapshot } from '../../../src/core/backup/verify.js';
 import { openDuck, queryRows } from '../../../src/core/duckdb/engine.js';
@@ -253,6 +254,48 @@ describe('agnes restore', () => {
     const extra = copyOf('extra-file');
     await appendFile(join(extra, 'secrets', 'stowaway'), 'x');
     await expect(verifySnapshot(extra)).rejects.toThrow('secrets/stowaway: not listed in manifest.json');
+  });
+
+  it('refuses a manifest naming a file outside what a snapshot holds', async () => {
+    for (const path of [
+      'secrets/../../escape',
+      'secrets/other-key',
+      'extracts/shop/notes.txt',
+      'state/x',
+      '/etc/passwd',
+    ]) {
+      const dir = copyOf(`bad-path-${path.replaceAll('/', '_')}`);
+      const bad = { ...manifest, files: [...manifest.files, { path, size: 0, sha256: '0'.repeat(64) }] };
+      await writeFile(join(dir, 'manifest.json'), JSON.stringify(bad));
+      await expect(verifySnapshot(dir), path).rejects.toThrow(`file ${JSON.stringify(path)} is`);
+    }
+  });
+
+  it('refuses a table file with a line that is not a JSON object even when its checksum is listed', async () => {
+    const dir = copyOf('not-json');
+    const path = join(dir, 'state', 'pending_codes.ndjson');
+    await writeFile(path, '[1, 2]\n');
+    const changed = {
+      ...manifest,
+      tables: {
+        ...manifest.tables,
+        pending_codes: { rows: 1, sha256: createHash('sha256').update('[1, 2]\n').digest('hex') },
+      },
+    };
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(changed));
+    await expect(verifySnapshot(dir)).rejects.toThrow(
+      'state/pending_codes.ndjson: line 1 is not a JSON object',
+    );
+  });
+
+  it('refuses unknown and missing tables before touching the target', () => {
+    const { users, ...withoutUsers } = manifest.tables;
+    expect(() => refuseIncompatible({ ...manifest, tables: withoutUsers })).toThrow(
+      'manifest.json: state table users missing',
+    );
+    expect(() =>
+      refuseIncompatible({ ...manifest, tables: { ...manifest.tables, intruders: users! } }),
+    ).toThrow('manifest.json: unknown state table intruders');
   });
 
   it('refuses a snapshot from a newer schema before touching the target', async () => {
