@@ -228,6 +228,12 @@ describe('agnes backup and agnes restore', () => {
     await writeFile(join(source(), 'state', 'jwt-secret'), 'x'.repeat(48), { mode: 0o600 });
     const withSecret = join(root, 'snap-secret');
     expect((await agnes(['backup', '--out', withSecret], source())).code).toBe(0);
+    const running = await serve(restored());
+    const busy = await agnes(['restore', '--from', withSecret, '--force'], restored());
+    await killIfRunning(running);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/open in another process; stop agnes serve/);
+    expect(existsSync(join(restored(), 'state', 'jwt-secret'))).toBe(false);
     const forced = await agnes(['restore', '--from', withSecret, '--force'], restored());
     expect(forced.code, forced.stderr).toBe(0);
     expect((await stat(join(restored(), 'state', 'jwt-secret'))).mode & 0o777).toBe(0o600);

@@ -6,6 +6,7 @@ import { writeSnapshot } from '../../core/backup/snapshot.js';
 import { verifySnapshot } from '../../core/backup/verify.js';
 import { PACKAGE_VERSION } from '../../core/package-info.js';
 import { openStateDb, stateDbPath } from '../../core/state/db.js';
+import { stateStoreInUse } from '../../core/state/in-use.js';
 import { loadInstance, NO_SECRETS, openRuntime } from '../instance.js';
 
 /** `agnes backup --out DIR [--include-extracts]` (13 §4): a consistent snapshot of the running instance. */
@@ -37,8 +38,9 @@ export async function backup(options: { out: string; includeExtracts: boolean })
 
 /**
  * `agnes restore --from DIR [--force]` (13 §4). The snapshot is checked before the target is
- * opened, so a refused snapshot creates nothing; the full rebuild at the end publishes
- * `analytics/server.duckdb` from the restored extracts.
+ * opened, so a refused snapshot creates nothing, and a target another process has open (a running
+ * server) is refused; the full rebuild at the end publishes `analytics/server.duckdb` from the
+ * restored extracts.
  */
 export async function restore(options: { from: string; force: boolean }): Promise<number> {
   const from = resolve(options.from);
@@ -46,6 +48,10 @@ export async function restore(options: { from: string; force: boolean }): Promis
   refuseIncompatible(manifest);
   const instance = loadInstance({ logToStderr: true });
   const { dataDir } = instance.loaded;
+  if (stateStoreInUse(dataDir))
+    throw new BackupError(
+      `the state store in ${dataDir} is open in another process; stop agnes serve (and any agnes command) on it first`,
+    );
   const db = openStateDb(dataDir);
   try {
     await restoreSnapshot({ db, dataDir, from, manifest, force: options.force });
