@@ -10,7 +10,12 @@ import { writeSnapshot } from '../../../src/core/backup/snapshot.js';
 import { verifySnapshot } from '../../../src/core/backup/verify.js';
 import { openDuck, queryRows } from '../../../src/core/duckdb/engine.js';
 import { openStateDb, type StateDb } from '../../../src/core/state/db.js';
-import { latestSchemaVersion, migrateToLatest } from '../../../src/core/state/migrate.js';
+import {
+  latestSchemaVersion,
+  migrateToLatest,
+  migrateToVersion,
+  schemaVersion,
+} from '../../../src/core/state/migrate.js';
 import { createRepositories } from '../../../src/core/state/repositories/index.js';
 import { STATE_TABLES } from '../../../src/core/state/tables.js';
 import { publishShop } from '../../server/api/sync-fixtures.js';
@@ -304,6 +309,40 @@ describe('agnes restore', () => {
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(newer));
     const target = join(root, 'newer-target');
     await expect(restoreInto(target, dir)).rejects.toThrow(/newer than this version/);
+  });
+
+  it('loads a snapshot of an older schema at its own version, then migrates it to the latest', async () => {
+    const old = join(root, 'old-source');
+    const older = latestSchemaVersion() - 1;
+    const oldSnapshot = join(root, 'old-snap');
+    await withStore(old, async (db) => {
+      await migrateToVersion(db, older);
+      await db
+        .insertInto('schema_version')
+        .values({ version: older, applied_at: new Date().toISOString() })
+        .execute();
+      await createRepositories(db).users.create({ email: 'veteran@example.com', role: 'admin' });
+      await writeSnapshot({
+        db,
+        dataDir: old,
+        out: oldSnapshot,
+        configPath: null,
+        includeExtracts: false,
+        agnesVersion: 'old',
+      });
+    });
+    const oldManifest = await verifySnapshot(oldSnapshot);
+    expect(oldManifest.schema_version).toBe(older);
+    const target = join(root, 'from-old');
+    await restoreInto(target, oldSnapshot);
+    await withStore(target, async (db) => {
+      expect(await schemaVersion(db)).toBe(latestSchemaVersion());
+      expect((await db.selectFrom('users').select('email').execute()).map((u) => u.email)).toEqual([
+        'veteran@example.com',
+      ]);
+      const tables = (await db.introspection.getTables()).map((t) => t.name).sort();
+      expect(tables).toEqual([...STATE_TABLES].sort());
+    });
   });
 
   it('refuses a store that holds users without --force, and replaces it with --force', async () => {
