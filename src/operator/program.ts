@@ -2,6 +2,7 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { ROLES } from '../core/access/roles.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import type { Role } from '../core/state/schema.js';
+import { backup, restore } from './commands/backup.js';
 import { catalogExport } from './commands/catalog-export.js';
 import { configCheck } from './commands/config-check.js';
 import { corporateMemoryCommand } from './commands/corporate-memory.js';
@@ -280,6 +281,20 @@ export function agnesProgram(): Command {
     .description('validate instance.yaml and the environment')
     .option('--print', 'print the resolved configuration with secrets masked', false)
     .action(run((opts: { print: boolean }) => configCheck(opts)));
+
+  program
+    .command('backup')
+    .description('write a consistent snapshot of the state store (and extracts) to a new directory')
+    .requiredOption('--out <dir>', 'the snapshot directory to create (must not exist)')
+    .option('--include-extracts', "copy each source's extract.duckdb and data/ too", false)
+    .action(run((opts: { out: string; includeExtracts: boolean }) => backup(opts)));
+
+  program
+    .command('restore')
+    .description('restore a snapshot into DATA_DIR (no server may run on it) and rebuild')
+    .requiredOption('--from <dir>', 'the snapshot directory')
+    .option('--force', 'replace a state store that holds users, and the extracts', false)
+    .action(run((opts: { from: string; force: boolean }) => restore(opts)));
 
   program
     .command('version')

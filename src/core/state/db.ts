@@ -45,7 +45,8 @@ const STATEMENT_CACHE_SIZE = 500;
 /**
  * Kysely prepares every statement anew; preparing costs as much as running a small query. Queries
  * of one shape compile to the same SQL text, so statements are kept by text (LRU-bounded). Safe
- * because better-sqlite3 runs a statement to completion before returning and we never stream.
+ * because better-sqlite3 runs a statement to completion before returning; the one stream (a
+ * backup's table dump) runs alone on its own connection, one statement at a time.
  */
 function cachePreparedStatements(database: SQLite.Database): SQLite.Database {
   const prepare = database.prepare.bind(database);

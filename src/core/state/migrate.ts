@@ -62,18 +62,22 @@ async function refuseUnknownMigrations(db: StateDb): Promise<void> {
   }
 }
 
-/** Applies pending migrations under Kysely's migration lock and records `schema_version`. */
-export async function migrateToLatest(db: StateDb): Promise<string[]> {
-  await refuseUnknownMigrations(db);
-  const { error, results }: MigrationResultSet = await migrator(db).migrateToLatest();
+function succeeded({ error, results }: MigrationResultSet): NonNullable<MigrationResultSet['results']> {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new MigrationError(
       `migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-  const latest = Object.keys(MIGRATIONS).length;
+  return results ?? [];
+}
+
+/** Applies pending migrations under Kysely's migration lock and records `schema_version`. */
+export async function migrateToLatest(db: StateDb): Promise<string[]> {
+  await refuseUnknownMigrations(db);
+  const results = succeeded(await migrator(db).migrateToLatest());
+  const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const latest = latestSchemaVersion();
   const current = await db.selectFrom('schema_version').select('version').executeTakeFirst();
   if (!current) {
     await db
@@ -92,4 +96,20 @@ export async function migrateToLatest(db: StateDb): Promise<string[]> {
 export async function schemaVersion(db: StateDb): Promise<number | null> {
   const row = await db.selectFrom('schema_version').select('version').executeTakeFirst();
   return row?.version ?? null;
+}
+
+/**
+ * Applies migrations up to the `version`-th and no further: a restore loads a snapshot into the
+ * schema it was taken from, then migrates to the latest (13 §4).
+ */
+export async function migrateToVersion(db: StateDb, version: number): Promise<void> {
+  const name = Object.keys(MIGRATIONS)[version - 1];
+  if (!name) throw new MigrationError(`schema version ${version} is not one this version knows`);
+  await refuseUnknownMigrations(db);
+  succeeded(await migrator(db).migrateTo(name));
+}
+
+/** The schema version this program migrates to. */
+export function latestSchemaVersion(): number {
+  return Object.keys(MIGRATIONS).length;
 }

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type Kysely, PostgresAdapter } from 'kysely';
+import { fsyncFile, SECRET_MODE } from '../fs/atomic.js';
+import type { StateDb } from '../state/db.js';
+import { STATE_TABLES } from '../state/tables.js';
+import { BackupError, type Dialect, type Manifest, tableFile } from './manifest.js';
+import { parseRow, portableRow, storeRow } from './rows.js';
+
+/**
+ * The state store's side of a snapshot, through Kysely only: the same code dumps and loads SQLite
+ * and PostgreSQL. Table names come from introspection checked against `STATE_TABLES`, never from
+ * the snapshot alone.
+ */
+
+/** Any table by name: the dump and load see rows, not the typed schema. */
+type Rows = Kysely<Record<string, Record<string, unknown>>>;
+
+const ORDER = new Map<string, number>(STATE_TABLES.map((name, i) => [name, i]));
+
+export function dialectOf(db: StateDb): Dialect {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/** The state tables the store holds, in load order; a table the list does not know is an error. */
+async function storedTables(db: StateDb): Promise<string[]> {
+  const tables = (await db.introspection.getTables()).filter((t) => !t.isView).map((t) => t.name);
+  const unknown = tables.filter((name) => !ORDER.has(name));
+  if (unknown.length > 0)
+    throw new BackupError(
+      `state table ${unknown.join(', ')} is not in STATE_TABLES; this version cannot copy it`,
+    );
+  return tables.sort((a, b) => ORDER.get(a)! - ORDER.get(b)!);
+}
+
+export interface StateDump {
+  schemaVersion: number;
+  tables: Manifest['tables'];
+}
+
+/**
+ * Writes every state table as `state/<table>.ndjson` under `dir` from one read transaction: on
+ * SQLite (WAL) the first read fixes the snapshot every later read sees, while the server goes on
+ * writing; PostgreSQL gets the same from `REPEATABLE READ`. Rows are streamed, never held whole.
+ */
+export async function dumpTables(db: StateDb, dir: string): Promise<StateDump> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const version = await trx.selectFrom('schema_version').select('version').executeTakeFirst();
+      if (!version) throw new BackupError('the state store has no schema version; run `agnes migrate` first');
+      const tables: Manifest['tables'] = {};
+      for (const table of await storedTables(trx))
+        tables[table] = await dumpTable(trx as unknown as Rows, table, dir);
+      return { schemaVersion: version.version, tables };
+    });
+}
+
+async function dumpTable(db: Rows, table: string, dir: string): Promise<{ rows: number; sha256: string }> {
+  const path = join(dir, tableFile(table));
+  const out = createWriteStream(path, { mode: SECRET_MODE, flags: 'wx' });
+  const hash = createHash('sha256');
+  let rows = 0;
+  try {
+    for await (const row of db.selectFrom(table).selectAll().stream(500)) {
+      const line = `${JSON.stringify(portableRow(row))}\n`;
+      hash.update(line);
+      rows += 1;
+      if (!out.write(line)) await once(out, 'drain');
+    }
+  } finally {
+    await new Promise<void>((resolve, reject) =>
+      out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
+  }
+  await fsyncFile(path);
+  return { rows, sha256: hash.digest('hex') };
+}
+
+/** Whether the store holds any user: a restore over one needs `--force`. */
+export async function holdsUsers(db: StateDb): Promise<boolean> {
+  const tables = await db.introspection.getTables();
+  if (!tables.some((t) => t.name === 'users')) return false;
+  return (await db.selectFrom('users').select('id').limit(1).executeTakeFirst()) !== undefined;
+}
+
+/**
+ * Drops every table, Kysely's ledger included, children first, in one transaction: the store is
+ * then as empty as a new one, so it can be migrated to a snapshot's older schema version.
+ */
+export async function clearStore(db: StateDb): Promise<void> {
+  const tables = (await db.introspection.getTables({ withInternalKyselyTables: true }))
+    .filter((t) => !t.isView)
+    .map((t) => t.name)
+    .sort((a, b) => (ORDER.get(b) ?? -1) - (ORDER.get(a) ?? -1));
+  await db.transaction().execute(async (trx) => {
+    for (const table of tables) await trx.schema.dropTable(table).ifExists().execute();
+  });
+}
+
+/** Rows per INSERT, kept well under every dialect's bound-parameter limit. */
+const PARAMETERS_PER_INSERT = 10_000;
+
+/**
+ * Loads every table of a verified snapshot in one transaction, parents first, into a store
+ * migrated to the snapshot's schema version. Rows a migration seeded are deleted first; the
+ * store's tables must be exactly the snapshot's.
+ */
+export async function loadTables(db: StateDb, dir: string, manifest: Manifest): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const tables = await storedTables(trx);
+    const listed = Object.keys(manifest.tables);
+    const missing = listed.filter((t) => !tables.includes(t));
+    const absent = tables.filter((t) => !listed.includes(t));
+    if (missing.length > 0 || absent.length > 0)
+      throw new BackupError(
+        `the snapshot's tables do not match schema version ${manifest.schema_version}: ${[
+          ...missing.map((t) => `${t} not in the schema`),
+          ...absent.map((t) => `${t} not in the snapshot`),
+        ].join(', ')}`,
+      );
+    const rows = trx as unknown as Rows;
+    for (const table of [...tables].reverse()) await rows.deleteFrom(table).execute();
+    for (const table of tables) {
+      const loaded = await loadTable(rows, table, join(dir, tableFile(table)));
+      if (loaded !== manifest.tables[table]!.rows)
+        throw new BackupError(
+          `${tableFile(table)}: loaded ${loaded} rows, manifest.json says ${manifest.tables[table]!.rows}`,
+        );
+    }
+  });
+}
+
+async function loadTable(db: Rows, table: string, path: string): Promise<number> {
+  let batch: Record<string, unknown>[] = [];
+  let limit = 1;
+  let count = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    try {
+      await db.insertInto(table).values(batch).execute();
+    } catch (error) {
+      throw new BackupError(`${tableFile(table)}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    batch = [];
+  };
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) {
+    count += 1;
+    const row = parseRow(line);
+    if (!row) throw new BackupError(`${tableFile(table)}: line ${count} is not a JSON object`);
+    if (batch.length === 0)
+      limit = Math.max(1, Math.floor(PARAMETERS_PER_INSERT / Math.max(1, Object.keys(row).length)));
+    batch.push(storeRow(row));
+    if (batch.length >= limit) await flush();
+  }
+  await flush();
+  return count;
+}

@@ -1,0 +1,40 @@
+import type { Database } from './schema.js';
+
+/**
+ * Every state table, parents before children (foreign keys), so a loader inserting in this order
+ * and deleting in the reverse never breaks a constraint, on a dialect whose foreign keys cannot be
+ * deferred too. Kysely's own `kysely_migration*` tables are the migration ledger, not state.
+ * `test/core/state/tables.test.ts` fails when a migration adds a table that is not listed here.
+ */
+export const STATE_TABLES: readonly (keyof Database)[] = [
+  'schema_version',
+  'state_revisions',
+  'users',
+  'groups',
+  'table_registry',
+  'knowledge_items',
+  'sync_state',
+  'sync_history',
+  'user_sync_settings',
+  'table_profiles',
+  'dataset_permissions',
+  'access_requests',
+  'knowledge_votes',
+  'memory_item_revisions',
+  'audit_log',
+  'telegram_links',
+  'pending_codes',
+  'script_registry',
+  'personal_access_tokens',
+  'revoked_tokens',
+  'magic_link_tokens',
+  'group_members',
+  'group_permissions',
+  'sync_jobs',
+  'alerts',
+  'notifications',
+  'jira_event_attempts',
+  'user_attributes',
+  'row_policies',
+  'policy_slices',
+];
