@@ -12,6 +12,7 @@ import { createJobsRepository, type JobsRepository } from './jobs.js';
 import { createKnowledgeRepository, type KnowledgeRepository } from './knowledge.js';
 import { createNotificationsRepository, type NotificationsRepository } from './notifications.js';
 import { createPermissionsRepository, type PermissionsRepository } from './permissions.js';
+import { createPolicySlicesRepository, type PolicySlicesRepository } from './policy-slices.js';
 import { createPrincipalsRepository, type PrincipalsRepository } from './principals.js';
 import { createProfilesRepository, type ProfilesRepository } from './profiles.js';
 import { createRegistryRepository, type RegistryRepository } from './registry.js';
@@ -32,6 +33,7 @@ export * from './knowledge.js';
 export * from './notifications.js';
 export { MAX_PER_PAGE, type Page, type PageRequest, pageFields } from './paginate.js';
 export * from './permissions.js';
+export * from './policy-slices.js';
 export type { PatPrincipalRecord, PrincipalRecord, SessionPrincipalRecord } from './principals.js';
 export * from './profiles.js';
 export * from './registry.js';
@@ -61,6 +63,7 @@ export interface Repositories {
   notifications: NotificationsRepository;
   jobs: JobsRepository;
   jiraEvents: JiraEventsRepository;
+  policySlices: PolicySlicesRepository;
   /**
    * Runs `work` in one transaction with every repository bound to it, for changes spanning
    * aggregates (approve + grant, unregister + revoke + cancel). Inside a transaction it joins it.
@@ -89,6 +92,7 @@ export function createRepositories(db: Kysely<Database>, clock: Clock = systemCl
     notifications: createNotificationsRepository(db, clock),
     jobs: createJobsRepository(db, clock),
     jiraEvents: createJiraEventsRepository(db),
+    policySlices: createPolicySlicesRepository(db, clock),
     transaction: (work) => inTransaction(db, (trx) => work(createRepositories(trx, clock))),
   };
   cacheHotReads(db, repos);
