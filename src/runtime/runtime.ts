@@ -12,12 +12,15 @@ import { JobRunner } from '../core/jobs/runner.js';
 import { SyncOrchestrator } from '../core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../core/orchestrator/state-store.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
+import type { PolicyEnforcement } from '../core/policies/enforce.js';
+import type { PolicySalt } from '../core/policies/slices.js';
 import { QueryEngine } from '../core/query/engine.js';
 import { ScriptRunner } from '../core/scripts/runner.js';
 import { openStateDb, type StateDb } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
 import { type Clock, systemClock } from '../core/time.js';
+import { createPolicyEnforcement } from './policies.js';
 import { type Service, ServiceList } from './services.js';
 
 /**
@@ -41,6 +44,8 @@ export interface Runtime {
   jobs: JobRunner;
   /** The one query engine (05): guard, sandboxes and limits for every caller-provided SQL. */
   query: QueryEngine;
+  /** Row policies on every read path (12 §3): effective views, slices, the salt. */
+  policies: PolicyEnforcement;
   /** Admin scripts in their sandbox (08 §6); bwrap is probed when the services start. */
   scripts: ScriptRunner;
   /** OpenMetadata enrichment of the catalog (07 §6), or null when it is not configured. */
@@ -75,6 +80,8 @@ export interface RuntimeOptions {
    * extensions unless a test attaches a DuckDB file in their place.
    */
   attachRemote?: AttachRemote;
+  /** The salt of row policies' `hash` masks (12 §6); a hashed binding fails closed without it. */
+  policySalt?: () => Promise<PolicySalt>;
 }
 
 /** Opens the state store (migrating it under Kysely's lock), the orchestrator, engines and services. */
@@ -128,6 +135,15 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     throw error;
   }
   const scripts = new ScriptRunner({ settings: config.scripts, dataDir, log });
+  const policies = createPolicyEnforcement({
+    dataDir,
+    repos,
+    query,
+    settings: config.policies,
+    threads: config.query.threads,
+    log,
+    ...(options.policySalt ? { salt: options.policySalt } : {}),
+  });
   // Stopped in reverse: running jobs are interrupted first, then queries, so that neither waits
   // on the other; the state store outlives them all.
   const services = new ServiceList(log, [
@@ -157,6 +173,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     orchestrator,
     jobs,
     query,
+    policies,
     scripts,
     catalogEnricher: openMetadataEnricher(config.openmetadata, log),
     push,

@@ -46,6 +46,8 @@ export interface ServerOptions {
   clock?: Clock;
   /** Services beside the built-in ones, such as the in-process scheduler. */
   services?: RuntimeOptions['services'];
+  /** The salt of row policies' hash masks. */
+  policySalt?: RuntimeOptions['policySalt'];
 }
 
 export interface TestServer {
@@ -89,6 +91,7 @@ export async function withServer(options: ServerOptions = {}): Promise<TestServe
     ...(options.attachRemote ? { attachRemote: options.attachRemote } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.services ? { services: options.services } : {}),
+    ...(options.policySalt ? { policySalt: options.policySalt } : {}),
   });
   await ctx.orchestrator.rebuild();
   const app = await buildApp(ctx, { startServices: options.startServices ?? false });
