@@ -1,0 +1,122 @@
+import { readFile, stat } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDuck, queryRows } from '../../../src/core/duckdb/engine.js';
+import { quoteLiteral } from '../../../src/core/duckdb/sql.js';
+import { PolicySlices, type SliceTable, sliceKey, slicePath } from '../../../src/core/policies/slices.js';
+import { sha256File } from '../../../src/core/sync/hashing.js';
+import { type TestServer, withServer } from '../../support/server.js';
+import { publishCrm, SALT, SALT_VERSION, sliceView } from './policy-fixture.js';
+
+describe('policy slices (12 §3)', () => {
+  let server: TestServer;
+  let sales: SliceTable;
+
+  beforeAll(async () => {
+    server = await withServer({ policySalt: async () => ({ salt: SALT, saltVersion: SALT_VERSION }) });
+    await publishCrm(server.ctx, server.dataDir);
+    const state = (await server.ctx.repos.syncState.getState('sales'))!;
+    sales = {
+      table_id: 'sales',
+      hash: state.hash,
+      layout: state.layout,
+      files: state.files,
+      query_mode: 'local',
+    };
+  });
+  afterAll(async () => server.close());
+
+  it('builds one slice for 20 concurrent first requests with one binding, and records it', async () => {
+    const slices = server.ctx.policies.slices;
+    const view = sliceView("region = 'APAC'");
+    const before = slices.builds;
+    const all = await Promise.all(Array.from({ length: 20 }, () => slices.ensure(sales, view)));
+    expect(slices.builds - before).toBe(1);
+    expect(new Set(all.map((s) => s.key)).size).toBe(1);
+    const [slice] = all;
+    expect(slice).toMatchObject({ tableId: 'sales', rows: 10 });
+    expect(slice!.path).toBe(slicePath(server.dataDir, 'sales', slice!.key));
+    expect(slice!.sha256).toBe(await sha256File(slice!.path));
+    expect(slice!.sha256).not.toBe(sales.hash);
+    const row = await server.ctx.repos.policySlices.get(slice!.key);
+    expect(row).toMatchObject({
+      table_id: 'sales',
+      table_hash: sales.hash,
+      rows: 10,
+      size_bytes: slice!.size_bytes,
+    });
+    // Found on disk afterwards: no second build.
+    await slices.ensure(sales, view);
+    expect(slices.builds - before).toBe(1);
+  });
+
+  it('keeps column order and types; a hashed column becomes VARCHAR, a nulled one keeps its type', async () => {
+    const slice = await server.ctx.policies.slices.ensure(
+      sales,
+      sliceView(null, [
+        { column: 'customer', mask: 'hash' },
+        { column: 'amount', mask: 'null' },
+      ]),
+    );
+    const duck = await openDuck();
+    try {
+      const columns = await queryRows<{ column_name: string; column_type: string }>(
+        duck.conn,
+        `DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(slice.path)})`,
+      );
+      expect(columns.map((c) => [c.column_name, c.column_type])).toEqual([
+        ['id', 'BIGINT'],
+        ['region', 'VARCHAR'],
+        ['customer', 'VARCHAR'],
+        ['amount', 'INTEGER'],
+      ]);
+      const [nulls] = await queryRows<{ n: bigint }>(
+        duck.conn,
+        `SELECT count(*) AS n FROM read_parquet(${quoteLiteral(slice.path)}) WHERE amount IS NOT NULL OR customer LIKE 'c%'`,
+      );
+      expect(nulls?.n).toBe(0n);
+    } finally {
+      duck.close();
+    }
+    // The salt never lands in the file.
+    expect((await readFile(slice.path)).includes(Buffer.from(SALT))).toBe(false);
+  });
+
+  it('keys a binding by table hash, filter, masks and (only when hashing) the salt version', () => {
+    const eu = sliceView("region = 'EU'");
+    const hashed = sliceView("region = 'EU'", [{ column: 'customer', mask: 'hash' }]);
+    expect(sliceKey('h1', eu, 'v1')).toBe(sliceKey('h1', eu, 'v2'));
+    expect(sliceKey('h1', hashed, 'v1')).not.toBe(sliceKey('h1', hashed, 'v2'));
+    expect(sliceKey('h1', eu, null)).not.toBe(sliceKey('h2', eu, null));
+    expect(sliceKey('h1', eu, null)).not.toBe(sliceKey('h1', sliceView("region = 'US'"), null));
+    expect(sliceKey('h1', eu, null)).not.toBe(sliceKey('h1', hashed, 'v1'));
+  });
+
+  it('answers 503 slice_pending with Retry-After after slice_wait_seconds, and the build goes on', async () => {
+    let release!: () => void;
+    const saltGate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The key's salt read answers at once; the build's own salt read is held.
+    const view = sliceView("region = 'LATAM'", [{ column: 'customer', mask: 'hash' }]);
+    let calls = 0;
+    const gated = new PolicySlices({
+      dataDir: server.dataDir,
+      repo: server.ctx.repos.policySlices,
+      salt: async () => {
+        calls += 1;
+        if (calls > 1) await saltGate;
+        return { salt: SALT, saltVersion: 'slow' };
+      },
+      waitSeconds: 1,
+      threads: 1,
+      log: { error: () => undefined },
+    });
+    const error = await gated.ensure(sales, view).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'slice_pending', status: 503, retryAfter: 1 });
+    release();
+    const slice = await gated.ensure(sales, view);
+    expect(gated.builds).toBe(1);
+    expect(slice.rows).toBe(10);
+    expect((await stat(slice.path)).isFile()).toBe(true);
+  });
+});
