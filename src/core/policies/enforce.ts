@@ -1,8 +1,10 @@
+import type { ManifestTable } from '../../contract/index.js';
 import type { Principal } from '../access/decide.js';
 import type { ViewMapRow } from '../orchestrator/view-map.js';
 import type { PublishedGeneration } from '../query/published-views.js';
 import type { BindingResolver, TableBinding } from '../query/types.js';
-import { type PolicySalt, type PolicySlices, type Slice, sliceKey } from './slices.js';
+import type { Repositories, SyncState } from '../state/repositories/index.js';
+import { type PolicySalt, type PolicySlices, type Slice, type SliceTable, sliceKey } from './slices.js';
 import type { EffectiveView } from './types.js';
 
 /**
@@ -121,4 +123,73 @@ export async function policyAudit(
     for (const policy of view.policies) ids.add(policy.id);
   }
   return bound ? { policies: [...ids].sort() } : {};
+}
+
+/** A bound reader's view of one table with, for a local table, their slice. */
+export interface BoundTable {
+  view: EffectiveView;
+  slice: Slice | null;
+}
+
+/**
+ * The bound reader's views of `tableIds` (absent = read whole) with their slices. Used by the
+ * file paths (manifest, downloads, catalog figures), which read `sync_state` rather than the view
+ * map; both carry the same content hash, so the key is the sandbox's. `load` is asked only for
+ * bound tables.
+ */
+export async function boundTablesOf(
+  enforcement: PolicyEnforcement | undefined,
+  principal: Principal,
+  tableIds: readonly string[],
+  load: (tableId: string) => Promise<SliceTable | null>,
+): Promise<Map<string, BoundTable>> {
+  const out = new Map<string, BoundTable>();
+  if (!enforcement || !isBoundReader(principal) || tableIds.length === 0) return out;
+  const views = await enforcement.effectiveViews(principal, tableIds);
+  await Promise.all(
+    [...views].map(async ([tableId, view]) => {
+      const table = await load(tableId);
+      const local = table !== null && table.query_mode === 'local' && table.hash !== null;
+      out.set(tableId, { view, slice: local ? await enforcement.slices.ensure(table, view) : null });
+    }),
+  );
+  return out;
+}
+
+/** What a slice is built from, as `sync_state` records a published table. */
+export async function publishedTable(
+  repos: Pick<Repositories, 'syncState'>,
+  tableId: string,
+): Promise<SliceTable | null> {
+  const state = await repos.syncState.getState(tableId);
+  return state?.status === 'ok' ? sliceTableOf(state) : null;
+}
+
+export function sliceTableOf(state: SyncState): SliceTable {
+  return {
+    table_id: state.table_id,
+    hash: state.hash,
+    layout: state.layout,
+    files: state.files,
+    query_mode: state.query_mode,
+  };
+}
+
+/** A bound reader's manifest entry (12 §3): the slice as one file named `<table_id>.parquet`. */
+export function slicedManifestEntry(entry: ManifestTable, bound: BoundTable): ManifestTable {
+  const policy = {
+    names: bound.view.policies.map((p) => p.name),
+    masked_columns: bound.view.masks.map((m) => ({ column: m.column, mask: m.mask })),
+  };
+  const { slice } = bound;
+  if (!slice) return { ...entry, policy };
+  return {
+    ...entry,
+    layout: 'single',
+    rows: slice.rows,
+    size_bytes: slice.size_bytes,
+    hash: slice.sha256,
+    files: [{ name: `${entry.id}.parquet`, size: slice.size_bytes, hash: slice.sha256 }],
+    policy,
+  };
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDuck, queryOne, queryRows, toNumber } from '../duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
@@ -10,6 +11,7 @@ import type { ViewMapRow } from '../orchestrator/view-map.js';
 import { lockDown } from '../query/lockdown.js';
 import type { PolicySlicesRepository } from '../state/repositories/index.js';
 import { sha256File } from '../sync/hashing.js';
+import type { OpenedFile } from '../sync/published-file.js';
 import type { EffectiveView, MaskedColumn, TableColumn } from './types.js';
 
 /**
@@ -269,6 +271,26 @@ export class PolicySlices {
       duck.close();
       await rm(scratch, { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * Opens a slice for streaming and checks it is the recorded file (no symlink, same size), like a
+ * published file (02 §4); null when it is gone or was replaced.
+ */
+export async function openSliceFile(slice: Slice): Promise<OpenedFile | null> {
+  const handle = await open(slice.path, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
+  if (!handle) return null;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size !== slice.size_bytes) {
+      await handle.close();
+      return null;
+    }
+    return { handle, size: info.size, mtime: info.mtime };
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
   }
 }
 
