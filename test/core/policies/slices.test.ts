@@ -1,9 +1,12 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuck, queryRows } from '../../../src/core/duckdb/engine.js';
 import { quoteLiteral } from '../../../src/core/duckdb/sql.js';
+import { unusedCutoff } from '../../../src/core/policies/slice-gc.js';
 import { PolicySlices, type SliceTable, sliceKey, slicePath } from '../../../src/core/policies/slices.js';
 import { sha256File } from '../../../src/core/sync/hashing.js';
+import { runMaintenance } from '../../../src/core/usecases/maintenance.js';
 import { type TestServer, withServer } from '../../support/server.js';
 import { publishCrm, SALT, SALT_VERSION, sliceView } from './policy-fixture.js';
 
@@ -118,5 +121,58 @@ describe('policy slices (12 §3)', () => {
     expect(gated.builds).toBe(1);
     expect(slice.rows).toBe(10);
     expect((await stat(slice.path)).isFile()).toBe(true);
+  });
+
+  it('maintenance deletes unused slices and those of a changed or unpublished table, file and row', async () => {
+    const slices = server.ctx.policies.slices;
+    const kept = await slices.ensure(sales, sliceView("region = 'EU' AND id < 20"));
+    const unused = await slices.ensure(sales, sliceView("region = 'EU' AND id < 30"));
+    const changed = await slices.ensure(sales, sliceView("region = 'EU' AND id < 40"));
+    const db = server.ctx.db;
+    await db
+      .updateTable('policy_slices')
+      .set({ last_used_at: '2020-01-01T00:00:00.000Z' })
+      .where('slice_key', '=', unused.key)
+      .execute();
+    await db
+      .updateTable('policy_slices')
+      .set({ table_hash: 'older-content' })
+      .where('slice_key', '=', changed.key)
+      .execute();
+    const orphanKey = 'f'.repeat(64);
+    const orphanPath = slicePath(server.dataDir, 'gone', orphanKey);
+    await mkdir(dirname(orphanPath), { recursive: true });
+    await writeFile(orphanPath, 'x');
+    await server.ctx.repos.policySlices.upsert({
+      slice_key: orphanKey,
+      table_id: 'gone',
+      table_hash: 'h',
+      binding_hash: orphanKey,
+      rows: 0,
+      size_bytes: 1,
+      sha256: 'h',
+    });
+
+    const report = await runMaintenance(server.ctx, null);
+    expect(report.pruned.policy_slices).toBe(3);
+    for (const doomed of [unused.path, changed.path, orphanPath])
+      expect(await stat(doomed).catch(() => null)).toBeNull();
+    expect((await stat(kept.path)).isFile()).toBe(true);
+    const left = (await server.ctx.repos.policySlices.list()).map((r) => r.slice_key);
+    expect(left).toContain(kept.key);
+    expect(left).not.toContain(unused.key);
+    expect(left).not.toContain(changed.key);
+    expect(left).not.toContain(orphanKey);
+    // A deleted slice asked for again is built again, at the same key.
+    const rebuilt = await slices.ensure(sales, sliceView("region = 'EU' AND id < 30"));
+    expect(rebuilt.key).toBe(unused.key);
+    expect((await stat(rebuilt.path)).isFile()).toBe(true);
+  });
+
+  it('counts "unused" from slice_ttl_days, or with 0 from the previous maintenance run', () => {
+    const now = new Date('2026-04-09T12:00:00.000Z');
+    expect(unusedCutoff(now, 7, '2026-04-09T00:00:00.000Z')).toBe('2026-04-02T12:00:00.000Z');
+    expect(unusedCutoff(now, 0, '2026-04-08T03:00:00.000Z')).toBe('2026-04-08T03:00:00.000Z');
+    expect(unusedCutoff(now, 0, null)).toBe('2026-04-09T12:00:00.000Z');
   });
 });
