@@ -2,7 +2,9 @@ import { describeParquet } from '../core/catalog/columns.js';
 import { AgnesError } from '../core/errors.js';
 import type { PolicyEnforcement } from '../core/policies/enforce.js';
 import { loadEffectiveViews } from '../core/policies/load.js';
+import { SliceProfiles } from '../core/policies/slice-profiles.js';
 import { type PolicySalt, PolicySlices } from '../core/policies/slices.js';
+import { type ProfileOptions, profileTable } from '../core/profiler/index.js';
 import type { QueryEngine } from '../core/query/engine.js';
 import type { Repositories } from '../core/state/repositories/index.js';
 
@@ -11,6 +13,7 @@ export interface PolicyEnforcementParts {
   repos: Repositories;
   query: QueryEngine;
   settings: { slice_wait_seconds: number };
+  profiler: ProfileOptions;
   /** DuckDB threads of one slice build (`query.threads`). */
   threads: number;
   /** The salt of `hash` masks (12 §6); without one, a hashed binding fails closed. */
@@ -42,7 +45,27 @@ export function createPolicyEnforcement(parts: PolicyEnforcementParts): PolicyEn
     threads: parts.threads,
     log: parts.log,
   });
+  // The table's own description, strategy and key are the reader's to fill in: one slice
+  // profile serves every table entry that shares its key.
+  const profiles = new SliceProfiles(
+    (slice) =>
+      profileTable(
+        {
+          tableId: slice.tableId,
+          files: [slice.path],
+          description: '',
+          syncStrategy: '',
+          primaryKey: [],
+          extractedAt: null,
+          sourceHash: slice.sha256,
+          sizeBytes: slice.size_bytes,
+        },
+        parts.profiler,
+      ),
+    parts.settings.slice_wait_seconds,
+  );
   return {
+    profiles,
     effectiveViews: (principal, tableIds) =>
       loadEffectiveViews({ repos, parser: query.parser, columnsOf }, principal, tableIds),
     boundTables: (tableIds) => repos.policySlices.boundTables(tableIds),

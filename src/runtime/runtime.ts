@@ -140,6 +140,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     repos,
     query,
     settings: config.policies,
+    profiler: config.profiler,
     threads: config.query.threads,
     log,
     ...(options.policySalt ? { salt: options.policySalt } : {}),

@@ -4,6 +4,7 @@ import type { ViewMapRow } from '../orchestrator/view-map.js';
 import type { PublishedGeneration } from '../query/published-views.js';
 import type { BindingResolver, TableBinding } from '../query/types.js';
 import type { Repositories, SyncState } from '../state/repositories/index.js';
+import type { SliceProfiles } from './slice-profiles.js';
 import { type PolicySalt, type PolicySlices, type Slice, type SliceTable, sliceKey } from './slices.js';
 import type { EffectiveView } from './types.js';
 
@@ -18,6 +19,8 @@ export interface PolicyEnforcement {
   /** Which of `tableIds` are policy-bound at all (admins' `policy_bypass` audit). */
   boundTables(tableIds: readonly string[]): Promise<Set<string>>;
   slices: PolicySlices;
+  /** Profiles of slices, computed on demand and cached by slice key. */
+  profiles: SliceProfiles;
   salt(): Promise<PolicySalt>;
 }
 

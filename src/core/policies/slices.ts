@@ -165,29 +165,8 @@ export class PolicySlices {
     return this.#wait(build);
   }
 
-  async #wait(build: Promise<Slice>): Promise<Slice> {
-    const seconds = this.#options.waitSeconds;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            Object.assign(
-              new AgnesError(
-                'slice_pending',
-                'your view of this table is still being prepared; try again shortly',
-              ),
-              { retryAfter: Math.min(seconds, 10) },
-            ),
-          ),
-        seconds * 1000,
-      );
-    });
-    try {
-      return await Promise.race([build, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  #wait(build: Promise<Slice>): Promise<Slice> {
+    return waitForSlice(build, this.#options.waitSeconds);
   }
 
   /** A recorded slice whose file is still there with the recorded size. */
@@ -291,6 +270,34 @@ export async function openSliceFile(slice: Slice): Promise<OpenedFile | null> {
   } catch (error) {
     await handle.close().catch(() => undefined);
     throw error;
+  }
+}
+
+/**
+ * Waits at most `seconds` for work a request needs from a slice (the slice, its profile), then
+ * 503 `slice_pending` with `Retry-After`; the work itself goes on.
+ */
+export async function waitForSlice<T>(work: Promise<T>, seconds: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          Object.assign(
+            new AgnesError(
+              'slice_pending',
+              'your view of this table is still being prepared; try again shortly',
+            ),
+            { retryAfter: Math.min(seconds, 10) },
+          ),
+        ),
+      seconds * 1000,
+    );
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -198,6 +198,39 @@ describe('row policies on the query path (12 §3)', () => {
     expect(audits.items[0]?.params).toMatchObject({ table: 'sales', policies: ['p-eu'] });
   });
 
+  it("shows a bound reader the slice's figures and a profile of the slice without masked columns", async () => {
+    views.set('sales', sliceView(EU, [{ column: 'amount', mask: 'null' }]));
+    const list = await call(server, 'GET', '/api/catalog/tables', { auth: reader.auth });
+    const listed = list.body.tables.find((t: { id: string }) => t.id === 'sales');
+    expect(listed).toMatchObject({ rows: 10 });
+    const detail = await call(server, 'GET', '/api/catalog/tables/sales', { auth: reader.auth });
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ rows: 10, sync: { rows: 10, layout: 'single', file_count: 1 } });
+    expect(detail.body.columns.map((c: { name: string }) => c.name)).toEqual([
+      'id',
+      'region',
+      'customer',
+      'amount',
+    ]);
+    const adminDetail = await call(server, 'GET', '/api/catalog/tables/sales', { auth: admin.auth });
+    expect(adminDetail.body).toMatchObject({ rows: 40 });
+
+    const profile = await call(server, 'GET', '/api/catalog/profile/sales', { auth: reader.auth });
+    expect(profile.status, profile.text).toBe(200);
+    expect(profile.body.row_count).toBe(10);
+    const columns = profile.body.columns as {
+      name: string;
+      max?: number;
+      top_values?: { value: string }[];
+    }[];
+    expect(columns.map((c) => c.name)).toEqual(['id', 'region', 'customer']);
+    // No figure from hidden rows: the largest EU id is 36, the table's is 39.
+    expect(columns.find((c) => c.name === 'id')?.max).toBe(36);
+    const regions = columns.find((c) => c.name === 'region')?.top_values?.map((v) => v.value);
+    expect(regions).toEqual(['EU']);
+    expect(JSON.stringify(profile.body.sample_rows)).not.toContain('amount');
+  });
+
   describe('defence in depth: the tree walk switched off', () => {
     let unguarded: QueryEngine;
     const salesFile = () => join(server.dataDir, 'extracts', 'crm', 'data', 'sales.parquet');
