@@ -5,6 +5,7 @@ import { openDuck, queryRows } from '../../../src/core/duckdb/engine.js';
 import { quoteLiteral } from '../../../src/core/duckdb/sql.js';
 import { unusedCutoff } from '../../../src/core/policies/slice-gc.js';
 import { PolicySlices, type SliceTable, sliceKey, slicePath } from '../../../src/core/policies/slices.js';
+import { sandboxKey } from '../../../src/core/query/sandbox-cache.js';
 import { sha256File } from '../../../src/core/sync/hashing.js';
 import { runMaintenance } from '../../../src/core/usecases/maintenance.js';
 import { type TestServer, withServer } from '../../support/server.js';
@@ -167,6 +168,18 @@ describe('policy slices (12 §3)', () => {
     const rebuilt = await slices.ensure(sales, sliceView("region = 'EU' AND id < 30"));
     expect(rebuilt.key).toBe(unused.key);
     expect((await stat(rebuilt.path)).isFile()).toBe(true);
+  });
+
+  it('gives a sandbox per binding: the cache key covers the slice keys, not only the grant set', () => {
+    const binding = (key: string) => new Map([['sales', { kind: 'slice' as const, key, path: `/s/${key}` }]]);
+    expect(sandboxKey(3, ['plain', 'sales'])).toBe(sandboxKey(3, ['plain', 'sales'], new Map()));
+    expect(sandboxKey(3, ['plain', 'sales'], binding('a'))).not.toBe(sandboxKey(3, ['plain', 'sales']));
+    expect(sandboxKey(3, ['plain', 'sales'], binding('a'))).not.toBe(
+      sandboxKey(3, ['plain', 'sales'], binding('b')),
+    );
+    expect(sandboxKey(3, ['plain', 'sales'], binding('a'))).toBe(
+      sandboxKey(3, ['plain', 'sales'], binding('a')),
+    );
   });
 
   it('counts "unused" from slice_ttl_days, or with 0 from the previous maintenance run', () => {
