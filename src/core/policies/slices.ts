@@ -146,13 +146,27 @@ export class PolicySlices {
    * build goes on after a 503 `slice_pending`, and the retry finds it done.
    */
   async ensure(table: SliceTable, view: EffectiveView): Promise<Slice> {
+    const found = await this.#find(table, view);
+    return 'slice' in found ? found.slice : this.#wait(found.build);
+  }
+
+  /**
+   * The slice if it is built already, else null with its build started: for listings, which show
+   * no figures rather than wait.
+   */
+  async peek(table: SliceTable, view: EffectiveView): Promise<Slice | null> {
+    const found = await this.#find(table, view);
+    return 'slice' in found ? found.slice : null;
+  }
+
+  async #find(table: SliceTable, view: EffectiveView): Promise<{ slice: Slice } | { build: Promise<Slice> }> {
     const key = await this.keyOf(table, view);
     const inFlight = this.#building.get(key);
-    if (inFlight) return this.#wait(inFlight);
+    if (inFlight) return { build: inFlight };
     const existing = await this.#existing(table.table_id, key);
     if (existing) {
       await this.#touch(key);
-      return existing;
+      return { slice: existing };
     }
     // Checked again: another request may have started the build while this one looked on disk.
     let build = this.#building.get(key);
@@ -162,7 +176,7 @@ export class PolicySlices {
       build.catch(() => undefined);
       this.#building.set(key, build);
     }
-    return this.#wait(build);
+    return { build };
   }
 
   #wait(build: Promise<Slice>): Promise<Slice> {

@@ -188,7 +188,7 @@ async function listedSlices(
     [...views].map(async ([id, view]) => {
       const state = stateOf.get(id);
       const local = state?.status === 'ok' && state.query_mode === 'local' && state.hash !== null;
-      const slice = local ? await policies.slices.ensure(sliceTableOf(state), view).catch(() => null) : null;
+      const slice = local ? await policies.slices.peek(sliceTableOf(state), view).catch(() => null) : null;
       out.set(id, { view, slice });
     }),
   );

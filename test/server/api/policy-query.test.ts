@@ -17,6 +17,7 @@ import {
   storePolicy,
 } from '../../core/policies/policy-fixture.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
+import { plainUser, sessionToken } from './fixtures.js';
 
 const NO_RATE_LIMIT = { auth: { rate_limits: { query: { max: 100_000, window_seconds: 60 } } } };
 const EU = "region = 'EU'";
@@ -200,12 +201,16 @@ describe('row policies on the query path (12 §3)', () => {
 
   it("shows a bound reader the slice's figures and a profile of the slice without masked columns", async () => {
     views.set('sales', sliceView(EU, [{ column: 'amount', mask: 'null' }]));
-    const list = await call(server, 'GET', '/api/catalog/tables', { auth: reader.auth });
-    const listed = list.body.tables.find((t: { id: string }) => t.id === 'sales');
-    expect(listed).toMatchObject({ rows: 10 });
+    const listedSales = async () =>
+      (await call(server, 'GET', '/api/catalog/tables', { auth: reader.auth })).body.tables.find(
+        (t: { id: string }) => t.id === 'sales',
+      );
+    // A list never waits for a build: no figures (never the table's) until the slice exists.
+    expect(await listedSales()).toMatchObject({ rows: null, size_bytes: null });
     const detail = await call(server, 'GET', '/api/catalog/tables/sales', { auth: reader.auth });
     expect(detail.status).toBe(200);
     expect(detail.body).toMatchObject({ rows: 10, sync: { rows: 10, layout: 'single', file_count: 1 } });
+    expect(await listedSales()).toMatchObject({ rows: 10 });
     expect(detail.body.columns.map((c: { name: string }) => c.name)).toEqual([
       'id',
       'region',
@@ -229,6 +234,31 @@ describe('row policies on the query path (12 §3)', () => {
     const regions = columns.find((c) => c.name === 'region')?.top_values?.map((v) => v.value);
     expect(regions).toEqual(['EU']);
     expect(JSON.stringify(profile.body.sample_rows)).not.toContain('amount');
+  });
+
+  it('builds the slice once for 20 concurrent first requests by 20 readers with one binding', async () => {
+    views.set('sales', sliceView("region = 'LATAM'"));
+    const readers = await Promise.all(Array.from({ length: 20 }, () => plainUser(server.ctx)));
+    for (const user of readers)
+      await server.ctx.repos.permissions.grantUser(user.id, {
+        dataset: 'crm.*',
+        access: 'read',
+        granted_by: admin.id,
+      });
+    const tokens = await Promise.all(
+      readers.map(async (user) => `Bearer ${await sessionToken(server.ctx, user.id)}`),
+    );
+    const builds = server.ctx.policies.slices.builds;
+    const answers = await Promise.all(
+      tokens.map((auth) =>
+        call(server, 'POST', '/api/query', {
+          auth,
+          body: { sql: "SELECT count(*) FROM sales WHERE region = 'LATAM'" },
+        }),
+      ),
+    );
+    expect(answers.map((a) => [a.status, a.body.rows?.[0]?.[0]])).toEqual(Array(20).fill([200, 10]));
+    expect(server.ctx.policies.slices.builds - builds).toBe(1);
   });
 
   describe('defence in depth: the tree walk switched off', () => {
