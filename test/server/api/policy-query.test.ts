@@ -16,6 +16,7 @@ import {
   sliceView,
   storePolicy,
 } from '../../core/policies/policy-fixture.js';
+import { httpClient, tool } from '../../support/mcp.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
 import { plainUser, sessionToken } from './fixtures.js';
 
@@ -259,6 +260,23 @@ describe('row policies on the query path (12 §3)', () => {
     );
     expect(answers.map((a) => [a.status, a.body.rows?.[0]?.[0]])).toEqual(Array(20).fill([200, 10]));
     expect(server.ctx.policies.slices.builds - builds).toBe(1);
+  });
+
+  it("binds the MCP query tool and audits the call's policies", async () => {
+    views.set('sales', sliceView(EU));
+    const { client } = await httpClient(server.url, reader.auth);
+    try {
+      const answer = await tool(client, 'query', { sql: 'SELECT count(*) AS mcp_count FROM sales' });
+      expect(answer.structured).toMatchObject({ rows: [[10]] });
+    } finally {
+      await client.close();
+    }
+    await expect
+      .poll(async () => {
+        const entries = await server.ctx.repos.audit.list({ action: 'mcp.query' }, { page: 1, per_page: 5 });
+        return entries.items[0]?.params;
+      })
+      .toMatchObject({ policies: ['p-eu'] });
   });
 
   describe('defence in depth: the tree walk switched off', () => {
