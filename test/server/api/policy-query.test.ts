@@ -88,6 +88,24 @@ describe('row policies on the query path (12 §3)', () => {
     expect(paramsOf('audited_admin')).toMatchObject({ policy_bypass: 'admin' });
     expect(paramsOf('audited_plain')).not.toHaveProperty('policies');
     expect(paramsOf('audited_plain')).not.toHaveProperty('policy_bypass');
+    // An admin's preview and download of a bound table say so too; the file is the table's own.
+    expect(
+      (await call(server, 'GET', '/api/catalog/tables/sales/preview', { auth: admin.auth })).status,
+    ).toBe(200);
+    const download = await fetch(`${server.url}/api/data/sales/download`, {
+      headers: { authorization: admin.auth },
+    });
+    expect(download.headers.get('etag')).toBe(
+      `"${(await server.ctx.repos.syncState.getState('sales'))!.hash}"`,
+    );
+    await download.arrayBuffer();
+    for (const action of ['catalog.preview', 'data.download']) {
+      const latest = await server.ctx.repos.audit.list({ action }, { page: 1, per_page: 1 });
+      expect([action, latest.items[0]?.params]).toEqual([
+        action,
+        expect.objectContaining({ policy_bypass: 'admin' }),
+      ]);
+    }
   });
 
   it('binds preview and export too', async () => {
