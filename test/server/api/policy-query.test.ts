@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuck, queryRows } from '../../../src/core/duckdb/engine.js';
 import { quoteLiteral } from '../../../src/core/duckdb/sql.js';
 import { QueryPolicies } from '../../../src/core/policies/enforce.js';
-import type { SliceTable } from '../../../src/core/policies/slices.js';
+import { PolicySlices, type SliceTable } from '../../../src/core/policies/slices.js';
 import type { EffectiveView } from '../../../src/core/policies/types.js';
 import { QueryEngine, type QueryRequest } from '../../../src/core/query/engine.js';
 import {
@@ -295,6 +295,42 @@ describe('row policies on the query path (12 §3)', () => {
         return entries.items[0]?.params;
       })
       .toMatchObject({ policies: ['p-eu'] });
+  });
+
+  it('answers 503 slice_pending with Retry-After while the slice is built, and the retry gets it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const original = server.ctx.policies.slices;
+    // Builds whose salt read is held: the first request gives up after one second.
+    let saltReads = 0;
+    server.ctx.policies.slices = new PolicySlices({
+      dataDir: server.dataDir,
+      repo: server.ctx.repos.policySlices,
+      salt: async () => {
+        saltReads += 1;
+        if (saltReads > 1) await gate;
+        return { salt: SALT, saltVersion: 'pending-test' };
+      },
+      waitSeconds: 1,
+      threads: 1,
+      log: { error: () => undefined },
+    });
+    try {
+      views.set('sales', sliceView("region = 'APAC'", [{ column: 'customer', mask: 'hash' }]));
+      const body = { sql: 'SELECT count(*) FROM sales' };
+      const pending = await call(server, 'POST', '/api/query', { auth: reader.auth, body });
+      expect(pending.status).toBe(503);
+      expect(pending.body.code).toBe('slice_pending');
+      expect(pending.headers.get('retry-after')).toBe('1');
+      release();
+      await expect
+        .poll(async () => (await call(server, 'POST', '/api/query', { auth: reader.auth, body })).body.rows)
+        .toEqual([[10]]);
+    } finally {
+      server.ctx.policies.slices = original;
+    }
   });
 
   describe('defence in depth: the tree walk switched off', () => {
