@@ -45,8 +45,8 @@ export function createPolicyEnforcement(parts: PolicyEnforcementParts): PolicyEn
     threads: parts.threads,
     log: parts.log,
   });
-  // The table's own description, strategy and key are the reader's to fill in: one slice
-  // profile serves every table entry that shares its key.
+  // Only the rows' figures: the catalog adds the table's description, strategy and key from its
+  // stored profile, so one cached profile serves every reader with that slice key.
   const profiles = new SliceProfiles(
     (slice) =>
       profileTable(
