@@ -14,7 +14,7 @@ import { orchestratorStateStore } from '../core/orchestrator/state-store.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import { QueryEngine } from '../core/query/engine.js';
 import { ScriptRunner } from '../core/scripts/runner.js';
-import { openStateDb, type StateDb } from '../core/state/db.js';
+import { openStateDb, postgresStore, type StateDb } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
 import { type Clock, systemClock } from '../core/time.js';
@@ -81,7 +81,7 @@ export interface RuntimeOptions {
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, dataDir, log } = options;
   const env = options.env ?? process.env;
-  const db = openStateDb(dataDir);
+  const db = openStateDb(dataDir, postgresStore(config.state, env.DATABASE_URL));
   try {
     await migrateToLatest(db);
   } catch (error) {
