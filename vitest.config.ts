@@ -34,6 +34,7 @@ const PROCESS_TESTS = [
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
   'test/support/bwrap-setup.test.ts',
+  'test/support/postgres-setup.test.ts',
   'test/support/summary-reporter.test.ts',
 ];
 
