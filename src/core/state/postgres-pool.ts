@@ -31,6 +31,21 @@ const PORTABLE_TYPES: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/** The state store's server could not be reached or refused the login (11 §3: exit 1 naming the host). */
+export class StateStoreConnectionError extends Error {
+  constructor(where: string, cause: unknown) {
+    const reason = cause instanceof Error && cause.message ? cause.message : String(cause);
+    super(`cannot connect to the PostgreSQL state store at ${where}: ${reason}`, { cause });
+    this.name = 'StateStoreConnectionError';
+  }
+}
+
+/** `host:port/database` of a postgres URL: what an operator needs to find it, never the password. */
+export function describeStore(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname}`;
+}
+
 export function postgresPool(store: PostgresStore): pg.Pool {
   const pool = new Pool({
     connectionString: store.url,
@@ -41,5 +56,15 @@ export function postgresPool(store: PostgresStore): pg.Pool {
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would end
   // the process. The next query gets a fresh client (or the connection error) instead.
   pool.on('error', () => {});
+  const where = describeStore(store.url);
+  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+  // Kysely takes its connections through the promise form of connect().
+  pool.connect = (async () => {
+    try {
+      return await connect();
+    } catch (error) {
+      throw new StateStoreConnectionError(where, error);
+    }
+  }) as typeof pool.connect;
   return pool;
 }
