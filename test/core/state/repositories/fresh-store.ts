@@ -95,10 +95,10 @@ export async function openTestDatabase(options: { migrated: boolean }): Promise<
   }
   const url = inject('postgresUrl');
   const name = `agnes_test_${randomUUID().replaceAll('-', '')}`;
-  await adminQuery(
-    url,
-    options.migrated ? `CREATE DATABASE ${name} TEMPLATE agnes_template` : `CREATE DATABASE ${name}`,
-  );
+  // FILE_COPY (PostgreSQL 15+) copies the template's few files instead of logging every page:
+  // several times faster for a small database on a cluster that never syncs.
+  const template = options.migrated ? 'agnes_template' : 'template1';
+  await adminQuery(url, `CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`);
   const postgres: PostgresStore = { url: `${url}${name}`, poolSize: 10, connectTimeoutSeconds: 30 };
   const db = openStateDb(dataDir, postgres);
   return {
