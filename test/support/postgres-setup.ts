@@ -90,7 +90,11 @@ async function startCluster(initdb: string): Promise<{ cluster: Cluster; url: st
     SUPERUSER,
     '--auth=trust',
     '--encoding=UTF8',
+    // A linguistic default collation, as production databases have (en_US.UTF-8 and the like):
+    // the suite then shows that ordering does not depend on it.
     '--locale=C',
+    '--locale-provider=icu',
+    '--icu-locale=en-US',
     '--no-sync',
   ]);
   // Durability is of no use to a cluster deleted after the run; without it tests run faster.

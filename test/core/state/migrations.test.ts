@@ -140,6 +140,28 @@ describe('migrateToLatest', () => {
       }
     });
 
+  it('gives text columns bytewise order and case-sensitive equality on every dialect', async () => {
+    await migrateToLatest(db);
+    const at = '2026-01-01T00:00:00.000Z';
+    await db
+      .insertInto('groups')
+      .values(
+        ['beta', 'Alpha', '_ops', 'alpha'].map((name) => ({
+          id: name,
+          name,
+          name_key: name,
+          created_at: at,
+        })),
+      )
+      .execute();
+
+    const sorted = await db.selectFrom('groups').select('name').orderBy('name').execute();
+    const equal = await db.selectFrom('groups').select('id').where('name', '=', 'ALPHA').execute();
+
+    expect(sorted.map((row) => row.name)).toEqual(['Alpha', '_ops', 'alpha', 'beta']);
+    expect(equal).toEqual([]);
+  });
+
   it('is a no-op when run again', async () => {
     await migrateToLatest(db);
     const versionRows = await db.selectFrom('schema_version').selectAll().execute();
