@@ -103,6 +103,8 @@ async function startCluster(initdb: string): Promise<{ cluster: Cluster; url: st
     "-c listen_addresses='127.0.0.1'",
     `-c unix_socket_directories='${dir}'`,
     '-c max_connections=300',
+    // Not UTC, as many servers are not: the store must not depend on the server's time zone.
+    "-c timezone='America/New_York'",
     '-c fsync=off',
     '-c synchronous_commit=off',
     '-c full_page_writes=off',

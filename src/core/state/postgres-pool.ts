@@ -52,6 +52,9 @@ export function postgresPool(store: PostgresStore): pg.Pool {
     max: store.poolSize,
     connectionTimeoutMillis: store.connectTimeoutSeconds * 1000,
     types: PORTABLE_TYPES,
+    // A timestamp written without an offset means UTC, as everywhere else in Agnes, whatever time
+    // zone the server defaults to.
+    options: '-c TimeZone=UTC',
   });
   // An idle client whose server went away emits 'error' on the pool; unhandled, that would end
   // the process. The next query gets a fresh client (or the connection error) instead.

@@ -50,6 +50,7 @@ describe('the PostgreSQL state store', () => {
       it('come back in the shapes SQLite rows have: ISO Z timestamps, numbers, booleans, parsed JSON', async () => {
         const { rows } = await sql<Record<string, unknown>>`SELECT
             '2025-03-04 05:06:07.891234+02'::timestamptz AS at,
+            '2025-03-04 05:06:07'::timestamptz AS without_offset,
             9007199254740991::bigint AS big,
             (SELECT count(*) FROM (VALUES (1), (2)) AS v(n)) AS counted,
             sum(x) AS summed,
@@ -60,6 +61,7 @@ describe('the PostgreSQL state store', () => {
         expect(rows).toEqual([
           {
             at: '2025-03-04T03:06:07.891Z',
+            without_offset: '2025-03-04T05:06:07.000Z',
             big: 9007199254740991,
             counted: 2,
             summed: 3,
