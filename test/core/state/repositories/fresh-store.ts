@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterEach, beforeEach, inject } from 'vitest';
 import {
   openStateDb,
@@ -17,6 +16,8 @@ import {
   type User,
 } from '../../../../src/core/state/repositories/index.js';
 import type { Clock } from '../../../../src/core/time.js';
+import { adminQuery } from '../../../support/postgres-cluster.js';
+import { TEMPLATE_DATABASE } from '../../../support/postgres-setup.js';
 
 /** A clock the test moves by hand, so timestamps and expiry are deterministic. */
 export class ManualClock implements Clock {
@@ -63,16 +64,6 @@ export interface TestDatabase {
   remove(): Promise<void>;
 }
 
-async function adminQuery(url: string, statement: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: `${url}postgres` });
-  await admin.connect();
-  try {
-    await admin.query(statement);
-  } finally {
-    await admin.end();
-  }
-}
-
 /**
  * A new, empty store on this project's dialect, or (`migrated`) one with every migration applied —
  * on PostgreSQL a copy of the template the setup migrated once, which is much faster than
@@ -97,7 +88,7 @@ export async function openTestDatabase(options: { migrated: boolean }): Promise<
   const name = `agnes_test_${randomUUID().replaceAll('-', '')}`;
   // FILE_COPY (PostgreSQL 15+) copies the template's few files instead of logging every page:
   // several times faster for a small database on a cluster that never syncs.
-  const template = options.migrated ? 'agnes_template' : 'template1';
+  const template = options.migrated ? TEMPLATE_DATABASE : 'template1';
   await adminQuery(url, `CREATE DATABASE ${name} TEMPLATE ${template} STRATEGY FILE_COPY`);
   const postgres: PostgresStore = { url: `${url}${name}`, poolSize: 10, connectTimeoutSeconds: 30 };
   const db = openStateDb(dataDir, postgres);
