@@ -112,6 +112,29 @@ describe('migrateToLatest', () => {
     expect(await repos.revisions.catalog()).toBeGreaterThan(updated);
   });
 
+  it('moves the principals and grants revisions with the writes that change them, not a token’s last use', async () => {
+    await migrateToLatest(db);
+    const { revisions, users, tokens, permissions } = createRepositories(db);
+    const user = await users.create({ email: 'p@example.com' });
+    const token = await tokens.create({
+      user_id: user.id,
+      name: 't',
+      token_hash: 'h',
+      prefix: 'p',
+      expires_at: null,
+    });
+    const principals = await revisions.principals();
+    const grants = await revisions.grants();
+
+    await tokens.touchLastUsed(token.id, '127.0.0.1');
+    expect(await revisions.principals()).toBe(principals);
+    await tokens.revoke(token.id, user.id);
+    expect(await revisions.principals()).toBeGreaterThan(principals);
+    expect(await revisions.grants()).toBe(grants);
+    await permissions.grantUser(user.id, { dataset: 'orders', access: 'read', granted_by: null });
+    expect(await revisions.grants()).toBeGreaterThan(grants);
+  });
+
   it('gives the scheduler an index for the newest sync starts', async () => {
     await migrateToLatest(db);
     const plan = await planOf(
