@@ -57,7 +57,7 @@ export function openStateDb(dataDir: string, postgres?: PostgresStore): StateDb 
 }
 
 /** Which database a store (or a transaction on it) runs on; health shows it (13 §3). */
-// biome-ignore lint/suspicious/noExplicitAny: migrations pass a Kysely of their own time's schema
+// biome-ignore lint/suspicious/noExplicitAny: migrations ask too, with a Kysely of their own time's schema
 export function stateDialect(db: Kysely<any>): StateDialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }

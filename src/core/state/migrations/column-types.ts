@@ -1,4 +1,5 @@
-import { type ColumnDataType, type Expression, type Kysely, PostgresAdapter, sql } from 'kysely';
+import { type ColumnDataType, type Expression, type Kysely, sql } from 'kysely';
+import { stateDialect } from '../db.js';
 
 /** The portable column types of 02-data-contracts.md §5, per dialect. */
 export interface PortableTypes {
@@ -12,7 +13,7 @@ export interface PortableTypes {
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run against whatever schema exists at their time
 export function portableTypes(db: Kysely<any>): PortableTypes {
-  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+  if (stateDialect(db) === 'postgres') {
     // Text compares and sorts bytewise, as SQLite's BINARY collation does, whatever the database's
     // default collation: pages, sorted lists and equality are then the same on both dialects.
     const text = sql`text collate "C"`;
