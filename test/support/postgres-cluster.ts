@@ -72,50 +72,58 @@ export async function startPostgresCluster(initdb = resolveTool(POSTGRESQL)): Pr
     asOwner: owner?.prefix ?? [],
   };
   const port = await freePort();
-  run(cluster, 'initdb', [
-    '-D',
-    cluster.data,
-    '-U',
-    SUPERUSER,
-    '--auth=trust',
-    '--encoding=UTF8',
-    // A linguistic default collation, as production databases have (en_US.UTF-8 and the like):
-    // the suite then shows that ordering does not depend on it.
-    '--locale=C',
-    '--locale-provider=icu',
-    '--icu-locale=en-US',
-    '--no-sync',
-  ]);
-  // Durability is of no use to a cluster deleted after the run; without it tests run faster.
-  const settings = [
-    `-p ${port}`,
-    "-c listen_addresses='127.0.0.1'",
-    `-c unix_socket_directories='${dir}'`,
-    '-c max_connections=300',
-    // Not UTC, as many servers are not: the store must not depend on the server's time zone.
-    "-c timezone='America/New_York'",
-    '-c fsync=off',
-    '-c synchronous_commit=off',
-    '-c full_page_writes=off',
-  ].join(' ');
-  run(cluster, 'pg_ctl', [
-    'start',
-    '-D',
-    cluster.data,
-    '-w',
-    '-t',
-    '60',
-    '-l',
-    join(dir, 'server.log'),
-    '-o',
-    settings,
-  ]);
+  try {
+    run(cluster, 'initdb', [
+      '-D',
+      cluster.data,
+      '-U',
+      SUPERUSER,
+      '--auth=trust',
+      '--encoding=UTF8',
+      // A linguistic default collation, as production databases have (en_US.UTF-8 and the like):
+      // the suite then shows that ordering does not depend on it.
+      '--locale=C',
+      '--locale-provider=icu',
+      '--icu-locale=en-US',
+      '--no-sync',
+    ]);
+    // Durability is of no use to a cluster deleted after the run; without it tests run faster.
+    const settings = [
+      `-p ${port}`,
+      "-c listen_addresses='127.0.0.1'",
+      `-c unix_socket_directories='${dir}'`,
+      '-c max_connections=300',
+      // Not UTC, as many servers are not: the store must not depend on the server's time zone.
+      "-c timezone='America/New_York'",
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
+    ].join(' ');
+    run(cluster, 'pg_ctl', [
+      'start',
+      '-D',
+      cluster.data,
+      '-w',
+      '-t',
+      '60',
+      '-l',
+      join(dir, 'server.log'),
+      '-o',
+      settings,
+    ]);
+  } catch (error) {
+    // Whatever part started goes again: a failed start leaves no server and no directory behind.
+    stopCluster(cluster, { ignoreFailure: true });
+    throw error;
+  }
   return { url: `postgres://${SUPERUSER}@127.0.0.1:${port}/`, stop: () => stopCluster(cluster) };
 }
 
-function stopCluster(cluster: Cluster): void {
+function stopCluster(cluster: Cluster, options: { ignoreFailure?: boolean } = {}): void {
   try {
     run(cluster, 'pg_ctl', ['stop', '-D', cluster.data, '-m', 'immediate', '-w']);
+  } catch (error) {
+    if (!options.ignoreFailure) throw error;
   } finally {
     rmSync(cluster.dir, { recursive: true, force: true });
   }
