@@ -17,7 +17,7 @@ import type { PolicyEnforcement } from '../core/policies/enforce.js';
 import { type PolicySalt, resolvePolicySalt } from '../core/policies/salt.js';
 import { QueryEngine } from '../core/query/engine.js';
 import { ScriptRunner } from '../core/scripts/runner.js';
-import { openStateDb, type StateDb } from '../core/state/db.js';
+import { openStateDb, postgresStore, type StateDb } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
 import { type Clock, systemClock } from '../core/time.js';
@@ -93,7 +93,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const env = options.env ?? process.env;
   // Before anything is opened: a salt refused is a startup error with nothing to clean up.
   const policySalt = resolvePolicySalt(env, dataDir);
-  const db = openStateDb(dataDir);
+  const db = openStateDb(dataDir, postgresStore(config.state, env.DATABASE_URL));
   try {
     await migrateToLatest(db);
   } catch (error) {
