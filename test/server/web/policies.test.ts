@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { call } from '../../support/server.js';
+import { browserSuite, checkPage, eventually, newPage, signIn, submitAndReload } from './browser.js';
+
+/** Row and column policies in a real browser (12 §5): the admin Policies section and the attributes editor. */
+describe('web UI: row policies', () => {
+  const suite = browserSuite();
+
+  it('adds a policy, shows a refused filter inline, edits it, and confirms that deleting the last one unbinds the table', async () => {
+    const tracked = await newPage(suite.browser, suite.server);
+    const { page } = tracked;
+    await signIn(tracked, suite.shop.admin);
+    await page.goto('/admin/tables');
+    await page.getByRole('link', { name: 'orders', exact: true }).click();
+    await page.waitForURL('**/admin/tables/orders');
+    expect(await page.locator('main').textContent()).toContain('No policies');
+    await checkPage(tracked, 'admin-table-policies-empty');
+
+    await page.getByLabel('Name', { exact: true }).fill('Open orders');
+    await page.getByLabel('Row filter').fill('order_id IN (SELECT customer_id FROM customers)');
+    await page.getByLabel('Everyone').check();
+    await page.getByRole('button', { name: 'Add policy' }).click();
+    const error = page.locator('#policy-error');
+    await eventually(() => error.textContent()).toContain('(invalid_policy)');
+    expect(await error.isVisible()).toBe(true);
+    // The filter's text is never echoed back in the refusal (12 §2).
+    expect(await error.textContent()).not.toContain('customers');
+    expect(tracked.problems.splice(0).every((p) => /status of 422/.test(p))).toBe(true);
+    await checkPage(tracked, 'admin-table-policies-refused');
+
+    await page.getByLabel('Row filter').fill("status = 'open'");
+    await page.getByLabel('customer_id').selectOption('hash');
+    await submitAndReload(page, () => page.getByRole('button', { name: 'Add policy' }).click());
+    const row = page.locator('main table tbody tr', { hasText: 'Open orders' });
+    expect(await row.textContent()).toContain("status = 'open'");
+    expect(await row.textContent()).toContain('everyone');
+    expect(await row.textContent()).toContain('customer_id (hash)');
+    expect(await row.textContent()).toContain('enabled');
+    await checkPage(tracked, 'admin-table-policies');
+
+    await page.getByRole('link', { name: 'Edit policy Open orders' }).click();
+    await page.waitForURL('**/admin/tables/orders?edit=*');
+    expect(await page.getByLabel('Row filter').inputValue()).toBe("status = 'open'");
+    expect(await page.getByLabel('customer_id').inputValue()).toBe('hash');
+    await page.getByLabel('Row filter').fill("status = 'closed'");
+    await page.getByLabel('Everyone').uncheck();
+    await page.getByLabel('Users').selectOption({ label: suite.shop.analyst.email });
+    await page.getByLabel('Enabled').uncheck();
+    await checkPage(tracked, 'admin-table-policy-edit');
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/admin/tables/orders' && url.search === ''),
+      page.getByRole('button', { name: 'Save policy' }).click(),
+    ]);
+    const edited = page.locator('main table tbody tr', { hasText: 'Open orders' });
+    expect(await edited.textContent()).toContain("status = 'closed'");
+    expect(await edited.textContent()).toContain(suite.shop.analyst.email);
+    expect(await edited.textContent()).toContain('disabled');
+    const { body } = await call(suite.server, 'GET', '/api/admin/tables/orders/policies', {
+      auth: suite.shop.admin.auth,
+    });
+    expect(body.policies).toHaveLength(1);
+    expect(body.policies[0]).toMatchObject({
+      row_filter: "status = 'closed'",
+      applies_to: { everyone: false, users: [suite.shop.analyst.id], groups: [] },
+      masked_columns: [{ column: 'customer_id', mask: 'hash' }],
+      enabled: false,
+    });
+
+    const confirmations: string[] = [];
+    page.on('dialog', (dialog) => {
+      confirmations.push(dialog.message());
+    });
+    await submitAndReload(page, () =>
+      page.getByRole('button', { name: 'Delete policy Open orders' }).click(),
+    );
+    expect(confirmations).toHaveLength(1);
+    expect(confirmations[0]).toContain('last policy of orders');
+    expect(confirmations[0]).toContain('UNBINDS the table');
+    expect(await page.locator('main').textContent()).toContain('No policies');
+    expect(tracked.problems).toEqual([]);
+    await tracked.context.close();
+  });
+
+  it('edits a user’s attributes, keeping values exactly as typed, beside the derived ones', async () => {
+    const tracked = await newPage(suite.browser, suite.server);
+    const { page } = tracked;
+    const { analyst } = suite.shop;
+    await signIn(tracked, suite.shop.admin);
+    await page.goto('/admin/users');
+    await page.locator(`a[href="/admin/users/${analyst.id}"]`).click();
+    await page.waitForURL(`**/admin/users/${analyst.id}`);
+    expect(await page.locator('dl.facts').last().textContent()).toContain(analyst.email);
+    await checkPage(tracked, 'admin-user-attributes-empty');
+
+    await page.getByLabel('Key').fill('regions');
+    await page.getByLabel('Values (one per line)').fill("EU\n o'brien \nEU");
+    await page.getByRole('button', { name: 'Add attribute' }).click();
+    await page.getByLabel('Key').last().fill('teams');
+    await page.getByLabel('Values (one per line)').last().fill('red');
+    await submitAndReload(page, () => page.getByRole('button', { name: 'Save attributes' }).click());
+    const { body } = await call(suite.server, 'GET', `/api/admin/users/${analyst.id}/attributes`, {
+      auth: suite.shop.admin.auth,
+    });
+    expect(body.attributes).toEqual({ regions: ['EU', " o'brien "], teams: ['red'] });
+    expect(await page.getByLabel('Key').first().inputValue()).toBe('regions');
+    expect(await page.getByLabel('Values (one per line)').first().inputValue()).toBe("EU\n o'brien ");
+    await checkPage(tracked, 'admin-user-attributes');
+
+    await page.getByLabel('Key').last().fill('user_id');
+    await page.getByRole('button', { name: 'Save attributes' }).click();
+    await eventually(() => page.locator('#attributes-form [data-status]').textContent()).toContain('derived');
+    expect(tracked.problems.splice(0).every((p) => /status of 422/.test(p))).toBe(true);
+
+    await page.getByRole('button', { name: 'Remove' }).last().click();
+    await submitAndReload(page, () => page.getByRole('button', { name: 'Save attributes' }).click());
+    const after = await call(suite.server, 'GET', `/api/admin/users/${analyst.id}/attributes`, {
+      auth: suite.shop.admin.auth,
+    });
+    expect(after.body.attributes).toEqual({ regions: ['EU', " o'brien "] });
+    expect(tracked.problems).toEqual([]);
+    await tracked.context.close();
+  });
+});
