@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CliHome,
+  type CliServer,
+  cliHome,
+  loginWithToken,
+  runDa,
+  withCliServer,
+} from '../support/cli.js';
+
+/** `da admin policies …` and `da admin users attributes …` against the real server (06 §5.3, 12 §5). */
+describe('da admin policies and attributes', { timeout: 180_000 }, () => {
+  let fixture: CliServer;
+  let admin: CliHome;
+  let analyst: CliHome;
+  const da = (...args: string[]) => runDa(args, { env: admin.env });
+  const json = async (...args: string[]) => {
+    const result = await da(...args, '--json');
+    if (result.code !== 0)
+      throw new Error(`da ${args.join(' ')} exited ${result.code}: ${result.stdout}${result.stderr}`);
+    return JSON.parse(result.stdout);
+  };
+
+  beforeAll(async () => {
+    fixture = await withCliServer();
+    admin = await cliHome();
+    analyst = await cliHome();
+    await loginWithToken(admin, fixture.server.url, fixture.admin);
+    await loginWithToken(analyst, fixture.server.url, fixture.analyst);
+  });
+  afterAll(async () => {
+    await fixture.close();
+    await admin.cleanup();
+    await analyst.cleanup();
+  });
+
+  it('sets and gets a user’s attributes by email, values kept as given, the derived ones beside them', async () => {
+    const email = fixture.analyst.email;
+    const set = await json('admin', 'users', 'attributes', 'set', email, "regions=EU,o'brien,EU", 'teams=');
+    expect(set.attributes).toEqual({ regions: ['EU', "o'brien"], teams: [] });
+    const got = await json('admin', 'users', 'attributes', 'get', fixture.analyst.id);
+    expect(got).toEqual({
+      attributes: { regions: ['EU', "o'brien"], teams: [] },
+      derived: { email, user_id: fixture.analyst.id, groups: [] },
+    });
+    const text = await da('admin', 'users', 'attributes', 'get', email);
+    expect(text.stdout).toContain("regions = EU, o'brien");
+    expect(text.stdout).toContain(`email = ${email}`);
+
+    const derived = await da('admin', 'users', 'attributes', 'set', email, 'user_id=x', '--json');
+    expect(derived.code).toBe(1);
+    expect(JSON.parse(derived.stdout).error).toMatchObject({ code: 'validation_failed', status: 422 });
+    const malformed = await da('admin', 'users', 'attributes', 'set', email, 'no-equals-sign');
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toBe('error: expected KEY=VALUE[,VALUE…], got no-equals-sign\n');
+
+    expect((await json('admin', 'users', 'attributes', 'set', email)).attributes).toEqual({});
+  });
+
+  it('adds, lists, updates and removes a policy; a hostile filter is refused with the rule, not the text', async () => {
+    const email = fixture.analyst.email;
+    const hostile = await da(
+      'admin',
+      'policies',
+      'add',
+      'orders',
+      '--name',
+      'Sneaky',
+      '--everyone',
+      '--filter',
+      'id IN (SELECT id FROM salaries)',
+    );
+    expect(hostile.code).toBe(1);
+    expect(hostile.stderr).toMatch(/^error: .*subquer/);
+    expect(hostile.stderr).not.toContain('salaries');
+    expect((await da('admin', 'policies', 'add', 'orders', '--name', 'Nobody')).code).toBe(2);
+
+    const added = await json(
+      'admin',
+      'policies',
+      'add',
+      'orders',
+      '--name',
+      'Low ids',
+      '--description',
+      'first ten',
+      '--filter',
+      'id < 10',
+      '--user',
+      email,
+      '--mask',
+      'label=hash',
+      '--mask',
+      'amount:null',
+    );
+    expect(added).toMatchObject({
+      table_id: 'orders',
+      name: 'Low ids',
+      description: 'first ten',
+      row_filter: 'id < 10',
+      applies_to: { everyone: false, users: [fixture.analyst.id], groups: [] },
+      masked_columns: [
+        { column: 'label', mask: 'hash' },
+        { column: 'amount', mask: 'null' },
+      ],
+      enabled: true,
+      error: null,
+    });
+    const duplicate = await da('admin', 'policies', 'add', 'orders', '--name', 'low IDS', '--everyone');
+    expect(duplicate.code).toBe(1);
+
+    const listed = await json('admin', 'policies', 'list', 'orders');
+    expect(listed.policies.map((p: { id: string }) => p.id)).toEqual([added.id]);
+    const text = await da('admin', 'policies', 'list', 'orders');
+    expect(text.stdout).toContain(`Low ids (enabled, id ${added.id})`);
+    expect(text.stdout).toContain(`applies to  ${email}`);
+    expect(text.stdout).toContain('masks       label=hash, amount=null');
+
+    const updated = await json(
+      'admin',
+      'policies',
+      'update',
+      added.id,
+      '--filter',
+      '',
+      '--everyone',
+      '--clear-masks',
+      '--disabled',
+    );
+    expect(updated).toMatchObject({
+      name: 'Low ids',
+      row_filter: null,
+      applies_to: { everyone: true, users: [], groups: [] },
+      masked_columns: [],
+      enabled: false,
+    });
+    expect((await da('admin', 'policies', 'update', added.id)).code).toBe(2);
+    expect((await da('admin', 'policies', 'update', added.id, '--mask', 'label=blur')).code).toBe(2);
+    const unknown = await da('admin', 'policies', 'update', added.id, '--mask', 'nope=hash', '--json');
+    expect(JSON.parse(unknown.stdout).error).toMatchObject({ code: 'invalid_policy', status: 422 });
+
+    expect(await json('admin', 'policies', 'rm', added.id)).toEqual({ deleted: added.id });
+    expect((await da('admin', 'policies', 'rm', added.id)).code).toBe(5);
+    expect((await da('admin', 'policies', 'list', 'orders')).stdout).toBe(
+      'No policies: orders is not bound.\n',
+    );
+    expect((await da('admin', 'policies', 'list', 'no_such_table')).code).toBe(5);
+  });
+
+  it('refuses an analyst with exit 4', async () => {
+    for (const args of [
+      ['admin', 'policies', 'list', 'orders'],
+      ['admin', 'users', 'attributes', 'get', fixture.analyst.id],
+    ]) {
+      const result = await runDa(args, { env: analyst.env });
+      expect(result.code, args.join(' ')).toBe(4);
+    }
+  });
+});
