@@ -83,3 +83,26 @@ export function remoteTables(manifest: Manifest): string[] {
     .map((t) => t.id)
     .sort();
 }
+
+/** What a policy-bound reader's manifest entry says (12 §3): the policies and the masked columns. */
+export interface TablePolicyMark {
+  names: string[];
+  masked_columns: { column: string; mask: 'null' | 'hash' }[];
+}
+
+/** The manifest's policy-bound tables of the caller (12 §5: `da status` and `da catalog` mark them). */
+export function filteredTables(manifest: Manifest): Map<string, TablePolicyMark> {
+  const marks = new Map<string, TablePolicyMark>();
+  for (const table of Object.values(manifest.tables)) {
+    const policy = (table as { policy?: TablePolicyMark }).policy;
+    if (policy) marks.set(table.id, policy);
+  }
+  return marks;
+}
+
+/** `orders (policy EU rows; masked email=hash)`. */
+export function policyMarkText(id: string, mark: TablePolicyMark): string {
+  const masks = mark.masked_columns.map((m) => `${m.column}=${m.mask}`).join(', ');
+  const names = mark.names.length > 0 ? `policy ${mark.names.join(', ')}` : 'no rows: no policy applies';
+  return `${id} (${names}${masks ? `; masked ${masks}` : ''})`;
+}

@@ -147,6 +147,25 @@ describe('da admin policies and attributes', { timeout: 180_000 }, () => {
     expect((await da('admin', 'policies', 'list', 'no_such_table')).code).toBe(5);
   });
 
+  it('da catalog lists the readable tables, unmarked while no policy binds them', async () => {
+    const listed = await runDa(['catalog', '--json'], { env: analyst.env });
+    expect(listed.code).toBe(0);
+    const doc = JSON.parse(listed.stdout);
+    const ids = doc.tables.map((t: { id: string }) => t.id);
+    expect(ids).toEqual(expect.arrayContaining(['orders', 'holidays', 'events']));
+    expect(ids).not.toContain('salaries');
+    expect(doc.tables.find((t: { id: string }) => t.id === 'orders')).toMatchObject({
+      name: 'Orders',
+      policy: null,
+    });
+    const text = await runDa(['catalog', '--search', 'customer'], { env: analyst.env });
+    expect(text.stdout.split('\n')[0]).toMatch(/^id +name +dataset +mode +rows +updated +policy$/);
+    expect(text.stdout).toContain('Orders');
+    expect(text.stdout).not.toContain('holidays');
+    const status = JSON.parse((await runDa(['status', '--json'], { env: analyst.env })).stdout);
+    expect(status.local.filtered).toEqual([]);
+  });
+
   it('refuses an analyst with exit 4', async () => {
     for (const args of [
       ['admin', 'policies', 'list', 'orders'],
