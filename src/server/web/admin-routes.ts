@@ -92,9 +92,13 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
       repos.syncState.listStates(),
       repos.jobs.list({}, { page: 1, per_page: 15 }),
     ]);
+    const policies = await repos.policies.listForTables(tables.map((t) => t.id));
+    const policyCounts = new Map<string, number>();
+    for (const p of policies) policyCounts.set(p.table_id, (policyCounts.get(p.table_id) ?? 0) + 1);
     return AdminTablesPage({
       ctx,
       tables,
+      policyCounts,
       states: new Map(states.map((s) => [s.table_id, s])),
       sources: [...new Set([...sources.map((s) => s.name), ...tables.map((t) => t.source)])].sort(),
       jobs: jobs.items,

@@ -37,6 +37,10 @@ describe('web UI: row policies', () => {
     expect(await row.textContent()).toContain('customer_id (hash)');
     expect(await row.textContent()).toContain('enabled');
     await checkPage(tracked, 'admin-table-policies');
+    await page.goto('/admin/tables');
+    const registryRow = page.locator('tr', { has: page.locator('code', { hasText: /^orders$/ }) });
+    expect(await registryRow.textContent()).toContain('1 row policy');
+    await page.goto('/admin/tables/orders');
 
     await page.getByRole('link', { name: 'Edit policy Open orders' }).click();
     await page.waitForURL('**/admin/tables/orders?edit=*');

@@ -22,6 +22,8 @@ function Checkbox(props: { id: string; name: string; label: string; checked?: bo
   );
 }
 
+const policyCount = (n: number) => (n === 1 ? '1 row policy' : `${n} row policies`);
+
 function EditTable(props: { ctx: PageContext; table: RegistryEntry }) {
   const { table } = props;
   const id = (field: string) => `edit-${table.id}-${field}`;
@@ -74,6 +76,8 @@ function EditTable(props: { ctx: PageContext; table: RegistryEntry }) {
 export function AdminTablesPage(props: {
   ctx: PageContext;
   tables: RegistryEntry[];
+  /** Policies per table: a table with any is bound (12 §1). */
+  policyCounts: Map<string, number>;
   states: Map<string, SyncState>;
   sources: string[];
   jobs: Job[];
@@ -172,6 +176,14 @@ export function AdminTablesPage(props: {
                 <td>
                   {t.is_public ? <Badge>public</Badge> : null}{' '}
                   {t.is_discoverable ? <Badge>discoverable</Badge> : <Badge>hidden</Badge>}
+                  {props.policyCounts.has(t.id) ? (
+                    <>
+                      {' '}
+                      <a href={`/admin/tables/${encodeURIComponent(t.id)}`}>
+                        <Badge tone="warn">{policyCount(props.policyCounts.get(t.id) ?? 0)}</Badge>
+                      </a>
+                    </>
+                  ) : null}
                 </td>
                 <td>
                   <Badge tone={statusTone(state?.status ?? 'pending')}>{state?.status ?? 'not synced'}</Badge>
