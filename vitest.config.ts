@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 const BROWSER_TESTS = 'test/server/web/**/*.test.ts';
 
+/** The state store's contract suite: run by `unit` on SQLite and by `postgres` on PostgreSQL (13 §2). */
+const STATE_TESTS = 'test/core/state/**/*.test.ts';
+
 /** Tests that run admin scripts in the real bubblewrap sandbox (08 §6). */
 const SANDBOX_TESTS = ['test/core/scripts/sandbox.test.ts', 'test/server/api/scripts.test.ts'];
 
@@ -34,6 +37,7 @@ const PROCESS_TESTS = [
   // A nested vitest run.
   'test/support/chromium-setup.test.ts',
   'test/support/bwrap-setup.test.ts',
+  'test/support/postgres-setup.test.ts',
   'test/support/summary-reporter.test.ts',
 ];
 
@@ -65,6 +69,11 @@ export default defineConfig({
           include: [BROWSER_TESTS],
           globalSetup: ['./test/support/chromium-setup.ts'],
         },
+      },
+      {
+        extends: true,
+        // Starts a throwaway PostgreSQL cluster (finding or installing PostgreSQL) before any test.
+        test: { name: 'postgres', include: [STATE_TESTS], globalSetup: ['./test/support/postgres-setup.ts'] },
       },
       {
         extends: true,

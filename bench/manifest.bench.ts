@@ -13,7 +13,7 @@ const ABSOLUTE_LIMIT_MS = 50;
  * 3 groups holding 100 grants in all: 10 bucket wildcards (group 1), 20 + 20 single tables
  * (groups 2 and 3) and 50 direct table grants.
  */
-async function seed(ctx: Runtime, tables: number): Promise<string> {
+export async function seedManifest(ctx: Runtime, tables: number): Promise<string> {
   const ids = Array.from({ length: tables }, (_, i) => `t_${String(i).padStart(5, '0')}`);
   const bucketOf = (i: number) => `b${String(i % BUCKETS).padStart(2, '0')}`;
   for (const [i, id] of ids.entries())
@@ -80,7 +80,7 @@ const benchmark: Benchmark = {
     const iterations = ctx.smoke ? 5 : 200;
     const server = await benchServer(ctx.workDir);
     try {
-      const auth = await seed(server.ctx, tables);
+      const auth = await seedManifest(server.ctx, tables);
       const url = `${server.url}/api/sync/manifest`;
       let listed = 0;
       const manifest = async () => {

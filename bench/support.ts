@@ -67,10 +67,15 @@ export async function openInstance(dataDir: string): Promise<BenchInstance> {
  * The real server for HTTP benchmarks, in `workDir`, logging at warn, with every rate limit raised
  * above the load generated, so no measured request is answered 429 (10 §1).
  */
-export function benchServer(workDir: string, config: Record<string, unknown> = {}): Promise<TestServer> {
+export function benchServer(
+  workDir: string,
+  config: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+): Promise<TestServer> {
   const high = { max: 100_000_000, window_seconds: 60 };
   return withServer({
     dataDir: workDir,
+    env,
     config: {
       server: { log_level: 'warn' },
       auth: { rate_limits: { default: high, upload: high, query: high } },

@@ -53,6 +53,10 @@ export const HealthDetailedSchema = Type.Object({
       Type.Object({ status: Status, queue_depth: Type.Integer(), last_event_at: NullableTimestamp }),
     ),
     users: Type.Optional(Type.Object({ count: Type.Integer() })),
+    /** Admins only: which database holds the state (13 §3). */
+    state_store: Type.Optional(
+      Type.Object({ dialect: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]) }),
+    ),
   }),
 });
 export type HealthDetailed = Static<typeof HealthDetailedSchema>;

@@ -11,6 +11,9 @@ export const MaintenanceReportSchema = Type.Object({
     pending_codes: Type.Integer(),
     jira_events: Type.Integer(),
     jira_deleted_issues: Type.Integer(),
+    policy_slices: Type.Integer({
+      description: 'Policy slices deleted: unused, or of a changed or unpublished table',
+    }),
   }),
   memory_expired: Type.Integer({
     description: 'Approved or mandatory items past their review date, now expired',

@@ -9,6 +9,15 @@ const ManifestFileSchema = Type.Object({
   hash: Type.String(),
 });
 
+/** What a policy-bound reader's entry says about their view (12 §3): policy names and masked columns. */
+export const ManifestPolicySchema = Type.Object({
+  names: Type.Array(Type.String()),
+  masked_columns: Type.Array(
+    Type.Object({ column: Type.String(), mask: Type.Union([Type.Literal('null'), Type.Literal('hash')]) }),
+  ),
+});
+export type ManifestPolicy = Static<typeof ManifestPolicySchema>;
+
 export const ManifestTableSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
@@ -22,6 +31,8 @@ export const ManifestTableSchema = Type.Object({
   hash: NullableString,
   updated: NullableTimestamp,
   files: Type.Array(ManifestFileSchema),
+  /** Present when the reader is policy-bound: the entry describes their slice, not the table. */
+  policy: Type.Optional(ManifestPolicySchema),
 });
 export type ManifestTable = Static<typeof ManifestTableSchema>;
 

@@ -1,4 +1,4 @@
-import { openStateDb } from '../core/state/db.js';
+import { openStateDb, postgresStore } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
 import { type Instance, loadInstance } from './instance.js';
@@ -15,7 +15,10 @@ export interface OperatorState {
  */
 export async function openOperatorState(): Promise<OperatorState> {
   const instance = loadInstance({ logToStderr: true });
-  const db = openStateDb(instance.loaded.dataDir);
+  const db = openStateDb(
+    instance.loaded.dataDir,
+    postgresStore(instance.loaded.config.state, instance.env.DATABASE_URL),
+  );
   try {
     await migrateToLatest(db);
   } catch (error) {

@@ -13,13 +13,15 @@ import { SyncOrchestrator } from '../core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../core/orchestrator/state-store.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
 import { PublishedColumns } from '../core/policies/columns.js';
+import type { PolicyEnforcement } from '../core/policies/enforce.js';
 import { type PolicySalt, resolvePolicySalt } from '../core/policies/salt.js';
 import { QueryEngine } from '../core/query/engine.js';
 import { ScriptRunner } from '../core/scripts/runner.js';
-import { openStateDb, type StateDb } from '../core/state/db.js';
+import { openStateDb, postgresStore, type StateDb } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
 import { type Clock, systemClock } from '../core/time.js';
+import { createPolicyEnforcement } from './policies.js';
 import { type Service, ServiceList } from './services.js';
 
 /**
@@ -43,6 +45,8 @@ export interface Runtime {
   jobs: JobRunner;
   /** The one query engine (05): guard, sandboxes and limits for every caller-provided SQL. */
   query: QueryEngine;
+  /** Row policies on every read path (12 §3): effective views, slices, the salt. */
+  policies: PolicyEnforcement;
   /** Admin scripts in their sandbox (08 §6); bwrap is probed when the services start. */
   scripts: ScriptRunner;
   /** OpenMetadata enrichment of the catalog (07 §6), or null when it is not configured. */
@@ -89,7 +93,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const env = options.env ?? process.env;
   // Before anything is opened: a salt refused is a startup error with nothing to clean up.
   const policySalt = resolvePolicySalt(env, dataDir);
-  const db = openStateDb(dataDir);
+  const db = openStateDb(dataDir, postgresStore(config.state, env.DATABASE_URL));
   try {
     await migrateToLatest(db);
   } catch (error) {
@@ -136,6 +140,21 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     throw error;
   }
   const scripts = new ScriptRunner({ settings: config.scripts, dataDir, log });
+  const policyColumns = new PublishedColumns({
+    dataDir,
+    analyticsPath: orchestrator.analyticsPath,
+    profiles: repos.profiles,
+  });
+  const policies = createPolicyEnforcement({
+    dataDir,
+    repos,
+    config,
+    query,
+    columns: policyColumns,
+    salt: policySalt,
+    threads: config.query.threads,
+    log,
+  });
   // Stopped in reverse: running jobs are interrupted first, then queries, so that neither waits
   // on the other; the state store outlives them all.
   const services = new ServiceList(log, [
@@ -165,14 +184,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     orchestrator,
     jobs,
     query,
+    policies,
     scripts,
     catalogEnricher: openMetadataEnricher(config.openmetadata, log),
     policySalt,
-    policyColumns: new PublishedColumns({
-      dataDir,
-      analyticsPath: orchestrator.analyticsPath,
-      profiles: repos.profiles,
-    }),
+    policyColumns,
     push,
     services,
     log,

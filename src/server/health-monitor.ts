@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { errorMessage } from '../core/errors.js';
+import { type StateDialect, stateDialect } from '../core/state/db.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -34,6 +35,11 @@ export class HealthMonitor {
 
   constructor(ctx: Runtime) {
     this.#ctx = ctx;
+  }
+
+  /** Which database holds the state; fixed for the life of the process. */
+  stateStore(): { dialect: StateDialect } {
+    return { dialect: stateDialect(this.#ctx.db) };
   }
 
   snapshot(): Promise<HealthSnapshot> {

@@ -215,12 +215,11 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
 function checkDatabaseUrl(env: Env, problems: string[]): void {
   const url = env.DATABASE_URL;
   if (!url) return;
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    problems.push(
-      'DATABASE_URL: the Postgres backend is not available in this version; unset it to use SQLite',
-    );
-  } else {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
     problems.push('DATABASE_URL: must be a postgres:// URL (unset it to use SQLite)');
+  } else if (!URL.canParse(url)) {
+    // The URL itself is never echoed: it may hold the password.
+    problems.push('DATABASE_URL: is not a valid postgres:// URL');
   }
 }
 

@@ -291,6 +291,11 @@ const sections = (connectors: readonly Connector[]) => ({
     /** Slices unused this long are deleted by maintenance; 0 deletes every unused one. */
     slice_ttl_days: int(7, 0),
   }),
+  state: section({
+    /** Connections of the PostgreSQL state store (13 §2); unused with SQLite. */
+    pool_size: int(10, 1, 1000),
+    connect_timeout_seconds: int(30, 1, 600),
+  }),
   scheduler: section({
     /** Whether `agnes serve` runs the scheduler itself; off when a separate `agnes scheduler` runs. */
     in_process: bool(true),

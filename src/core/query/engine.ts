@@ -18,7 +18,7 @@ import { Sandbox, type SandboxLog } from './sandbox.js';
 import { SandboxCache } from './sandbox-cache.js';
 import { QuerySlots } from './slots.js';
 import { SqlParser } from './sql-parser.js';
-import type { ExportFormat, QueryCaller, TableAccess } from './types.js';
+import type { ExportFormat, QueryCaller, TableAccess, TableBinding } from './types.js';
 import { encodeValue, type JsonValue } from './value-encoding.js';
 
 export type QuerySettings = InstanceConfig['query'];
@@ -46,6 +46,8 @@ export interface QueryRequest {
   sql: string;
   /** For the log line of a refusal inside the engine (a possible guard bypass). */
   requestId: string;
+  /** Told the tables the statement reads once the guard has passed it (the policy audit, 12 §3). */
+  onChecked?: (tables: readonly string[]) => void;
 }
 
 export interface ExportStream {
@@ -127,7 +129,8 @@ export class QueryEngine {
     this.#cache = new SandboxCache({
       maxSize: options.settings.sandbox_cache_size,
       idleMs: options.idleMs ?? 10 * 60_000,
-      build: (key, published, grantSet) => Sandbox.build(key, published, grantSet, sandboxSettings),
+      build: (key, published, grantSet, bindings) =>
+        Sandbox.build(key, published, grantSet, sandboxSettings, bindings),
     });
     this.#slots = new QuerySlots({
       perUser: options.settings.per_user_concurrency,
@@ -208,13 +211,20 @@ export class QueryEngine {
     if (this.#closing) throw new AgnesError('unavailable', 'the server is shutting down');
     // Step 1 before the slots: an oversized text is refused without waiting for anything.
     checkSqlText(request.sql, this.#settings.max_sql_bytes);
+    // The caller's slices before a slot: waiting for a slice build holds no query slot.
+    const first = await this.#published.current();
+    const firstBindings = await bindingsIn(request.caller, first, readableSet(request.caller, first));
     const release = await this.#slots.acquire(request.caller.userId);
     let sandbox: Sandbox | null = null;
     try {
       const published = await this.#published.current();
       const readable = readableSet(request.caller, published);
       const checked = await this.#guard.check(request.sql, accessOf(request.caller, readable));
-      sandbox = await this.#sandboxFor(published, readable);
+      request.onChecked?.(checked.tables);
+      sandbox = await this.#sandboxFor(request.caller, published, readable, {
+        generation: first.generation,
+        bindings: firstBindings,
+      });
       const conn = await sandbox.connect();
       const acquired = sandbox;
       let expire!: (error: Error) => void;
@@ -253,12 +263,24 @@ export class QueryEngine {
     }
   }
 
-  /** The caller's sandbox for the newest generation (a rebuild may publish one meanwhile). */
-  async #sandboxFor(first: PublishedGeneration, readable: ReadonlySet<string>): Promise<Sandbox> {
+  /**
+   * The caller's sandbox for the newest generation (a rebuild may publish one meanwhile). The
+   * bindings resolved before the slot are reused while the generation is theirs.
+   */
+  async #sandboxFor(
+    caller: QueryCaller,
+    first: PublishedGeneration,
+    readable: ReadonlySet<string>,
+    resolved: { generation: number; bindings: ReadonlyMap<string, TableBinding> },
+  ): Promise<Sandbox> {
     let published = first;
     for (let attempt = 0; attempt < 5; attempt++) {
       const grantSet = [...readable].filter((id) => published.views.has(id)).sort();
-      const sandbox = await this.#cache.acquire(published, grantSet);
+      const bindings =
+        published.generation === resolved.generation
+          ? resolved.bindings
+          : await bindingsIn(caller, published, readable);
+      const sandbox = await this.#cache.acquire(published, grantSet, bindings);
       if (sandbox) return sandbox;
       published = await this.#published.current();
     }
@@ -358,6 +380,21 @@ function readableSet(caller: QueryCaller, published: PublishedGeneration): Reado
   const ids = caller.readable.map((id) => id.toLowerCase());
   if (caller.admin) ids.push(...published.views.keys());
   return new Set(ids);
+}
+
+const NO_BINDINGS: ReadonlyMap<string, TableBinding> = new Map();
+
+/** The caller's policy bindings of the readable tables published in `published` (12 §3). */
+async function bindingsIn(
+  caller: QueryCaller,
+  published: PublishedGeneration,
+  readable: ReadonlySet<string>,
+): Promise<ReadonlyMap<string, TableBinding>> {
+  if (!caller.bindings || caller.admin) return NO_BINDINGS;
+  return caller.bindings(
+    published,
+    [...readable].filter((id) => published.views.has(id)),
+  );
 }
 
 function accessOf(caller: QueryCaller, readable: ReadonlySet<string>): TableAccess {

@@ -1,13 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { PublishedGeneration } from './published-views.js';
 import type { Sandbox } from './sandbox.js';
+import type { TableBinding } from './types.js';
 
 export interface SandboxCacheOptions {
   /** `query.sandbox_cache_size`. */
   maxSize: number;
   /** Sandboxes idle this long are closed (10 minutes). */
   idleMs: number;
-  build(key: string, published: PublishedGeneration, grantSet: readonly string[]): Promise<Sandbox>;
+  build(
+    key: string,
+    published: PublishedGeneration,
+    grantSet: readonly string[],
+    bindings: ReadonlyMap<string, TableBinding>,
+  ): Promise<Sandbox>;
 }
 
 interface Entry {
@@ -16,13 +22,25 @@ interface Entry {
   sandbox: Sandbox | null;
 }
 
-/** The cache key of a grant set in a generation: the sorted table ids, hashed to keep keys short. */
-export function sandboxKey(generation: number, grantSet: readonly string[]): string {
-  return `${generation}:${createHash('sha256').update(grantSet.join(',')).digest('hex').slice(0, 32)}`;
+const NO_BINDINGS: ReadonlyMap<string, TableBinding> = new Map();
+
+/**
+ * The cache key of a grant set in a generation with the caller's policy bindings (12 §3): the
+ * sorted table ids and each bound table's binding key, hashed to keep keys short. A changed
+ * policy, attribute or membership changes a binding key, so the next request gets a new sandbox.
+ */
+export function sandboxKey(
+  generation: number,
+  grantSet: readonly string[],
+  bindings: ReadonlyMap<string, TableBinding> = NO_BINDINGS,
+): string {
+  const hash = createHash('sha256').update(grantSet.join(','));
+  for (const id of [...bindings.keys()].sort()) hash.update(`\n${id}=${bindings.get(id)!.key}`);
+  return `${generation}:${hash.digest('hex').slice(0, 32)}`;
 }
 
 /**
- * Sandboxes by `(generation, grant set)`, least recently used first out (05 §4). A sandbox leaving
+ * Sandboxes by `(generation, grant set, slice keys)`, least recently used first out (05 §4). A sandbox leaving
  * the cache (evicted, idle, or of an older generation) is retired: it takes no new queries and
  * closes once its running queries end. Concurrent requests for one key share one build.
  */
@@ -56,11 +74,15 @@ export class SandboxCache {
    * A sandbox for the grant set with a reference taken (`release()` it), or null when the
    * generation is older than one already seen: the caller reads the view map again.
    */
-  async acquire(published: PublishedGeneration, grantSet: readonly string[]): Promise<Sandbox | null> {
+  async acquire(
+    published: PublishedGeneration,
+    grantSet: readonly string[],
+    bindings: ReadonlyMap<string, TableBinding> = NO_BINDINGS,
+  ): Promise<Sandbox | null> {
     if (this.#closed) return null;
     if (published.generation < this.#newest) return null;
     if (published.generation > this.#newest) this.retireBefore(published.generation);
-    const key = sandboxKey(published.generation, grantSet);
+    const key = sandboxKey(published.generation, grantSet, bindings);
     let entry = this.#entries.get(key);
     if (entry) {
       // Most recently used last.
@@ -68,7 +90,7 @@ export class SandboxCache {
       this.#entries.set(key, entry);
     } else {
       const created: Entry = { generation: published.generation, promise: null!, sandbox: null };
-      created.promise = this.#options.build(key, published, grantSet).then((sandbox) => {
+      created.promise = this.#options.build(key, published, grantSet, bindings).then((sandbox) => {
         created.sandbox = sandbox;
         this.#live.add(sandbox);
         // Retired or closed while it was being built: nobody may use it.

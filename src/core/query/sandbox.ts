@@ -3,13 +3,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { toDuckSize } from '../config/size.js';
+import { queryRows } from '../duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { AgnesError, errorMessage } from '../errors.js';
 import { EXTRACT_FILE } from '../extract/contract.js';
 import type { AttachRemote } from '../extract/remote-attach.js';
 import type { RemoteAttachRecord, ViewMapRow } from '../orchestrator/view-map.js';
+import { maskedSelectList, whereOf } from '../policies/slices.js';
 import { lockDown, verifyLockedDown } from './lockdown.js';
 import type { PublishedGeneration } from './published-views.js';
+import type { TableBinding } from './types.js';
 
 /** How every sandbox of one engine is configured (05 §4). */
 export interface SandboxSettings {
@@ -38,15 +41,21 @@ interface BuildPlan {
   views: ViewMapRow[];
   sources: string[];
   remotes: RemoteAttachRecord[];
+  bindings: ReadonlyMap<string, TableBinding>;
 }
 
 function planFor(
   published: PublishedGeneration,
   grantSet: readonly string[],
+  bindings: ReadonlyMap<string, TableBinding>,
   settings: SandboxSettings,
 ): BuildPlan {
   const views = grantSet.map((id) => published.views.get(id)).filter((v): v is ViewMapRow => v !== undefined);
-  const sources = [...new Set(views.map((v) => v.source))].sort();
+  // A table read from its slice needs nothing of its source: an extract whose every granted
+  // table is sliced is not attached at all.
+  const sources = [
+    ...new Set(views.filter((v) => bindings.get(v.table_id)?.kind !== 'slice').map((v) => v.source)),
+  ].sort();
   const aliases = new Set(
     views.filter((v) => v.query_mode === 'remote' && v.remote_alias).map((v) => v.remote_alias!),
   );
@@ -57,13 +66,15 @@ function planFor(
       (r): r is RemoteAttachRecord =>
         r !== undefined && (r.extension === 'duckdb' || settings.remoteExtensions.has(r.extension)),
     );
-  return { views, sources, remotes };
+  return { views, sources, remotes, bindings };
 }
 
 /**
  * A DuckDB instance dedicated to one grant set in one generation (05 §4 the sandbox engine): the granted sources'
  * extracts attached read-only, one view per granted table and nothing else, external access off
  * except for the granted tables' files, configuration locked, and a self-check before first use.
+ * A policy-bound table (12 §3) is a view over the caller's slice file, which replaces the table's
+ * own files in the allow-list; a bound remote table's view applies the filter and masks itself.
  */
 export class Sandbox {
   readonly key: string;
@@ -91,6 +102,7 @@ export class Sandbox {
     published: PublishedGeneration,
     grantSet: readonly string[],
     settings: SandboxSettings,
+    bindings: ReadonlyMap<string, TableBinding> = new Map(),
   ): Promise<Sandbox> {
     const tempDir = join(settings.dataDir, 'tmp', 'query', randomBytes(8).toString('hex'));
     await mkdir(join(tempDir, 'export'), { recursive: true, mode: 0o700 });
@@ -109,7 +121,7 @@ export class Sandbox {
       const sandbox = new Sandbox(key, published.generation, instance, tempDir);
       const conn = await instance.connect();
       try {
-        await configure(conn, planFor(published, grantSet, settings), sandbox, settings);
+        await configure(conn, planFor(published, grantSet, bindings, settings), sandbox, settings);
         await verifyLockedDown(conn, settings.analyticsPath);
       } finally {
         conn.closeSync();
@@ -217,11 +229,21 @@ async function configure(
   }
   const ddl: string[] = [];
   for (const view of plan.views) {
+    const name = `main.${quoteIdent(view.view_name)}`;
+    const binding = plan.bindings.get(view.table_id);
+    if (binding?.kind === 'slice') {
+      ddl.push(`CREATE VIEW ${name} AS SELECT * FROM read_parquet(${quoteLiteral(binding.path)})`);
+      allowedPaths.push(binding.path);
+      continue;
+    }
     if (!attached.has(view.source)) continue;
     if (view.query_mode === 'remote' && !(view.remote_alias && remotes.has(view.remote_alias))) continue;
-    ddl.push(
-      `CREATE VIEW main.${quoteIdent(view.view_name)} AS SELECT * FROM ${quoteIdent(view.source)}.main.${quoteIdent(view.view_name)}`,
-    );
+    const source = `${quoteIdent(view.source)}.main.${quoteIdent(view.view_name)}`;
+    if (binding?.kind === 'remote') {
+      ddl.push(`CREATE VIEW ${name} AS ${await remoteBoundSelect(conn, source, binding)}`);
+      continue;
+    }
+    ddl.push(`CREATE VIEW ${name} AS SELECT * FROM ${source}`);
     if (view.query_mode === 'local') {
       for (const file of view.files) allowedPaths.push(join(settings.dataDir, file.path));
       if (view.data_dir) allowedDirectories.push(join(settings.dataDir, view.data_dir));
@@ -229,4 +251,23 @@ async function configure(
   }
   if (ddl.length > 0) await conn.run(ddl.join(';\n'));
   await lockDown(conn, { paths: allowedPaths, directories: allowedDirectories });
+}
+
+/**
+ * The view body of a bound remote table: its columns in order with the masks, and the filter.
+ * The salt is a literal here (a view cannot hold a parameter); the guard refuses every function
+ * and table function that would print a view's definition.
+ */
+async function remoteBoundSelect(
+  conn: DuckDBConnection,
+  source: string,
+  binding: Extract<TableBinding, { kind: 'remote' }>,
+): Promise<string> {
+  const columns = await queryRows<{ column_name: string; column_type: string }>(conn, `DESCRIBE ${source}`);
+  const select = maskedSelectList(
+    columns.map((c) => ({ name: c.column_name, type: c.column_type })),
+    binding.masks,
+    binding.salt === null ? 'NULL' : quoteLiteral(binding.salt),
+  );
+  return `SELECT ${select} FROM ${source}${whereOf(binding.filter)}`;
 }

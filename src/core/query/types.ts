@@ -1,3 +1,6 @@
+import type { MaskedColumn } from '../policies/types.js';
+import type { PublishedGeneration } from './published-views.js';
+
 /** Shapes shared by the guard, the sandbox engine and its callers (05-query-guard.md). */
 
 /** What the tree walk needs to know about the caller's tables (04 §6.2 object-level checks and the 403/404 policy). */
@@ -16,6 +19,32 @@ export interface QueryCaller {
   /** Table ids the caller may read (`AccessView.readableTables()`), ignored for admins. */
   readable: readonly string[];
   isVisible(tableId: string): boolean;
+  /**
+   * The caller's row policies (12 §3): the bindings of the policy-bound tables among `tableIds`
+   * in `published`. Absent for admins and in tests without policies: every table is read whole.
+   */
+  bindings?: BindingResolver;
 }
+
+/**
+ * How the sandbox shows one policy-bound table to one caller (12 §3). A local table reads its
+ * slice file; a remote table has no file, so its view applies the filter and masks itself.
+ */
+export type TableBinding =
+  | { kind: 'slice'; key: string; path: string }
+  | {
+      kind: 'remote';
+      key: string;
+      filter: string | null;
+      masks: readonly MaskedColumn[];
+      /** The salt of `hash` masks; null when no column is hashed. */
+      salt: string | null;
+    };
+
+/** Bindings of the bound tables among `tableIds` (lower-case ids); unbound tables are absent. */
+export type BindingResolver = (
+  published: PublishedGeneration,
+  tableIds: readonly string[],
+) => Promise<ReadonlyMap<string, TableBinding>>;
 
 export type ExportFormat = 'csv' | 'ndjson' | 'parquet';

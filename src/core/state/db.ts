@@ -1,7 +1,16 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { type DialectAdapter, Kysely, type MigrationLockOptions, SqliteAdapter, SqliteDialect } from 'kysely';
+import {
+  type DialectAdapter,
+  Kysely,
+  type MigrationLockOptions,
+  PostgresAdapter,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDialect,
+} from 'kysely';
+import { postgresPool } from './postgres-pool.js';
 import type { Database } from './schema.js';
 import { SqlitePortabilityPlugin } from './sqlite-plugin.js';
 
@@ -11,13 +20,50 @@ export function stateDbPath(dataDir: string): string {
   return join(dataDir, 'state', 'system.sqlite');
 }
 
+export type StateDialect = 'sqlite' | 'postgres';
+
+/** Where the state lives when it is not the SQLite file under DATA_DIR (13 §2). */
+export interface PostgresStore {
+  /** `postgres://…`, from `DATABASE_URL`. */
+  url: string;
+  /** `state.pool_size`. */
+  poolSize: number;
+  /** `state.connect_timeout_seconds`. */
+  connectTimeoutSeconds: number;
+}
+
+/** The PostgreSQL store `DATABASE_URL` names (validated by the config loader), or none for SQLite. */
+export function postgresStore(
+  settings: { pool_size: number; connect_timeout_seconds: number },
+  databaseUrl: string | undefined,
+): PostgresStore | undefined {
+  if (!databaseUrl) return undefined;
+  return {
+    url: databaseUrl,
+    poolSize: settings.pool_size,
+    connectTimeoutSeconds: settings.connect_timeout_seconds,
+  };
+}
+
 /**
- * Opens the state store. The dialect is chosen here and nowhere else, so a Postgres backend only
- * adds a branch to this factory; repositories see the same Kysely interface either way.
+ * Opens the state store: PostgreSQL when `postgres` is given, else the SQLite file under
+ * `dataDir`. The dialect is chosen here and nowhere else; repositories see the same Kysely
+ * interface and the same value shapes either way.
  */
-export function openStateDb(dataDir: string): StateDb {
+export function openStateDb(dataDir: string, postgres?: PostgresStore): StateDb {
+  if (postgres) return openPostgres(postgres);
   mkdirSync(join(dataDir, 'state'), { recursive: true, mode: 0o750 });
   return openSqliteFile(stateDbPath(dataDir));
+}
+
+/** Which database a store (or a transaction on it) runs on; health shows it (13 §3). */
+// biome-ignore lint/suspicious/noExplicitAny: migrations ask too, with a Kysely of their own time's schema
+export function stateDialect(db: Kysely<any>): StateDialect {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+function openPostgres(store: PostgresStore): StateDb {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(store) }) });
 }
 
 /**

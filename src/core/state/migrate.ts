@@ -28,8 +28,30 @@ export class MigrationError extends Error {
   }
 }
 
+/**
+ * Each migration also records the schema version it reaches, in its own transaction and under
+ * the migration lock (an advisory lock on PostgreSQL, the write lock on SQLite), so processes
+ * starting together migrate once and leave exactly one `schema_version` row.
+ */
+const VERSIONED_MIGRATIONS: Record<string, Migration> = Object.fromEntries(
+  Object.entries(MIGRATIONS).map(([name, migration], index) => [
+    name,
+    {
+      // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own time
+      up: async (db: Kysely<any>) => {
+        await migration.up(db);
+        await db.deleteFrom('schema_version').execute();
+        await db
+          .insertInto('schema_version')
+          .values({ version: index + 1, applied_at: new Date().toISOString() })
+          .execute();
+      },
+    },
+  ]),
+);
+
 function migrator(db: StateDb): Migrator {
-  return new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+  return new Migrator({ db, provider: { getMigrations: async () => VERSIONED_MIGRATIONS } });
 }
 
 export interface MigrationStatus {
@@ -72,25 +94,11 @@ function succeeded({ error, results }: MigrationResultSet): NonNullable<Migratio
   return results ?? [];
 }
 
-/** Applies pending migrations under Kysely's migration lock and records `schema_version`. */
+/** Applies pending migrations under Kysely's migration lock (each records `schema_version`). */
 export async function migrateToLatest(db: StateDb): Promise<string[]> {
   await refuseUnknownMigrations(db);
   const results = succeeded(await migrator(db).migrateToLatest());
-  const applied = results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
-  const latest = latestSchemaVersion();
-  const current = await db.selectFrom('schema_version').select('version').executeTakeFirst();
-  if (!current) {
-    await db
-      .insertInto('schema_version')
-      .values({ version: latest, applied_at: new Date().toISOString() })
-      .execute();
-  } else if (current.version !== latest) {
-    await db
-      .updateTable('schema_version')
-      .set({ version: latest, applied_at: new Date().toISOString() })
-      .execute();
-  }
-  return applied;
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 export async function schemaVersion(db: StateDb): Promise<number | null> {

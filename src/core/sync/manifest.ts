@@ -39,6 +39,8 @@ export interface ManifestSetting {
 export interface PreparedTable {
   id: string;
   dataset: string;
+  /** The entry itself, for a reader whose entry differs (a policy-bound reader's slice, 12 §3). */
+  entry: ManifestTable;
   /** `"<id>":{…}`, ready to be joined into the `tables` object. */
   json: string;
 }
@@ -52,6 +54,8 @@ export interface ManifestInput {
   /** The access function for this user (04 §6.1). */
   canRead(tableId: string): boolean;
   settings: readonly ManifestSetting[];
+  /** This user's own entries of some tables (their policy slices), replacing the shared ones. */
+  overrides?: ReadonlyMap<string, ManifestTable>;
 }
 
 export interface BuiltManifest {
@@ -102,14 +106,12 @@ export function prepareManifestTables(
     if (!registered) continue;
     const dataset = datasetOf(registered);
     const entry = tableEntry(state, registered, dataset);
-    prepared.push({
-      id: state.table_id,
-      dataset,
-      json: `${JSON.stringify(state.table_id)}:${JSON.stringify(entry)}`,
-    });
+    prepared.push({ id: state.table_id, dataset, entry, json: entryJson(state.table_id, entry) });
   }
   return prepared;
 }
+
+const entryJson = (id: string, entry: ManifestTable) => `${JSON.stringify(id)}:${JSON.stringify(entry)}`;
 
 /** One user's manifest: the prepared tables ∩ the access function ∩ the user's sync settings (02 §8). */
 export function buildManifest(input: ManifestInput): BuiltManifest {
@@ -117,7 +119,8 @@ export function buildManifest(input: ManifestInput): BuiltManifest {
   const parts: string[] = [];
   for (const table of input.tables) {
     if (!input.canRead(table.id) || !settingAllows(settings.get(table.dataset), table.id)) continue;
-    parts.push(table.json);
+    const own = input.overrides?.get(table.id);
+    parts.push(own ? entryJson(table.id, own) : table.json);
   }
   const tablesJson = `{${parts.join(',')}}`;
   const digest = createHash('sha256').update(tablesJson, 'utf8').digest('hex');

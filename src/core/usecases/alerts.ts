@@ -17,6 +17,7 @@ import { isTooFrequentForAlert, MIN_ALERT_GAP_MINUTES } from '../alerts/spacing.
 import type { InstanceConfig } from '../config/index.js';
 import { AgnesError, isAgnesError } from '../errors.js';
 import { type NotificationChannel, notifyUsers } from '../notifications/notify.js';
+import type { PolicyEnforcement } from '../policies/enforce.js';
 import type { QueryEngine } from '../query/engine.js';
 import { parseSchedule, ScheduleError } from '../schedule/schedule.js';
 import type { Alert, Repositories } from '../state/repositories/index.js';
@@ -33,6 +34,8 @@ export interface AlertDeps {
   query: QueryEngine;
   config: InstanceConfig;
   clock: Clock;
+  /** The owner's row policies bind every run (12 §3). */
+  policies?: PolicyEnforcement;
 }
 
 /** At most this many alerts per owner (03 §16). */

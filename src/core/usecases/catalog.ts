@@ -13,6 +13,8 @@ import { type CatalogEnricher, columnEnrichment, type TableEnrichment } from '..
 import { listMetrics, type MetricDefinition, readMetric } from '../catalog/metrics.js';
 import { AgnesError } from '../errors.js';
 import type { JobRunner } from '../jobs/runner.js';
+import { type BoundTable, boundTablesOf, type PolicyEnforcement, sliceTableOf } from '../policies/enforce.js';
+import { withoutMaskedColumns } from '../policies/slice-profiles.js';
 import type { RegistryEntry, Repositories, SyncState, TableProfile } from '../state/repositories/index.js';
 
 /**
@@ -27,6 +29,8 @@ export interface CatalogDeps {
   dataDir: string;
   /** Owners, tags, tier and descriptions from an external catalog (07 §6), when one is configured. */
   catalogEnricher?: CatalogEnricher | null;
+  /** Row policies (12 §3): a bound reader's figures and profile come from their slice. */
+  policies?: PolicyEnforcement;
 }
 
 export interface CatalogQuery {
@@ -64,7 +68,7 @@ async function visibleTable(repos: Repositories, principal: Principal, tableId: 
 
 /** The catalog list of one caller (03 §7): readable tables, and with `include_locked` discoverable ones. */
 export async function listCatalog(
-  { repos, catalogEnricher }: CatalogDeps,
+  { repos, catalogEnricher, policies }: CatalogDeps,
   principal: Principal,
   query: CatalogQuery,
 ): Promise<CatalogTable[]> {
@@ -78,6 +82,12 @@ export async function listCatalog(
   ]);
   const stateOf = new Map(states.map((s) => [s.table_id, s]));
   const profiled = new Set(profiles.map((p) => p.table_id));
+  const bound = await listedSlices(
+    policies,
+    principal,
+    registry.filter((r) => view.canRead(r.id).allowed).map((r) => r.id),
+    stateOf,
+  );
   const needle = search?.trim().toLowerCase();
   const tables = [];
   for (const entry of registry) {
@@ -90,6 +100,7 @@ export async function listCatalog(
         hasProfile: profiled.has(entry.id),
         // Only what is cached: a list of many tables never waits on the external catalog.
         enrichment: catalogEnricher?.peek(entry) ?? null,
+        bound: bound.get(entry.id),
       },
       accessOf(view, entry.id, pending),
     );
@@ -107,7 +118,7 @@ export async function listCatalog(
 
 /** One table as the caller may see it: readers get columns and sync info; 404 unless visible. */
 export async function tableDetail(
-  { repos, dataDir, catalogEnricher }: CatalogDeps,
+  { repos, dataDir, catalogEnricher, policies }: CatalogDeps,
   principal: Principal,
   table_id: string,
 ): Promise<TableDetail> {
@@ -126,7 +137,8 @@ export async function tableDetail(
     );
   }
   const profile = await repos.profiles.get(table_id);
-  const entry: CatalogEntry = { registry, state, hasProfile: profile !== undefined, enrichment };
+  const bound = await boundOne(policies, principal, table_id, state);
+  const entry: CatalogEntry = { registry, state, hasProfile: profile !== undefined, enrichment, bound };
   // Columns from the stored profile; without one, from the Parquet footers of a published
   // local table; remote tables without a profile have none to show (no credentials are used).
   const profiled = profile?.profile.columns as { name: string; type: string }[] | undefined;
@@ -143,14 +155,49 @@ export async function tableDetail(
           columns: described.map((c) => ({ name: c.name, type: c.type, ...columnFacts(enrichment, c.name) })),
         }
       : {}),
-    sync: syncInfo(state),
+    sync: syncInfo(state, bound),
     profiled_at: profile?.profiled_at ?? null,
   };
 }
 
+/** The caller's view and slice of one table, when a policy binds them to it. */
+async function boundOne(
+  policies: PolicyEnforcement | undefined,
+  principal: Principal,
+  tableId: string,
+  state: SyncState | undefined,
+): Promise<BoundTable | undefined> {
+  if (state?.status !== 'ok') return undefined;
+  return (await boundTablesOf(policies, principal, [tableId], async () => sliceTableOf(state))).get(tableId);
+}
+
+/**
+ * The slices of a list's bound tables. A list never waits for a build: a slice still being built
+ * shows no figures rather than the table's.
+ */
+async function listedSlices(
+  policies: PolicyEnforcement | undefined,
+  principal: Principal,
+  tableIds: readonly string[],
+  stateOf: ReadonlyMap<string, SyncState>,
+): Promise<Map<string, BoundTable>> {
+  if (!policies) return new Map();
+  const views = await policies.effectiveViews(principal, tableIds);
+  const out = new Map<string, BoundTable>();
+  await Promise.all(
+    [...views].map(async ([id, view]) => {
+      const state = stateOf.get(id);
+      const local = state?.status === 'ok' && state.query_mode === 'local' && state.hash !== null;
+      const slice = local ? await policies.slices.peek(sliceTableOf(state), view).catch(() => null) : null;
+      out.set(id, { view, slice });
+    }),
+  );
+  return out;
+}
+
 /** The stored profile of a table the caller can read, filtered for them; 404/403 otherwise. */
 export async function readableProfile(
-  { repos, dataDir }: CatalogDeps,
+  { repos, dataDir, policies }: CatalogDeps,
   principal: Principal,
   table_id: string,
 ): Promise<ServedProfile> {
@@ -159,9 +206,37 @@ export async function readableProfile(
   if (!view.isVisible(table_id)) throw tableNotFound();
   if (!view.canRead(table_id).allowed) throw tableForbidden();
   const [row, state] = await Promise.all([repos.profiles.get(table_id), repos.syncState.getState(table_id)]);
+  const bound = await boundOne(policies, principal, table_id, state);
+  if (bound && policies) return slicedProfile(policies, bound, row);
   if (!row) throw new AgnesError('not_found', 'this table has no profile yet');
   const metrics = (await listMetrics(dataDir)).metrics;
   return servedProfile(row, state, view, metrics);
+}
+
+/**
+ * A bound reader's profile (12 §3): computed from their slice, never from the table, with the
+ * table's own description, strategy and key from its stored profile and no relations (they are
+ * the table's, found in rows the reader may not see).
+ */
+async function slicedProfile(
+  policies: PolicyEnforcement,
+  bound: BoundTable,
+  row: TableProfile | undefined,
+): Promise<ServedProfile> {
+  if (!bound.slice) throw new AgnesError('not_found', 'this table has no profile yet');
+  const profile = withoutMaskedColumns(await policies.profiles.get(bound.slice), bound.view.masks);
+  const stored = row?.profile as unknown as Profile | undefined;
+  return {
+    ...profile,
+    description: stored?.description ?? '',
+    sync_strategy: stored?.sync_strategy ?? '',
+    primary_key: stored?.primary_key ?? [],
+    last_sync: stored?.last_sync ?? null,
+    related_tables: [],
+    used_by_metrics: [],
+    profiled_at: new Date().toISOString(),
+    stale: false,
+  };
 }
 
 function columnFacts(enrichment: TableEnrichment | null, name: string) {
@@ -181,6 +256,8 @@ export interface CatalogEntry {
   state: SyncState | undefined;
   hasProfile: boolean;
   enrichment?: TableEnrichment | null;
+  /** The caller's policy binding of the table: figures come from the slice, none while it is built. */
+  bound?: BoundTable | undefined;
 }
 
 const nonEmpty = (text: string | null | undefined) => (text ? text : undefined);
@@ -213,26 +290,32 @@ export function catalogTable(entry: CatalogEntry, access: CatalogAccess): Catalo
   };
   if (access !== 'read') return base;
   const published = state?.status === 'ok';
+  const figures = entry.bound
+    ? { rows: entry.bound.slice?.rows ?? null, size_bytes: entry.bound.slice?.size_bytes ?? null }
+    : {
+        rows: published ? (state?.rows ?? null) : null,
+        size_bytes: published ? (state?.file_size_bytes ?? null) : null,
+      };
   return {
     ...base,
-    rows: published ? (state?.rows ?? null) : null,
-    size_bytes: published ? (state?.file_size_bytes ?? null) : null,
+    ...figures,
     updated: state?.extracted_at ?? null,
     has_profile: entry.hasProfile,
   };
 }
 
-function syncInfo(state: SyncState | undefined) {
+function syncInfo(state: SyncState | undefined, bound: BoundTable | undefined) {
   if (!state) return null;
+  const slice = bound?.slice;
   return {
     status: state.status,
-    layout: state.layout,
+    layout: slice ? 'single' : state.layout,
     query_mode: state.query_mode,
     last_sync: state.last_sync,
     extracted_at: state.extracted_at,
-    rows: state.rows,
-    size_bytes: state.file_size_bytes,
-    file_count: state.files.length,
+    rows: bound ? (slice?.rows ?? null) : state.rows,
+    size_bytes: bound ? (slice?.size_bytes ?? null) : state.file_size_bytes,
+    file_count: slice ? 1 : state.files.length,
     error: state.error,
   };
 }

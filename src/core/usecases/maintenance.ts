@@ -2,12 +2,17 @@ import type { MaintenanceReport } from '../../contract/index.js';
 import type { InstanceConfig } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import type { PushSource } from '../extract/push.js';
+import { pruneSlices, unusedCutoff } from '../policies/slice-gc.js';
 import type { Repositories } from '../state/repositories/index.js';
+import type { Clock } from '../time.js';
 
 export interface MaintenanceDeps {
   repos: Repositories;
-  config: Pick<InstanceConfig, 'limits' | 'sync' | 'notifications'>;
+  config: Pick<InstanceConfig, 'limits' | 'sync' | 'notifications' | 'policies'>;
   push: ReadonlyMap<string, PushSource>;
+  /** Where policy slices live (`DATA_DIR/slices`). */
+  dataDir: string;
+  clock: Clock;
 }
 
 /** The audit action of a maintenance run; its newest entry is the job's `last_run_at` for the scheduler. */
@@ -15,7 +20,8 @@ export const MAINTENANCE_ACTION = 'maintenance.run';
 
 /**
  * One maintenance pass (03 §12, daily by default through the scheduler): every store drops what
- * is past its retention period, and reviewed knowledge past its review date expires (08 §4.2).
+ * is past its retention period, reviewed knowledge past its review date expires (08 §4.2), and
+ * stale or unused policy slices are deleted (12 §3).
  * The run is audited whether it succeeds or not, so the scheduler sees when it last ran.
  */
 export async function runMaintenance(
@@ -25,6 +31,12 @@ export async function runMaintenance(
   const { repos, config } = deps;
   const started = Date.now();
   try {
+    // Before this run is recorded: with `slice_ttl_days: 0` the previous run is the cutoff.
+    const cutoff = unusedCutoff(
+      deps.clock.now(),
+      config.policies.slice_ttl_days,
+      await lastMaintenanceAt(repos),
+    );
     const tokens = await repos.tokens.pruneExpired();
     let jiraEvents = 0;
     let jiraIssues = 0;
@@ -43,6 +55,7 @@ export async function runMaintenance(
         pending_codes: await repos.telegram.pruneCodes(),
         jira_events: jiraEvents,
         jira_deleted_issues: jiraIssues,
+        policy_slices: await pruneSlices(deps, cutoff),
       },
       memory_expired: await repos.knowledge.expireDue(),
     };

@@ -15,6 +15,12 @@ import type { ConnectorRegistry } from '../extract/connector.js';
 import { isValidSourceName } from '../ids.js';
 import type { JobRunner } from '../jobs/runner.js';
 import {
+  boundTablesOf,
+  type PolicyEnforcement,
+  publishedTable,
+  slicedManifestEntry,
+} from '../policies/enforce.js';
+import {
   type Job,
   type PageRequest,
   pageFields,
@@ -39,13 +45,23 @@ export interface TriggerDeps {
   jobs: Pick<JobRunner, 'enqueueSync'>;
 }
 
-/** What the caller may sync: readable, published tables narrowed by their sync settings. */
+/**
+ * What the caller may sync: readable, published tables narrowed by their sync settings. A
+ * policy-bound reader's entry of a bound table describes their slice (12 §3), so its hash, and
+ * with it the ETag, changes with the binding.
+ */
 export async function syncManifest(
   {
     repos,
     generation,
     catalog,
-  }: { repos: Repositories; generation: Pick<GenerationTracker, 'current'>; catalog: CatalogSnapshots },
+    policies,
+  }: {
+    repos: Repositories;
+    generation: Pick<GenerationTracker, 'current'>;
+    catalog: CatalogSnapshots;
+    policies?: PolicyEnforcement | undefined;
+  },
   principal: Principal,
 ): Promise<BuiltManifest> {
   const [snapshot, settings, current] = await Promise.all([
@@ -54,13 +70,27 @@ export async function syncManifest(
     generation.current(),
   ]);
   const view = await loadAccessView(repos, principal);
+  const canRead = (id: string) => view.canRead(id).allowed;
+  const readable = snapshot.manifestTables.filter((t) => canRead(t.id));
+  const bound = await boundTablesOf(
+    policies,
+    principal,
+    readable.map((t) => t.id),
+    (id) => publishedTable(repos, id),
+  );
   return buildManifest({
     userId: principal.id,
     generation: current,
     serverTime: new Date().toISOString(),
     tables: snapshot.manifestTables,
-    canRead: (id) => view.canRead(id).allowed,
+    canRead,
     settings,
+    overrides: new Map(
+      readable.flatMap((t) => {
+        const b = bound.get(t.id);
+        return b ? [[t.id, slicedManifestEntry(t.entry, b)] as const] : [];
+      }),
+    ),
   });
 }
 

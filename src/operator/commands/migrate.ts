@@ -1,11 +1,14 @@
-import { openStateDb } from '../../core/state/db.js';
+import { openStateDb, postgresStore } from '../../core/state/db.js';
 import { migrateToLatest, migrationStatus } from '../../core/state/migrate.js';
 import { loadInstance } from '../instance.js';
 
 /** `agnes migrate [--status]`. */
 export async function migrate(options: { status: boolean }): Promise<number> {
   const instance = loadInstance({ logToStderr: true });
-  const db = openStateDb(instance.loaded.dataDir);
+  const db = openStateDb(
+    instance.loaded.dataDir,
+    postgresStore(instance.loaded.config.state, instance.env.DATABASE_URL),
+  );
   try {
     if (options.status) {
       for (const m of await migrationStatus(db))

@@ -3,6 +3,13 @@ import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastif
 import { loadAccessView } from '../../core/access/access.js';
 import { AgnesError } from '../../core/errors.js';
 import { isValidShardName, isValidTableId } from '../../core/ids.js';
+import {
+  boundTablesOf,
+  type PolicyAuditParams,
+  policyAudit,
+  sliceTableOf,
+} from '../../core/policies/enforce.js';
+import { openSliceFile, type Slice } from '../../core/policies/slices.js';
 import type { FileRecord } from '../../core/state/schema.js';
 import { type OpenedFile, openPublishedFile } from '../../core/sync/published-file.js';
 import type { AgnesApp } from '../app.js';
@@ -28,51 +35,88 @@ const RESPONSES = {
   200: Binary('The whole file'),
   206: Binary('One byte range of the file'),
   304: Type.Null({ description: 'Not modified (If-None-Match)' }),
-  ...errors(401, 403, 404, 409, 416),
+  ...errors(401, 403, 404, 409, 416, 503),
 };
 
 const notFound = () => new AgnesError('not_found', 'table not found');
 
-/** The file record a request names, after the id, access and layout checks of 03 §5. */
-async function resolveRecord(
+/** What a download serves: a published file, or the caller's policy slice of the table (12 §3). */
+type Target = { record: FileRecord; slice: null } | { record: null; slice: Slice };
+
+/** The file a request names, after the id, access and layout checks of 03 §5 and the caller's policies. */
+async function resolveTarget(
   services: AppServices,
   request: FastifyRequest,
   tableId: string,
   shard: string | null,
-): Promise<FileRecord> {
+): Promise<{ target: Target; policies: PolicyAuditParams }> {
   // Patterns first, before any lookup: nothing else about a malformed id is ever looked at.
   if (!isValidTableId(tableId) || (shard !== null && !isValidShardName(shard))) throw notFound();
-  const { repos } = services.ctx;
-  const view = await loadAccessView(repos, request.auth!.principal);
+  const { repos, policies: enforcement } = services.ctx;
+  const principal = request.auth!.principal;
+  const view = await loadAccessView(repos, principal);
   // Not visible → 404; visible but not readable → 403 (04 §6.2 object-level checks and the 403/404 policy).
   if (!view.isVisible(tableId)) throw notFound();
   if (!view.canRead(tableId).allowed)
     throw new AgnesError('table_forbidden', 'you do not have read access to this table');
   const state = await repos.syncState.getState(tableId);
   if (state?.status !== 'ok') throw notFound();
+  const bound = (await boundTablesOf(enforcement, principal, [tableId], async () => sliceTableOf(state))).get(
+    tableId,
+  );
+  const policies = await policyAudit(
+    enforcement,
+    principal,
+    [tableId],
+    new Map(bound ? [[tableId, bound.view]] : []),
+  );
   if (state.layout === 'remote')
     throw new AgnesError('remote_table', 'a remote table has no files; query it on the server');
+  if (bound?.slice) {
+    // The slice is the table's one file for this reader, named as the manifest names it.
+    if (shard !== null && shard !== `${tableId}.parquet`) throw new AgnesError('not_found', 'file not found');
+    return { target: { record: null, slice: bound.slice }, policies };
+  }
+  return { target: { record: publishedRecord(state.layout, state.files, shard), slice: null }, policies };
+}
+
+function publishedRecord(layout: string, files: readonly FileRecord[], shard: string | null): FileRecord {
   if (shard === null) {
-    if (state.layout === 'multi')
+    if (layout === 'multi')
       throw new AgnesError('multi_file_table', 'this table has several files; download each from /files/');
-    const [only] = state.files;
+    const [only] = files;
     if (!only) throw notFound();
     return only;
   }
   // Exactly one of the recorded names; the path comes from the record, never from the request.
-  const record = state.files.find((f) => f.name === shard);
+  const record = files.find((f) => f.name === shard);
   if (!record) throw new AgnesError('not_found', 'file not found');
   return record;
 }
 
-async function openRecord(services: AppServices, request: FastifyRequest, record: FileRecord) {
+const staleFile = () =>
+  new AgnesError('stale_manifest', 'the file changed since the manifest was built; fetch it again');
+
+/** The opened file and what the response says of it: its name and content hash. */
+async function openTarget(
+  services: AppServices,
+  request: FastifyRequest,
+  tableId: string,
+  target: Target,
+): Promise<{ name: string; hash: string; file: OpenedFile }> {
+  if (target.slice) {
+    const file = await openSliceFile(target.slice);
+    if (!file) throw staleFile();
+    return { name: `${tableId}.parquet`, hash: target.slice.sha256, file };
+  }
+  const record = target.record;
   const opened = await openPublishedFile(services.ctx.dataDir, record);
-  if (opened.ok) return opened.file;
+  if (opened.ok) return { name: record.name, hash: record.hash, file: opened.file };
   if (opened.reason === 'invalid_record') {
     request.log.warn({ file: record.name }, 'sync_state file record outside extracts/');
     throw new AgnesError('not_found', 'file not found');
   }
-  throw new AgnesError('stale_manifest', 'the file changed since the manifest was built; fetch it again');
+  throw staleFile();
 }
 
 /** Streams (or for HEAD, describes) one opened file, honouring the conditional and range headers. */
@@ -80,9 +124,11 @@ async function sendFile(
   request: FastifyRequest,
   reply: FastifyReply,
   tableId: string,
-  record: FileRecord,
-  file: OpenedFile,
+  served: { name: string; hash: string; file: OpenedFile },
+  policies: PolicyAuditParams,
 ): Promise<FastifyReply> {
+  const { file } = served;
+  const record = { name: served.name, hash: served.hash };
   let streaming = false;
   try {
     const etag = `"${record.hash}"`;
@@ -123,6 +169,7 @@ async function sendFile(
         table: tableId,
         file: record.name,
         range: range.kind === 'partial' ? `bytes=${start}-${end}` : null,
+        ...policies,
       },
     };
     if (request.method === 'HEAD' || end < start) return reply.send();
@@ -148,13 +195,20 @@ function header(request: FastifyRequest, name: string): string | undefined {
 export async function dataRoutes(app: AgnesApp, services: AppServices): Promise<void> {
   const download = async (request: FastifyRequest, reply: FastifyReply) => {
     const { table_id } = request.params as Static<typeof DownloadParams>;
-    const record = await resolveRecord(services, request, table_id, null);
-    return sendFile(request, reply, table_id, record, await openRecord(services, request, record));
+    return serve(request, reply, table_id, null);
   };
   const shard = async (request: FastifyRequest, reply: FastifyReply) => {
     const { table_id, file } = request.params as Static<typeof ShardParams>;
-    const record = await resolveRecord(services, request, table_id, file);
-    return sendFile(request, reply, table_id, record, await openRecord(services, request, record));
+    return serve(request, reply, table_id, file);
+  };
+  const serve = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    tableId: string,
+    file: string | null,
+  ) => {
+    const { target, policies } = await resolveTarget(services, request, tableId, file);
+    return sendFile(request, reply, tableId, await openTarget(services, request, tableId, target), policies);
   };
 
   const routes: [string, typeof DownloadParams | typeof ShardParams, typeof download, string][] = [

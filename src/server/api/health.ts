@@ -81,6 +81,7 @@ export async function healthRoutes(
             ? { jira: await jiraHealth(jira) }
             : {}),
           ...(principal.role === 'admin' ? { users: { count: await repos.users.count() } } : {}),
+          ...(principal.role === 'admin' ? { state_store: monitor.stateStore() } : {}),
         },
       };
     },

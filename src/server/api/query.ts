@@ -58,12 +58,16 @@ export async function queryRoutes(app: AgnesApp, services: AppServices): Promise
     async (request) => {
       const { sql, limit } = request.body;
       auditQuery(request, 'query.execute', sql, {});
+      let policies = {};
       const result = await runQuery(services.ctx, request.auth!.principal, {
         sql,
         limit: limit ?? config.query.default_limit,
         requestId: String(request.id),
+        onPolicyAudit: (params) => {
+          policies = params;
+        },
       });
-      auditQuery(request, 'query.execute', sql, auditResult(result));
+      auditQuery(request, 'query.execute', sql, { ...auditResult(result), ...policies });
       return result;
     },
   );
@@ -99,11 +103,9 @@ export async function queryRoutes(app: AgnesApp, services: AppServices): Promise
     async (request, reply) => {
       const { sql, format, max_rows } = request.body;
       auditQuery(request, 'query.export', sql, { format });
-      const exported = await engine.export(
-        await queryRequest(services.ctx.repos, request.auth!.principal, sql, String(request.id)),
-        format,
-        max_rows ?? config.query.max_export_rows,
-      );
+      const prepared = await queryRequest(services.ctx, request.auth!.principal, sql, String(request.id));
+      const exported = await engine.export(prepared, format, max_rows ?? config.query.max_export_rows);
+      auditQuery(request, 'query.export', sql, { format, ...(await prepared.policyAudit()) });
       // A failure after the first byte cannot change the status: the connection is aborted.
       exported.stream.once('error', (error) => {
         request.log.warn({ err: error.message }, 'export failed after streaming started');
@@ -134,12 +136,20 @@ export async function queryRoutes(app: AgnesApp, services: AppServices): Promise
     },
     async (request) => {
       const { table_id } = request.params;
+      let policies = {};
       const result = await previewTable(services.ctx, request.auth!.principal, {
         table_id,
         limit: request.query.limit ?? 20,
         requestId: String(request.id),
+        onPolicyAudit: (params) => {
+          policies = params;
+        },
       });
-      request.audit = { action: 'catalog.preview', resource: table_id, params: auditResult(result) };
+      request.audit = {
+        action: 'catalog.preview',
+        resource: table_id,
+        params: { ...auditResult(result), ...policies },
+      };
       return result;
     },
   );

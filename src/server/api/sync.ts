@@ -38,11 +38,14 @@ export async function syncRoutes(app: AgnesApp, services: AppServices): Promise<
       schema: {
         tags: ['sync'],
         summary: 'What you may sync: readable, published tables narrowed by your sync settings',
-        response: { 200: ManifestSchema, 304: Type.Null(), ...errors(401, 403) },
+        response: { 200: ManifestSchema, 304: Type.Null(), ...errors(401, 403, 503) },
       },
     },
     async (request, reply) => {
-      const built = await syncManifest({ repos: ctx.repos, generation, catalog }, request.auth!.principal);
+      const built = await syncManifest(
+        { repos: ctx.repos, generation, catalog, policies: ctx.policies },
+        request.auth!.principal,
+      );
       reply.header('ETag', built.etag).header('Cache-Control', 'private, no-cache');
       if (noneMatch(request.headers['if-none-match'], built.etag))
         return reply.status(304).send(undefined as never);

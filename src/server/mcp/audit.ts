@@ -24,6 +24,7 @@ export async function auditToolCall(
     ...(record.known ? record.args : { tool: record.tool }),
     ...(record.rowCount === undefined ? {} : { row_count: record.rowCount, truncated: record.truncated }),
     ...(record.refusal ? { refusal: record.refusal.code } : {}),
+    ...call.policyAudit,
   }) as Record<string, unknown>;
   const entry = {
     user_id: auth.principal.id,

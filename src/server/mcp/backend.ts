@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { AgnesError, isAgnesError } from '../../core/errors.js';
 import type { McpBackend, McpExtra } from '../../core/mcp/server.js';
+import type { PolicyAuditParams } from '../../core/policies/enforce.js';
 import { requestAccess } from '../../core/usecases/access-requests.js';
 import { listCatalog, readableProfile, tableDetail } from '../../core/usecases/catalog.js';
 import { searchMemory } from '../../core/usecases/memory.js';
@@ -12,6 +13,8 @@ import type { Authentication } from '../auth/principal.js';
 export interface ServerCall {
   request: FastifyRequest;
   auth: Authentication;
+  /** Row policies of a query or sample the call ran, for its audit entries (12 §3 Audit). */
+  policyAudit?: PolicyAuditParams;
 }
 
 /** Counts one use of a shared rate limit for the request's user; throws `rate_limited` when over. */
@@ -52,7 +55,14 @@ export function serverBackend(ctx: Runtime, limiters: ServerLimiters): McpBacken
     },
     query: async (call, { sql, limit }) => {
       await limiters.query(call.request);
-      return runQuery(ctx, principal(call), { sql, limit, requestId: String(call.request.id) });
+      return runQuery(ctx, principal(call), {
+        sql,
+        limit,
+        requestId: String(call.request.id),
+        onPolicyAudit: (params) => {
+          call.policyAudit = params;
+        },
+      });
     },
     sampleRows: async (call, table, limit) => {
       await limiters.query(call.request);
@@ -60,6 +70,9 @@ export function serverBackend(ctx: Runtime, limiters: ServerLimiters): McpBacken
         table_id: table,
         limit,
         requestId: String(call.request.id),
+        onPolicyAudit: (params) => {
+          call.policyAudit = params;
+        },
       });
     },
     requestAccess: async (call, table, reason) => {

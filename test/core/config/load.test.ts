@@ -76,6 +76,7 @@ describe('defaults', () => {
         'ws_gateway',
         'notifications',
         'policies',
+        'state',
         'scheduler',
         'scripts',
         'session_collector',
@@ -565,8 +566,21 @@ describe('DATABASE_URL', () => {
     ).toBe(8000);
   });
 
-  it('refuses a postgres URL while that backend is unavailable, without echoing it', () => {
-    const url = 'postgres://agnes:pg-password-XYZ@db.internal:5432/agnes';
+  it('accepts a postgres URL, with the pool settings of the state section', async () => {
+    for (const url of ['postgres://agnes:pw@db.internal:5432/agnes', 'postgresql://db.internal/agnes']) {
+      const { config } = loadConfig({
+        env: { DATABASE_URL: url },
+        cwd: dir,
+        connectors: BUILT_IN_CONNECTORS,
+      });
+      expect(config.state).toEqual({ pool_size: 10, connect_timeout_seconds: 30 });
+    }
+    const loaded = await load('state:\n  pool_size: 25\n', { DATABASE_URL: 'postgres://db.internal/agnes' });
+    expect(loaded.config.state.pool_size).toBe(25);
+  });
+
+  it('refuses a malformed postgres URL without echoing it', () => {
+    const url = 'postgres://agnes:pg-password-XYZ@db.internal:99999/agnes';
     let thrown: unknown;
     try {
       loadConfig({ env: { DATABASE_URL: url }, cwd: dir, connectors: BUILT_IN_CONNECTORS });
@@ -574,9 +588,7 @@ describe('DATABASE_URL', () => {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(ConfigError);
-    expect((thrown as ConfigError).problems).toEqual([
-      'DATABASE_URL: the Postgres backend is not available in this version; unset it to use SQLite',
-    ]);
+    expect((thrown as ConfigError).problems).toEqual(['DATABASE_URL: is not a valid postgres:// URL']);
     expect((thrown as ConfigError).message).not.toContain('pg-password-XYZ');
   });
 

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Kysely, Migrator, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStateDb, type StateDb } from '../../../src/core/state/db.js';
@@ -12,6 +9,12 @@ import {
 } from '../../../src/core/state/migrate.js';
 import { createRepositories } from '../../../src/core/state/repositories/index.js';
 import type { Database } from '../../../src/core/state/schema.js';
+import {
+  openTestDatabase,
+  skipWithoutPostgres,
+  TEST_DIALECT,
+  type TestDatabase,
+} from './repositories/fresh-store.js';
 
 // A record over `keyof Database` makes the compiler fail when a table is added to the type only.
 const DATABASE_TABLES = {
@@ -47,18 +50,41 @@ const DATABASE_TABLES = {
   policy_slices: true,
 } satisfies Record<keyof Database, true>;
 
+/** The named indexes of `table`, without the one backing its primary key. */
+async function indexesOf(db: StateDb, table: string): Promise<string[]> {
+  const found =
+    TEST_DIALECT === 'postgres'
+      ? sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes
+          WHERE tablename = ${table} AND indexname NOT LIKE '%pkey' ORDER BY name`
+      : sql<{ name: string }>`SELECT name FROM sqlite_master
+          WHERE type = 'index' AND tbl_name = ${table} AND sql IS NOT NULL ORDER BY name`;
+  return (await found.execute(db)).rows.map((r) => r.name);
+}
+
+/** The plan of `query`, as one string; PostgreSQL is kept from a sequential scan of the tiny test table. */
+async function planOf(db: StateDb, query: string): Promise<string> {
+  if (TEST_DIALECT === 'postgres')
+    return db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+      const plan = await sql<{ 'QUERY PLAN': string }>`EXPLAIN ${sql.raw(query)}`.execute(trx);
+      return plan.rows.map((r) => r['QUERY PLAN']).join(' ');
+    });
+  const plan = await sql<{ detail: string }>`EXPLAIN QUERY PLAN ${sql.raw(query)}`.execute(db);
+  return plan.rows.map((r) => r.detail).join(' ');
+}
+
 describe('migrateToLatest', () => {
-  let dir: string;
+  let database: TestDatabase;
   let db: StateDb;
 
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'agnes-migrate-'));
-    db = openStateDb(dir);
+  beforeEach(async (context) => {
+    skipWithoutPostgres(context);
+    database = await openTestDatabase({ migrated: false });
+    db = database.db;
   });
 
   afterEach(async () => {
-    await db.destroy();
-    await rm(dir, { recursive: true, force: true });
+    await database?.remove();
   });
 
   it('creates every table of the Database type on an empty store and records the schema version', async () => {
@@ -86,12 +112,77 @@ describe('migrateToLatest', () => {
     expect(await repos.revisions.catalog()).toBeGreaterThan(updated);
   });
 
+  it('moves the principals and grants revisions with the writes that change them, not a token’s last use', async () => {
+    await migrateToLatest(db);
+    const { revisions, users, tokens, permissions } = createRepositories(db);
+    const user = await users.create({ email: 'p@example.com' });
+    const token = await tokens.create({
+      user_id: user.id,
+      name: 't',
+      token_hash: 'h',
+      prefix: 'p',
+      expires_at: null,
+    });
+    const principals = await revisions.principals();
+    const grants = await revisions.grants();
+
+    await tokens.touchLastUsed(token.id, '127.0.0.1');
+    expect(await revisions.principals()).toBe(principals);
+    await tokens.revoke(token.id, user.id);
+    expect(await revisions.principals()).toBeGreaterThan(principals);
+    expect(await revisions.grants()).toBe(grants);
+    await permissions.grantUser(user.id, { dataset: 'orders', access: 'read', granted_by: null });
+    expect(await revisions.grants()).toBeGreaterThan(grants);
+  });
+
   it('gives the scheduler an index for the newest sync starts', async () => {
     await migrateToLatest(db);
-    const plan = await sql<{ detail: string }>`EXPLAIN QUERY PLAN SELECT id FROM sync_jobs
-      WHERE kind = 'sync' AND started_at IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT 100`.execute(db);
-    expect(plan.rows.map((r) => r.detail).join(' ')).toContain('sync_jobs_kind_started');
-    expect(plan.rows.map((r) => r.detail).join(' ')).not.toContain('TEMP B-TREE');
+    const plan = await planOf(
+      db,
+      `SELECT id FROM sync_jobs WHERE kind = 'sync' AND started_at IS NOT NULL
+       ORDER BY started_at DESC, id DESC LIMIT 100`,
+    );
+    expect(plan).toContain('sync_jobs_kind_started');
+    expect(plan).not.toMatch(/TEMP B-TREE|Sort/);
+  });
+
+  // Replicas share PostgreSQL only (13 §3): two SQLite connections in one process cannot wait for
+  // each other's write lock, since better-sqlite3 blocks the thread that holds the other.
+  if (TEST_DIALECT === 'postgres')
+    it('migrates once when two replicas start together, leaving one schema version row', async () => {
+      const other = openStateDb(database.dataDir, database.postgres);
+      try {
+        const [first, second] = await Promise.all([migrateToLatest(db), migrateToLatest(other)]);
+
+        expect([first, second].sort((a, b) => a.length - b.length)).toEqual([[], Object.keys(MIGRATIONS)]);
+        expect(await db.selectFrom('schema_version').select('version').execute()).toEqual([
+          { version: Object.keys(MIGRATIONS).length },
+        ]);
+      } finally {
+        await other.destroy();
+      }
+    });
+
+  it('gives text columns bytewise order and case-sensitive equality on every dialect', async () => {
+    await migrateToLatest(db);
+    const at = '2026-01-01T00:00:00.000Z';
+    await db
+      .insertInto('groups')
+      .values(
+        ['beta', 'Alpha', '_ops', 'alpha'].map((name) => ({
+          id: name,
+          name,
+          name_key: name,
+          created_at: at,
+        })),
+      )
+      .execute();
+
+    const sorted = await db.selectFrom('groups').select('name').orderBy('name').execute();
+    const equal = await db.selectFrom('groups').select('id').where('name', '=', 'ALPHA').execute();
+
+    expect(sorted.map((row) => row.name)).toEqual(['Alpha', '_ops', 'alpha', 'beta']);
+    expect(equal).toEqual([]);
   });
 
   it('is a no-op when run again', async () => {
@@ -130,7 +221,7 @@ describe('migrateToLatest', () => {
         .insertInto('audit_log')
         .values({ ...row, id: 'early-mcp', client: 'mcp' })
         .execute(),
-    ).rejects.toThrow(/CHECK/);
+    ).rejects.toThrow(/check/i);
 
     // Every migration after the first, 0003 among them.
     const applied = await migrateToLatest(db);
@@ -145,17 +236,14 @@ describe('migrateToLatest', () => {
         .insertInto('audit_log')
         .values({ ...row, id: 'other', client: 'robot' as 'mcp' })
         .execute(),
-    ).rejects.toThrow(/CHECK/);
+    ).rejects.toThrow(/check/i);
 
     const rows = await db.selectFrom('audit_log').select(['id', 'client']).orderBy('id').execute();
     expect(rows).toEqual([
       { id: 'after', client: 'mcp' },
       { id: 'before', client: 'cli' },
     ]);
-    const indexes = await sql<{ name: string }>`
-      SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log' AND sql IS NOT NULL
-      ORDER BY name`.execute(db);
-    expect(indexes.rows.map((r) => r.name)).toEqual([
+    expect(await indexesOf(db, 'audit_log')).toEqual([
       'audit_log_action',
       'audit_log_timestamp',
       'audit_log_user',
@@ -185,7 +273,7 @@ describe('migrateToLatest', () => {
         .insertInto('notifications')
         .values({ ...row, id: 'early', source_kind: 'access_request' })
         .execute(),
-    ).rejects.toThrow(/CHECK/);
+    ).rejects.toThrow(/check/i);
 
     expect(await migrateToLatest(db)).toContain('0006_notifications_access_request');
     await db
@@ -197,7 +285,7 @@ describe('migrateToLatest', () => {
         .insertInto('notifications')
         .values({ ...row, id: 'other', source_kind: 'robot' as 'system' })
         .execute(),
-    ).rejects.toThrow(/CHECK/);
+    ).rejects.toThrow(/check/i);
     const rows = await db.selectFrom('notifications').selectAll().orderBy('id').execute();
     expect(rows).toEqual([
       {
@@ -210,10 +298,7 @@ describe('migrateToLatest', () => {
       },
       { ...row, id: 'before', source_kind: 'system', source_id: 'r1', read_at: null, last_error: null },
     ]);
-    const indexes = await sql<{ name: string }>`
-      SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'notifications' AND sql IS NOT NULL
-      ORDER BY name`.execute(db);
-    expect(indexes.rows.map((r) => r.name)).toEqual(['notifications_due', 'notifications_user']);
+    expect(await indexesOf(db, 'notifications')).toEqual(['notifications_due', 'notifications_user']);
     // Deleting the user still takes their notifications with them.
     await db.deleteFrom('users').where('id', '=', user.id).execute();
     expect(await db.selectFrom('notifications').selectAll().execute()).toEqual([]);

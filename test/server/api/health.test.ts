@@ -35,7 +35,7 @@ describe('GET /api/health/detailed', () => {
   });
   afterAll(async () => server.close());
 
-  it('lists stale tables only among those the caller can read, and user counts only for admins', async () => {
+  it('lists stale tables only among those the caller can read, and user counts and the state store only for admins', async () => {
     const forViewer = await call(server, 'GET', '/api/health/detailed', { auth: viewer.auth });
     expect(forViewer.status).toBe(200);
     expect(forViewer.body).toMatchObject({
@@ -50,10 +50,12 @@ describe('GET /api/health/detailed', () => {
       },
     });
     expect(forViewer.body.services).not.toHaveProperty('users');
+    expect(forViewer.body.services).not.toHaveProperty('state_store');
 
     const forAdmin = await call(server, 'GET', '/api/health/detailed', { auth: admin.auth });
     expect(forAdmin.body.services.data.stale_tables).toEqual(['old_public', 'old_secret']);
     expect(forAdmin.body.services.users).toEqual({ count: 2 });
+    expect(forAdmin.body.services.state_store).toEqual({ dialect: 'sqlite' });
   });
 
   it('reports the last job, and needs a credential', async () => {

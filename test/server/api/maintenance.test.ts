@@ -94,6 +94,7 @@ describe('POST /api/admin/maintenance', () => {
         pending_codes: 1,
         jira_events: 0,
         jira_deleted_issues: 0,
+        policy_slices: 0,
       },
       memory_expired: 1,
     });

@@ -1,4 +1,5 @@
-import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { stateDialect } from '../db.js';
 
 /**
  * Counters that database triggers bump, in the writer's own transaction, whenever rows a cache
@@ -46,7 +47,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     ])
     .execute();
   const bump = (revision: string) => `UPDATE state_revisions SET n = n + 1 WHERE name = '${revision}'`;
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  const postgres = stateDialect(db) === 'postgres';
   if (postgres)
     for (const revision of new Set(WATCHED.map((w) => w.revision)))
       await sql

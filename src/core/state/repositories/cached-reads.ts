@@ -1,5 +1,4 @@
 import type { Kysely } from 'kysely';
-import { sqliteHandle } from '../db.js';
 import { RevisionCache } from '../revision-cache.js';
 import type { Database } from '../schema.js';
 import type { EffectiveGrant, PermissionsRepository } from './permissions.js';
@@ -11,15 +10,15 @@ const CACHED_USERS = 10_000;
 /**
  * The reads behind the access function, made on almost every request — the whole registry and
  * one user's grants — kept while their revision (bumped by database triggers on every write, from
- * any process) holds. Only on the store's own SQLite handle, whose revision read is cheap; inside
- * a transaction, which may hold its own uncommitted writes, the reads go to the database.
+ * any process or replica) holds: one indexed one-row read instead of the whole registry. Inside a
+ * transaction, which may hold its own uncommitted writes, the reads go to the database.
  * Entries are frozen: every caller shares them.
  */
 export function cacheHotReads(
   db: Kysely<Database>,
   repos: { registry: RegistryRepository; permissions: PermissionsRepository; revisions: RevisionsRepository },
 ): void {
-  if (!sqliteHandle(db)) return;
+  if (db.isTransaction) return;
   const { registry, permissions, revisions } = repos;
 
   const listRegistry = registry.list;

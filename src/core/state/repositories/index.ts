@@ -13,6 +13,7 @@ import { createKnowledgeRepository, type KnowledgeRepository } from './knowledge
 import { createNotificationsRepository, type NotificationsRepository } from './notifications.js';
 import { createPermissionsRepository, type PermissionsRepository } from './permissions.js';
 import { createPoliciesRepository, type PoliciesRepository } from './policies.js';
+import { createPolicySlicesRepository, type PolicySlicesRepository } from './policy-slices.js';
 import { createPrincipalsRepository, type PrincipalsRepository } from './principals.js';
 import { createProfilesRepository, type ProfilesRepository } from './profiles.js';
 import { createRegistryRepository, type RegistryRepository } from './registry.js';
@@ -35,6 +36,7 @@ export * from './notifications.js';
 export { MAX_PER_PAGE, type Page, type PageRequest, pageFields } from './paginate.js';
 export * from './permissions.js';
 export * from './policies.js';
+export * from './policy-slices.js';
 export type { PatPrincipalRecord, PrincipalRecord, SessionPrincipalRecord } from './principals.js';
 export * from './profiles.js';
 export * from './registry.js';
@@ -67,6 +69,7 @@ export interface Repositories {
   jiraEvents: JiraEventsRepository;
   policies: PoliciesRepository;
   userAttributes: UserAttributesRepository;
+  policySlices: PolicySlicesRepository;
   /**
    * Runs `work` in one transaction with every repository bound to it, for changes spanning
    * aggregates (approve + grant, unregister + revoke + cancel). Inside a transaction it joins it.
@@ -110,6 +113,7 @@ export function createRepositories(
     jiraEvents: createJiraEventsRepository(db),
     policies: createPoliciesRepository(db, clock),
     userAttributes: createUserAttributesRepository(db),
+    policySlices: createPolicySlicesRepository(db, clock),
     transaction: async (work) => {
       if (committed) return inTransaction(db, (trx) => work(createRepositories(trx, clock, committed)));
       const effects: (() => void)[] = [];

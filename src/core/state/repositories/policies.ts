@@ -85,9 +85,16 @@ export function createPoliciesRepository(db: Kysely<Database>, clock: Clock = sy
 
     listForTables,
 
-    /** The policy-bound tables (12 §1): those with at least one policy, enabled or not. */
-    async boundTables(): Promise<Set<string>> {
-      const rows = await db.selectFrom('row_policies').select('table_id').distinct().execute();
+    /**
+     * The policy-bound tables (12 §1) among `tableIds` (every one when omitted): those with at
+     * least one policy, enabled or not, since a table whose every policy is disabled stays bound
+     * and shows no rows.
+     */
+    async boundTables(tableIds?: readonly string[]): Promise<Set<string>> {
+      if (tableIds?.length === 0) return new Set();
+      let query = db.selectFrom('row_policies').select('table_id').distinct();
+      if (tableIds) query = query.where((eb) => isIn(eb, 'table_id', tableIds));
+      const rows = await query.execute();
       return new Set(rows.map((row) => row.table_id));
     },
 

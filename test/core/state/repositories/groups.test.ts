@@ -25,10 +25,11 @@ describe('groups repository', () => {
     const finance = await repos.groups.create({ name: 'Finance' });
     await repos.groups.create({ name: 'Sales' });
 
-    const clash = repos.groups.update(finance.id, { name: 'sales' });
+    await expect(repos.groups.update(finance.id, { name: 'sales' })).rejects.toMatchObject({
+      code: 'conflict',
+    });
     const recased = await repos.groups.update(finance.id, { name: 'FINANCE', description: 'd' });
 
-    await expect(clash).rejects.toMatchObject({ code: 'conflict' });
     expect(recased).toMatchObject({ name: 'FINANCE', name_key: 'finance', description: 'd' });
     expect(await repos.groups.update('missing', { description: 'x' })).toBeUndefined();
   });
