@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { Manifest, MeResponse, Health as ServerHealth } from '../contract/index.js';
+import type { Manifest, ManifestPolicy, MeResponse, Health as ServerHealth } from '../contract/index.js';
 import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -85,17 +85,13 @@ export function remoteTables(manifest: Manifest): string[] {
 }
 
 /** What a policy-bound reader's manifest entry says (12 §3): the policies and the masked columns. */
-export interface TablePolicyMark {
-  names: string[];
-  masked_columns: { column: string; mask: 'null' | 'hash' }[];
-}
+export type TablePolicyMark = ManifestPolicy;
 
 /** The manifest's policy-bound tables of the caller (12 §5: `da status` and `da catalog` mark them). */
 export function filteredTables(manifest: Manifest): Map<string, TablePolicyMark> {
   const marks = new Map<string, TablePolicyMark>();
   for (const table of Object.values(manifest.tables)) {
-    const policy = (table as { policy?: TablePolicyMark }).policy;
-    if (policy) marks.set(table.id, policy);
+    if (table.policy) marks.set(table.id, table.policy);
   }
   return marks;
 }

@@ -166,6 +166,45 @@ describe('da admin policies and attributes', { timeout: 180_000 }, () => {
     expect(status.local.filtered).toEqual([]);
   });
 
+  it('da catalog and da status mark a table a policy filters for the reader', async () => {
+    const policy = await json(
+      'admin',
+      'policies',
+      'add',
+      'orders',
+      '--name',
+      'First five',
+      '--filter',
+      'id < 5',
+      '--user',
+      fixture.analyst.email,
+      '--mask',
+      'label=hash',
+    );
+    try {
+      const doc = JSON.parse((await runDa(['catalog', '--json'], { env: analyst.env })).stdout);
+      const orders = doc.tables.find((t: { id: string }) => t.id === 'orders');
+      expect(orders).toMatchObject({
+        policy: { names: ['First five'], masked_columns: [{ column: 'label', mask: 'hash' }] },
+      });
+      expect(doc.tables.find((t: { id: string }) => t.id === 'holidays').policy).toBeNull();
+      const text = await runDa(['catalog'], { env: analyst.env });
+      expect(text.stdout.split('\n').find((line) => line.startsWith('orders'))).toMatch(
+        /filtered: First five; masked label$/,
+      );
+      const status = JSON.parse((await runDa(['status', '--json'], { env: analyst.env })).stdout);
+      expect(status.local.filtered).toEqual([
+        { table: 'orders', names: ['First five'], masked_columns: [{ column: 'label', mask: 'hash' }] },
+      ]);
+      const statusText = await runDa(['status'], { env: analyst.env });
+      expect(statusText.stdout).toContain('Filtered    orders (policy First five; masked label=hash)');
+      // Admins are never bound.
+      expect(JSON.parse((await da('status', '--json')).stdout).local.filtered).toEqual([]);
+    } finally {
+      await json('admin', 'policies', 'rm', policy.id);
+    }
+  });
+
   it('refuses an analyst with exit 4', async () => {
     for (const args of [
       ['admin', 'policies', 'list', 'orders'],
