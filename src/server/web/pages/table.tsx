@@ -189,6 +189,9 @@ function ProfileSection(props: {
   const { profile } = props;
   const catalogColumn = new Map(props.columns.map((c) => [c.name, c]));
   const sampleColumns = Object.keys(profile.sample_rows[0] ?? {});
+  const profiled = new Set(profile.columns.map((c) => c.name));
+  // A bound reader's profile leaves masked columns out: they get name and type only (12 §3).
+  const maskedOnly = [...props.masks].filter(([name]) => !profiled.has(name));
   return (
     <>
       {profile.stale ? (
@@ -220,6 +223,17 @@ function ProfileSection(props: {
                     {a}
                   </Badge>
                 ))}
+              </td>
+            </tr>
+          ))}
+          {maskedOnly.map(([name, mask]) => (
+            <tr key={name}>
+              <td>
+                {name} <MaskBadge mask={mask} />
+              </td>
+              <td>{catalogColumn.get(name)?.type ?? ''}</td>
+              <td colSpan={3} class="muted">
+                No statistics: the values are masked for you.
               </td>
             </tr>
           ))}
