@@ -85,6 +85,31 @@ describe('web UI: row policies', () => {
     await tracked.context.close();
   });
 
+  it('shows a policy that no longer binds with its reason, where nobody can miss it', async () => {
+    const created = await call(suite.server, 'POST', '/api/admin/tables/orders/policies', {
+      auth: suite.shop.admin.auth,
+      body: {
+        name: 'By status',
+        applies_to: { everyone: true, users: [], groups: [] },
+        row_filter: "status = 'open'",
+      },
+    });
+    expect(created.status).toBe(201);
+    await suite.server.ctx.repos.policies.setError(created.body.id, 'column status no longer exists');
+    const tracked = await newPage(suite.browser, suite.server);
+    await signIn(tracked, suite.shop.admin);
+    await tracked.page.goto('/admin/tables/orders');
+    const error = tracked.page.locator('main table .notice.error');
+    expect(await error.textContent()).toContain('does not bind');
+    expect(await error.textContent()).toContain('column status no longer exists');
+    expect(await error.isVisible()).toBe(true);
+    await checkPage(tracked, 'admin-table-policy-error');
+    await call(suite.server, 'DELETE', `/api/admin/policies/${created.body.id}`, {
+      auth: suite.shop.admin.auth,
+    });
+    await tracked.context.close();
+  });
+
   it('edits a user’s attributes, keeping values exactly as typed, beside the derived ones', async () => {
     const tracked = await newPage(suite.browser, suite.server);
     const { page } = tracked;
