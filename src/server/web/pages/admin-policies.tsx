@@ -225,6 +225,7 @@ export function PolicyForm(props: { tableId: string; policy: RowPolicyView | nul
             selected={applies.groups}
           />
         </div>
+        <p class="muted">Hold Ctrl (Cmd on a Mac) to choose several users or groups.</p>
       </fieldset>
       <fieldset>
         <legend>Masked columns</legend>
