@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { NullableString, NullableTimestamp } from './common.js';
+import { MaskedColumnSchema, RowPolicySchema } from './policies.js';
 
 /** The catalog's answers (03 §7): what a caller may know about tables and metric definitions. */
 
@@ -59,13 +60,30 @@ const SyncInfo = Type.Object({
   error: NullableString,
 });
 
-/** Detail: readers also get the key, columns, sync info and when the profile was taken. */
+/**
+ * What row policies do to the table for the caller (12 §4): null when they are not bound; a bound
+ * reader learns which policies apply and which columns are masked; an admin gets the table's
+ * policies, each with why it fails to bind if it does.
+ */
+export const TablePolicySchema = Type.Union([
+  Type.Object({
+    names: Type.Array(Type.String()),
+    masked_columns: Type.Array(MaskedColumnSchema),
+    rows_visible: Type.Union([Type.Literal('filtered'), Type.Literal('none')]),
+  }),
+  Type.Object({ policies: Type.Array(RowPolicySchema) }),
+  Type.Null(),
+]);
+export type TablePolicy = Static<typeof TablePolicySchema>;
+
+/** Detail: readers also get the key, columns, sync info, when the profile was taken and the policy. */
 export const TableDetailSchema = Type.Object({
   ...catalogTableProperties,
   primary_key: Type.Optional(Type.Array(Type.String())),
   columns: Type.Optional(Type.Array(ColumnView)),
   sync: Type.Optional(Type.Union([SyncInfo, Type.Null()])),
   profiled_at: Type.Optional(NullableTimestamp),
+  policy: Type.Optional(TablePolicySchema),
 });
 export type TableDetail = Static<typeof TableDetailSchema>;
 

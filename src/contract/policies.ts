@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { NullableString, Timestamp } from './common.js';
+import { QueryResultSchema } from './query.js';
 
 /** Row and column policies and user attributes (12 §1, §4). */
 
@@ -103,3 +104,27 @@ export const PolicyCheckSchema = Type.Union([
   Type.Null(),
 ]);
 export type PolicyCheck = Static<typeof PolicyCheckSchema>;
+
+/** `POST /api/admin/policies/preview`: the saved policies, a draft replacing the saved one of its name or added. */
+export const PolicyPreviewInputSchema = Type.Object(
+  {
+    table_id: Type.String({ minLength: 1, maxLength: 200 }),
+    user_id: Type.String({ minLength: 1, maxLength: 100 }),
+    policy: Type.Optional(RowPolicyInputSchema),
+  },
+  { additionalProperties: false },
+);
+export type PolicyPreviewInput = Static<typeof PolicyPreviewInputSchema>;
+
+/** What the user would see of the table: nothing is stored (12 §4). */
+export const PolicyPreviewSchema = Type.Object({
+  kind: Type.Union([Type.Literal('full'), Type.Literal('slice'), Type.Literal('empty')]),
+  policies: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
+  bound_filter: NullableString,
+  masked_columns: Type.Array(MaskedColumnSchema),
+  /** Every row the user would see. */
+  rows: Type.Integer({ minimum: 0 }),
+  /** At most 20 of them. */
+  sample: QueryResultSchema,
+});
+export type PolicyPreview = Static<typeof PolicyPreviewSchema>;

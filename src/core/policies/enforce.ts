@@ -64,7 +64,7 @@ async function bindingOf(
   const hashed = view.masks.some((m) => m.mask === 'hash');
   const salt = hashed ? await enforcement.salt() : null;
   return {
-    kind: 'remote',
+    kind: 'inline',
     // A remote table has no content hash: its binding is the filter, masks and salt version.
     key: sliceKey(`remote:${table.table_id}`, view, salt?.saltVersion ?? null),
     filter: view.bound_filter,

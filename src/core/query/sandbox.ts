@@ -239,11 +239,11 @@ async function configure(
     if (!attached.has(view.source)) continue;
     if (view.query_mode === 'remote' && !(view.remote_alias && remotes.has(view.remote_alias))) continue;
     const source = `${quoteIdent(view.source)}.main.${quoteIdent(view.view_name)}`;
-    if (binding?.kind === 'remote') {
-      ddl.push(`CREATE VIEW ${name} AS ${await remoteBoundSelect(conn, source, binding)}`);
-      continue;
-    }
-    ddl.push(`CREATE VIEW ${name} AS SELECT * FROM ${source}`);
+    ddl.push(
+      binding?.kind === 'inline'
+        ? `CREATE VIEW ${name} AS ${await inlineBoundSelect(conn, source, binding)}`
+        : `CREATE VIEW ${name} AS SELECT * FROM ${source}`,
+    );
     if (view.query_mode === 'local') {
       for (const file of view.files) allowedPaths.push(join(settings.dataDir, file.path));
       if (view.data_dir) allowedDirectories.push(join(settings.dataDir, view.data_dir));
@@ -254,14 +254,14 @@ async function configure(
 }
 
 /**
- * The view body of a bound remote table: its columns in order with the masks, and the filter.
+ * The view body of an inline binding: the table's columns in order with the masks, and the filter.
  * The salt is a literal here (a view cannot hold a parameter); the guard refuses every function
  * and table function that would print a view's definition.
  */
-async function remoteBoundSelect(
+async function inlineBoundSelect(
   conn: DuckDBConnection,
   source: string,
-  binding: Extract<TableBinding, { kind: 'remote' }>,
+  binding: Extract<TableBinding, { kind: 'inline' }>,
 ): Promise<string> {
   const columns = await queryRows<{ column_name: string; column_type: string }>(conn, `DESCRIBE ${source}`);
   const select = maskedSelectList(

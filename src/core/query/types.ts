@@ -28,12 +28,13 @@ export interface QueryCaller {
 
 /**
  * How the sandbox shows one policy-bound table to one caller (12 §3). A local table reads its
- * slice file; a remote table has no file, so its view applies the filter and masks itself.
+ * slice file; an `inline` binding's view applies the filter and masks itself: a remote table, which
+ * has no file to slice, and an admin's preview of a draft policy, which must leave no slice behind.
  */
 export type TableBinding =
   | { kind: 'slice'; key: string; path: string }
   | {
-      kind: 'remote';
+      kind: 'inline';
       key: string;
       filter: string | null;
       masks: readonly MaskedColumn[];

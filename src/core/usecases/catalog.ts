@@ -5,6 +5,7 @@ import type {
   Profile,
   ServedProfile,
   TableDetail,
+  TablePolicy,
 } from '../../contract/index.js';
 import { type AccessView, loadAccessView } from '../access/access.js';
 import { datasetOf, type Principal } from '../access/decide.js';
@@ -157,6 +158,26 @@ export async function tableDetail(
       : {}),
     sync: syncInfo(state, bound),
     profiled_at: profile?.profiled_at ?? null,
+    policy: await tablePolicy(repos, principal, table_id, bound),
+  };
+}
+
+/** The detail's `policy` (12 §4): the bound reader's view, or the admin's list of the table's policies. */
+async function tablePolicy(
+  repos: Repositories,
+  principal: Principal,
+  tableId: string,
+  bound: BoundTable | undefined,
+): Promise<TablePolicy> {
+  if (principal.role === 'admin') {
+    const policies = await repos.policies.listForTable(tableId);
+    return policies.length > 0 ? { policies } : null;
+  }
+  if (!bound) return null;
+  return {
+    names: bound.view.policies.map((p) => p.name),
+    masked_columns: bound.view.masks.map(({ column, mask }) => ({ column, mask })),
+    rows_visible: bound.view.kind === 'empty' ? 'none' : 'filtered',
   };
 }
 

@@ -1,15 +1,29 @@
 import type {
   AttributeMap,
   PolicyCheck,
+  PolicyPreview,
+  PolicyPreviewInput,
   RowPolicyInput,
   RowPolicyPatch,
   UserAttributesView,
 } from '../../contract/index.js';
 import type { Principal } from '../access/decide.js';
+import { principalOfUser } from '../access/principal.js';
+import { quoteIdent } from '../duckdb/sql.js';
 import { AgnesError } from '../errors.js';
-import { validateMasks, validatePolicyFilter } from '../policies/evaluate.js';
+import { evaluatePolicies, validateMasks, validatePolicyFilter } from '../policies/evaluate.js';
 import { loadEffectiveViews, type PolicyRuntime, policyLoadDeps } from '../policies/load.js';
-import type { AppliesTo, MaskedColumn, RowPolicy } from '../policies/types.js';
+import type { PolicySalt } from '../policies/salt.js';
+import { sliceKey } from '../policies/slices.js';
+import {
+  type AppliesTo,
+  type EffectiveView,
+  FULL_VIEW,
+  type MaskedColumn,
+  type RowPolicy,
+} from '../policies/types.js';
+import type { QueryEngine } from '../query/engine.js';
+import type { QueryCaller, TableBinding } from '../query/types.js';
 import type { Repositories, User } from '../state/repositories/index.js';
 
 /** Row and column policies and user attributes for admins (12 §4); enforcement is elsewhere. */
@@ -194,5 +208,115 @@ export async function policyCheck(
     bound_filter: view.bound_filter,
     masked_columns: view.masks,
     error,
+  };
+}
+
+export type PolicyPreviewDeps = PolicyDeps & { query: QueryEngine; policySalt: PolicySalt };
+
+const PREVIEW_SAMPLE_ROWS = 20;
+
+/** The saved policies with the draft in place of the saved one of its name, or added to them. */
+async function withDraft(
+  deps: PolicyDeps,
+  admin: Principal,
+  tableId: string,
+  saved: readonly RowPolicy[],
+  draft: RowPolicyInput,
+): Promise<RowPolicy[]> {
+  const rowFilter = draft.row_filter ?? null;
+  const masks = draft.masked_columns ?? [];
+  const appliesTo = await checkedTargets(deps.repos, draft.applies_to);
+  await checkBinding(deps, tableId, rowFilter, masks);
+  const replaced = saved.find((p) => p.name.toLowerCase() === draft.name.toLowerCase());
+  const now = new Date().toISOString();
+  const policy: RowPolicy = {
+    id: replaced?.id ?? 'draft',
+    table_id: tableId,
+    name: draft.name,
+    description: draft.description ?? '',
+    applies_to: appliesTo,
+    row_filter: rowFilter,
+    masked_columns: masks,
+    enabled: draft.enabled ?? true,
+    error: null,
+    created_by: replaced?.created_by ?? admin.id,
+    created_at: replaced?.created_at ?? now,
+    updated_by: admin.id,
+    updated_at: now,
+  };
+  return [...saved.filter((p) => p !== replaced), policy];
+}
+
+/**
+ * `POST /api/admin/policies/preview` (12 §4): what a user would see of a table under the saved
+ * policies and an optional draft. The rows are read through the query engine with the view
+ * bound inline (filter and masks in the sandbox view), so no slice is written and nothing is
+ * stored, and a policy that fails to bind is shown, not recorded.
+ */
+export async function previewPolicies(
+  deps: PolicyPreviewDeps,
+  admin: Principal,
+  input: PolicyPreviewInput,
+  requestId: string,
+): Promise<PolicyPreview> {
+  const tableId = input.table_id.toLowerCase();
+  await registeredTable(deps.repos, tableId);
+  const user = await existingUser(deps.repos, input.user_id);
+  const columns = await deps.policyColumns.columnsOf(tableId);
+  if (columns.length === 0) throw new AgnesError('not_found', 'the table has no published data');
+  const saved = await deps.repos.policies.listForTable(tableId);
+  const policies = input.policy ? await withDraft(deps, admin, tableId, saved, input.policy) : saved;
+  const subject = await principalOfUser(deps.repos, user);
+  const view: EffectiveView =
+    subject.role === 'admin' || policies.length === 0
+      ? FULL_VIEW
+      : await evaluatePolicies(
+          deps.query.parser,
+          { ...subject, attributes: await deps.repos.userAttributes.get(user.id) },
+          policies,
+          columns,
+        );
+  const caller = previewCaller(admin, tableId, view, deps.policySalt);
+  const table = quoteIdent(tableId);
+  const counted = await deps.query.query({ caller, sql: `SELECT count(*) FROM ${table}`, requestId }, 1);
+  const sample = await deps.query.query(
+    { caller, sql: `SELECT * FROM ${table} LIMIT ${PREVIEW_SAMPLE_ROWS}`, requestId },
+    PREVIEW_SAMPLE_ROWS,
+  );
+  return {
+    kind: view.kind,
+    policies: view.policies,
+    bound_filter: view.bound_filter,
+    masked_columns: view.masks,
+    rows: Number(counted.rows[0]?.[0] ?? 0),
+    sample,
+  };
+}
+
+/** The admin reading just this table, bound inline to the previewed view unless it is the full table. */
+function previewCaller(
+  admin: Principal,
+  tableId: string,
+  view: EffectiveView,
+  salt: PolicySalt,
+): QueryCaller {
+  const caller: QueryCaller = {
+    userId: admin.id,
+    admin: false,
+    readable: [tableId],
+    isVisible: (id) => id === tableId,
+  };
+  if (view.kind === 'full') return caller;
+  const hashed = view.masks.some((m) => m.mask === 'hash');
+  const binding: TableBinding = {
+    kind: 'inline',
+    key: sliceKey(`preview:${tableId}`, view, salt.saltVersion),
+    filter: view.bound_filter,
+    masks: view.masks,
+    salt: hashed ? salt.salt : null,
+  };
+  return {
+    ...caller,
+    bindings: async (published) => new Map(published.views.has(tableId) ? [[tableId, binding]] : []),
   };
 }

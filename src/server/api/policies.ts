@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import {
+  PolicyPreviewInputSchema,
+  PolicyPreviewSchema,
   RowPolicyInputSchema,
   RowPolicyListSchema,
   RowPolicyPatchSchema,
@@ -11,6 +13,7 @@ import {
   createPolicy,
   deletePolicy,
   listTablePolicies,
+  previewPolicies,
   replaceUserAttributes,
   updatePolicy,
   userAttributes,
@@ -100,6 +103,25 @@ export async function policyRoutes(app: AgnesApp, services: AppServices): Promis
       request.audit = { action: 'policy.delete', resource: policy_id };
       request.audit.params = { ...(await deletePolicy(ctx, policy_id)) };
       return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/admin/policies/preview',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['policies'],
+        summary:
+          'What a user would see of a table under its policies and an optional draft: the bound filter, masks, row count and up to 20 rows; nothing is stored',
+        body: PolicyPreviewInputSchema,
+        response: { 200: PolicyPreviewSchema, ...errors(400, 401, 403, 404, 422, 429, 503) },
+      },
+    },
+    async (request) => {
+      const { table_id, user_id } = request.body;
+      request.audit = { action: 'policy.preview', resource: table_id, params: { user_id } };
+      return previewPolicies(ctx, request.auth!.principal, request.body, String(request.id));
     },
   );
 

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Principal } from '../../../src/core/access/decide.js';
 import type { EffectiveView, MaskedColumn } from '../../../src/core/policies/types.js';
@@ -9,8 +9,6 @@ import { registerTable } from '../../server/api/fixtures.js';
 import { makeExtract } from '../../support/extracts.js';
 
 export const SALT = 'test-policy-salt-0123456789abcdef0123456789';
-/** What the runtime derives from `SALT` (the first 16 hex digits of its SHA-256). */
-export const SALT_VERSION = createHash('sha256').update(SALT).digest('hex').slice(0, 16);
 
 const REGIONS = "['EU', 'US', 'APAC', 'LATAM'][(range % 4) + 1]";
 

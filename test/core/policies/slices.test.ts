@@ -9,7 +9,7 @@ import { sandboxKey } from '../../../src/core/query/sandbox-cache.js';
 import { sha256File } from '../../../src/core/sync/hashing.js';
 import { runMaintenance } from '../../../src/core/usecases/maintenance.js';
 import { type TestServer, withServer } from '../../support/server.js';
-import { publishCrm, SALT, SALT_VERSION, sliceView } from './policy-fixture.js';
+import { publishCrm, SALT, sliceView } from './policy-fixture.js';
 
 describe('policy slices (12 §3)', () => {
   let server: TestServer;

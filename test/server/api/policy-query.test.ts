@@ -8,14 +8,7 @@ import { QueryPolicies } from '../../../src/core/policies/enforce.js';
 import { PolicySlices, type SliceTable } from '../../../src/core/policies/slices.js';
 import type { EffectiveView } from '../../../src/core/policies/types.js';
 import { QueryEngine, type QueryRequest } from '../../../src/core/query/engine.js';
-import {
-  injectViews,
-  publishCrm,
-  SALT,
-  SALT_VERSION,
-  sliceView,
-  storePolicy,
-} from '../../core/policies/policy-fixture.js';
+import { injectViews, publishCrm, SALT, sliceView, storePolicy } from '../../core/policies/policy-fixture.js';
 import { httpClient, tool } from '../../support/mcp.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
 import { plainUser, sessionToken } from './fixtures.js';

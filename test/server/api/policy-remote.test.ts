@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuck } from '../../../src/core/duckdb/engine.js';
 import { ExtractWriter } from '../../../src/core/extract/writer.js';
-import { injectViews, SALT, SALT_VERSION, sliceView } from '../../core/policies/policy-fixture.js';
+import { injectViews, SALT, sliceView } from '../../core/policies/policy-fixture.js';
 import { attachDuckDbFile } from '../../support/remote-catalog.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
 import { registerTable } from './fixtures.js';
