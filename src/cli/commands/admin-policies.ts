@@ -1,7 +1,7 @@
 import type {
   GroupList,
   MaskedColumnEntry,
-  QueryResult,
+  PolicyPreview,
   RowPolicyInput,
   RowPolicyList,
   RowPolicyView,
@@ -146,16 +146,6 @@ export async function policiesRemove(ctx: CliContext, id: string): Promise<void>
   const client = await adminClient(ctx);
   await client.request('DELETE', `/api/admin/policies/${enc(id)}`);
   ctx.out.result({ deleted: id }, () => `Deleted policy ${id}`);
-}
-
-/** `POST /api/admin/policies/preview` (12 §4). */
-interface PolicyPreview {
-  kind: 'full' | 'slice' | 'empty';
-  policies: { id: string; name: string }[];
-  bound_filter: string | null;
-  masked_columns: MaskedColumnEntry[];
-  rows: number;
-  sample: QueryResult;
 }
 
 /**

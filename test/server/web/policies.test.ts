@@ -110,6 +110,75 @@ describe('web UI: row policies', () => {
     await tracked.context.close();
   });
 
+  it('previews what a user would see with the draft being edited, before saving', async () => {
+    const tracked = await newPage(suite.browser, suite.server);
+    const { page } = tracked;
+    await signIn(tracked, suite.shop.admin);
+    await page.goto('/admin/tables/orders');
+    await page.getByLabel('Name', { exact: true }).fill('Open orders');
+    await page.getByLabel('Row filter').fill("status = 'open'");
+    await page.getByLabel('Users').selectOption({ label: suite.shop.analyst.email });
+    await page.getByLabel('customer_id').selectOption('null');
+    await page.getByLabel('User', { exact: true }).selectOption({ label: suite.shop.analyst.email });
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await eventually(() => page.locator('#preview-summary').textContent()).toContain('67 rows');
+    expect(await page.locator('#preview-summary').textContent()).toContain('Open orders');
+    expect(await page.locator('#preview-filter').textContent()).toContain("status = 'open'");
+    expect(await page.locator('#preview-masked').textContent()).toContain('customer_id (null)');
+    expect(await page.locator('#preview-rows tbody tr').count()).toBe(20);
+    await checkPage(tracked, 'admin-table-policy-preview');
+    // Nothing was saved.
+    const { body } = await call(suite.server, 'GET', '/api/admin/tables/orders/policies', {
+      auth: suite.shop.admin.auth,
+    });
+    expect(body.policies).toEqual([]);
+    expect(tracked.problems).toEqual([]);
+    await tracked.context.close();
+  });
+
+  it('tells a bound reader which policy filters the table and which columns are masked, or that no rows were given', async () => {
+    const { admin, analyst } = suite.shop;
+    const created = await call(suite.server, 'POST', '/api/admin/tables/orders/policies', {
+      auth: admin.auth,
+      body: {
+        name: 'Open only',
+        applies_to: { everyone: false, users: [analyst.id], groups: [] },
+        row_filter: "status = 'open'",
+        masked_columns: [{ column: 'customer_id', mask: 'hash' }],
+      },
+    });
+    expect(created.status).toBe(201);
+    const reader = await newPage(suite.browser, suite.server);
+    await signIn(reader, analyst);
+    await reader.page.goto('/catalog/orders');
+    const main = reader.page.locator('main');
+    expect(await main.textContent()).toContain('Rows filtered by policy: Open only.');
+    expect(await main.textContent()).toContain('customer_id (hash)');
+    expect(await reader.page.locator('tr', { hasText: 'customer_id' }).first().textContent()).toContain(
+      'masked (hash)',
+    );
+    await checkPage(reader, 'catalog-table-filtered');
+
+    await call(suite.server, 'PUT', `/api/admin/policies/${created.body.id}`, {
+      auth: admin.auth,
+      body: { applies_to: { everyone: false, users: [admin.id], groups: [] } },
+    });
+    await reader.page.reload();
+    expect(await main.textContent()).toContain("The table's owner has not given you any rows");
+    await checkPage(reader, 'catalog-table-no-rows');
+
+    const owner = await newPage(suite.browser, suite.server);
+    await signIn(owner, admin);
+    await owner.page.goto('/catalog/orders');
+    const section = owner.page.locator('section', { hasText: 'Row policies' });
+    expect(await section.textContent()).toContain('Open only');
+    expect(await section.textContent()).toContain("status = 'open'");
+    await checkPage(owner, 'catalog-table-policies-admin');
+    await call(suite.server, 'DELETE', `/api/admin/policies/${created.body.id}`, { auth: admin.auth });
+    expect([...reader.problems, ...owner.problems]).toEqual([]);
+    await Promise.all([reader.context.close(), owner.context.close()]);
+  });
+
   it('edits a user’s attributes, keeping values exactly as typed, beside the derived ones', async () => {
     const tracked = await newPage(suite.browser, suite.server);
     const { page } = tracked;

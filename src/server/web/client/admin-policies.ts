@@ -1,4 +1,4 @@
-import type { MaskedColumnEntry, QueryResult, RowPolicyInput } from '../../../contract/index.js';
+import type { PolicyPreview, RowPolicyInput } from '../../../contract/index.js';
 import { api, errorText } from './forms.js';
 import { resultTable } from './results.js';
 
@@ -11,16 +11,6 @@ import { resultTable } from './results.js';
 const form = document.getElementById('policy-form') as HTMLFormElement | null;
 const errorBox = document.getElementById('policy-error') as HTMLElement | null;
 const UNREACHABLE = 'The server could not be reached. Check your connection and try again.';
-
-/** `preview` of `POST /api/admin/policies/preview` (12 §4). */
-interface PolicyPreview {
-  kind: 'full' | 'slice' | 'empty';
-  policies: { id: string; name: string }[];
-  bound_filter: string | null;
-  masked_columns: MaskedColumnEntry[];
-  rows: number;
-  sample: QueryResult;
-}
 
 function control<T extends Element>(name: string): T {
   return form?.elements.namedItem(name) as unknown as T;

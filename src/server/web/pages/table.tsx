@@ -1,10 +1,4 @@
-import type {
-  MaskedColumnEntry,
-  RowPolicyView,
-  ServedProfile,
-  SyncHistoryEntry,
-  TableDetail,
-} from '../../../contract/index.js';
+import type { ServedProfile, SyncHistoryEntry, TableDetail, TablePolicy } from '../../../contract/index.js';
 import { hasRole } from '../../../core/access/roles.js';
 import {
   ActionButton,
@@ -22,21 +16,6 @@ import { maskText, PolicyError } from './admin-policies.js';
 import { RequestAccess } from './catalog.js';
 
 type Column = ServedProfile['columns'][number];
-
-/**
- * `policy` of the table detail (12 §4): what binds a reader (names, masks, whether any rows are
- * theirs), or for an admin of a bound table its policies; null when the caller is not bound.
- */
-type ReaderPolicy = {
-  names: string[];
-  masked_columns: MaskedColumnEntry[];
-  rows_visible: 'filtered' | 'none';
-};
-type TablePolicy = ReaderPolicy | { policies: RowPolicyView[] } | null;
-
-function policyOf(table: TableDetail): TablePolicy {
-  return (table as { policy?: TablePolicy }).policy ?? null;
-}
 
 function maskOf(policy: TablePolicy): Map<string, string> {
   return new Map(
@@ -299,7 +278,7 @@ export function TablePage(props: {
   const readable = table.access === 'read';
   const role = ctx.user?.role ?? 'viewer';
   const sql = `SELECT * FROM "${table.id}" LIMIT 100`;
-  const policy = policyOf(table);
+  const policy = table.policy ?? null;
   const masks = maskOf(policy);
   return (
     <Layout ctx={ctx} title={table.name} scripts={readable ? ['table'] : []}>
