@@ -205,6 +205,70 @@ describe('da admin policies and attributes', { timeout: 180_000 }, () => {
     }
   });
 
+  it('previews what a user would see with the saved policies and a draft from the flags', async () => {
+    const email = fixture.analyst.email;
+    const saved = await json(
+      'admin',
+      'policies',
+      'add',
+      'orders',
+      '--name',
+      'Even',
+      '--everyone',
+      '--filter',
+      'id % 2 = 0',
+    );
+    try {
+      const plain = await json('admin', 'policies', 'preview', 'orders', '--user', email);
+      expect(plain).toMatchObject({ kind: 'slice', policies: [{ id: saved.id, name: 'Even' }], rows: 25 });
+      expect(plain.sample.rows).toHaveLength(20);
+
+      // A draft of another name joins the saved policy: rows combine permissively, masks restrictively.
+      const draft = await json(
+        'admin',
+        'policies',
+        'preview',
+        'orders',
+        '--user',
+        email,
+        '--filter',
+        'id < 5',
+        '--mask',
+        'label=null',
+      );
+      expect(draft).toMatchObject({
+        kind: 'slice',
+        rows: 27,
+        masked_columns: [{ column: 'label', mask: 'null' }],
+      });
+      expect(draft.policies.map((p: { name: string }) => p.name).sort()).toEqual(['Even', 'draft']);
+      const labels = draft.sample.columns.indexOf('label');
+      expect(draft.sample.rows.every((row: unknown[]) => row[labels] === null)).toBe(true);
+
+      // A draft named like the saved policy replaces it; nothing is stored either way.
+      const replaced = await json(
+        'admin',
+        'policies',
+        'preview',
+        'orders',
+        '--user',
+        email,
+        '--name',
+        'Even',
+        '--everyone',
+        '--filter',
+        'id < 3',
+      );
+      expect(replaced.rows).toBe(3);
+      const text = await da('admin', 'policies', 'preview', 'orders', '--user', email, '--disabled');
+      expect(text.stdout).toMatch(/^.+ sees 25 rows of orders \(slice: Even\)\n/);
+      expect((await json('admin', 'policies', 'list', 'orders')).policies).toHaveLength(1);
+      expect((await da('admin', 'policies', 'preview', 'orders')).code).toBe(2);
+    } finally {
+      await json('admin', 'policies', 'rm', saved.id);
+    }
+  });
+
   it('refuses an analyst with exit 4', async () => {
     for (const args of [
       ['admin', 'policies', 'list', 'orders'],
