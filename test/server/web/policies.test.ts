@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { call } from '../../support/server.js';
-import { browserSuite, checkPage, eventually, newPage, signIn, submitAndReload } from './browser.js';
+import { browserSuite, checkPage, eventually, HOSTILE, newPage, signIn, submitAndReload } from './browser.js';
 
 /** Row and column policies in a real browser (12 §5): the admin Policies section and the attributes editor. */
 describe('web UI: row policies', () => {
@@ -89,7 +89,8 @@ describe('web UI: row policies', () => {
     const created = await call(suite.server, 'POST', '/api/admin/tables/orders/policies', {
       auth: suite.shop.admin.auth,
       body: {
-        name: 'By status',
+        name: `By status ${HOSTILE}`,
+        description: HOSTILE,
         applies_to: { everyone: true, users: [], groups: [] },
         row_filter: "status = 'open'",
       },
@@ -103,6 +104,11 @@ describe('web UI: row policies', () => {
     expect(await error.textContent()).toContain('does not bind');
     expect(await error.textContent()).toContain('column status no longer exists');
     expect(await error.isVisible()).toBe(true);
+    // Names and descriptions are text on the page, never markup (09 §5 scenario 11).
+    expect(await tracked.page.getByRole('link', { name: `By status ${HOSTILE}`, exact: true }).count()).toBe(
+      1,
+    );
+    expect(await tracked.page.locator('main img').count()).toBe(0);
     await checkPage(tracked, 'admin-table-policy-error');
     await call(suite.server, 'DELETE', `/api/admin/policies/${created.body.id}`, {
       auth: suite.shop.admin.auth,
