@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { Manifest, MeResponse, Health as ServerHealth } from '../contract/index.js';
+import type { Manifest, ManifestPolicy, MeResponse, Health as ServerHealth } from '../contract/index.js';
 import type { ApiClient } from './client.js';
 import type { CliContext } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -82,4 +82,23 @@ export function remoteTables(manifest: Manifest): string[] {
     .filter((t) => t.layout === 'remote')
     .map((t) => t.id)
     .sort();
+}
+
+/** What a policy-bound reader's manifest entry says (12 §3): the policies and the masked columns. */
+export type TablePolicyMark = ManifestPolicy;
+
+/** The manifest's policy-bound tables of the caller (12 §5: `da status` and `da catalog` mark them). */
+export function filteredTables(manifest: Manifest): Map<string, TablePolicyMark> {
+  const marks = new Map<string, TablePolicyMark>();
+  for (const table of Object.values(manifest.tables)) {
+    if (table.policy) marks.set(table.id, table.policy);
+  }
+  return marks;
+}
+
+/** `orders (policy EU rows; masked email=hash)`. */
+export function policyMarkText(id: string, mark: TablePolicyMark): string {
+  const masks = mark.masked_columns.map((m) => `${m.column}=${m.mask}`).join(', ');
+  const names = mark.names.length > 0 ? `policy ${mark.names.join(', ')}` : 'no rows: no policy applies';
+  return `${id} (${names}${masks ? `; masked ${masks}` : ''})`;
 }

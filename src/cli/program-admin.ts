@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { collect, run, withGlobals } from './command-kit.js';
 import * as admin from './commands/admin.js';
 import * as data from './commands/admin-data.js';
+import * as policies from './commands/admin-policies.js';
 
 /** Flags of `da admin tables register|update` (06 §5.3 administration). */
 function tableFlags(command: Command, registering: boolean): Command {
@@ -54,6 +55,85 @@ function registerUsers(adminCommand: Command): void {
       .description('send a new invitation (setup link)')
       .argument('<user>', 'user id or email'),
   ).action(run((ctx, _options, user: string) => admin.usersInvite(ctx, user)));
+  const attributes = users.command('attributes').description('attributes that row policies bind');
+  withGlobals(
+    attributes
+      .command('get')
+      .description("a user's stored and derived attributes")
+      .argument('<user>', 'user id or email'),
+  ).action(run((ctx, _options, user: string) => policies.attributesGet(ctx, user)));
+  withGlobals(
+    attributes
+      .command('set')
+      .description('replace every stored attribute of a user (no pairs: remove them all)')
+      .argument('<user>', 'user id or email')
+      .argument('[pairs...]', 'KEY=VALUE[,VALUE…]'),
+  ).action(run((ctx, _options, user: string, pairs: string[]) => policies.attributesSet(ctx, user, pairs)));
+}
+
+/** Flags of a policy on `da admin policies add|update|preview` (12 §5); `--user` targets only where `targets`. */
+function policyFlags(command: Command, targets: boolean): Command {
+  command
+    .option('--name <name>', 'policy name (unique per table)')
+    .option('--description <text>', 'description')
+    .option('--filter <sql>', "row filter over the table's columns; empty: all rows")
+    .option('--everyone', 'applies to everyone who may read the table');
+  if (targets) command.option('--user <user>', 'applies to this user, id or email (repeatable)', collect, []);
+  return command
+    .option('--group <group>', 'applies to this group, id or name (repeatable)', collect, [])
+    .option('--mask <column=mask>', 'mask a column: COLUMN=null or COLUMN=hash (repeatable)', collect, [])
+    .option('--disabled', 'saved but not applied (its readers see no rows through it)');
+}
+
+function registerPolicies(adminCommand: Command): void {
+  const command = adminCommand.command('policies').description('row and column policies of tables');
+  withGlobals(
+    command
+      .command('list')
+      .description("a table's policies, each with its error")
+      .argument('<table>', 'table id'),
+  ).action(run((ctx, _options, table: string) => policies.policiesList(ctx, table)));
+  withGlobals(
+    policyFlags(
+      command.command('add').description('add a policy to a table').argument('<table>', 'table id'),
+      true,
+    ),
+  ).action(
+    run((ctx, options: policies.PolicyFlags, table: string) => policies.policiesAdd(ctx, options, table)),
+  );
+  withGlobals(
+    policyFlags(
+      command
+        .command('update')
+        .description('change a policy: each given field replaces the stored one whole')
+        .argument('<policy-id>', 'policy id'),
+      true,
+    )
+      .option('--enabled', 'apply the policy again')
+      .option('--clear-masks', 'mask no column any more'),
+  ).action(
+    run((ctx, options: policies.PolicyFlags, id: string) => policies.policiesUpdate(ctx, options, id)),
+  );
+  withGlobals(
+    command
+      .command('rm')
+      .description("delete a policy; deleting a table's last one unbinds the table")
+      .argument('<policy-id>', 'policy id'),
+  ).action(run((ctx, _options, id: string) => policies.policiesRemove(ctx, id)));
+  withGlobals(
+    policyFlags(
+      command
+        .command('preview')
+        .description('what a user would see, with the saved policies and an optional draft from the flags')
+        .argument('<table>', 'table id')
+        .requiredOption('--user <user>', 'the user to preview as, id or email'),
+      false,
+    ),
+  ).action(
+    run((ctx, options: Omit<policies.PolicyFlags, 'user'> & { user: string }, table: string) =>
+      policies.policiesPreview(ctx, options, table),
+    ),
+  );
 }
 
 function registerTables(adminCommand: Command): void {
@@ -170,6 +250,7 @@ export function registerAdmin(program: Command): void {
   registerTables(adminCommand);
   registerPermissions(adminCommand);
   registerGroups(adminCommand);
+  registerPolicies(adminCommand);
 
   const requests = adminCommand.command('access-requests').description('requests for access to tables');
   withGlobals(requests.command('list').description('list pending requests')).action(

@@ -1,11 +1,12 @@
 import { type Command, Option } from 'commander';
 import { integer, run, withGlobals } from './command-kit.js';
+import { catalog } from './commands/catalog.js';
 import { diagnose } from './commands/diagnose.js';
 import { explore } from './commands/explore.js';
 import { DEFAULT_QUERY_LIMIT, QUERY_FORMATS, type QueryOptions, query } from './commands/query.js';
 import { status } from './commands/status.js';
 
-/** `da query`, `explore`, `status` and `diagnose` (06 §5.2). */
+/** `da query`, `explore`, `catalog`, `status` and `diagnose` (06 §5.2, 12 §5). */
 export function registerData(program: Command): void {
   withGlobals(
     program
@@ -37,6 +38,13 @@ export function registerData(program: Command): void {
       .argument('<table>', 'table id')
       .option('--remote', "show the server's profile (completeness, top values, alerts)"),
   ).action(run((ctx, options: { remote?: boolean }, table: string) => explore(ctx, options, table)));
+
+  withGlobals(
+    program
+      .command('catalog')
+      .description('the tables you may read on the server, marked where a row policy filters them for you')
+      .option('--search <text>', 'only tables whose id, name or description contain this text'),
+  ).action(run((ctx, options: { search?: string }) => catalog(ctx, options)));
 
   withGlobals(
     program

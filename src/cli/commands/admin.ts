@@ -50,7 +50,7 @@ export async function resolveUser(client: ApiClient, ref: string): Promise<strin
 }
 
 /** A group id or a (case-insensitive) group name. */
-async function resolveGroup(client: ApiClient, ref: string): Promise<string> {
+export async function resolveGroup(client: ApiClient, ref: string): Promise<string> {
   const { groups } = await client.json<GroupList>('GET', '/api/admin/groups', { query: PAGE });
   const match =
     groups.find((g) => g.id === ref) ?? groups.find((g) => g.name.toLowerCase() === ref.toLowerCase());

@@ -2,12 +2,15 @@ import type { Manifest } from '../../contract/index.js';
 import { type CliContext, connect } from '../context.js';
 import { EXIT } from '../errors.js';
 import {
+  filteredTables,
   type Health,
   localState,
   missingFiles,
   outOfDate,
+  policyMarkText,
   probeHealth,
   remoteTables,
+  type TablePolicyMark,
   whoIsSignedIn,
 } from '../inspect.js';
 
@@ -27,6 +30,8 @@ export interface StatusDocument {
     out_of_date: string[] | null;
     missing_files: string[];
     remote: string[] | null;
+    /** Tables a row policy filters for this user (12 §5), from the manifest; null without one. */
+    filtered: ({ table: string } & TablePolicyMark)[] | null;
   };
 }
 
@@ -42,6 +47,13 @@ function statusText(doc: StatusDocument): string {
     `Out of date ${list(doc.local.out_of_date)}`,
     `Missing     ${list(doc.local.missing_files)}`,
     `Remote      ${list(doc.local.remote)}`,
+    `Filtered    ${
+      doc.local.filtered === null
+        ? 'unknown'
+        : doc.local.filtered.length > 0
+          ? doc.local.filtered.map((f) => policyMarkText(f.table, f)).join(', ')
+          : 'none'
+    }`,
   ].join('\n');
 }
 
@@ -78,6 +90,11 @@ export async function status(ctx: CliContext, options: { local?: boolean }): Pro
       out_of_date: manifest ? outOfDate(manifest, state) : null,
       missing_files: await missingFiles(ctx, state),
       remote: manifest ? remoteTables(manifest) : null,
+      filtered: manifest
+        ? [...filteredTables(manifest)]
+            .map(([table, mark]) => ({ table, ...mark }))
+            .sort((a, b) => a.table.localeCompare(b.table))
+        : null,
     },
   };
   ctx.out.result(doc, () => statusText(doc));

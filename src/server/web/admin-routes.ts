@@ -3,6 +3,7 @@ import { isRole } from '../../core/access/roles.js';
 import { AgnesError } from '../../core/errors.js';
 import { listInbox } from '../../core/notifications/inbox.js';
 import { listMyRequests, listPendingRequests } from '../../core/usecases/access-requests.js';
+import { listTablePolicies, userAttributes } from '../../core/usecases/policies.js';
 import { syncHistory } from '../../core/usecases/sync.js';
 import { entryViews } from '../api/audit.js';
 import type { AgnesApp } from '../app.js';
@@ -14,9 +15,10 @@ import {
   AdminGroupPage,
   AdminGroupsPage,
   AdminPermissionsPage,
+  AdminUserPage,
   AdminUsersPage,
 } from './pages/admin-people.js';
-import { AdminTablesPage } from './pages/admin-tables.js';
+import { AdminTablePage, AdminTablesPage } from './pages/admin-tables.js';
 
 const FIRST_PAGE = { page: 1, per_page: 200 };
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -90,12 +92,42 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
       repos.syncState.listStates(),
       repos.jobs.list({}, { page: 1, per_page: 15 }),
     ]);
+    const policies = await repos.policies.listForTables(tables.map((t) => t.id));
+    const policyCounts = new Map<string, number>();
+    for (const p of policies) policyCounts.set(p.table_id, (policyCounts.get(p.table_id) ?? 0) + 1);
     return AdminTablesPage({
       ctx,
       tables,
+      policyCounts,
       states: new Map(states.map((s) => [s.table_id, s])),
       sources: [...new Set([...sources.map((s) => s.name), ...tables.map((t) => t.source)])].sort(),
       jobs: jobs.items,
+    });
+  });
+
+  page(app, services, '/admin/tables/:table_id', 'admin', async (ctx, request) => {
+    const { table_id } = request.params as { table_id: string };
+    const table = await repos.registry.get(table_id);
+    if (!table) throw new AgnesError('not_found', 'table not found');
+    const [state, policies, users, groups, columns] = await Promise.all([
+      repos.syncState.getState(table.id),
+      listTablePolicies(services.ctx, table.id),
+      repos.users.list({}, FIRST_PAGE),
+      repos.groups.list(FIRST_PAGE),
+      services.ctx.policyColumns.columnsOf(table.id),
+    ]);
+    const edit = queryOf(request).edit;
+    return AdminTablePage({
+      ctx,
+      table,
+      state,
+      policies,
+      editing: policies.find((p) => p.id === edit) ?? null,
+      choices: {
+        users: users.items.map((u) => ({ id: u.id, email: u.email })),
+        groups: groups.items.map((g) => ({ id: g.id, name: g.name })),
+        columns,
+      },
     });
   });
 
@@ -108,6 +140,13 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
       { page: 1, per_page: 200 },
     );
     return AdminUsersPage({ ctx, users: users.items, search, role });
+  });
+
+  page(app, services, '/admin/users/:user_id', 'admin', async (ctx, request) => {
+    const { user_id } = request.params as { user_id: string };
+    const user = await repos.users.getById(user_id);
+    if (!user) throw new AgnesError('not_found', 'user not found');
+    return AdminUserPage({ ctx, user, attributes: await userAttributes(services.ctx, user.id) });
   });
 
   page(app, services, '/admin/permissions', 'admin', async (ctx) => {

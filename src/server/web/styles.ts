@@ -54,7 +54,7 @@ button:hover,button:focus-visible,.button:hover{background:var(--agnes-primary-d
 button.secondary,.button.secondary{background:var(--agnes-surface);color:var(--agnes-primary-dark)}
 button.secondary:hover{background:var(--agnes-primary-light)}
 button.danger{background:var(--agnes-surface);border-color:var(--agnes-error);color:var(--agnes-error)}
-button.small{padding:.2rem .6rem;margin:0;font-size:.85rem}
+button.small,.button.small{padding:.2rem .6rem;margin:0;font-size:.85rem}
 button:disabled{opacity:.6;cursor:progress}
 .user button{margin:0}
 .table-wrap{overflow-x:auto;max-width:100%}

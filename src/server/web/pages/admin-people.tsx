@@ -1,3 +1,4 @@
+import type { UserAttributesView } from '../../../contract/index.js';
 import { ROLES } from '../../../core/access/roles.js';
 import type {
   Group,
@@ -18,6 +19,7 @@ import {
   Options,
 } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
+import { AttributesEditor } from './user-attributes.js';
 
 /** Admin pages for users, groups and grants (09 §2); every change goes through the JSON API. */
 
@@ -118,7 +120,7 @@ export function AdminUsersPage(props: { ctx: PageContext; users: User[]; search:
           {props.users.map((u) => (
             <tr key={u.id}>
               <td>
-                {u.name}
+                <a href={`/admin/users/${u.id}`}>{u.name || u.email}</a>
                 <div class="muted">{u.email}</div>
                 {u.is_service ? <Badge>service</Badge> : null}
               </td>
@@ -359,6 +361,35 @@ export function AdminGroupPage(props: {
       <p>
         <a href="/admin/groups">All groups</a>
       </p>
+    </Layout>
+  );
+}
+
+/** `/admin/users/{id}`: one user's account facts and the attributes their row policies bind. */
+export function AdminUserPage(props: { ctx: PageContext; user: User; attributes: UserAttributesView }) {
+  const { ctx, user } = props;
+  return (
+    <Layout ctx={ctx} title={`User ${user.email}`} scripts={['user-attributes']}>
+      <h1>User {user.email}</h1>
+      <section class="card" aria-label="Account">
+        <dl class="facts">
+          {(
+            [
+              ['Name', user.name || '—'],
+              ['Role', user.role],
+              ['Active', user.active ? 'yes' : 'no'],
+              ['Last login', fmtDate(user.last_login_at)],
+            ] as [string, string][]
+          ).map(([k, v]) => (
+            <div key={k}>
+              <dt class="muted">{k}</dt>
+              <dd>{v}</dd>
+            </div>
+          ))}
+        </dl>
+        <a href="/admin/users">All users</a>
+      </section>
+      <AttributesEditor userId={user.id} view={props.attributes} />
     </Layout>
   );
 }

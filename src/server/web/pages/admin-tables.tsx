@@ -1,3 +1,4 @@
+import type { RowPolicyView } from '../../../contract/index.js';
 import type { Job, RegistryEntry, SyncState } from '../../../core/state/repositories/index.js';
 import {
   ActionButton,
@@ -11,6 +12,7 @@ import {
   statusTone,
 } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
+import { type PolicyChoices, PolicyForm, PolicyList, PreviewPanel } from './admin-policies.js';
 
 function Checkbox(props: { id: string; name: string; label: string; checked?: boolean }) {
   return (
@@ -19,6 +21,8 @@ function Checkbox(props: { id: string; name: string; label: string; checked?: bo
     </label>
   );
 }
+
+const policyCount = (n: number) => (n === 1 ? '1 row policy' : `${n} row policies`);
 
 function EditTable(props: { ctx: PageContext; table: RegistryEntry }) {
   const { table } = props;
@@ -72,6 +76,8 @@ function EditTable(props: { ctx: PageContext; table: RegistryEntry }) {
 export function AdminTablesPage(props: {
   ctx: PageContext;
   tables: RegistryEntry[];
+  /** Policies per table: a table with any is bound (12 §1). */
+  policyCounts: Map<string, number>;
   states: Map<string, SyncState>;
   sources: string[];
   jobs: Job[];
@@ -154,9 +160,9 @@ export function AdminTablesPage(props: {
             return (
               <tr key={t.id}>
                 <td>
-                  <a href={`/catalog/${encodeURIComponent(t.id)}`}>{t.name}</a>
+                  <a href={`/admin/tables/${encodeURIComponent(t.id)}`}>{t.name}</a>
                   <div class="muted">
-                    <code>{t.id}</code>
+                    <code>{t.id}</code> · <a href={`/catalog/${encodeURIComponent(t.id)}`}>catalog</a>
                   </div>
                   <EditTable ctx={ctx} table={t} />
                 </td>
@@ -170,6 +176,14 @@ export function AdminTablesPage(props: {
                 <td>
                   {t.is_public ? <Badge>public</Badge> : null}{' '}
                   {t.is_discoverable ? <Badge>discoverable</Badge> : <Badge>hidden</Badge>}
+                  {props.policyCounts.has(t.id) ? (
+                    <>
+                      {' '}
+                      <a href={`/admin/tables/${encodeURIComponent(t.id)}`}>
+                        <Badge tone="warn">{policyCount(props.policyCounts.get(t.id) ?? 0)}</Badge>
+                      </a>
+                    </>
+                  ) : null}
                 </td>
                 <td>
                   <Badge tone={statusTone(state?.status ?? 'pending')}>{state?.status ?? 'not synced'}</Badge>
@@ -266,6 +280,58 @@ export function AdminTablesPage(props: {
           ))}
         </DataTable>
       </section>
+    </Layout>
+  );
+}
+
+/** `/admin/tables/{id}`: one registered table and its row and column policies (12 §5). */
+export function AdminTablePage(props: {
+  ctx: PageContext;
+  table: RegistryEntry;
+  state: SyncState | undefined;
+  policies: RowPolicyView[];
+  editing: RowPolicyView | null;
+  choices: PolicyChoices;
+}) {
+  const { ctx, table, policies } = props;
+  return (
+    <Layout ctx={ctx} title={`Table ${table.name}`} scripts={['admin-policies']}>
+      <h1>Table {table.name}</h1>
+      <section class="card" aria-label="Table facts">
+        <dl class="facts">
+          {(
+            [
+              ['Id', table.id],
+              ['Source', table.source],
+              ['Bucket', table.bucket || '—'],
+              ['Mode', table.query_mode],
+              ['Status', props.state?.status ?? 'not synced'],
+              ['Rows', fmtNum(props.state?.rows)],
+            ] as [string, string][]
+          ).map(([k, v]) => (
+            <div key={k}>
+              <dt class="muted">{k}</dt>
+              <dd>{v}</dd>
+            </div>
+          ))}
+        </dl>
+        <p>
+          <a href={`/catalog/${encodeURIComponent(table.id)}`}>Open in the catalog</a> ·{' '}
+          <a href="/admin/tables">All tables</a>
+        </p>
+      </section>
+      <section class="card" aria-labelledby="policies-h">
+        <h2 id="policies-h">Policies ({policies.length})</h2>
+        {policies.length > 0 ? (
+          <p class="muted">
+            Readers see the rows of any enabled policy that applies to them and lose every column any of them
+            masks; a reader no enabled policy applies to sees no rows. Admins are never bound.
+          </p>
+        ) : null}
+        <PolicyList ctx={ctx} tableId={table.id} policies={policies} choices={props.choices} />
+      </section>
+      <PolicyForm tableId={table.id} policy={props.editing} choices={props.choices} />
+      <PreviewPanel users={props.choices.users} />
     </Layout>
   );
 }

@@ -1,4 +1,4 @@
-import type { ServedProfile, SyncHistoryEntry, TableDetail } from '../../../contract/index.js';
+import type { ServedProfile, SyncHistoryEntry, TableDetail, TablePolicy } from '../../../contract/index.js';
 import { hasRole } from '../../../core/access/roles.js';
 import {
   ActionButton,
@@ -12,9 +12,60 @@ import {
   statusTone,
 } from '../components/bits.js';
 import { Layout, type PageContext } from '../components/layout.js';
+import { maskText, PolicyError } from './admin-policies.js';
 import { RequestAccess } from './catalog.js';
 
 type Column = ServedProfile['columns'][number];
+
+function maskOf(policy: TablePolicy): Map<string, string> {
+  return new Map(
+    policy && 'masked_columns' in policy ? policy.masked_columns.map((m) => [m.column, m.mask]) : [],
+  );
+}
+
+/** A masked column's mark beside its name: its values are hidden from this reader. */
+function MaskBadge(props: { mask: string | undefined }) {
+  return props.mask ? <Badge tone="warn">{`masked (${props.mask})`}</Badge> : null;
+}
+
+/** What row policies do to this table for the caller (12 §5). */
+function PolicyNotice(props: { policy: TablePolicy; tableId: string }) {
+  const { policy } = props;
+  if (!policy) return null;
+  if ('policies' in policy)
+    return (
+      <section class="card" aria-labelledby="policy-h">
+        <h2 id="policy-h">Row policies</h2>
+        <p class="muted">
+          Readers of this table are bound by its policies; as an admin you see every row.{' '}
+          <a href={`/admin/tables/${encodeURIComponent(props.tableId)}`}>Manage the policies</a>
+        </p>
+        <ul>
+          {policy.policies.map((p) => (
+            <li key={p.id}>
+              <strong>{p.name}</strong> {p.enabled ? null : <Badge tone="warn">disabled</Badge>}{' '}
+              {p.row_filter === null ? <span class="muted">all rows</span> : <code>{p.row_filter}</code>}
+              {p.masked_columns.length > 0 ? (
+                <span class="muted"> · masks {maskText(p.masked_columns)}</span>
+              ) : null}
+              <PolicyError policy={p} />
+            </li>
+          ))}
+        </ul>
+      </section>
+    );
+  const masked =
+    policy.masked_columns.length > 0 ? ` Masked columns: ${maskText(policy.masked_columns)}.` : '';
+  return policy.rows_visible === 'none' ? (
+    <p class="notice" role="note">
+      The table's owner has not given you any rows of this table: you see its columns but no rows.
+    </p>
+  ) : (
+    <p class="notice" role="note">
+      Rows filtered by policy: {policy.names.join(', ')}.{masked}
+    </p>
+  );
+}
 type CatalogColumn = NonNullable<TableDetail['columns']>[number];
 
 /** A column's description and tags from the external catalog (07 §6), as escaped text. */
@@ -109,10 +160,17 @@ function ColumnStats(props: { column: Column }) {
   );
 }
 
-function ProfileSection(props: { profile: ServedProfile; columns: CatalogColumn[] }) {
+function ProfileSection(props: {
+  profile: ServedProfile;
+  columns: CatalogColumn[];
+  masks: Map<string, string>;
+}) {
   const { profile } = props;
   const catalogColumn = new Map(props.columns.map((c) => [c.name, c]));
   const sampleColumns = Object.keys(profile.sample_rows[0] ?? {});
+  const profiled = new Set(profile.columns.map((c) => c.name));
+  // A bound reader's profile leaves masked columns out: they get name and type only (12 §3).
+  const maskedOnly = [...props.masks].filter(([name]) => !profiled.has(name));
   return (
     <>
       {profile.stale ? (
@@ -128,6 +186,7 @@ function ProfileSection(props: { profile: ServedProfile; columns: CatalogColumn[
               <td>
                 {c.name}
                 {c.is_primary_key ? <Badge>key</Badge> : null}
+                <MaskBadge mask={props.masks.get(c.name)} />
                 <ColumnNotes column={catalogColumn.get(c.name)} />
                 <ColumnStats column={c} />
               </td>
@@ -143,6 +202,17 @@ function ProfileSection(props: { profile: ServedProfile; columns: CatalogColumn[
                     {a}
                   </Badge>
                 ))}
+              </td>
+            </tr>
+          ))}
+          {maskedOnly.map(([name, mask]) => (
+            <tr key={name}>
+              <td>
+                {name} <MaskBadge mask={mask} />
+              </td>
+              <td>{catalogColumn.get(name)?.type ?? ''}</td>
+              <td colSpan={3} class="muted">
+                No statistics: the values are masked for you.
               </td>
             </tr>
           ))}
@@ -208,6 +278,8 @@ export function TablePage(props: {
   const readable = table.access === 'read';
   const role = ctx.user?.role ?? 'viewer';
   const sql = `SELECT * FROM "${table.id}" LIMIT 100`;
+  const policy = table.policy ?? null;
+  const masks = maskOf(policy);
   return (
     <Layout ctx={ctx} title={table.name} scripts={readable ? ['table'] : []}>
       <h1>{table.name}</h1>
@@ -267,10 +339,13 @@ export function TablePage(props: {
           <RequestAccess ctx={ctx} tableId={table.id} tableName={table.name} idSuffix="table" />
         )}
       </section>
+      {readable ? <PolicyNotice policy={policy} tableId={table.id} /> : null}
       {readable ? (
         <section id="preview-rows" class="results table-wrap" aria-live="polite" aria-label="Preview rows" />
       ) : null}
-      {readable && profile ? <ProfileSection profile={profile} columns={table.columns ?? []} /> : null}
+      {readable && profile ? (
+        <ProfileSection profile={profile} columns={table.columns ?? []} masks={masks} />
+      ) : null}
       {readable && !profile ? <p class="muted">This table has no profile yet.</p> : null}
       {readable && !profile && table.columns && table.columns.length > 0 ? (
         <section class="card" aria-labelledby="cols-h">
@@ -279,7 +354,7 @@ export function TablePage(props: {
             {table.columns.map((c) => (
               <tr key={c.name}>
                 <td>
-                  {c.name}
+                  {c.name} <MaskBadge mask={masks.get(c.name)} />
                   <ColumnNotes column={c} />
                 </td>
                 <td>{c.type}</td>
