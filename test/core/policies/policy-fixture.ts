@@ -1,12 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RowPolicyInput, RowPolicyPatch, RowPolicyView } from '../../../src/contract/index.js';
 import type { Principal } from '../../../src/core/access/decide.js';
+import { openDuck, queryRows, toNumber } from '../../../src/core/duckdb/engine.js';
+import { quoteIdent, quoteLiteral } from '../../../src/core/duckdb/sql.js';
 import type { EffectiveView, MaskedColumn } from '../../../src/core/policies/types.js';
 import { toJson } from '../../../src/core/state/schema.js';
 import { nowIso } from '../../../src/core/time.js';
 import type { Runtime } from '../../../src/runtime/runtime.js';
 import { registerTable } from '../../server/api/fixtures.js';
 import { makeExtract } from '../../support/extracts.js';
+import { call, type TestServer, type TestUser } from '../../support/server.js';
 
 export const SALT = 'test-policy-salt-0123456789abcdef0123456789';
 /** What the runtime derives from `SALT` (the first 16 hex digits of its SHA-256). */
@@ -78,4 +84,84 @@ export async function storePolicy(ctx: Runtime, tableId: string): Promise<void> 
       updated_at: now,
     })
     .execute();
+}
+
+/**
+ * What an admin does through the public API to bind readers (12 §4, 04 §6): policies, attributes,
+ * grants and group memberships. Each call throws unless it answers its success status.
+ */
+export function policyAdmin(server: Pick<TestServer, 'url'>, admin: Pick<TestUser, 'auth'>) {
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the documented response shapes
+  const expectStatus = async (status: number, method: string, path: string, body?: unknown): Promise<any> => {
+    const response = await call(server, method, path, { auth: admin.auth, body });
+    if (response.status !== status) throw new Error(`${method} ${path}: ${response.status} ${response.text}`);
+    return response.body;
+  };
+  return {
+    addPolicy: (tableId: string, input: RowPolicyInput): Promise<RowPolicyView> =>
+      expectStatus(201, 'POST', `/api/admin/tables/${tableId}/policies`, input),
+    updatePolicy: (policyId: string, patch: RowPolicyPatch): Promise<RowPolicyView> =>
+      expectStatus(200, 'PUT', `/api/admin/policies/${policyId}`, patch),
+    deletePolicy: (policyId: string): Promise<void> =>
+      expectStatus(204, 'DELETE', `/api/admin/policies/${policyId}`),
+    policies: async (tableId: string): Promise<RowPolicyView[]> =>
+      (await expectStatus(200, 'GET', `/api/admin/tables/${tableId}/policies`)).policies,
+    setAttributes: (userId: string, attributes: Record<string, string[]>): Promise<unknown> =>
+      expectStatus(200, 'PUT', `/api/admin/users/${userId}/attributes`, { attributes }),
+    grant: (userId: string, dataset: string): Promise<unknown> =>
+      expectStatus(201, 'POST', '/api/admin/permissions', { user_id: userId, dataset, access: 'read' }),
+    createGroup: async (name: string): Promise<string> =>
+      (await expectStatus(201, 'POST', '/api/admin/groups', { name })).id,
+    addMember: (groupId: string, userId: string): Promise<unknown> =>
+      expectStatus(201, 'POST', `/api/admin/groups/${groupId}/members`, { user_id: userId }),
+    removeMember: (groupId: string, userId: string): Promise<unknown> =>
+      expectStatus(204, 'DELETE', `/api/admin/groups/${groupId}/members/${userId}`),
+  };
+}
+
+/** Everyone, or the named users and groups (`applies_to`). */
+export const everyone = { everyone: true, users: [], groups: [] };
+
+/** The region policy of 12 §7, driven by the reader's `regions` attribute. */
+export const REGION_FILTER = 'list_contains({{user.attr.regions}}, region)';
+
+/**
+ * The rows of `sql` computed without Agnes: DuckDB over Parquet files, each a view named by its
+ * key (the crm source's own files, a downloaded slice, a synced copy).
+ */
+export async function parquetRows(
+  files: Record<string, string>,
+  sql: string,
+): Promise<Record<string, unknown>[]> {
+  const duck = await openDuck();
+  try {
+    for (const [name, file] of Object.entries(files))
+      await duck.conn.run(
+        `CREATE VIEW ${quoteIdent(name)} AS SELECT * FROM read_parquet(${quoteLiteral(file)})`,
+      );
+    const rows = await queryRows(duck.conn, sql);
+    return rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row).map(([key, value]) => [key, typeof value === 'bigint' ? toNumber(value) : value]),
+      ),
+    );
+  } finally {
+    duck.close();
+  }
+}
+
+/** The crm source's published file of `table` (what `publishCrm` extracted). */
+export const crmFile = (dataDir: string, table: string) =>
+  join(dataDir, 'extracts', 'crm', 'data', `${table}.parquet`);
+
+/** `parquetRows` over bytes an endpoint served, written to a scratch file first. */
+export async function parquetBytesRows(bytes: Uint8Array, sql: string): Promise<Record<string, unknown>[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'agnes-parquet-'));
+  try {
+    const file = join(dir, 'served.parquet');
+    await writeFile(file, bytes);
+    return await parquetRows({ served: file }, sql);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
