@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowPolicyInput, RowPolicyPatch, RowPolicyView } from '../../../src/contract/index.js';
@@ -12,7 +12,7 @@ import { nowIso } from '../../../src/core/time.js';
 import type { Runtime } from '../../../src/runtime/runtime.js';
 import { registerTable } from '../../server/api/fixtures.js';
 import { makeExtract } from '../../support/extracts.js';
-import { call, type TestServer, type TestUser } from '../../support/server.js';
+import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
 
 export const SALT = 'test-policy-salt-0123456789abcdef0123456789';
 /** What the runtime derives from `SALT` (the first 16 hex digits of its SHA-256). */
@@ -164,4 +164,73 @@ export async function parquetBytesRows(bytes: Uint8Array, sql: string): Promise<
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+const NO_RATE_LIMIT = { auth: { rate_limits: { query: { max: 100_000, window_seconds: 60 } } } };
+
+export interface PolicyServerOptions {
+  /** instance.yaml besides the raised query rate limit. */
+  config?: Record<string, unknown>;
+  /** A data directory to keep (a restart reuses an earlier server's: crm is published once). */
+  dataDir?: string;
+  salt?: string;
+}
+
+/** The real app with `crm` published (`publishCrm`), an admin and the admin's API. */
+export async function policyServer(options: PolicyServerOptions = {}) {
+  const server = await withServer({
+    config: { ...NO_RATE_LIMIT, ...options.config },
+    env: { AGNES_POLICY_SALT: options.salt ?? SALT },
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  });
+  if ((await server.ctx.repos.registry.list()).length === 0) await publishCrm(server.ctx, server.dataDir);
+  const admin = await createUser(server.ctx, 'admin');
+  return { server, admin, api: policyAdmin(server, admin) };
+}
+
+export interface Answer {
+  rows: unknown[][];
+  columns: string[];
+  column_types: string[];
+}
+
+type Caller = Pick<TestUser, 'auth'>;
+
+/** What a caller reads through the public read paths; each throws unless it answers 200. */
+export function reading(server: TestServer) {
+  const ok = (what: string, response: { status: number; text: string }) => {
+    if (response.status !== 200) throw new Error(`${what}: ${response.status} ${response.text}`);
+  };
+  const query = async (user: Caller, sql: string): Promise<Answer> => {
+    const response = await call(server, 'POST', '/api/query', { auth: user.auth, body: { sql } });
+    ok(sql, response);
+    return response.body;
+  };
+  /** The first value; a big integer the API encodes as a string is read back as a number. */
+  const scalar = async (user: Caller, sql: string) => {
+    const value = (await query(user, sql)).rows[0]?.[0];
+    return typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+  };
+  const regions = async (user: Caller) =>
+    (await query(user, 'SELECT DISTINCT region FROM sales ORDER BY region')).rows.map((r) => r[0]);
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the documented manifest entry
+  const manifestEntry = async (user: Caller, table: string): Promise<any> => {
+    const response = await call(server, 'GET', '/api/sync/manifest', { auth: user.auth });
+    ok('manifest', response);
+    return response.body.tables[table];
+  };
+  const download = async (user: Caller, table: string) => {
+    const response = await fetch(`${server.url}/api/data/${table}/download`, {
+      headers: { authorization: user.auth },
+    });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    if (response.status !== 200) throw new Error(`download ${table}: ${response.status}`);
+    return bytes;
+  };
+  /** The slice files of `table` on disk, by name. */
+  const sliceFiles = async (table: string) =>
+    (await readdir(join(server.dataDir, 'slices', table)).catch(() => [] as string[]))
+      .filter((name) => name.endsWith('.parquet'))
+      .sort();
+  return { query, scalar, regions, manifestEntry, download, sliceFiles };
 }

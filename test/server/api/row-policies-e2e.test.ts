@@ -1,4 +1,3 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RowPolicyView } from '../../../src/contract/index.js';
@@ -7,14 +6,15 @@ import {
   everyone,
   parquetBytesRows,
   parquetRows,
-  policyAdmin,
-  publishCrm,
+  type policyAdmin,
+  policyServer,
   REGION_FILTER,
+  reading,
   SALT,
 } from '../../core/policies/policy-fixture.js';
 import { makeExtract } from '../../support/extracts.js';
 import { httpClient, tool } from '../../support/mcp.js';
-import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
+import { call, createUser, type TestServer, type TestUser } from '../../support/server.js';
 import { plainUser, sessionToken } from './fixtures.js';
 
 /**
@@ -23,51 +23,6 @@ import { plainUser, sessionToken } from './fixtures.js';
  * without Agnes (DuckDB over the source Parquet). No test seam: the runtime's own
  * `loadEffectiveViews` decides.
  */
-
-const NO_RATE_LIMIT = { auth: { rate_limits: { query: { max: 100_000, window_seconds: 60 } } } };
-
-async function policyServer(config: Record<string, unknown> = {}) {
-  const server = await withServer({
-    config: { ...NO_RATE_LIMIT, ...config },
-    env: { AGNES_POLICY_SALT: SALT },
-  });
-  await publishCrm(server.ctx, server.dataDir);
-  const admin = await createUser(server.ctx, 'admin');
-  return { server, admin, api: policyAdmin(server, admin) };
-}
-
-type Answer = { rows: unknown[][]; columns: string[]; column_types: string[] };
-
-function reading(server: TestServer) {
-  const query = async (user: Pick<TestUser, 'auth'>, sql: string): Promise<Answer> => {
-    const response = await call(server, 'POST', '/api/query', { auth: user.auth, body: { sql } });
-    if (response.status !== 200) throw new Error(`${sql}: ${response.status} ${response.text}`);
-    return response.body;
-  };
-  const scalar = async (user: Pick<TestUser, 'auth'>, sql: string) => {
-    const value = (await query(user, sql)).rows[0]?.[0];
-    return typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-  };
-  const regions = async (user: Pick<TestUser, 'auth'>) =>
-    (await query(user, 'SELECT DISTINCT region FROM sales ORDER BY region')).rows.map((r) => r[0]);
-  const manifestEntry = async (user: Pick<TestUser, 'auth'>, table: string) => {
-    const response = await call(server, 'GET', '/api/sync/manifest', { auth: user.auth });
-    expect(response.status).toBe(200);
-    return response.body.tables[table];
-  };
-  const download = async (user: Pick<TestUser, 'auth'>, table: string) => {
-    const response = await fetch(`${server.url}/api/data/${table}/download`, {
-      headers: { authorization: user.auth },
-    });
-    expect(response.status).toBe(200);
-    return Buffer.from(await response.arrayBuffer());
-  };
-  const sliceFiles = async (table: string) =>
-    (await readdir(join(server.dataDir, 'slices', table)).catch(() => [] as string[]))
-      .filter((name) => name.endsWith('.parquet'))
-      .sort();
-  return { query, scalar, regions, manifestEntry, download, sliceFiles };
-}
 
 describe('a region policy driven by an attribute, on every read path (12 §7)', () => {
   let server: TestServer;
@@ -403,7 +358,7 @@ describe('a change takes effect on the next request (12 §7)', () => {
   let read: ReturnType<typeof reading>;
 
   beforeAll(async () => {
-    ({ server, admin, api } = await policyServer({ policies: { slice_ttl_days: 0 } }));
+    ({ server, admin, api } = await policyServer({ config: { policies: { slice_ttl_days: 0 } } }));
     read = reading(server);
     reader = await createUser(server.ctx, 'analyst');
     await api.grant(reader.id, 'crm.*');

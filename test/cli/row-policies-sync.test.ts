@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  crmFile,
+  everyone,
+  parquetRows,
+  type policyAdmin,
+  policyServer,
+  REGION_FILTER,
+  reading,
+} from '../core/policies/policy-fixture.js';
+import { type CliHome, cliHome, loginWithToken, runDa } from '../support/cli.js';
+import { createUser, type TestServer, type TestUser } from '../support/server.js';
+
+/**
+ * `da sync` of a policy-bound table (12 §3, §7): the real `da` against the real server, the policy
+ * and the reader's attribute set through the admin API. `da` needs no change: the synced file is
+ * the slice, and a new binding replaces it.
+ */
+describe('da sync of a policy-bound table', () => {
+  let server: TestServer;
+  let api: ReturnType<typeof policyAdmin>;
+  let reader: TestUser;
+  let home: CliHome;
+
+  beforeAll(async () => {
+    ({ server, api } = await policyServer());
+    reader = await createUser(server.ctx, 'analyst');
+    await api.grant(reader.id, 'crm.*');
+    await api.addPolicy('sales', { name: 'Regions', applies_to: everyone, row_filter: REGION_FILTER });
+    await api.setAttributes(reader.id, { regions: ['EU'] });
+    home = await cliHome();
+    await loginWithToken(home, server.url, reader);
+  });
+  afterAll(async () => {
+    await server.close();
+    await home.cleanup();
+  });
+
+  const synced = () => join(home.localDir, 'server', 'parquet', 'sales.parquet');
+  const sync = async () => {
+    const result = await runDa(['sync', '--table', 'sales', '--quiet'], { env: home.env });
+    expect(result.code, result.stderr).toBe(0);
+  };
+  const regionsInFile = async () =>
+    parquetRows(
+      { sales: synced() },
+      'SELECT region, count(*) AS n FROM sales GROUP BY region ORDER BY region',
+    );
+
+  it('syncs only the rows of the binding, and a changed attribute replaces the file', async () => {
+    await sync();
+    expect(await regionsInFile()).toEqual([{ region: 'EU', n: 10 }]);
+    const bytes = await readFile(synced());
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    expect(hash).toBe((await reading(server).manifestEntry(reader, 'sales')).hash);
+    expect(hash).not.toBe(
+      createHash('sha256')
+        .update(await readFile(crmFile(server.dataDir, 'sales')))
+        .digest('hex'),
+    );
+
+    await api.setAttributes(reader.id, { regions: ['US', 'APAC'] });
+    await sync();
+    expect(await regionsInFile()).toEqual([
+      { region: 'APAC', n: 10 },
+      { region: 'US', n: 10 },
+    ]);
+
+    // No applicable policy: the synced file has no rows and the full schema.
+    await api.setAttributes(reader.id, {});
+    await sync();
+    expect(
+      await parquetRows(
+        { sales: synced() },
+        "SELECT count(*) AS n, (SELECT string_agg(column_name, ',') FROM (DESCRIBE sales)) AS columns FROM sales",
+      ),
+    ).toEqual([{ n: 0, columns: 'id,region,customer,amount' }]);
+  });
+});
