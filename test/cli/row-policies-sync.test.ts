@@ -8,6 +8,7 @@ import {
   parquetRows,
   type policyAdmin,
   policyServer,
+  publishWebEvents,
   REGION_FILTER,
   reading,
 } from '../core/policies/policy-fixture.js';
@@ -28,7 +29,8 @@ describe('da sync of a policy-bound table', () => {
   beforeAll(async () => {
     ({ server, api } = await policyServer());
     reader = await createUser(server.ctx, 'analyst');
-    await api.grant(reader.id, 'crm.*');
+    await publishWebEvents(server.ctx, server.dataDir);
+    for (const dataset of ['crm.*', 'web.*']) await api.grant(reader.id, dataset);
     await api.addPolicy('sales', { name: 'Regions', applies_to: everyone, row_filter: REGION_FILTER });
     await api.setAttributes(reader.id, { regions: ['EU'] });
     home = await cliHome();
@@ -78,5 +80,40 @@ describe('da sync of a policy-bound table', () => {
         "SELECT count(*) AS n, (SELECT string_agg(column_name, ',') FROM (DESCRIBE sales)) AS columns FROM sales",
       ),
     ).toEqual([{ n: 0, columns: 'id,region,customer,amount' }]);
+  });
+
+  it('turns a synced multi-file table into its one-file slice when a policy binds it, and back when it goes', async () => {
+    const syncEvents = async () => {
+      const result = await runDa(['sync', '--table', 'events', '--quiet'], { env: home.env });
+      expect(result.code, result.stderr).toBe(0);
+    };
+    const viewCount = async () => {
+      const result = await runDa(['query', 'SELECT count(*) AS n FROM events', '--format', 'json'], {
+        env: home.env,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout);
+    };
+    await syncEvents();
+    expect(await viewCount()).toEqual([{ n: 36 }]);
+
+    const policy = await api.addPolicy('events', {
+      name: 'Regions',
+      applies_to: everyone,
+      row_filter: REGION_FILTER,
+    });
+    await api.setAttributes(reader.id, { regions: ['EU'] });
+    await syncEvents();
+    expect(
+      await parquetRows(
+        { events: join(home.localDir, 'server', 'parquet', 'events.parquet') },
+        'SELECT region, count(*) AS n FROM events GROUP BY region',
+      ),
+    ).toEqual([{ region: 'EU', n: 9 }]);
+    expect(await viewCount()).toEqual([{ n: 9 }]);
+
+    await api.deletePolicy(policy.id);
+    await syncEvents();
+    expect(await viewCount()).toEqual([{ n: 36 }]);
   });
 });

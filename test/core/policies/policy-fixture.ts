@@ -39,6 +39,21 @@ export async function publishCrm(ctx: Runtime, dataDir: string): Promise<void> {
     await registerTable(ctx, id, { source: 'crm', source_type: 'local', bucket: 'crm' });
 }
 
+/**
+ * Source `web`: `events`, three shards of 12 rows (a quarter of each `EU`), registered in bucket
+ * `web`: a multi-file table whose slice is one file.
+ */
+export async function publishWebEvents(ctx: Runtime, dataDir: string): Promise<void> {
+  const shard = (i: number) =>
+    `SELECT ${i} * 100 + range AS id, ${REGIONS} AS region, 'shard ${i}' AS shard FROM range(12)`;
+  await makeExtract(join(dataDir, 'extracts'), 'web', [
+    { name: 'events', shardSelects: [0, 1, 2].map(shard) },
+  ]);
+  const report = await ctx.orchestrator.rebuild();
+  if (report.sources.web?.status !== 'ok') throw new Error(`fixture rebuild: ${JSON.stringify(report)}`);
+  await registerTable(ctx, 'events', { source: 'web', source_type: 'local', bucket: 'web' });
+}
+
 export function sliceView(
   filter: string | null,
   masks: MaskedColumn[] = [],

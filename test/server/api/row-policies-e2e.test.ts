@@ -208,6 +208,35 @@ describe('a region policy driven by an attribute, on every read path (12 §7)', 
     expect(paramsOf('e2e_admin')).not.toHaveProperty('policies');
   });
 
+  it('audits the preview, export and download of a bound reader with its policies; shows the slice in the catalog', async () => {
+    await call(server, 'GET', '/api/catalog/tables/sales/preview', { auth: reader.auth });
+    await call(server, 'POST', '/api/query/export', {
+      auth: reader.auth,
+      body: { sql: 'SELECT * FROM sales', format: 'csv' },
+    });
+    await read.download(reader, 'sales');
+    for (const action of ['catalog.preview', 'query.export', 'data.download']) {
+      const latest = await server.ctx.repos.audit.list(
+        { action, user_id: reader.id },
+        { page: 1, per_page: 1 },
+      );
+      expect([action, latest.items[0]?.params]).toEqual([
+        action,
+        expect.objectContaining({ policies: [regionPolicy.id] }),
+      ]);
+    }
+    const detail = await call(server, 'GET', '/api/catalog/tables/sales', { auth: reader.auth });
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ rows: 10, sync: { rows: 10 } });
+    expect(detail.body.columns.map((c: { name: string }) => c.name)).toEqual([
+      'id',
+      'region',
+      'customer',
+      'amount',
+    ]);
+    expect((await call(server, 'GET', '/api/catalog/tables/sales', { auth: admin.auth })).body.rows).toBe(40);
+  });
+
   it('binds hostile attribute values as values; a missing attribute is the empty list', async () => {
     const hostile = await createUser(server.ctx, 'analyst');
     await api.grant(hostile.id, 'crm.*');

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   everyone,
+  parquetBytesRows,
   parquetRows,
   type policyAdmin,
   policyServer,
+  publishWebEvents,
   REGION_FILTER,
   reading,
 } from '../../core/policies/policy-fixture.js';
@@ -242,5 +244,48 @@ describe('a new salt after a restart (12 §6)', () => {
     } finally {
       await second.server.close();
     }
+  });
+});
+
+describe('a bound multi-file table (12 §3 manifest)', () => {
+  let server: TestServer;
+  let api: ReturnType<typeof policyAdmin>;
+  let read: ReturnType<typeof reading>;
+  let reader: TestUser;
+
+  beforeAll(async () => {
+    ({ server, api } = await policyServer());
+    await publishWebEvents(server.ctx, server.dataDir);
+    read = reading(server);
+    reader = await createUser(server.ctx, 'analyst');
+    await api.grant(reader.id, 'web.*');
+    await api.addPolicy('events', { name: 'Regions', applies_to: everyone, row_filter: REGION_FILTER });
+    await api.setAttributes(reader.id, { regions: ['EU'] });
+  });
+  afterAll(async () => server.close());
+
+  it('lists the slice of its shards as one file, served by name and whole', async () => {
+    expect(await read.scalar(reader, "SELECT count(*) FROM events WHERE region = 'EU' OR TRUE")).toBe(9);
+    const entry = await read.manifestEntry(reader, 'events');
+    expect(entry).toMatchObject({ layout: 'single', rows: 9 });
+    expect(entry.files).toEqual([{ name: 'events.parquet', size: entry.size_bytes, hash: entry.hash }]);
+    const byName = await fetch(`${server.url}/api/data/events/files/events.parquet`, {
+      headers: { authorization: reader.auth },
+    });
+    expect(byName.status).toBe(200);
+    const bytes = Buffer.from(await byName.arrayBuffer());
+    expect(bytes).toEqual(await read.download(reader, 'events'));
+    expect(
+      await parquetBytesRows(
+        bytes,
+        'SELECT region, count(DISTINCT shard) AS shards, count(*) AS n FROM served GROUP BY region',
+      ),
+    ).toEqual([{ region: 'EU', shards: 3, n: 9 }]);
+    // A shard's own name is not the reader's to fetch.
+    const shard = await fetch(`${server.url}/api/data/events/files/part-0.parquet`, {
+      headers: { authorization: reader.auth },
+    });
+    await shard.arrayBuffer();
+    expect(shard.status).toBe(404);
   });
 });
