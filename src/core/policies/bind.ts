@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { quoteIdent } from '../duckdb/sql.js';
 import { AgnesError } from '../errors.js';
 import type { SqlParser } from '../query/sql-parser.js';
 import { type FilterScope, walkFilter } from './filter-walk.js';
@@ -239,7 +240,26 @@ export async function bindFilter(
 ): Promise<string> {
   const values = scanTemplate(filter).map((use) => placeholderValue(use.placeholder, subject));
   const key = JSON.stringify(['bind', filter, columnsKey(columns), values]);
-  return cached(parser, key, () => bindValues(parser, filter, columns, values));
+  const bound = await cached(parser, key, () => bindValues(parser, filter, columns, values));
+  await checkTypes(parser, bound, columns);
+  return bound;
+}
+
+/**
+ * Refuses a bound filter that no longer fits the types of the table's current columns (12 §2: a
+ * type change that makes the filter fail), which the walk cannot see: the engine binds it over a
+ * row of typed NULLs. Without this the slice build itself fails, on every request, and the
+ * policy's readers get errors instead of the empty view. Cached by the columns' types too.
+ */
+async function checkTypes(parser: SqlParser, bound: string, columns: readonly TableColumn[]): Promise<void> {
+  const row = columns.map(({ name, type }) => `CAST(NULL AS ${type}) AS ${quoteIdent(name)}`).join(', ');
+  const sql = `SELECT 1 FROM (SELECT ${row}) AS "t" WHERE ${bound}`;
+  const key = JSON.stringify(['types', sql]);
+  await cached(parser, key, async () => {
+    if (!(await parser.binds(sql)))
+      throw invalidPolicy("the filter does not fit the types of the table's current columns");
+    return '';
+  });
 }
 
 async function bindValues(

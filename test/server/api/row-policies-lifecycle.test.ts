@@ -205,6 +205,46 @@ describe('a policy that recovers and fails again notifies again (12 §2)', () =>
   });
 });
 
+describe('a type change that makes a filter fail (12 §2 fails closed)', () => {
+  let server: TestServer;
+  let admin: TestUser;
+  let api: ReturnType<typeof policyAdmin>;
+  let read: ReturnType<typeof reading>;
+
+  beforeAll(async () => {
+    ({ server, admin, api } = await policyServer());
+    read = reading(server);
+  });
+  afterAll(async () => server.close());
+
+  it('shows the empty view, records the error and tells each admin once, then recovers', async () => {
+    const reader = await createUser(server.ctx, 'analyst');
+    await api.grant(reader.id, 'crm.*');
+    await api.addPolicy('sales', { name: 'Big', applies_to: everyone, row_filter: 'amount + 1 > 300' });
+    expect(await read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(10);
+    const textAmounts =
+      "SELECT range AS id, ['EU', 'US', 'APAC', 'LATAM'][(range % 4) + 1] AS region, 'c' || (range % 7) AS customer, 'x' || range AS amount FROM range(40)";
+    await makeExtract(join(server.dataDir, 'extracts'), 'crm', crmTables(textAmounts));
+    expect((await server.ctx.orchestrator.rebuild()).sources.crm?.status).toBe('ok');
+
+    for (let i = 0; i < 2; i += 1) {
+      const answer = await read.query(reader, 'SELECT * FROM sales');
+      expect(answer.rows).toEqual([]);
+      expect(answer.column_types).toEqual(['BIGINT', 'VARCHAR', 'VARCHAR', 'VARCHAR']);
+    }
+    expect((await api.policies('sales'))[0]?.error).toEqual(expect.any(String));
+    const failures = (await server.ctx.repos.notifications.listForUser(admin.id)).items.filter(
+      (n) => n.title === 'Row policy failed: sales / Big',
+    );
+    expect(failures).toHaveLength(1);
+
+    await makeExtract(join(server.dataDir, 'extracts'), 'crm', crmTables(SALES(40)));
+    expect((await server.ctx.orchestrator.rebuild()).sources.crm?.status).toBe('ok');
+    expect(await read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(10);
+    expect((await api.policies('sales'))[0]?.error).toBeNull();
+  });
+});
+
 describe('a new salt after a restart (12 §6)', () => {
   let dataDir: string;
   afterAll(async () => rm(dataDir, { recursive: true, force: true }));
