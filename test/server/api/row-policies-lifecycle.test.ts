@@ -14,6 +14,7 @@ import {
 } from '../../core/policies/policy-fixture.js';
 import { makeExtract } from '../../support/extracts.js';
 import { call, createUser, type TestServer, type TestUser } from '../../support/server.js';
+import { registerTable } from './fixtures.js';
 
 /**
  * Row policies end to end across the lives of their parts (12 §1–§3, §6): derived placeholders,
@@ -327,5 +328,60 @@ describe('a bound multi-file table (12 §3 manifest)', () => {
     });
     await shard.arrayBuffer();
     expect(shard.status).toBe(404);
+  });
+});
+
+describe('columns with unusual names (12 §1, §2)', () => {
+  let server: TestServer;
+  let api: ReturnType<typeof policyAdmin>;
+  let read: ReturnType<typeof reading>;
+
+  beforeAll(async () => {
+    ({ server, api } = await policyServer());
+    read = reading(server);
+    await makeExtract(join(server.dataDir, 'extracts'), 'odd', [
+      {
+        name: 'odd',
+        select: `SELECT range AS "ID", ['EU', 'US'][(range % 2) + 1] AS "Région", 'k' || range AS "a""b", range * 2 AS "Total Amount" FROM range(6)`,
+      },
+    ]);
+    expect((await server.ctx.orchestrator.rebuild()).sources.odd?.status).toBe('ok');
+    await registerTable(server.ctx, 'odd', { source: 'odd', source_type: 'local', bucket: 'odd' });
+  });
+  afterAll(async () => server.close());
+
+  it('filters and masks quoted, accented and mixed-case columns', async () => {
+    const reader = await createUser(server.ctx, 'analyst');
+    await api.grant(reader.id, 'odd.*');
+    await api.addPolicy('odd', {
+      name: 'Odd',
+      applies_to: everyone,
+      row_filter: 'list_contains({{user.attr.regions}}, "Région") AND "Total Amount" >= 0 AND id >= 0',
+      masked_columns: [
+        { column: 'a"b', mask: 'hash' },
+        { column: 'total amount', mask: 'null' },
+      ],
+    });
+    await api.setAttributes(reader.id, { regions: ['EU'] });
+    const answer = await read.query(reader, 'SELECT * FROM odd ORDER BY "ID"');
+    expect(answer.columns).toEqual(['ID', 'Région', 'a"b', 'Total Amount']);
+    expect(answer.rows.map((row) => [row[0], row[1], row[3]])).toEqual([
+      [0, 'EU', null],
+      [2, 'EU', null],
+      [4, 'EU', null],
+    ]);
+    expect(answer.rows.every((row) => typeof row[2] === 'string' && /^[0-9a-f]{64}$/.test(row[2]))).toBe(
+      true,
+    );
+    const entry = await read.manifestEntry(reader, 'odd');
+    expect(entry).toMatchObject({
+      rows: 3,
+      policy: {
+        masked_columns: [
+          { column: 'Total Amount', mask: 'null' },
+          { column: 'a"b', mask: 'hash' },
+        ],
+      },
+    });
   });
 });
