@@ -106,6 +106,25 @@ export async function compileFilter(
   return { uses, where };
 }
 
+/**
+ * Write-time check of a filter template (12 §2): its shape, names and placeholders, and that it
+ * fits the types of the table's current columns, with each placeholder a typed value of its kind
+ * (an empty list: a NULL list would fit any element type).
+ */
+export async function checkTemplate(
+  parser: SqlParser,
+  filter: string,
+  columns: readonly TableColumn[],
+): Promise<void> {
+  const template = await compileFilter(parser, filter, columns);
+  const typed = substitute(filter, template.uses, (use) =>
+    use.placeholder.kind === 'email' || use.placeholder.kind === 'id'
+      ? 'CAST(NULL AS VARCHAR)'
+      : 'CAST([] AS VARCHAR[])',
+  );
+  await checkTypes(parser, `(${typed}\n)`, columns);
+}
+
 /** What a placeholder stands for, for one subject (12 §2): a scalar or a list of strings. */
 function placeholderValue(placeholder: Placeholder, subject: PolicySubject): string | readonly string[] {
   switch (placeholder.kind) {

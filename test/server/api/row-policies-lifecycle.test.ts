@@ -218,6 +218,20 @@ describe('a type change that makes a filter fail (12 §2 fails closed)', () => {
   });
   afterAll(async () => server.close());
 
+  it("refuses at write time a filter that does not fit the table's column types (422)", async () => {
+    for (const row_filter of [
+      "region + 1 > 0 OR region = 'secret-literal'",
+      'list_contains({{user.attr.regions}}, id)',
+    ]) {
+      const response = await call(server, 'POST', '/api/admin/tables/sales/policies', {
+        auth: admin.auth,
+        body: { name: 'Mistyped', applies_to: everyone, row_filter },
+      });
+      expect([row_filter, response.status, response.body.code]).toEqual([row_filter, 422, 'invalid_policy']);
+      expect(response.text).not.toContain('secret-literal');
+    }
+  });
+
   it('shows the empty view, records the error and tells each admin once, then recovers', async () => {
     const reader = await createUser(server.ctx, 'analyst');
     await api.grant(reader.id, 'crm.*');
