@@ -28,7 +28,7 @@ const wrap = (filter: string) => `SELECT 1 FROM "t" WHERE (${filter}\n)`;
 const parameterName = (index: number) => `p${index}`;
 
 /** A validated template: its placeholders and its WHERE tree (with parameters). */
-export interface FilterTemplate {
+interface FilterTemplate {
   uses: PlaceholderUse[];
   where: Node;
 }
@@ -94,7 +94,7 @@ const lowerColumns = (columns: readonly TableColumn[]) =>
   new Set(columns.map((column) => column.name.toLowerCase()));
 
 /** Validates a filter template against the table's columns (12 §2); throws `invalid_policy`. */
-export async function compileFilter(
+async function compileFilter(
   parser: SqlParser,
   filter: string,
   columns: readonly TableColumn[],
