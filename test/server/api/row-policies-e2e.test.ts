@@ -508,6 +508,15 @@ describe('a column dropped by a re-extract (12 §2 fails closed)', () => {
     expect(await read.manifestEntry(reader, 'sales')).toMatchObject({ rows: 0 });
     const [stored] = await api.policies('sales');
     expect(stored).toMatchObject({ id: policy.id, error: expect.stringContaining('region') });
+    const check = await call(server, 'GET', `/api/admin/access-check?user_id=${reader.id}&table_id=sales`, {
+      auth: admins[0]!.auth,
+    });
+    expect(check.body.policy).toMatchObject({
+      kind: 'empty',
+      policies: [],
+      bound_filter: 'FALSE',
+      error: expect.stringContaining('region'),
+    });
     for (const admin of admins) {
       const notifications = (await server.ctx.repos.notifications.listForUser(admin.id)).items.filter(
         (n) => n.title === 'Row policy failed: sales / Regions',
