@@ -260,6 +260,40 @@ describe('a type change that makes a filter fail (12 §2 fails closed)', () => {
   });
 });
 
+describe('a filter that fails on the data (12 §2 fails closed)', () => {
+  let server: TestServer;
+  let api: ReturnType<typeof policyAdmin>;
+  let read: ReturnType<typeof reading>;
+
+  beforeAll(async () => {
+    ({ server, api } = await policyServer());
+    read = reading(server);
+  });
+  afterAll(async () => server.close());
+
+  it("shows that table's empty view, leaves the reader's other tables alone and does not rebuild", async () => {
+    const reader = await createUser(server.ctx, 'analyst');
+    await api.grant(reader.id, 'crm.*');
+    // Binds (customer is VARCHAR), but no value of customer ('c0' …) converts to an integer.
+    await api.addPolicy('sales', {
+      name: 'Cast',
+      applies_to: everyone,
+      row_filter: 'CAST(customer AS INTEGER) > 3',
+    });
+    expect(await read.scalar(reader, 'SELECT count(*) FROM plain')).toBe(3);
+    const builds = server.ctx.policies.slices.builds;
+    const answer = await read.query(reader, 'SELECT * FROM sales');
+    expect(answer.rows).toEqual([]);
+    expect(answer.columns).toEqual(['id', 'region', 'customer', 'amount']);
+    expect(server.ctx.policies.slices.builds).toBe(builds);
+    const entry = await read.manifestEntry(reader, 'sales');
+    expect(entry).toMatchObject({ rows: 0 });
+    expect(
+      await parquetBytesRows(await read.download(reader, 'sales'), 'SELECT count(*) AS n FROM served'),
+    ).toEqual([{ n: 0 }]);
+  });
+});
+
 describe('a new salt after a restart (12 §6)', () => {
   let dataDir: string;
   afterAll(async () => rm(dataDir, { recursive: true, force: true }));
