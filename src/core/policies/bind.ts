@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { quoteIdent } from '../duckdb/sql.js';
 import { AgnesError } from '../errors.js';
 import type { SqlParser } from '../query/sql-parser.js';
 import { type FilterScope, walkFilter } from './filter-walk.js';
@@ -27,7 +28,7 @@ const wrap = (filter: string) => `SELECT 1 FROM "t" WHERE (${filter}\n)`;
 const parameterName = (index: number) => `p${index}`;
 
 /** A validated template: its placeholders and its WHERE tree (with parameters). */
-export interface FilterTemplate {
+interface FilterTemplate {
   uses: PlaceholderUse[];
   where: Node;
 }
@@ -93,7 +94,7 @@ const lowerColumns = (columns: readonly TableColumn[]) =>
   new Set(columns.map((column) => column.name.toLowerCase()));
 
 /** Validates a filter template against the table's columns (12 §2); throws `invalid_policy`. */
-export async function compileFilter(
+async function compileFilter(
   parser: SqlParser,
   filter: string,
   columns: readonly TableColumn[],
@@ -103,6 +104,25 @@ export async function compileFilter(
   const parameters = new Set(uses.map((_use, index) => parameterName(index)));
   const where = await parseFilter(parser, text, { columns: lowerColumns(columns), parameters });
   return { uses, where };
+}
+
+/**
+ * Write-time check of a filter template (12 §2): its shape, names and placeholders, and that it
+ * fits the types of the table's current columns, with each placeholder a typed value of its kind
+ * (an empty list: a NULL list would fit any element type).
+ */
+export async function checkTemplate(
+  parser: SqlParser,
+  filter: string,
+  columns: readonly TableColumn[],
+): Promise<void> {
+  const template = await compileFilter(parser, filter, columns);
+  const typed = substitute(filter, template.uses, (use) =>
+    use.placeholder.kind === 'email' || use.placeholder.kind === 'id'
+      ? 'CAST(NULL AS VARCHAR)'
+      : 'CAST([] AS VARCHAR[])',
+  );
+  await checkTypes(parser, `(${typed}\n)`, columns);
 }
 
 /** What a placeholder stands for, for one subject (12 §2): a scalar or a list of strings. */
@@ -239,7 +259,26 @@ export async function bindFilter(
 ): Promise<string> {
   const values = scanTemplate(filter).map((use) => placeholderValue(use.placeholder, subject));
   const key = JSON.stringify(['bind', filter, columnsKey(columns), values]);
-  return cached(parser, key, () => bindValues(parser, filter, columns, values));
+  const bound = await cached(parser, key, () => bindValues(parser, filter, columns, values));
+  await checkTypes(parser, bound, columns);
+  return bound;
+}
+
+/**
+ * Refuses a bound filter that no longer fits the types of the table's current columns (12 §2: a
+ * type change that makes the filter fail), which the walk cannot see: the engine binds it over a
+ * row of typed NULLs. Without this the slice build itself fails, on every request, and the
+ * policy's readers get errors instead of the empty view. Cached by the columns' types too.
+ */
+async function checkTypes(parser: SqlParser, bound: string, columns: readonly TableColumn[]): Promise<void> {
+  const row = columns.map(({ name, type }) => `CAST(NULL AS ${type}) AS ${quoteIdent(name)}`).join(', ');
+  const sql = `SELECT 1 FROM (SELECT ${row}) AS "t" WHERE ${bound}`;
+  const key = JSON.stringify(['types', sql]);
+  await cached(parser, key, async () => {
+    if (!(await parser.binds(sql)))
+      throw invalidPolicy("the filter does not fit the types of the table's current columns");
+    return '';
+  });
 }
 
 async function bindValues(

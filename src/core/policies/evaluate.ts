@@ -1,6 +1,6 @@
 import { AgnesError } from '../errors.js';
 import type { SqlParser } from '../query/sql-parser.js';
-import { bindFilter, combineBound, compileFilter } from './bind.js';
+import { bindFilter, checkTemplate, combineBound } from './bind.js';
 import { invalidPolicy } from './placeholders.js';
 import type {
   EffectiveView,
@@ -21,7 +21,7 @@ export async function validatePolicyFilter(
   filter: string,
   columns: readonly TableColumn[],
 ): Promise<void> {
-  await compileFilter(parser, filter, columns);
+  await checkTemplate(parser, filter, columns);
 }
 
 /**

@@ -39,6 +39,24 @@ export interface Slice {
   sha256: string;
 }
 
+/** The view a failing filter falls back to: zero rows, every column (12 §2 fails closed). */
+const EMPTY_VIEW: EffectiveView = Object.freeze({
+  kind: 'empty',
+  policies: [],
+  bound_filter: 'FALSE',
+  masks: [],
+  failures: [],
+}) as EffectiveView;
+
+const MAX_FAILED = 1_000;
+
+/** A binding whose filter the engine refused on the table's data; its readers get the empty view. */
+class FilterFailed extends Error {}
+
+/** DuckDB's classes of errors that a filter meets on values (not files, memory or the disk). */
+const DATA_ERRORS = /^(Conversion|Invalid Input|Out of Range|Binder|Not implemented) Error/;
+const isDataError = (error: unknown) => DATA_ERRORS.test(errorMessage(error));
+
 /** Where the slices of one table live (its own directory, so the build may write nowhere else). */
 export function sliceDir(dataDir: string, tableId: string): string {
   return join(dataDir, 'slices', tableId);
@@ -120,6 +138,11 @@ export class PolicySlices {
   readonly #options: PolicySlicesOptions;
   readonly #building = new Map<string, Promise<Slice>>();
   readonly #touched = new Map<string, number>();
+  /**
+   * Keys whose filter failed on the table's data, so that a failing scan is not repeated on every
+   * request. A new table hash or binding is a new key; the set is bounded and starts empty.
+   */
+  readonly #failed = new Set<string>();
   #builds = 0;
 
   constructor(options: PolicySlicesOptions) {
@@ -142,8 +165,16 @@ export class PolicySlices {
    * build goes on after a 503 `slice_pending`, and the retry finds it done.
    */
   async ensure(table: SliceTable, view: EffectiveView): Promise<Slice> {
-    const found = await this.#find(table, view);
-    return 'slice' in found ? found.slice : this.#wait(found.build);
+    try {
+      const found = await this.#find(table, view);
+      return 'slice' in found ? found.slice : await this.#wait(found.build);
+    } catch (error) {
+      // A filter that fails on the table's data fails closed for this table only (12 §2); the
+      // reader's other tables, and so their queries and manifest, are not held up by it.
+      if (error instanceof FilterFailed && view.bound_filter !== EMPTY_VIEW.bound_filter)
+        return this.ensure(table, EMPTY_VIEW);
+      throw error;
+    }
   }
 
   /**
@@ -151,12 +182,16 @@ export class PolicySlices {
    * no figures rather than wait.
    */
   async peek(table: SliceTable, view: EffectiveView): Promise<Slice | null> {
-    const found = await this.#find(table, view);
+    const found = await this.#find(table, view).catch((error: unknown) => {
+      if (error instanceof FilterFailed) return this.#find(table, EMPTY_VIEW);
+      throw error;
+    });
     return 'slice' in found ? found.slice : null;
   }
 
   async #find(table: SliceTable, view: EffectiveView): Promise<{ slice: Slice } | { build: Promise<Slice> }> {
     const key = await this.keyOf(table, view);
+    if (this.#failed.has(key)) throw new FilterFailed();
     const inFlight = this.#building.get(key);
     if (inFlight) return { build: inFlight };
     const existing = await this.#existing(table.table_id, key);
@@ -223,10 +258,19 @@ export class PolicySlices {
         view.masks,
         '$1',
       );
-      await duck.conn.run(
-        `COPY (SELECT ${select} FROM ${from}${whereOf(view.bound_filter)}) TO ${quoteLiteral(temp)} (${PARQUET_COPY_OPTIONS})`,
-        salt === null ? [] : [salt],
-      );
+      await duck.conn
+        .run(
+          `COPY (SELECT ${select} FROM ${from}${whereOf(view.bound_filter)}) TO ${quoteLiteral(temp)} (${PARQUET_COPY_OPTIONS})`,
+          salt === null ? [] : [salt],
+        )
+        .catch((error: unknown) => {
+          // The engine refused the filter on this data (a value that does not convert, say);
+          // I/O failures are not the filter's.
+          if (!isDataError(error)) throw error;
+          if (this.#failed.size >= MAX_FAILED) this.#failed.clear();
+          this.#failed.add(key);
+          throw new FilterFailed(errorMessage(error));
+        });
       const counted = await queryOne<{ n: unknown }>(
         duck.conn,
         `SELECT count(*) AS n FROM read_parquet(${quoteLiteral(temp)})`,
@@ -252,6 +296,7 @@ export class PolicySlices {
         { table_id: table.table_id, err: errorMessage(error) },
         'policy slice build failed',
       );
+      if (error instanceof FilterFailed) throw error;
       throw new AgnesError(
         'sandbox_unavailable',
         'your view of this table could not be prepared; try again later',

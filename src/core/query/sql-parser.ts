@@ -9,7 +9,8 @@ import { AgnesError, errorMessage } from '../errors.js';
 /**
  * DuckDB's own parser on a dedicated instance (05 §2 pipeline steps 3–4): in memory, no catalogs, external
  * access off and configuration locked, so nothing it is asked can read a file. It only ever
- * counts statements and serialises them; it never prepares or binds the caller's SQL.
+ * counts statements and serialises them; it never prepares or binds the caller's SQL. The one
+ * statement it binds is a row-policy filter, already walked, over a typed all-NULL row (`binds`).
  */
 
 /** The serialised tree of one statement, and the JSON text it came from. */
@@ -110,6 +111,22 @@ export class SqlParser {
       session.deserialize.bindVarchar(1, json);
       const reader = await session.deserialize.runAndReadAll();
       return String(reader.getRows()[0]?.[0] ?? '');
+    });
+  }
+
+  /**
+   * Whether `sql` binds here (its names resolve and its types fit); nothing runs. Only for the
+   * row-policy type check (12 §2), whose filter the policy walk has already limited to scalar
+   * expressions over the statement's own derived row.
+   */
+  async binds(sql: string): Promise<boolean> {
+    return this.#with(async (session) => {
+      try {
+        (await session.conn.prepare(sql)).destroySync();
+        return true;
+      } catch {
+        return false;
+      }
     });
   }
 
