@@ -241,13 +241,21 @@ export async function syncHistory(
     filter.only_tables = view.readableTables();
   }
   const found = await repos.syncState.listHistory(filter, page);
+  // A bound reader's row counts come from their slice (12 §3); a past sync's count is the whole
+  // table's, which would tell them how many rows they cannot see, so it is not shown.
+  const bound =
+    principal.role === 'admin'
+      ? new Set<string>()
+      : await repos.policies.boundTables([
+          ...new Set(found.items.flatMap((e) => (e.table_id === null ? [] : [e.table_id]))),
+        ]);
   return {
     entries: found.items.map((e) => ({
       id: e.id,
       table_id: e.table_id,
       source: e.source,
       synced_at: e.synced_at,
-      rows: e.rows,
+      rows: e.table_id !== null && bound.has(e.table_id) ? null : e.rows,
       duration_ms: e.duration_ms,
       status: e.status,
       error: e.error,

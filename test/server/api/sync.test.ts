@@ -372,6 +372,18 @@ describe('sync history (GET /api/sync/history)', () => {
       422,
     );
     expect((await call(server, 'GET', '/api/sync/history')).status).toBe(401);
+
+    // Once a row policy binds the table, its past row counts (the whole table's) are not shown to
+    // the bound reader: they would tell how many rows the policy hides (12 §3).
+    const policy = await call(server, 'POST', '/api/admin/tables/orders/policies', {
+      auth: admin.auth,
+      body: { name: 'None', applies_to: { everyone: false, users: [admin.id], groups: [] } },
+    });
+    expect(policy.status).toBe(201);
+    const bound = await call(server, 'GET', '/api/sync/history?table_id=orders', { auth: analyst.auth });
+    expect(bound.body.entries.map((e: { rows: unknown }) => e.rows)).toEqual([null]);
+    const asAdmin = await call(server, 'GET', '/api/sync/history?table_id=orders', { auth: admin.auth });
+    expect(asAdmin.body.entries[0].rows).toEqual(expect.any(Number));
   });
 });
 
