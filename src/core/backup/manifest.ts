@@ -34,7 +34,6 @@ export const ManifestSchema = Type.Object(
 
 export type Manifest = Static<typeof ManifestSchema>;
 export type ManifestFile = Manifest['files'][number];
-export type Dialect = Manifest['dialect'];
 
 /** A snapshot that cannot be written, or that restore refuses; the message names the failing part. */
 export class BackupError extends Error {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DIR_MODE, fsyncDir, fsyncFile, SECRET_MODE } from '../fs/atomic.js';
-import type { StateDb } from '../state/db.js';
+import { type StateDb, stateDialect } from '../state/db.js';
 import { copyExtracts } from './extracts.js';
 import { copyHashed } from './files.js';
 import {
@@ -15,7 +15,7 @@ import {
   renderManifest,
   SECRET_FILES,
 } from './manifest.js';
-import { dialectOf, dumpTables } from './store.js';
+import { dumpTables } from './store.js';
 
 export interface BackupOptions {
   db: StateDb;
@@ -81,7 +81,7 @@ async function writeContents(options: BackupOptions, tmp: string): Promise<Manif
     format_version: FORMAT_VERSION,
     agnes_version: options.agnesVersion,
     schema_version: dump.schemaVersion,
-    dialect: dialectOf(options.db),
+    dialect: stateDialect(options.db),
     created_at: createdAt,
     tables: dump.tables,
     files,

@@ -3,27 +3,24 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type Kysely, PostgresAdapter } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { fsyncFile, SECRET_MODE } from '../fs/atomic.js';
-import type { StateDb } from '../state/db.js';
+import { type StateDb, stateDialect } from '../state/db.js';
 import { STATE_TABLES } from '../state/tables.js';
-import { BackupError, type Dialect, type Manifest, tableFile } from './manifest.js';
+import { BackupError, type Manifest, tableFile } from './manifest.js';
 import { parseRow, portableRow, storeRow } from './rows.js';
 
 /**
- * The state store's side of a snapshot, through Kysely only: the same code dumps and loads SQLite
- * and PostgreSQL. Table names come from introspection checked against `STATE_TABLES`, never from
- * the snapshot alone.
+ * The state store's side of a snapshot, through Kysely: the same code dumps and loads SQLite and
+ * PostgreSQL, except reading a table page by page and emptying the store (`tableRows`,
+ * `dropFunctions`). Table names come from introspection checked against `STATE_TABLES`, never
+ * from the snapshot alone.
  */
 
 /** Any table by name: the dump and load see rows, not the typed schema. */
 type Rows = Kysely<Record<string, Record<string, unknown>>>;
 
 const ORDER = new Map<string, number>(STATE_TABLES.map((name, i) => [name, i]));
-
-export function dialectOf(db: StateDb): Dialect {
-  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
-}
 
 /** The state tables the store holds, in load order; a table the list does not know is an error. */
 async function storedTables(db: StateDb): Promise<string[]> {
@@ -66,7 +63,7 @@ async function dumpTable(db: Rows, table: string, dir: string): Promise<{ rows: 
   const hash = createHash('sha256');
   let rows = 0;
   try {
-    for await (const row of db.selectFrom(table).selectAll().stream(500)) {
+    for await (const row of tableRows(db, table)) {
       const line = `${JSON.stringify(portableRow(row))}\n`;
       hash.update(line);
       rows += 1;
@@ -81,6 +78,30 @@ async function dumpTable(db: Rows, table: string, dir: string): Promise<{ rows: 
   return { rows, sha256: hash.digest('hex') };
 }
 
+/** Rows read from a table at a time while dumping it. */
+const PAGE_ROWS = 500;
+
+/**
+ * A table's rows, a page at a time, inside the dump's transaction. Kysely streams PostgreSQL
+ * only through pg-cursor; a cursor declared in SQL reads the same snapshot without it.
+ */
+async function* tableRows(db: Rows, table: string): AsyncGenerator<Record<string, unknown>> {
+  if (stateDialect(db) === 'sqlite') {
+    yield* db.selectFrom(table).selectAll().stream(PAGE_ROWS);
+    return;
+  }
+  const cursor = sql.id(`backup_${table}`);
+  await sql`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT * FROM ${sql.table(table)}`.execute(db);
+  for (;;) {
+    const page = await sql<
+      Record<string, unknown>
+    >`FETCH ${sql.raw(String(PAGE_ROWS))} FROM ${cursor}`.execute(db);
+    if (page.rows.length === 0) break;
+    yield* page.rows;
+  }
+  await sql`CLOSE ${cursor}`.execute(db);
+}
+
 /** Whether the store holds any user: a restore over one needs `--force`. */
 export async function holdsUsers(db: StateDb): Promise<boolean> {
   const tables = await db.introspection.getTables();
@@ -89,8 +110,9 @@ export async function holdsUsers(db: StateDb): Promise<boolean> {
 }
 
 /**
- * Drops every table, Kysely's ledger included, children first, in one transaction: the store is
- * then as empty as a new one, so it can be migrated to a snapshot's older schema version.
+ * Drops every table, Kysely's ledger included, children first, and on PostgreSQL the trigger
+ * functions migrations created, in one transaction: the store is then as empty as a new one, so it
+ * can be migrated to a snapshot's older schema version.
  */
 export async function clearStore(db: StateDb): Promise<void> {
   const tables = (await db.introspection.getTables({ withInternalKyselyTables: true }))
@@ -99,7 +121,21 @@ export async function clearStore(db: StateDb): Promise<void> {
     .sort((a, b) => (ORDER.get(b) ?? -1) - (ORDER.get(a) ?? -1));
   await db.transaction().execute(async (trx) => {
     for (const table of tables) await trx.schema.dropTable(table).ifExists().execute();
+    if (stateDialect(trx) === 'postgres') await dropFunctions(trx);
   });
+}
+
+/**
+ * Every function of the store's schema except an extension's: the migrations' trigger functions
+ * (0002) outlive their tables, and creating them again would fail.
+ */
+async function dropFunctions(db: StateDb): Promise<void> {
+  const functions = await sql<{ signature: string }>`
+    SELECT p.oid::regprocedure::text AS signature
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = current_schema()
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')`.execute(db);
+  for (const { signature } of functions.rows) await sql`DROP FUNCTION ${sql.raw(signature)}`.execute(db);
 }
 
 /** Rows per INSERT, kept well under every dialect's bound-parameter limit. */

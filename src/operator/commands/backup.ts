@@ -5,17 +5,24 @@ import { refuseIncompatible, restoreSnapshot } from '../../core/backup/restore.j
 import { writeSnapshot } from '../../core/backup/snapshot.js';
 import { verifySnapshot } from '../../core/backup/verify.js';
 import { PACKAGE_VERSION } from '../../core/package-info.js';
-import { openStateDb, stateDbPath } from '../../core/state/db.js';
+import { openStateDb, type PostgresStore, postgresStore, stateDbPath } from '../../core/state/db.js';
 import { stateStoreInUse } from '../../core/state/in-use.js';
-import { loadInstance, NO_SECRETS, openRuntime } from '../instance.js';
+import { describeStore } from '../../core/state/postgres-pool.js';
+import { type Instance, loadInstance, NO_SECRETS, openRuntime } from '../instance.js';
+
+/** The store `DATABASE_URL` names, or none for the SQLite file under DATA_DIR. */
+function postgresOf(instance: Instance): PostgresStore | undefined {
+  return postgresStore(instance.loaded.config.state, instance.env.DATABASE_URL);
+}
 
 /** `agnes backup --out DIR [--include-extracts]` (13 §4): a consistent snapshot of the running instance. */
 export async function backup(options: { out: string; includeExtracts: boolean }): Promise<number> {
   const instance = loadInstance({ logToStderr: true });
   const { dataDir, configPath } = instance.loaded;
-  if (!existsSync(stateDbPath(dataDir)))
+  const postgres = postgresOf(instance);
+  if (!postgres && !existsSync(stateDbPath(dataDir)))
     throw new BackupError(`no state store in ${dataDir}; nothing to back up`);
-  const db = openStateDb(dataDir);
+  const db = openStateDb(dataDir, postgres);
   try {
     const out = resolve(options.out);
     const manifest = await writeSnapshot({
@@ -48,11 +55,12 @@ export async function restore(options: { from: string; force: boolean }): Promis
   refuseIncompatible(manifest);
   const instance = loadInstance({ logToStderr: true });
   const { dataDir } = instance.loaded;
-  if (stateStoreInUse(dataDir))
+  const postgres = postgresOf(instance);
+  if (await stateStoreInUse(dataDir, postgres))
     throw new BackupError(
-      `the state store in ${dataDir} is open in another process; stop agnes serve (and any agnes command) on it first`,
+      `the state store ${postgres ? `at ${describeStore(postgres.url)}` : `in ${dataDir}`} is open in another process; stop agnes serve (and any agnes command) on it first`,
     );
-  const db = openStateDb(dataDir);
+  const db = openStateDb(dataDir, postgres);
   try {
     await restoreSnapshot({ db, dataDir, from, manifest, force: options.force });
   } finally {
