@@ -6,10 +6,14 @@ import * as m0003 from './migrations/0003_audit_client_mcp.js';
 import * as m0004 from './migrations/0004_jira_event_attempts.js';
 import * as m0005 from './migrations/0005_sync_jobs_started.js';
 import * as m0006 from './migrations/0006_notifications_access_request.js';
-import * as m0007 from './migrations/0007_row_policies.js';
 import * as m0011 from './migrations/0011_memory_item_revisions.js';
+import * as m0012 from './migrations/0012_row_policies.js';
 
-/** Forward-only migrations, in order. A new migration is a new file added here. */
+/**
+ * Forward-only migrations, in order. A new migration is a new file added at the END, numbered after
+ * the last: a store that has applied the last one refuses a migration ordered before it, and the
+ * schema version is a migration's position.
+ */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_state_revisions': m0002,
@@ -17,8 +21,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_jira_event_attempts': m0004,
   '0005_sync_jobs_started': m0005,
   '0006_notifications_access_request': m0006,
-  '0007_row_policies': m0007,
   '0011_memory_item_revisions': m0011,
+  '0012_row_policies': m0012,
 };
 
 export class MigrationError extends Error {

@@ -5,6 +5,7 @@ import {
   MIGRATIONS,
   MigrationError,
   migrateToLatest,
+  migrateToVersion,
   schemaVersion,
 } from '../../../src/core/state/migrate.js';
 import { createRepositories } from '../../../src/core/state/repositories/index.js';
@@ -183,6 +184,28 @@ describe('migrateToLatest', () => {
 
     expect(sorted.map((row) => row.name)).toEqual(['Alpha', '_ops', 'alpha', 'beta']);
     expect(equal).toEqual([]);
+  });
+
+  it('upgrades a store of an earlier release: new migrations only ever come after the released ones', async () => {
+    // What stop 11 shipped. A store that applied these refuses a migration ordered among them, so
+    // a release's list is always a prefix of the next one's, numbers rising.
+    const released = [
+      '0001_initial',
+      '0002_state_revisions',
+      '0003_audit_client_mcp',
+      '0004_jira_event_attempts',
+      '0005_sync_jobs_started',
+      '0006_notifications_access_request',
+      '0011_memory_item_revisions',
+    ];
+    const names = Object.keys(MIGRATIONS);
+    expect(names.slice(0, released.length)).toEqual(released);
+    expect([...names].sort()).toEqual(names);
+
+    await migrateToVersion(db, released.length);
+    expect(await schemaVersion(db)).toBe(released.length);
+    await migrateToLatest(db);
+    expect(await schemaVersion(db)).toBe(names.length);
   });
 
   it('is a no-op when run again', async () => {
