@@ -27,6 +27,20 @@ export function fmtBytes(value: number | null | undefined): string {
 
 export type Tone = 'ok' | 'warn' | 'err' | undefined;
 
+/** A definition list of label/value pairs, the pages' fact boxes. */
+export function Facts(props: { facts: readonly (readonly [string, string])[] }) {
+  return (
+    <dl class="facts">
+      {props.facts.map(([k, v]) => (
+        <div key={k}>
+          <dt class="muted">{k}</dt>
+          <dd>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
 export function Badge(props: { tone?: Tone; children: ComponentChildren }) {
   return <span class={props.tone ? `badge ${props.tone}` : 'badge'}>{props.children}</span>;
 }

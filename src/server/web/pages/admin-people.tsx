@@ -15,6 +15,7 @@ import {
   Badge,
   ChoiceSelect,
   DataTable,
+  Facts,
   fmtDate,
   Options,
 } from '../components/bits.js';
@@ -372,21 +373,16 @@ export function AdminUserPage(props: { ctx: PageContext; user: User; attributes:
     <Layout ctx={ctx} title={`User ${user.email}`} scripts={['user-attributes']}>
       <h1>User {user.email}</h1>
       <section class="card" aria-label="Account">
-        <dl class="facts">
-          {(
+        <Facts
+          facts={
             [
               ['Name', user.name || '—'],
               ['Role', user.role],
               ['Active', user.active ? 'yes' : 'no'],
               ['Last login', fmtDate(user.last_login_at)],
             ] as [string, string][]
-          ).map(([k, v]) => (
-            <div key={k}>
-              <dt class="muted">{k}</dt>
-              <dd>{v}</dd>
-            </div>
-          ))}
-        </dl>
+          }
+        />
         <a href="/admin/users">All users</a>
       </section>
       <AttributesEditor userId={user.id} view={props.attributes} />

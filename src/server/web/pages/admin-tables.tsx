@@ -6,6 +6,7 @@ import {
   Badge,
   ChoiceSelect,
   DataTable,
+  Facts,
   fmtDate,
   fmtNum,
   Options,
@@ -298,8 +299,8 @@ export function AdminTablePage(props: {
     <Layout ctx={ctx} title={`Table ${table.name}`} scripts={['admin-policies']}>
       <h1>Table {table.name}</h1>
       <section class="card" aria-label="Table facts">
-        <dl class="facts">
-          {(
+        <Facts
+          facts={
             [
               ['Id', table.id],
               ['Source', table.source],
@@ -308,13 +309,8 @@ export function AdminTablePage(props: {
               ['Status', props.state?.status ?? 'not synced'],
               ['Rows', fmtNum(props.state?.rows)],
             ] as [string, string][]
-          ).map(([k, v]) => (
-            <div key={k}>
-              <dt class="muted">{k}</dt>
-              <dd>{v}</dd>
-            </div>
-          ))}
-        </dl>
+          }
+        />
         <p>
           <a href={`/catalog/${encodeURIComponent(table.id)}`}>Open in the catalog</a> ·{' '}
           <a href="/admin/tables">All tables</a>

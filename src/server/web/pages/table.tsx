@@ -4,6 +4,7 @@ import {
   ActionButton,
   Badge,
   DataTable,
+  Facts,
   fmtBytes,
   fmtDate,
   fmtNum,
@@ -136,14 +137,7 @@ function ColumnStats(props: { column: Column }) {
   return (
     <details>
       <summary>Details of {c.name}</summary>
-      <dl class="facts">
-        {facts.map(([k, v]) => (
-          <div key={k}>
-            <dt class="muted">{k}</dt>
-            <dd>{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <Facts facts={facts} />
       {histogram ? (
         <Histogram labels={histogram.labels} counts={histogram.counts} label={`Histogram of ${c.name}`} />
       ) : null}
@@ -285,8 +279,8 @@ export function TablePage(props: {
       <h1>{table.name}</h1>
       <section class="card" aria-label="Table facts">
         <p class="text">{table.description || <span class="muted">No description.</span>}</p>
-        <dl class="facts">
-          {(
+        <Facts
+          facts={
             [
               ['Id', table.id],
               ['Source', `${table.source} (${table.source_type})`],
@@ -300,13 +294,8 @@ export function TablePage(props: {
                   ]
                 : []),
             ] as [string, string][]
-          ).map(([k, v]) => (
-            <div key={k}>
-              <dt class="muted">{k}</dt>
-              <dd>{v}</dd>
-            </div>
-          ))}
-        </dl>
+          }
+        />
         <CatalogFacts table={table} />
         {readable ? (
           <>
