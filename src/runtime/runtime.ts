@@ -18,7 +18,7 @@ import { type PolicySalt, resolvePolicySalt } from '../core/policies/salt.js';
 import { QueryEngine } from '../core/query/engine.js';
 import { newReplicaIdentity, type ReplicaIdentity } from '../core/replica/identity.js';
 import { ScriptRunner } from '../core/scripts/runner.js';
-import { openStateDb, postgresStore, type StateDb } from '../core/state/db.js';
+import { openStateDb, postgresStore, type StateDb, stateDialect } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
 import { type Clock, systemClock } from '../core/time.js';
@@ -126,6 +126,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     profile: { repos, dataDir, options: config.profiler, log },
     log,
     parallel: config.sync.parallel_sources,
+    claims: {
+      instanceId: replica.instance_id,
+      exclusive: stateDialect(db) === 'sqlite',
+      heartbeatMs: config.jobs.heartbeat_seconds * 1000,
+    },
   });
   let query: QueryEngine;
   try {

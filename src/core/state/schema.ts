@@ -351,6 +351,10 @@ export interface SyncJobsTable {
   finished_at: string | null;
   report: NullableJson<Record<string, unknown>>;
   error: string | null;
+  /** The `instance_id` of the replica that claimed the job (13 §3). */
+  claimed_by: string | null;
+  /** When that replica last renewed its claim; a running job silent for 3 heartbeats is dead. */
+  heartbeat_at: string | null;
 }
 
 export interface AlertsTable {
