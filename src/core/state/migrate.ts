@@ -7,7 +7,7 @@ import * as m0004 from './migrations/0004_jira_event_attempts.js';
 import * as m0005 from './migrations/0005_sync_jobs_started.js';
 import * as m0006 from './migrations/0006_notifications_access_request.js';
 import * as m0007 from './migrations/0007_row_policies.js';
-import * as m0008 from './migrations/0008_sync_jobs_claims.js';
+import * as m0008 from './migrations/0008_replicas.js';
 import * as m0011 from './migrations/0011_memory_item_revisions.js';
 
 /** Forward-only migrations, in order. A new migration is a new file added here. */
@@ -19,7 +19,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_sync_jobs_started': m0005,
   '0006_notifications_access_request': m0006,
   '0007_row_policies': m0007,
-  '0008_sync_jobs_claims': m0008,
+  '0008_replicas': m0008,
   '0011_memory_item_revisions': m0011,
 };
 

@@ -357,6 +357,13 @@ export interface SyncJobsTable {
   heartbeat_at: string | null;
 }
 
+/** A fixed rate-limit window of one limit and key (04 §4.1), counted here with PostgreSQL. */
+export interface RateLimitCountersTable {
+  key: string;
+  count: number;
+  window_ends_at: string;
+}
+
 export interface AlertsTable {
   id: string;
   owner_id: string;
@@ -442,6 +449,7 @@ export interface Database {
   user_attributes: UserAttributesTable;
   row_policies: RowPoliciesTable;
   policy_slices: PolicySlicesTable;
+  rate_limit_counters: RateLimitCountersTable;
 }
 
 /** Column names holding booleans / JSON in any table; the SQLite plugin converts these by name. */
