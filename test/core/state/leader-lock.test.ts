@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { LeaderLock } from '../../../src/core/state/leader-lock.js';
+import { adminQuery } from '../../support/postgres-cluster.js';
 import {
   openTestDatabase,
   skipWithoutPostgres,
@@ -74,5 +75,23 @@ describe(`leader lock on ${TEST_DIALECT}`, () => {
 
     expect(first.state.running).toBe(false);
     expect(second.lock.leading).toBe(true);
+
+    // The leader's session dies (as when its process is killed): a contender takes over, and
+    // the old leader, noticing at its next check, stops its service.
+    const third = contender(database!);
+    locks.push(third.lock);
+    await third.lock.start();
+    expect(third.state.running).toBe(false);
+    // Only this test's database: other test files share the cluster.
+    const name = new URL(database!.postgres!.url).pathname.slice(1);
+    await adminQuery(
+      inject('postgresUrl')!,
+      `select pg_terminate_backend(l.pid) from pg_locks l join pg_database d on d.oid = l.database
+       where l.locktype = 'advisory' and l.granted and d.datname = '${name}'`,
+    );
+    await until(() => second.state.starts + third.state.starts === 2);
+    await sleep(300);
+    expect([second.lock.leading, third.lock.leading].filter(Boolean)).toHaveLength(1);
+    expect([second.state.running, third.state.running].filter(Boolean)).toHaveLength(1);
   });
 });
