@@ -8,6 +8,9 @@ const STATE_TESTS = 'test/core/state/**/*.test.ts';
 /** Tests that run admin scripts in the real bubblewrap sandbox (08 §6). */
 const SANDBOX_TESTS = ['test/core/scripts/sandbox.test.ts', 'test/server/api/scripts.test.ts'];
 
+/** Several replicas on one state store: PostgreSQL only, so only the `postgres` project runs it (13 §5). */
+const REPLICA_TESTS = 'test/core/state/replicas.test.ts';
+
 /** Tests of the Docker files, checked by Debian's docker-compose (13 §1). */
 const DEPLOY_TESTS = 'test/deploy/**/*.test.ts';
 
@@ -54,7 +57,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: [BROWSER_TESTS, ...PROCESS_TESTS, ...SANDBOX_TESTS, DEPLOY_TESTS],
+          exclude: [BROWSER_TESTS, ...PROCESS_TESTS, ...SANDBOX_TESTS, DEPLOY_TESTS, REPLICA_TESTS],
         },
       },
       {

@@ -57,6 +57,10 @@ export const HealthDetailedSchema = Type.Object({
     state_store: Type.Optional(
       Type.Object({ dialect: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]) }),
     ),
+    /** Admins only: the replica that answered, among those sharing the state store (13 §3). */
+    replica: Type.Optional(
+      Type.Object({ instance_id: Type.String(), host: Type.String(), started_at: Timestamp }),
+    ),
   }),
 });
 export type HealthDetailed = Static<typeof HealthDetailedSchema>;

@@ -15,6 +15,10 @@ export const JobSchema = Type.Object({
   finished_at: NullableTimestamp,
   report: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
   error: NullableString,
+  /** The `instance_id` of the replica that ran or runs the job (13 §3). */
+  claimed_by: NullableString,
+  /** When that replica last renewed its claim. */
+  heartbeat_at: NullableTimestamp,
 });
 export type Job = Static<typeof JobSchema>;
 

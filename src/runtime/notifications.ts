@@ -1,4 +1,5 @@
 import { NotificationDispatcher } from '../core/notifications/dispatcher.js';
+import { ledByOneReplica } from './leadership.js';
 import type { Runtime } from './runtime.js';
 import type { Service } from './services.js';
 
@@ -7,7 +8,7 @@ import type { Service } from './services.js';
  * bot and the WebSocket gateway (maintenance prunes the inbox past `notifications.retention_days`).
  */
 export function notificationServices(
-  runtime: Pick<Runtime, 'repos' | 'config' | 'clock' | 'log'>,
+  runtime: Pick<Runtime, 'repos' | 'config' | 'clock' | 'log' | 'env'>,
 ): Service[] {
   const dispatcher = new NotificationDispatcher({
     repos: runtime.repos,
@@ -16,10 +17,10 @@ export function notificationServices(
     log: runtime.log.child({ service: 'notifications' }),
   });
   return [
-    {
+    ledByOneReplica(runtime, {
       name: 'notification-dispatcher',
       start: async () => dispatcher.start(),
       stop: () => dispatcher.stop(),
-    },
+    }),
   ];
 }

@@ -16,8 +16,9 @@ import { PublishedColumns } from '../core/policies/columns.js';
 import type { PolicyEnforcement } from '../core/policies/enforce.js';
 import { type PolicySalt, resolvePolicySalt } from '../core/policies/salt.js';
 import { QueryEngine } from '../core/query/engine.js';
+import { newReplicaIdentity, type ReplicaIdentity } from '../core/replica/identity.js';
 import { ScriptRunner } from '../core/scripts/runner.js';
-import { openStateDb, postgresStore, type StateDb } from '../core/state/db.js';
+import { openStateDb, postgresStore, type StateDb, stateDialect } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
 import { type Clock, systemClock } from '../core/time.js';
@@ -37,6 +38,8 @@ export interface Runtime {
   env: NodeJS.ProcessEnv;
   /** The instance's clock: what the state store stamps and the scheduler judges due by. */
   clock: Clock;
+  /** This process among the replicas sharing the state store (13 §3). */
+  replica: ReplicaIdentity;
   db: StateDb;
   repos: Repositories;
   connectors: ConnectorRegistry;
@@ -101,6 +104,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     throw error;
   }
   const clock = options.clock ?? systemClock;
+  const replica = newReplicaIdentity(clock);
   const repos = createRepositories(db, clock);
   const remoteExtensions = config.analytics.remote_extensions;
   const orchestrator = new SyncOrchestrator({
@@ -122,6 +126,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     profile: { repos, dataDir, options: config.profiler, log },
     log,
     parallel: config.sync.parallel_sources,
+    claims: {
+      instanceId: replica.instance_id,
+      exclusive: stateDialect(db) === 'sqlite',
+      heartbeatMs: config.jobs.heartbeat_seconds * 1000,
+    },
   });
   let query: QueryEngine;
   try {
@@ -177,6 +186,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     secrets: options.secrets,
     env,
     clock,
+    replica,
     db,
     repos,
     connectors: options.connectors,

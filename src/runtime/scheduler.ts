@@ -7,6 +7,7 @@ import { type AlertDeps, runAlert } from '../core/usecases/alerts.js';
 import { type MaintenanceDeps, runMaintenance } from '../core/usecases/maintenance.js';
 import { type SchedulerJobsDeps, schedulerJobs } from '../core/usecases/scheduler.js';
 import { runAuditParams, runScript, type ScriptsDeps } from '../core/usecases/scripts.js';
+import { ledByOneReplica } from './leadership.js';
 import type { Runtime } from './runtime.js';
 import type { Service } from './services.js';
 
@@ -130,13 +131,13 @@ export function schedulerServices(runtime: Runtime): Service[] {
     log,
   });
   return [
-    {
+    ledByOneReplica(runtime, {
       name: 'scheduler',
       start: async () => loop.start(),
       stop: async () => {
         await loop.stop();
         await background.stop();
       },
-    },
+    }),
   ];
 }

@@ -12,6 +12,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { stateDialect } from '../core/state/db.js';
 import type { Role } from '../core/state/schema.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { accessRequestRoutes } from './api/access-requests.js';
@@ -193,7 +194,11 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await registerCors(app, config);
   registerRouteAuth(app, shared.authenticator);
-  await registerRateLimits(app, config);
+  await registerRateLimits(
+    app,
+    config,
+    stateDialect(ctx.db) === 'postgres' ? ctx.repos.rateLimits : undefined,
+  );
   registerAudit(app, ctx.repos);
   // Cookie-authenticated writes and the anonymous web forms carry the CSRF token (04 §4.2).
   const verifyCsrf = async (request: FastifyRequest) => {

@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { errorMessage } from '../core/errors.js';
+import type { ReplicaIdentity } from '../core/replica/identity.js';
 import { type StateDialect, stateDialect } from '../core/state/db.js';
 import type { Runtime } from '../runtime/runtime.js';
 
@@ -40,6 +41,11 @@ export class HealthMonitor {
   /** Which database holds the state; fixed for the life of the process. */
   stateStore(): { dialect: StateDialect } {
     return { dialect: stateDialect(this.#ctx.db) };
+  }
+
+  /** This process among the replicas (13 §3); fixed for the life of the process. */
+  replica(): ReplicaIdentity {
+    return this.#ctx.replica;
   }
 
   snapshot(): Promise<HealthSnapshot> {

@@ -291,6 +291,10 @@ const sections = (connectors: readonly Connector[]) => ({
     /** Slices unused this long are deleted by maintenance; 0 deletes every unused one. */
     slice_ttl_days: int(7, 0),
   }),
+  jobs: section({
+    /** How often a replica renews the claim on its running jobs; 3 missed renewals mean it died (13 §3). */
+    heartbeat_seconds: int(30, 1, 3600),
+  }),
   state: section({
     /** Connections of the PostgreSQL state store (13 §2); unused with SQLite. */
     pool_size: int(10, 1, 1000),

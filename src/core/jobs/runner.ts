@@ -8,7 +8,24 @@ import { runSyncJob, type SyncJobDeps } from './sync-job.js';
 export interface JobRunnerOptions extends SyncJobDeps {
   /** Sync jobs of different sources that may run at once (`sync.parallel_sources`). */
   parallel: number;
+  /** This replica's claims on jobs (13 §3). */
+  claims: JobClaims;
 }
+
+export interface JobClaims {
+  /** The replica's `instance_id`, recorded as `claimed_by` on the jobs it runs. */
+  instanceId: string;
+  /**
+   * True when no other process shares the store (SQLite): every job left running at start is then
+   * dead. Otherwise only those whose claim went unrenewed for three heartbeats are.
+   */
+  exclusive: boolean;
+  /** How often the claims on running jobs are renewed (`jobs.heartbeat_seconds`). */
+  heartbeatMs: number;
+}
+
+/** Missed renewals after which a running job's replica counts as dead (13 §3). */
+const MISSED_HEARTBEATS = 3;
 
 export interface SyncRequest {
   source: string;
@@ -59,17 +76,46 @@ export class JobRunner {
   readonly #taskParams = new Map<string, unknown>();
   /** The running job of each task kind: one at a time per kind. */
   readonly #runningTasks = new Map<JobKind, Running>();
+  #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(deps: JobRunnerOptions) {
     this.#deps = deps;
   }
 
-  /** Jobs a previous process left running did not finish; queued ones start now. */
+  /**
+   * Jobs a dead process left running did not finish; queued ones start now. Every heartbeat the
+   * runner renews its claims, interrupts jobs of dead replicas and takes jobs other replicas queued.
+   */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await this.#deps.repos.jobs.markAllRunningInterrupted();
+    const { exclusive, heartbeatMs } = this.#deps.claims;
+    if (exclusive) await this.#deps.repos.jobs.markAllRunningInterrupted();
+    else await this.#deps.repos.jobs.interruptStale(MISSED_HEARTBEATS * heartbeatMs);
+    this.#heartbeat = setInterval(() => {
+      this.#beat().catch((error: unknown) => {
+        this.#deps.log.error({ err: errorMessage(error) }, 'job runner heartbeat failed');
+      });
+    }, heartbeatMs);
+    this.#heartbeat.unref();
     this.#pump();
+  }
+
+  async #beat(): Promise<void> {
+    const { instanceId, heartbeatMs } = this.#deps.claims;
+    await this.#deps.repos.jobs.heartbeat(instanceId);
+    await this.#deps.repos.jobs.interruptStale(MISSED_HEARTBEATS * heartbeatMs);
+    // A job another replica ran finishes without this runner's #settle: its waiters are told here.
+    for (const jobId of this.#waiters.keys()) {
+      const job = await this.#deps.repos.jobs.get(jobId);
+      if (job && job.status !== 'queued' && job.status !== 'running') this.#resolveWaiters(job);
+    }
+    this.#pump();
+  }
+
+  #resolveWaiters(job: Job): void {
+    for (const resolve of this.#waiters.get(job.id) ?? []) resolve(job);
+    this.#waiters.delete(job.id);
   }
 
   enqueueSync(request: SyncRequest): Promise<Job> {
@@ -170,13 +216,14 @@ export class JobRunner {
   /** Stops taking jobs, kills running extractors and marks their jobs `interrupted`. */
   async shutdown(): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#heartbeat);
     const all = [...this.#running.values(), ...this.#runningTasks.values()];
     for (const running of all) running.abort.abort();
     await Promise.allSettled(all.map((r) => r.done));
     await this.#pumping;
     // Profiling runs in-process and is bounded by the profiler's caps: let it finish.
     await this.#profiling;
-    await this.#deps.repos.jobs.markAllRunningInterrupted();
+    await this.#deps.repos.jobs.interruptClaimedBy(this.#deps.claims.instanceId);
   }
 
   #pump(): void {
@@ -191,13 +238,18 @@ export class JobRunner {
     if (this.#stopping) return;
     await this.#startProfile();
     await this.#startTasks();
-    const queued = (
-      await this.#deps.repos.jobs.list({ status: 'queued', kind: 'sync' }, { page: 1, per_page: 200 })
-    ).items.reverse();
-    for (const job of queued) {
-      if (this.#running.size >= this.#deps.parallel) return;
-      if (!job.source || this.#running.has(job.source)) continue;
-      if (!(await this.#deps.repos.jobs.markRunning(job.id))) continue;
+    const { instanceId } = this.#deps.claims;
+    while (this.#running.size < this.#deps.parallel) {
+      const job = await this.#deps.repos.jobs.claimNext('sync', instanceId);
+      if (!job) return;
+      if (!job.source) {
+        await this.#deps.repos.jobs.finish(job.id, {
+          status: 'failed',
+          report: null,
+          error: 'a sync job needs a source',
+        });
+        continue;
+      }
       const abort = new AbortController();
       const running: Running = { source: job.source, abort, done: Promise.resolve() };
       running.done = this.#run(job, abort.signal).finally(() => {
@@ -210,13 +262,8 @@ export class JobRunner {
 
   async #startProfile(): Promise<void> {
     if (this.#profiling) return;
-    const queued = await this.#deps.repos.jobs.list(
-      { status: 'queued', kind: 'profile' },
-      { page: 1, per_page: 200 },
-    );
-    // Listed newest first.
-    const oldest = queued.items.at(-1);
-    if (!oldest || !(await this.#deps.repos.jobs.markRunning(oldest.id))) return;
+    const oldest = await this.#deps.repos.jobs.claimNext('profile', this.#deps.claims.instanceId);
+    if (!oldest) return;
     this.#profiling = this.#runProfile(oldest).finally(() => {
       this.#profiling = null;
       this.#pump();
@@ -226,9 +273,8 @@ export class JobRunner {
   async #startTasks(): Promise<void> {
     for (const [kind, run] of this.#tasks) {
       if (this.#runningTasks.has(kind)) continue;
-      const queued = await this.#deps.repos.jobs.list({ status: 'queued', kind }, { page: 1, per_page: 200 });
-      const oldest = queued.items.at(-1);
-      if (!oldest || !(await this.#deps.repos.jobs.markRunning(oldest.id))) continue;
+      const oldest = await this.#deps.repos.jobs.claimNext(kind, this.#deps.claims.instanceId);
+      if (!oldest) continue;
       const abort = new AbortController();
       const params = this.#taskParams.get(oldest.id);
       this.#taskParams.delete(oldest.id);
@@ -296,8 +342,8 @@ export class JobRunner {
       );
     } finally {
       const final = finished ?? (await this.#deps.repos.jobs.get(job.id));
-      for (const resolve of this.#waiters.get(job.id) ?? []) if (final) resolve(final);
-      this.#waiters.delete(job.id);
+      if (final) this.#resolveWaiters(final);
+      else this.#waiters.delete(job.id);
     }
   }
 }

@@ -351,6 +351,17 @@ export interface SyncJobsTable {
   finished_at: string | null;
   report: NullableJson<Record<string, unknown>>;
   error: string | null;
+  /** The `instance_id` of the replica that claimed the job (13 §3). */
+  claimed_by: string | null;
+  /** When that replica last renewed its claim; a running job silent for 3 heartbeats is dead. */
+  heartbeat_at: string | null;
+}
+
+/** A fixed rate-limit window of one limit and key (04 §4.1), counted here with PostgreSQL. */
+export interface RateLimitCountersTable {
+  key: string;
+  count: number;
+  window_ends_at: string;
 }
 
 export interface AlertsTable {
@@ -438,6 +449,7 @@ export interface Database {
   user_attributes: UserAttributesTable;
   row_policies: RowPoliciesTable;
   policy_slices: PolicySlicesTable;
+  rate_limit_counters: RateLimitCountersTable;
 }
 
 /** Column names holding booleans / JSON in any table; the SQLite plugin converts these by name. */

@@ -37,4 +37,5 @@ export const STATE_TABLES: readonly (keyof Database)[] = [
   'user_attributes',
   'row_policies',
   'policy_slices',
+  'rate_limit_counters',
 ];

@@ -15,5 +15,7 @@ export function jobView(job: Job): JobView {
     finished_at: job.finished_at,
     report: job.report,
     error: job.error,
+    claimed_by: job.claimed_by,
+    heartbeat_at: job.heartbeat_at,
   };
 }

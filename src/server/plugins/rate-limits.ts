@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { InstanceConfig } from '../../core/config/index.js';
 import type { RATE_LIMIT_NAMES } from '../../core/config/schema.js';
 import { AgnesError } from '../../core/errors.js';
+import type { RateLimitsRepository } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
 
 export type RateLimitName = (typeof RATE_LIMIT_NAMES)[number];
@@ -104,11 +105,42 @@ class SharedCounters implements FastifyRateLimitStore {
   }
 }
 
-export async function registerRateLimits(app: AgnesApp, config: InstanceConfig): Promise<void> {
+/**
+ * The same one counter space in the state store, for replicas sharing it (13 §3): every counted
+ * request is one upsert, so a limit holds however requests spread over the replicas.
+ */
+function storeCounters(counters: RateLimitsRepository): new () => FastifyRateLimitStore {
+  return class StoreCounters implements FastifyRateLimitStore {
+    incr(
+      key: string,
+      callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
+      timeWindow: number,
+    ): void {
+      counters.hit(key, timeWindow).then(
+        ({ count, ttlMs }) => callback(null, { current: count, ttl: ttlMs }),
+        (error: Error) => callback(error),
+      );
+    }
+
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  };
+}
+
+/**
+ * `counters` (given with a PostgreSQL state store) counts in the database; otherwise the counters
+ * live in this process's memory.
+ */
+export async function registerRateLimits(
+  app: AgnesApp,
+  config: InstanceConfig,
+  counters?: RateLimitsRepository,
+): Promise<void> {
   await app.register(rateLimit, {
     global: false,
     // Instantiated once per app; every route's `child()` is this same store.
-    store: SharedCounters,
+    store: counters ? storeCounters(counters) : SharedCounters,
     // After the auth guard, so user-keyed limits can key on the caller.
     hook: 'preHandler',
     errorResponseBuilder: (_request, context) => {

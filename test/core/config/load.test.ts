@@ -76,6 +76,7 @@ describe('defaults', () => {
         'ws_gateway',
         'notifications',
         'policies',
+        'jobs',
         'state',
         'scheduler',
         'scripts',
@@ -574,6 +575,7 @@ describe('DATABASE_URL', () => {
         connectors: BUILT_IN_CONNECTORS,
       });
       expect(config.state).toEqual({ pool_size: 10, connect_timeout_seconds: 30 });
+      expect(config.jobs).toEqual({ heartbeat_seconds: 30 });
     }
     const loaded = await load('state:\n  pool_size: 25\n', { DATABASE_URL: 'postgres://db.internal/agnes' });
     expect(loaded.config.state.pool_size).toBe(25);

@@ -78,6 +78,7 @@ function runner(
     profile: { repos, dataDir, options: profiler, log: silentLogger },
     log: silentLogger,
     parallel: 2,
+    claims: { instanceId: 'test-replica', exclusive: true, heartbeatMs: 30_000 },
   });
   runners.push(created);
   return created;

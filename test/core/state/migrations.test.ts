@@ -49,6 +49,7 @@ const DATABASE_TABLES = {
   user_attributes: true,
   row_policies: true,
   policy_slices: true,
+  rate_limit_counters: true,
 } satisfies Record<keyof Database, true>;
 
 /** The named indexes of `table`, without the one backing its primary key. */

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
 import { registerTable } from './fixtures.js';
@@ -35,7 +36,7 @@ describe('GET /api/health/detailed', () => {
   });
   afterAll(async () => server.close());
 
-  it('lists stale tables only among those the caller can read, and user counts and the state store only for admins', async () => {
+  it('lists stale tables only among those the caller can read, and user counts and the state store and replica only for admins', async () => {
     const forViewer = await call(server, 'GET', '/api/health/detailed', { auth: viewer.auth });
     expect(forViewer.status).toBe(200);
     expect(forViewer.body).toMatchObject({
@@ -51,11 +52,18 @@ describe('GET /api/health/detailed', () => {
     });
     expect(forViewer.body.services).not.toHaveProperty('users');
     expect(forViewer.body.services).not.toHaveProperty('state_store');
+    expect(forViewer.body.services).not.toHaveProperty('replica');
 
     const forAdmin = await call(server, 'GET', '/api/health/detailed', { auth: admin.auth });
     expect(forAdmin.body.services.data.stale_tables).toEqual(['old_public', 'old_secret']);
     expect(forAdmin.body.services.users).toEqual({ count: 2 });
     expect(forAdmin.body.services.state_store).toEqual({ dialect: 'sqlite' });
+    expect(forAdmin.body.services.replica).toEqual({
+      instance_id: server.ctx.replica.instance_id,
+      host: hostname(),
+      started_at: server.ctx.replica.started_at,
+    });
+    expect(server.ctx.replica.instance_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('reports the last job, and needs a credential', async () => {

@@ -446,9 +446,11 @@ describe('sync trigger and jobs (POST /api/sync/trigger, GET /api/sync/jobs)', (
     expect(detail.status).toBe(200);
     expect(Object.keys(detail.body).sort()).toEqual(
       [
+        'claimed_by',
         'created_at',
         'error',
         'finished_at',
+        'heartbeat_at',
         'id',
         'kind',
         'report',
@@ -461,6 +463,7 @@ describe('sync trigger and jobs (POST /api/sync/trigger, GET /api/sync/jobs)', (
     );
     expect(detail.body).toMatchObject({
       id: job.id,
+      claimed_by: server.ctx.replica.instance_id,
       kind: 'sync',
       source: 'files',
       status: 'succeeded',

@@ -16,6 +16,7 @@ import { createPoliciesRepository, type PoliciesRepository } from './policies.js
 import { createPolicySlicesRepository, type PolicySlicesRepository } from './policy-slices.js';
 import { createPrincipalsRepository, type PrincipalsRepository } from './principals.js';
 import { createProfilesRepository, type ProfilesRepository } from './profiles.js';
+import { createRateLimitsRepository, type RateLimitsRepository } from './rate-limits.js';
 import { createRegistryRepository, type RegistryRepository } from './registry.js';
 import { createRevisionsRepository, type RevisionsRepository } from './revisions.js';
 import { createScriptsRepository, type ScriptsRepository } from './scripts.js';
@@ -39,6 +40,7 @@ export * from './policies.js';
 export * from './policy-slices.js';
 export type { PatPrincipalRecord, PrincipalRecord, SessionPrincipalRecord } from './principals.js';
 export * from './profiles.js';
+export * from './rate-limits.js';
 export * from './registry.js';
 export * from './revisions.js';
 export * from './scripts.js';
@@ -70,6 +72,7 @@ export interface Repositories {
   policies: PoliciesRepository;
   userAttributes: UserAttributesRepository;
   policySlices: PolicySlicesRepository;
+  rateLimits: RateLimitsRepository;
   /**
    * Runs `work` in one transaction with every repository bound to it, for changes spanning
    * aggregates (approve + grant, unregister + revoke + cancel). Inside a transaction it joins it.
@@ -114,6 +117,7 @@ export function createRepositories(
     policies: createPoliciesRepository(db, clock),
     userAttributes: createUserAttributesRepository(db),
     policySlices: createPolicySlicesRepository(db, clock),
+    rateLimits: createRateLimitsRepository(db, clock),
     transaction: async (work) => {
       if (committed) return inTransaction(db, (trx) => work(createRepositories(trx, clock, committed)));
       const effects: (() => void)[] = [];

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { type Clock, nowIso, systemClock } from '../../time.js';
+import { stateDialect } from '../db.js';
 import {
   type Database,
   type JobKind,
@@ -34,6 +35,8 @@ export interface JobOutcome {
 }
 
 const ACTIVE: readonly JobStatus[] = ['queued', 'running'];
+/** The transaction-scoped advisory lock that serialises job claims across replicas (13 §3). */
+const CLAIM_LOCK = 0x61676e01;
 const LAST_START_PAGE = 500;
 
 /** The persisted queue of the in-app job runner (`sync_jobs`). */
@@ -152,14 +155,104 @@ export function createJobsRepository(db: Kysely<Database>, clock: Clock = system
     },
 
     /** Claims a queued job; false when another runner claimed it first. */
-    async markRunning(id: string): Promise<boolean> {
+    async markRunning(id: string, claimedBy: string | null = null): Promise<boolean> {
+      const now = nowIso(clock);
       const result = await db
         .updateTable('sync_jobs')
-        .set({ status: 'running', started_at: nowIso(clock) })
+        .set({ status: 'running', started_at: now, claimed_by: claimedBy, heartbeat_at: now })
         .where('id', '=', id)
         .where('status', '=', 'queued')
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+
+    /**
+     * Claims the oldest queued job of `kind` for the replica `claimedBy`, unless a job of that kind
+     * and source already runs anywhere (one sync per source, one job per other kind, across every
+     * replica). On PostgreSQL claims are serialised by an advisory lock, so two replicas cannot both
+     * see a source idle, and the row is taken with `FOR UPDATE SKIP LOCKED`, so a row another
+     * transaction holds (a merge into it) is passed over rather than waited for.
+     */
+    claimNext(kind: JobKind, claimedBy: string): Promise<Job | undefined> {
+      return inTransaction(db, async (trx) => {
+        const postgres = stateDialect(trx) === 'postgres';
+        if (postgres) await sql`select pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(trx);
+        let next = trx
+          .selectFrom('sync_jobs as j')
+          .select('j.id')
+          .where('j.status', '=', 'queued')
+          .where('j.kind', '=', kind)
+          .where(({ exists, not, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('sync_jobs as r')
+                  .select('r.id')
+                  .where('r.status', '=', 'running')
+                  .whereRef('r.kind', '=', 'j.kind')
+                  .where((eb) =>
+                    eb.or([
+                      eb('r.source', '=', eb.ref('j.source')),
+                      eb.and([eb('r.source', 'is', null), eb('j.source', 'is', null)]),
+                    ]),
+                  ),
+              ),
+            ),
+          )
+          .orderBy('j.created_at')
+          .orderBy('j.id')
+          .limit(1);
+        if (postgres) next = next.forUpdate().skipLocked();
+        const found = await next.executeTakeFirst();
+        if (!found) return undefined;
+        const now = nowIso(clock);
+        return trx
+          .updateTable('sync_jobs')
+          .set({ status: 'running', started_at: now, claimed_by: claimedBy, heartbeat_at: now })
+          .where('id', '=', found.id)
+          .returningAll()
+          .executeTakeFirst();
+      });
+    },
+
+    /** Renews the claim of every job `claimedBy` runs. */
+    async heartbeat(claimedBy: string): Promise<void> {
+      await db
+        .updateTable('sync_jobs')
+        .set({ heartbeat_at: nowIso(clock) })
+        .where('status', '=', 'running')
+        .where('claimed_by', '=', claimedBy)
+        .execute();
+    },
+
+    /**
+     * Marks `interrupted` the running jobs whose claim was last renewed more than `maxAgeMs` ago
+     * (their replica died) or never (left by a version without claims).
+     */
+    async interruptStale(maxAgeMs: number): Promise<number> {
+      const now = clock.now();
+      const cutoff = new Date(now.getTime() - maxAgeMs).toISOString();
+      const result = await db
+        .updateTable('sync_jobs')
+        .set({
+          status: 'interrupted',
+          finished_at: now.toISOString(),
+          error: 'the replica running it stopped',
+        })
+        .where('status', '=', 'running')
+        .where((eb) => eb.or([eb('heartbeat_at', 'is', null), eb('heartbeat_at', '<', cutoff)]))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
+    /** At shutdown: the jobs this replica still runs will not finish. */
+    async interruptClaimedBy(claimedBy: string): Promise<number> {
+      const result = await db
+        .updateTable('sync_jobs')
+        .set({ status: 'interrupted', finished_at: nowIso(clock) })
+        .where('status', '=', 'running')
+        .where('claimed_by', '=', claimedBy)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
     },
 
     finish(id: string, outcome: JobOutcome): Promise<Job | undefined> {

@@ -118,6 +118,53 @@ describe('jobs repository', () => {
     expect((await repos.jobs.get(queued.id))?.status).toBe('queued');
   });
 
+  it('lets concurrent claims take each queued job once, oldest first, one per source across replicas', async () => {
+    const { repos, clock } = store();
+    const job = (source: string) =>
+      repos.jobs.create({ kind: 'sync', requested_by: null, source, tables: [] });
+    const shop = await job('shop');
+    clock.advance(MINUTE);
+    const crm = await job('crm');
+    clock.advance(MINUTE);
+    const shopAgain = await job('shop');
+
+    const claims = await Promise.all(
+      ['a', 'b', 'a', 'b'].map((replica) => repos.jobs.claimNext('sync', replica)),
+    );
+
+    const claimed = claims.filter((c) => c !== undefined);
+    expect(claimed.map((c) => c.id).sort()).toEqual([shop.id, crm.id].sort());
+    expect(claimed.every((c) => c.status === 'running' && c.heartbeat_at === clock.iso())).toBe(true);
+    expect((await repos.jobs.get(shopAgain.id))?.status).toBe('queued');
+    expect(await repos.jobs.claimNext('profile', 'a')).toBeUndefined();
+  });
+
+  it('renews a replica’s claims and interrupts only running jobs whose claim went stale', async () => {
+    const { repos, clock } = store();
+    const create = (source: string) =>
+      repos.jobs.create({ kind: 'sync', requested_by: null, source, tables: [] });
+    await create('shop');
+    await create('crm');
+    const alive = await repos.jobs.claimNext('sync', 'alive');
+    const dead = await repos.jobs.claimNext('sync', 'dead');
+    clock.advance(2 * MINUTE);
+    await repos.jobs.heartbeat('alive');
+    clock.advance(MINUTE);
+
+    expect(await repos.jobs.interruptStale(2.5 * MINUTE)).toBe(1);
+
+    expect(await repos.jobs.get(dead!.id)).toMatchObject({
+      status: 'interrupted',
+      claimed_by: 'dead',
+      finished_at: clock.iso(),
+      error: 'the replica running it stopped',
+    });
+    expect(await repos.jobs.get(alive!.id)).toMatchObject({ status: 'running', claimed_by: 'alive' });
+    expect(await repos.jobs.interruptClaimedBy('other')).toBe(0);
+    expect(await repos.jobs.interruptClaimedBy('alive')).toBe(1);
+    expect((await repos.jobs.get(alive!.id))?.status).toBe('interrupted');
+  });
+
   describe('when each table last started a sync (last_run_at, 08 §1.2)', () => {
     async function started(
       store: FreshStore,
