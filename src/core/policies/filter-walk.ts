@@ -1,5 +1,5 @@
 import { checkFunctionCall } from '../query/tree-walk.js';
-import { isNonScalarFunction } from './non-scalar-functions.js';
+import { isNonScalarFunction, isUnstableFunction } from './non-scalar-functions.js';
 import { invalidPolicy } from './placeholders.js';
 
 /**
@@ -181,6 +181,10 @@ class FilterWalk {
     }
     if (isNonScalarFunction(String(call.function_name)))
       throw invalidPolicy('aggregate functions and row generators are not allowed in a policy filter');
+    if (isUnstableFunction(String(call.function_name)))
+      throw invalidPolicy(
+        'functions whose result changes between runs (time, random, sequences) are not allowed in a policy filter: its slice is built once per table version',
+      );
     // DISTINCT, FILTER, ORDER BY inside the call and exported state only exist for aggregates.
     const orderBys = call.order_bys;
     const noOrder =

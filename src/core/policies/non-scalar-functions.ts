@@ -29,3 +29,22 @@ unnest generate_subscripts regexp_split_to_table
 export function isNonScalarFunction(name: string): boolean {
   return NON_SCALAR_FUNCTIONS.has(name.toLowerCase());
 }
+
+/**
+ * Functions whose result changes between runs (the time, chance, sequences, the session): a
+ * filter is bound into a slice built once per table version (12 §3), so `order_date >= today() - 30`
+ * would keep the first day's rows. Listed from `duckdb_functions()` (stability other than
+ * CONSISTENT, and macros over them) and checked by the same test.
+ */
+export const UNSTABLE_FUNCTIONS: ReadonlySet<string> = new Set(
+  words(`
+current_connection_id current_database current_date current_query current_query_id
+current_schema current_schemas current_transaction_id currval error gen_random_uuid
+get_current_time get_current_timestamp in_search_path nextval now random setseed sleep_ms stats
+today transaction_timestamp txid_current uuid uuidv4 uuidv7 write_log json_group_object
+`),
+);
+
+export function isUnstableFunction(name: string): boolean {
+  return UNSTABLE_FUNCTIONS.has(name.toLowerCase());
+}

@@ -1,6 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NON_SCALAR_FUNCTIONS } from '../../../src/core/policies/non-scalar-functions.js';
+import { NON_SCALAR_FUNCTIONS, UNSTABLE_FUNCTIONS } from '../../../src/core/policies/non-scalar-functions.js';
 import { ALLOWED_FUNCTIONS } from '../../../src/core/query/function-allowlist.js';
 import { SqlParser } from '../../../src/core/query/sql-parser.js';
 
@@ -14,6 +14,8 @@ interface EngineFunction {
   name: string;
   types: string[];
   macros: string[];
+  /** Whether some overload's result may change between runs (stability other than CONSISTENT). */
+  unstable: boolean;
 }
 
 function calledNames(tree: unknown, into: Set<string>): void {
@@ -38,12 +40,14 @@ describe('non-scalar functions of a policy filter (12 §2)', () => {
     const conn = await instance.connect();
     const reader = await conn.runAndReadAll(`
       SELECT lower(function_name) AS name, list(DISTINCT function_type) AS types,
-             list(macro_definition) FILTER (WHERE function_type = 'macro') AS macros
+             list(macro_definition) FILTER (WHERE function_type = 'macro') AS macros,
+             bool_or(function_type = 'scalar' AND stability <> 'CONSISTENT') AS unstable
       FROM duckdb_functions() GROUP BY 1`);
     functions = reader.getRowObjectsJson().map((row) => ({
       name: String(row.name),
       types: row.types as string[],
       macros: (row.macros as string[] | null) ?? [],
+      unstable: row.unstable === true,
     }));
     conn.closeSync();
     instance.closeSync();
@@ -51,9 +55,9 @@ describe('non-scalar functions of a policy filter (12 §2)', () => {
   });
   afterAll(() => parser?.close());
 
-  it('lists exactly the allowed names that aggregate or generate rows', async () => {
-    const nonScalar = new Set(['unnest']);
-    for (const f of functions) if (f.types.includes('aggregate')) nonScalar.add(f.name);
+  /** `seeds` and every macro whose body, at any depth, calls one of them (geometric_mean → geomean → avg). */
+  async function withMacrosOver(seeds: Iterable<string>): Promise<Set<string>> {
+    const closed = new Set(seeds);
     const calls = new Map<string, Set<string>>();
     for (const f of functions) {
       const names = new Set<string>();
@@ -63,18 +67,32 @@ describe('non-scalar functions of a policy filter (12 §2)', () => {
       }
       if (names.size > 0) calls.set(f.name, names);
     }
-    // A macro over a macro over an aggregate (geometric_mean → geomean → avg) is one too.
     for (let grew = true; grew; ) {
       grew = false;
       for (const [name, called] of calls)
-        if (!nonScalar.has(name) && [...called].some((c) => nonScalar.has(c))) {
-          nonScalar.add(name);
+        if (!closed.has(name) && [...called].some((c) => closed.has(c))) {
+          closed.add(name);
           grew = true;
         }
     }
-    const allowed = (names: Iterable<string>) => [...names].filter((n) => ALLOWED_FUNCTIONS.has(n)).sort();
+    return closed;
+  }
+  const allowed = (names: Iterable<string>) => [...names].filter((n) => ALLOWED_FUNCTIONS.has(n)).sort();
+
+  it('lists exactly the allowed names that aggregate or generate rows', async () => {
+    const nonScalar = await withMacrosOver([
+      'unnest',
+      ...functions.filter((f) => f.types.includes('aggregate')).map((f) => f.name),
+    ]);
     expect(allowed(NON_SCALAR_FUNCTIONS)).toEqual(allowed(nonScalar));
     expect(NON_SCALAR_FUNCTIONS.has('sum')).toBe(true);
     expect(NON_SCALAR_FUNCTIONS.has('list_sum')).toBe(false);
+  });
+
+  it('lists exactly the allowed names whose result may change between runs', async () => {
+    const unstable = await withMacrosOver(functions.filter((f) => f.unstable).map((f) => f.name));
+    expect(allowed(UNSTABLE_FUNCTIONS)).toEqual(allowed(unstable));
+    expect(UNSTABLE_FUNCTIONS.has('now')).toBe(true);
+    expect(UNSTABLE_FUNCTIONS.has('date_diff')).toBe(false);
   });
 });
