@@ -114,7 +114,9 @@ export async function adminPages(app: AgnesApp, services: AppServices): Promise<
       listTablePolicies(services.ctx, table.id),
       repos.users.list({}, FIRST_PAGE),
       repos.groups.list(FIRST_PAGE),
-      services.ctx.policyColumns.columnsOf(table.id),
+      // Files that cannot be read now (replaced by a rebuild, damaged) leave the page usable for
+      // listing and deleting policies; only the mask pickers are missing, as for an unpublished table.
+      services.ctx.policyColumns.columnsOf(table.id).catch(() => []),
     ]);
     const edit = queryOf(request).edit;
     return AdminTablePage({

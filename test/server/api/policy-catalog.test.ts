@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type TestServer, type TestUser, withServer } from '../../support/server.js';
 import { setupShop } from '../../support/shop.js';
@@ -58,5 +60,15 @@ describe('the catalog detail of a policy-bound table', () => {
       ['Only the admin', null],
       ['Open orders', null],
     ]);
+  });
+
+  it('keeps the admin table page usable when the published files cannot be read', async () => {
+    const state = await server.ctx.repos.syncState.getState('customers');
+    for (const file of state?.files ?? []) await rm(join(server.dataDir, file.path));
+    const reply = await call(server, 'GET', '/admin/tables/customers', {
+      headers: { accept: 'text/html', authorization: admin.auth },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.text).toContain('Policies');
   });
 });
