@@ -171,6 +171,13 @@ describe('table paths: object-level authorisation (S3) and hostile ids (S5)', ()
     expect((await subscribe('hr', 'secret_plans')).status).toBe(403);
   });
 
+  const VALID_POST_BODIES: Record<string, string> = {
+    '/api/admin/tables/:table_id/policies': JSON.stringify({
+      name: 'hostile id',
+      applies_to: { everyone: true, users: [], groups: [] },
+    }),
+  };
+
   it('answers 404 (403 for a role refusal) with no bytes to hostile ids on every table-id and file route, and changes nothing', async () => {
     const routes = server.app.agnesRoutes.filter(
       (r) => r.method !== 'HEAD' && (r.url.includes(':table_id') || r.url.includes(':file')),
@@ -188,7 +195,11 @@ describe('table paths: object-level authorisation (S3) and hostile ids (S5)', ()
           ? HOSTILE_FILES.map((file) => route.url.replace(':table_id', 'events').replace(':file', file))
           : []),
       ];
-      const body = route.method === 'PUT' ? JSON.stringify({ description: 'changed' }) : undefined;
+      // A body valid for the route, so the answer is about the id (an invalid body is a 422 first).
+      const body =
+        route.method === 'PUT'
+          ? JSON.stringify({ description: 'changed' })
+          : (VALID_POST_BODIES[route.url] ?? undefined);
       for (const caller of [admin, reader]) {
         for (const path of paths) {
           const response = await rawRequest(server, route.method, path, { authorization: caller.auth }, body);

@@ -55,10 +55,6 @@ export async function policyRoutes(app: AgnesApp, services: AppServices): Promis
         body: RowPolicyInputSchema,
         response: { 201: RowPolicySchema, ...errors(401, 403, 404, 409, 422) },
       },
-      // An unknown table is a 404 whatever the body: like every table-id route, before validation.
-      preValidation: async (request) => {
-        await listTablePolicies(ctx, (request.params as { table_id: string }).table_id);
-      },
     },
     async (request, reply) => {
       const { table_id } = request.params;
