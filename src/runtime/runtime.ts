@@ -9,6 +9,7 @@ import type { AttachRemote } from '../core/extract/remote-attach.js';
 import type { ExtractorCommand } from '../core/jobs/extract-child.js';
 import { ProfileQueue } from '../core/jobs/profile-queue.js';
 import { JobRunner } from '../core/jobs/runner.js';
+import { ClusterFlight } from '../core/orchestrator/cluster-flight.js';
 import { SyncOrchestrator } from '../core/orchestrator/orchestrator.js';
 import { orchestratorStateStore } from '../core/orchestrator/state-store.js';
 import { PACKAGE_VERSION } from '../core/package-info.js';
@@ -18,6 +19,7 @@ import { type PolicySalt, resolvePolicySalt } from '../core/policies/salt.js';
 import { QueryEngine } from '../core/query/engine.js';
 import { newReplicaIdentity, type ReplicaIdentity } from '../core/replica/identity.js';
 import { ScriptRunner } from '../core/scripts/runner.js';
+import { whileHolding } from '../core/state/advisory-lock.js';
 import { openStateDb, postgresStore, type StateDb, stateDialect } from '../core/state/db.js';
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
@@ -96,7 +98,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const env = options.env ?? process.env;
   // Before anything is opened: a salt refused is a startup error with nothing to clean up.
   const policySalt = resolvePolicySalt(env, dataDir);
-  const db = openStateDb(dataDir, postgresStore(config.state, env.DATABASE_URL));
+  const store = postgresStore(config.state, env.DATABASE_URL);
+  const db = openStateDb(dataDir, store);
   try {
     await migrateToLatest(db);
   } catch (error) {
@@ -114,6 +117,19 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     installExtensions: config.analytics.install_extensions,
     env,
     ...(options.attachRemote ? { attachRemote: options.attachRemote } : {}),
+    ...(store
+      ? {
+          clusterFlight: (run) =>
+            new ClusterFlight(
+              {
+                queue: repos.rebuildRequests,
+                exclusive: (work) => whileHolding(db, 'agnes:rebuild', work),
+                instanceId: replica.instance_id,
+              },
+              run,
+            ),
+        }
+      : {}),
   });
   const jobs = new JobRunner({
     repos,

@@ -19,7 +19,7 @@ import {
   type SkippedEntry,
 } from './report.js';
 import { runReport } from './run-report.js';
-import { type RebuildRequest, SingleFlight } from './single-flight.js';
+import { type RebuildFlight, type RebuildRequest, SingleFlight } from './single-flight.js';
 import {
   type BuildSession,
   buildSource,
@@ -57,6 +57,11 @@ export interface OrchestratorOptions {
   /** How long to wait for another process's rebuild before failing with `rebuild_locked`. */
   lockWaitMs?: number;
   /**
+   * Across replicas (PostgreSQL store): turns `run` into the cluster's single flight, which also
+   * keeps two runs apart, in place of this process's single flight and the lock file (02 §2.5).
+   */
+  clusterFlight?: (run: (request: RebuildRequest) => Promise<RebuildReport>) => RebuildFlight<RebuildReport>;
+  /**
    * Test seam: awaited at named points of a run (`opened`, `source:<name>`, `closed`, `renamed`),
    * so fault tests can kill the process exactly there.
    */
@@ -89,7 +94,7 @@ export class SyncOrchestrator extends EventEmitter {
   readonly analyticsPath: string;
   readonly #options: OrchestratorOptions;
   readonly #clock: Clock;
-  readonly #flight: SingleFlight<RebuildReport>;
+  readonly #flight: RebuildFlight<RebuildReport>;
   #pauseAt: ((point: string) => Promise<void>) | undefined;
 
   constructor(options: OrchestratorOptions) {
@@ -99,7 +104,9 @@ export class SyncOrchestrator extends EventEmitter {
     this.analyticsDir = join(options.dataDir, 'analytics');
     this.analyticsPath = join(this.analyticsDir, ANALYTICS_FILE);
     this.#clock = options.clock ?? systemClock;
-    this.#flight = new SingleFlight((request) => this.#locked(request));
+    this.#flight = options.clusterFlight
+      ? options.clusterFlight((request) => this.#unlocked(request))
+      : new SingleFlight((request) => this.#locked(request));
     this.#pauseAt = options.pause;
   }
 
@@ -144,11 +151,17 @@ export class SyncOrchestrator extends EventEmitter {
       throw error;
     });
     try {
-      await this.#removeStaleTemps();
-      return request.kind === 'full' ? await this.#runFull(null) : await this.#runSource(request.source);
+      return await this.#unlocked(request);
     } finally {
       await lock.release();
     }
+  }
+
+  /** One run; the caller keeps other runs out (the lock file, or the cluster's lock). */
+  async #unlocked(request: RebuildRequest): Promise<RebuildReport> {
+    await mkdir(this.analyticsDir, { recursive: true, mode: DIR_MODE });
+    await this.#removeStaleTemps();
+    return request.kind === 'full' ? await this.#runFull(null) : await this.#runSource(request.source);
   }
 
   async #pause(point: string): Promise<void> {

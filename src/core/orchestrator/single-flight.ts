@@ -5,6 +5,13 @@
 
 export type RebuildRequest = { kind: 'full' } | { kind: 'source'; source: string };
 
+/** How rebuild requests become runs: in this process only, or across replicas (cluster-flight.ts). */
+export interface RebuildFlight<T> {
+  /** Runs this process started (coalesced requests share runs). */
+  readonly runs: number;
+  request(request: RebuildRequest): Promise<T>;
+}
+
 interface Pending<T> {
   full: boolean;
   sources: Set<string>;
@@ -12,7 +19,7 @@ interface Pending<T> {
   settle: (run: Promise<T>) => void;
 }
 
-export class SingleFlight<T> {
+export class SingleFlight<T> implements RebuildFlight<T> {
   #running: RebuildRequest | null = null;
   #pending: Pending<T> | null = null;
   #runs = 0;

@@ -364,6 +364,23 @@ export interface RateLimitCountersTable {
   window_ends_at: string;
 }
 
+/** One rebuild request (02 §2.5 across replicas); `outcome` is set with `finished_at` by the run that covered it. */
+export interface RebuildRequestsTable {
+  id: string;
+  kind: 'full' | 'source';
+  source: string | null;
+  requested_by: string;
+  requested_at: string;
+  run_id: string | null;
+  finished_at: string | null;
+  outcome: NullableJson<RebuildOutcome>;
+}
+
+/** What a caller of a rebuild gets: the covering run's report, or its error. */
+export type RebuildOutcome =
+  | { report: Record<string, unknown> }
+  | { error: { code: string; message: string } };
+
 export interface AlertsTable {
   id: string;
   owner_id: string;
@@ -450,6 +467,7 @@ export interface Database {
   row_policies: RowPoliciesTable;
   policy_slices: PolicySlicesTable;
   rate_limit_counters: RateLimitCountersTable;
+  rebuild_requests: RebuildRequestsTable;
 }
 
 /** Column names holding booleans / JSON in any table; the SQLite plugin converts these by name. */
@@ -477,6 +495,7 @@ export const JSON_COLUMNS: ReadonlySet<string> = new Set([
   'values',
   'applies_to',
   'masked_columns',
+  'outcome',
 ]);
 
 export function toJson(value: unknown): string {

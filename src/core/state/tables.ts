@@ -38,4 +38,5 @@ export const STATE_TABLES: readonly (keyof Database)[] = [
   'row_policies',
   'policy_slices',
   'rate_limit_counters',
+  'rebuild_requests',
 ];

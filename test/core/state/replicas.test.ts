@@ -54,6 +54,31 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
     expect(seen.every((body) => body.services.state_store.dialect === 'postgres')).toBe(true);
   });
 
+  it('runs ten rebuilds requested on both replicas at once at most twice', async () => {
+    const [a, b] = replicas;
+    const admin = await createUser(a!.ctx, 'admin');
+    const runsBefore = a!.ctx.orchestrator.runs + b!.ctx.orchestrator.runs;
+    const before = await a!.ctx.orchestrator.currentGeneration();
+
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        call(i % 2 ? a! : b!, 'POST', '/api/admin/rebuild', { auth: admin.auth, body: {} }),
+      ),
+    );
+
+    expect(replies.map((reply) => reply.status)).toEqual(Array(10).fill(200));
+    const runs = a!.ctx.orchestrator.runs + b!.ctx.orchestrator.runs - runsBefore;
+    expect(runs).toBeGreaterThanOrEqual(1);
+    expect(runs).toBeLessThanOrEqual(2);
+    const after = await b!.ctx.orchestrator.currentGeneration();
+    expect(after - before).toBe(runs);
+    // Each caller has the report of the run that covered it: one of the generations published.
+    for (const reply of replies) {
+      expect(reply.body.generation).toBeGreaterThan(before);
+      expect(reply.body.generation).toBeLessThanOrEqual(after);
+    }
+  });
+
   it('runs each queued job on exactly one replica', async () => {
     const [a, b] = replicas;
     const queued = await Promise.all(

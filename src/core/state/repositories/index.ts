@@ -17,6 +17,7 @@ import { createPolicySlicesRepository, type PolicySlicesRepository } from './pol
 import { createPrincipalsRepository, type PrincipalsRepository } from './principals.js';
 import { createProfilesRepository, type ProfilesRepository } from './profiles.js';
 import { createRateLimitsRepository, type RateLimitsRepository } from './rate-limits.js';
+import { createRebuildRequestsRepository, type RebuildRequestsRepository } from './rebuild-requests.js';
 import { createRegistryRepository, type RegistryRepository } from './registry.js';
 import { createRevisionsRepository, type RevisionsRepository } from './revisions.js';
 import { createScriptsRepository, type ScriptsRepository } from './scripts.js';
@@ -41,6 +42,7 @@ export * from './policy-slices.js';
 export type { PatPrincipalRecord, PrincipalRecord, SessionPrincipalRecord } from './principals.js';
 export * from './profiles.js';
 export * from './rate-limits.js';
+export * from './rebuild-requests.js';
 export * from './registry.js';
 export * from './revisions.js';
 export * from './scripts.js';
@@ -73,6 +75,7 @@ export interface Repositories {
   userAttributes: UserAttributesRepository;
   policySlices: PolicySlicesRepository;
   rateLimits: RateLimitsRepository;
+  rebuildRequests: RebuildRequestsRepository;
   /**
    * Runs `work` in one transaction with every repository bound to it, for changes spanning
    * aggregates (approve + grant, unregister + revoke + cancel). Inside a transaction it joins it.
@@ -118,6 +121,7 @@ export function createRepositories(
     userAttributes: createUserAttributesRepository(db),
     policySlices: createPolicySlicesRepository(db, clock),
     rateLimits: createRateLimitsRepository(db, clock),
+    rebuildRequests: createRebuildRequestsRepository(db, clock),
     transaction: async (work) => {
       if (committed) return inTransaction(db, (trx) => work(createRepositories(trx, clock, committed)));
       const effects: (() => void)[] = [];
