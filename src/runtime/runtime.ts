@@ -24,6 +24,7 @@ import { openStateDb, postgresStore, type StateDb, stateDialect } from '../core/
 import { migrateToLatest } from '../core/state/migrate.js';
 import { createRepositories, type Repositories } from '../core/state/repositories/index.js';
 import { type Clock, systemClock } from '../core/time.js';
+import { ledByOneReplica } from './leadership.js';
 import { createPolicyEnforcement } from './policies.js';
 import { type Service, ServiceList } from './services.js';
 
@@ -232,12 +233,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   return runtime;
 }
 
+/** How often the one push worker of several replicas looks for events the others accepted. */
+const INBOX_POLL_MS = 1000;
+
 /** A push source's tables are profiled at most this often while events keep arriving. */
 const PUSH_PROFILE_INTERVAL_MS = 60_000;
 
 /**
  * Opens every push connector's in-app part: its job kinds go to the job runner, its service
- * starts after the runner, and what it publishes is profiled off its own path.
+ * starts after the runner (on one replica at a time), and what it publishes is profiled off its
+ * own path.
  */
 function openPushSources(
   options: RuntimeOptions,
@@ -254,6 +259,7 @@ function openPushSources(
   const connectors = options.connectors.all.filter((c) => c.openPush);
   if (connectors.length === 0) return push;
   const { config, log } = options;
+  const replicated = postgresStore(config.state, parts.env.DATABASE_URL) !== undefined;
   const profiles = new Map<string, ProfileQueue>();
   const publish = async (source: string) => {
     const report = await parts.orchestrator.rebuildSource(source);
@@ -285,9 +291,10 @@ function openPushSources(
       log,
       repos: parts.repos,
       publish,
+      ...(replicated ? { inboxPollMs: INBOX_POLL_MS } : {}),
     });
     for (const [kind, run] of opened.tasks) parts.jobs.addTask(kind, run);
-    parts.services.add(opened.service);
+    parts.services.add(ledByOneReplica({ config, env: parts.env, log }, opened.service));
     push.set(connector.type, opened);
   }
   return push;

@@ -37,6 +37,12 @@ export class Publisher {
     await this.#run();
   }
 
+  /** Publishes again after a stop (a replica that leads the Jira worker once more), a waiting change first. */
+  start(): void {
+    this.#stopped = false;
+    this.#schedule();
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);

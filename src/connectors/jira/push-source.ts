@@ -101,6 +101,7 @@ export function openJira(deps: PushDeps, options: JiraOptions = {}): PushSource 
         retryBaseMs: settings.retryBaseMs,
         changed: () => publisher.changed(),
         log: deps.log,
+        ...(deps.inboxPollMs ? { idlePollMs: deps.inboxPollMs } : {}),
         ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       })
     : null;
@@ -160,6 +161,7 @@ export function openJira(deps: PushDeps, options: JiraOptions = {}): PushSource 
       name: 'jira-worker',
       async start() {
         if (!worker) return;
+        publisher.start();
         await pruneQuietly();
         pruneTimer = setInterval(() => void pruneQuietly(), PRUNE_INTERVAL_MS);
         pruneTimer.unref();
@@ -169,6 +171,7 @@ export function openJira(deps: PushDeps, options: JiraOptions = {}): PushSource 
       },
       async stop() {
         if (pruneTimer) clearInterval(pruneTimer);
+        pruneTimer = null;
         await worker?.stop();
         await publisher.flush();
         await publisher.stop();

@@ -48,6 +48,11 @@ export interface WorkerOptions {
   batchSize?: number;
   /** Issues fetched at once. */
   concurrency?: number;
+  /**
+   * With replicas, events also reach the inbox through other processes' intake, which cannot wake
+   * this one: it then looks at least this often. Unset with one process.
+   */
+  idlePollMs?: number;
   now?: () => number;
 }
 
@@ -117,9 +122,10 @@ export class JiraWorker {
     return this.#o.now?.() ?? Date.now();
   }
 
-  /** Starts draining, from whatever the inbox holds (events survive a restart). */
+  /** Starts draining, from whatever the inbox holds (events survive a restart); again after a stop. */
   start(): void {
     if (this.#loop) return;
+    this.#stopping = false;
     this.#loop = this.#run();
   }
 
@@ -129,6 +135,7 @@ export class JiraWorker {
     this.wake();
     await this.#loop;
     await this.#writing;
+    this.#loop = null;
   }
 
   /** A new event is in the inbox. */
@@ -169,7 +176,9 @@ export class JiraWorker {
       if (this.#stopping || this.#woken) continue;
       // Nothing ready: sleep until a new event, the next retry, or the end of a write in progress
       // (a batch being written may fail and defer events, whose retry time is then known).
-      const wait = nextDueAt === null ? null : Math.max(0, nextDueAt - this.#now());
+      const due = nextDueAt === null ? null : Math.max(0, nextDueAt - this.#now());
+      const poll = this.#o.idlePollMs ?? null;
+      const wait = due === null ? poll : poll === null ? due : Math.min(due, poll);
       await new Promise<void>((resolve) => {
         const timer = wait === null ? null : setTimeout(resolve, wait);
         const done = () => {

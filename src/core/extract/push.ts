@@ -27,6 +27,11 @@ export interface PushDeps {
   repos: Repositories;
   /** Publishes the source after its extract changed: `rebuildSource`, then profiles of the changed tables. */
   publish(source: string): Promise<void>;
+  /**
+   * Set when replicas share the store: webhooks reach the inbox through any of them, so the one
+   * worker (led across replicas) also looks for events this often.
+   */
+  inboxPollMs?: number;
 }
 
 /** A job kind of the connector that runs on a schedule of its own (07 §5.5: the SLA poll, the consistency check). */
@@ -46,7 +51,10 @@ export interface PushPruned {
 export type WebhookHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 export interface PushSource {
-  /** Runs beside the app: started after the job runner, stopped before it. */
+  /**
+   * Runs beside the app: started after the job runner, stopped before it. One instance across
+   * replicas (13 §3), so it may be stopped and started again as the lead moves.
+   */
   readonly service: { name: string; start(): Promise<void>; stop(): Promise<void> };
   /** Job kinds this connector runs through the job runner, and their work. */
   readonly tasks: ReadonlyMap<JobKind, TaskRun>;

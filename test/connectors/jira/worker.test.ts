@@ -448,3 +448,28 @@ describe('text (07 §5.7)', () => {
     expect(issue?.context).toBe('context text');
   });
 });
+
+describe('the worker as the lead moves between replicas', () => {
+  it('starts again after a stop and applies what was accepted meanwhile', async () => {
+    await start();
+    fake.addIssue({ key: 'SUP-1', created: '2024-03-15T10:00:00.000+0000' });
+    fake.addIssue({ key: 'SUP-2', created: '2024-03-15T10:00:00.000+0000' });
+    await send(issueEvent('jira:issue_created', fake.issues.get('SUP-1')!));
+    await settled();
+
+    await jira.service.stop();
+    await send(issueEvent('jira:issue_created', fake.issues.get('SUP-2')!));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await shardRows(server.dataDir, 'issues')).map((row) => row.issue_key)).toEqual(['SUP-1']);
+
+    await jira.service.start();
+    await settled();
+    await eventually(
+      async () =>
+        JSON.stringify((await shardRows(server.dataDir, 'issues')).map((row) => row.issue_key)) ===
+        '["SUP-1","SUP-2"]',
+      10_000,
+      'the event accepted while stopped applied after the start',
+    );
+  });
+});

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { call, createUser, type TestServer, withServer } from '../../support/server.js';
+import { FakeJira, issueEvent, sendWebhook } from '../../fakes/jira.js';
+import { eventually, fastJira, jiraSection, WEBHOOK_SECRET } from '../../support/jira.js';
+import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
 import { openTestDatabase, skipWithoutPostgres, type TestDatabase } from './repositories/fresh-store.js';
 
 /**
@@ -134,5 +136,87 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
 
     expect(statuses).toEqual([401, 401, 401, 401]);
     expect(over.map((reply) => reply.status)).toEqual([429, 429]);
+  });
+});
+
+/**
+ * The Jira worker across replicas (13 §3): either replica accepts webhooks into the shared inbox,
+ * one worker applies them, and another replica takes the worker over when the leader stops.
+ */
+describe('the Jira worker of two replicas', () => {
+  let database: TestDatabase | undefined;
+  let fake: FakeJira | undefined;
+  const replicas: TestServer[] = [];
+  const logs: string[][] = [[], []];
+
+  beforeEach(async (context) => {
+    skipWithoutPostgres(context);
+    database = await openTestDatabase({ migrated: false });
+    fake = await FakeJira.start();
+    for (const log of logs) {
+      log.length = 0;
+      replicas.push(
+        await withServer({
+          dataDir: database.dataDir,
+          env: { DATABASE_URL: database.postgres!.url },
+          config: {
+            jobs: { heartbeat_seconds: 1 },
+            scheduler: { in_process: false },
+            jira: jiraSection(fake),
+          },
+          connectors: [fastJira],
+          startServices: true,
+          logs: log,
+        }),
+      );
+    }
+  });
+
+  afterEach(async () => {
+    for (const replica of replicas.splice(0)) await replica.close();
+    await fake?.close();
+    await database?.remove();
+  });
+
+  const leading = (log: string[]) =>
+    log.filter((line) => line.includes('"lock":"jira-worker"') && line.includes('"msg":"leading"')).length;
+
+  async function deliver(replica: TestServer, key: string): Promise<void> {
+    const issue = fake!.addIssue({ key, created: '2024-03-15T10:00:00.000+0000' });
+    const answer = await sendWebhook(replica.url, issueEvent('jira:issue_created', issue), {
+      secret: WEBHOOK_SECRET,
+    });
+    expect(answer.status).toBe(200);
+  }
+
+  async function issueKeys(replica: TestServer, admin: TestUser): Promise<string[] | null> {
+    const answer = await call(replica, 'POST', '/api/query', {
+      auth: admin.auth,
+      body: { sql: 'SELECT issue_key FROM issues ORDER BY 1' },
+    });
+    return answer.status === 200 ? answer.body.rows.map((row: string[]) => row[0]) : null;
+  }
+
+  it('applies events accepted by the replica without the worker, and moves the worker when its replica stops', async () => {
+    const [a, b] = replicas;
+    expect(leading(logs[0]!) + leading(logs[1]!)).toBe(1);
+    const [leader, other] = leading(logs[0]!) === 1 ? [a!, b!] : [b!, a!];
+    const admin = await createUser(leader.ctx, 'admin');
+
+    await deliver(other, 'SUP-1');
+    await eventually(
+      async () => JSON.stringify(await issueKeys(other, admin)) === '["SUP-1"]',
+      20_000,
+      'the event accepted by the other replica applied',
+    );
+
+    await leader.close();
+    await deliver(other, 'SUP-2');
+    await eventually(
+      async () => JSON.stringify(await issueKeys(other, admin)) === '["SUP-1","SUP-2"]',
+      20_000,
+      'the worker taken over and the second event applied',
+    );
+    expect(leading(logs[replicas.indexOf(other)]!)).toBe(1);
   });
 });
