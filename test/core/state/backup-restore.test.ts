@@ -32,6 +32,8 @@ let source: TestServer;
 let admin: TestUser;
 let reader: TestUser;
 let snapshot: string;
+/** The users of the snapshot: the admin, the reader and the loop's writes it caught. */
+let snapshotEmails: string[];
 const targets: Target[] = [];
 
 /** A state store `agnes restore` writes into: a DATA_DIR, and on PostgreSQL its own database. */
@@ -125,7 +127,37 @@ beforeAll(async () => {
   });
   expect(item.status).toBe(201);
   snapshot = join(root, 'snap');
-  await agnes({ DATA_DIR: source.dataDir }, () => backup({ out: snapshot, includeExtracts: true }));
+  // Taken during a loop of rebuilds and writes (13 §5): each write is a user with a grant.
+  let looping = true;
+  const rebuilds = (async () => {
+    let n = 0;
+    for (; looping; n += 1) await source.ctx.orchestrator.rebuild();
+    return n;
+  })();
+  const writes = (async () => {
+    let n = 0;
+    for (; looping; n += 1) {
+      await source.ctx.repos.transaction(async (repos) => {
+        const user = await repos.users.create({ email: `loop-${n}@example.com` });
+        await repos.permissions.grantUser(user.id, { dataset: 'orders', access: 'read', granted_by: null });
+      });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return n;
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  try {
+    await agnes({ DATA_DIR: source.dataDir }, () => backup({ out: snapshot, includeExtracts: true }));
+  } finally {
+    looping = false;
+  }
+  expect(await rebuilds).toBeGreaterThan(0);
+  expect(await writes).toBeGreaterThan(0);
+  snapshotEmails = (await readFile(join(snapshot, 'state', 'users.ndjson'), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => String(JSON.parse(line).email))
+    .sort();
 });
 
 afterAll(async () => {
@@ -142,7 +174,18 @@ describe(`agnes backup and restore with the state on ${TEST_DIALECT}`, () => {
     expect(await restoreInto(target, snapshot)).toBe(0);
     expect(existsSync(join(target.dataDir, 'analytics', 'server.duckdb'))).toBe(true);
     await withStore(target, async (db) => {
-      expect(await emails(db)).toEqual([admin.email, reader.email].sort());
+      const restored = await emails(db);
+      expect(restored).toEqual(snapshotEmails);
+      expect(restored).toEqual(expect.arrayContaining([admin.email, reader.email]));
+      expect(restored.some((email) => email.startsWith('loop-'))).toBe(true);
+      // Every user the loop wrote came with its grant, or neither is in the snapshot.
+      const granted = await db
+        .selectFrom('dataset_permissions')
+        .innerJoin('users', 'users.id', 'dataset_permissions.user_id')
+        .select('users.email')
+        .where('users.email', 'like', 'loop-%')
+        .execute();
+      expect(granted.map((g) => g.email).sort()).toEqual(restored.filter((e) => e.startsWith('loop-')));
     });
 
     const restored = await withServer({
@@ -267,7 +310,7 @@ describe(`agnes backup and restore with the state on ${TEST_DIALECT}`, () => {
     // Restoring over the store twice drops and recreates everything the migrations made.
     expect(await restoreInto(target, snapshot, true)).toBe(0);
     await withStore(target, async (db) => {
-      expect(await emails(db)).toEqual([admin.email, reader.email].sort());
+      expect(await emails(db)).toEqual(snapshotEmails);
       const tables = (await db.introspection.getTables()).map((t) => t.name).sort();
       expect(tables).toEqual([...STATE_TABLES].sort());
     });
