@@ -8,8 +8,11 @@ const STATE_TESTS = 'test/core/state/**/*.test.ts';
 /** Tests that run admin scripts in the real bubblewrap sandbox (08 §6). */
 const SANDBOX_TESTS = ['test/core/scripts/sandbox.test.ts', 'test/server/api/scripts.test.ts'];
 
-/** Several replicas on one state store: PostgreSQL only, so only the `postgres` project runs it (13 §5). */
-const REPLICA_TESTS = 'test/core/state/replicas.test.ts';
+/**
+ * Several replicas on one state store, in-process and as `agnes serve` processes: PostgreSQL only,
+ * so only the `postgres` project runs them (13 §5).
+ */
+const REPLICA_TESTS = 'test/core/state/replica{s,-processes}.test.ts';
 
 /** Tests of the Docker files, checked by Debian's docker-compose (13 §1). */
 const DEPLOY_TESTS = 'test/deploy/**/*.test.ts';

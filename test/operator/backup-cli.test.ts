@@ -10,7 +10,7 @@ import { hashPassword } from '../../src/server/auth/passwords.js';
 import { generatePat } from '../../src/server/auth/pat.js';
 import { makeExtract, tempDir } from '../support/extracts.js';
 import { killIfRunning, type RunResult, runAgnes } from '../support/processes.js';
-import { type ServeProcess, startServe } from '../support/serve-process.js';
+import { type ServeProcess, serveApi, startServe } from '../support/serve-process.js';
 
 /**
  * `agnes backup` and `agnes restore` as processes (13 §4–§5): a backup taken while the server
@@ -43,25 +43,6 @@ function agnes(args: string[], dataDir: string): Promise<RunResult> {
 
 async function serve(dataDir: string): Promise<ServeProcess> {
   return startServe({ cwd: root, dataDir, configDir, jwtSecret: JWT_SECRET, onSpawn: (s) => servers.add(s) });
-}
-
-async function api(
-  server: ServeProcess,
-  method: string,
-  path: string,
-  options: { auth?: string; body?: unknown } = {},
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary response shapes
-): Promise<{ status: number; body: any }> {
-  const response = await fetch(`http://127.0.0.1:${server.port}${path}`, {
-    method,
-    headers: {
-      ...(options.auth ? { authorization: `Bearer ${options.auth}` } : {}),
-      ...(options.body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: options.body ? JSON.stringify(options.body) : undefined,
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
 async function withRepos<T>(
@@ -104,7 +85,7 @@ async function rebuildLoop(server: ServeProcess, until: Promise<unknown>): Promi
   });
   let n = 0;
   while (!stop) {
-    const response = await api(server, 'POST', '/api/admin/rebuild', { auth: admin.pat });
+    const response = await serveApi(server, 'POST', '/api/admin/rebuild', { auth: `Bearer ${admin.pat}` });
     if (response.status === 200) n += 1;
   }
   return n;
@@ -187,14 +168,14 @@ describe('agnes backup and agnes restore', () => {
     await killIfRunning(server);
 
     const again = await serve(restored());
-    const login = await api(again, 'POST', '/auth/token', {
+    const login = await serveApi(again, 'POST', '/auth/token', {
       body: { email: admin.email, password: PASSWORD },
     });
     expect(login.status).toBe(200);
-    const me = await api(again, 'GET', '/auth/me', { auth: admin.pat });
+    const me = await serveApi(again, 'GET', '/auth/me', { auth: `Bearer ${admin.pat}` });
     expect(me.body).toMatchObject({ email: admin.email, role: 'admin' });
-    const count = await api(again, 'POST', '/api/query', {
-      auth: admin.pat,
+    const count = await serveApi(again, 'POST', '/api/query', {
+      auth: `Bearer ${admin.pat}`,
       body: { sql: 'SELECT (SELECT count(*) FROM orders) AS o, (SELECT count(*) FROM events) AS e' },
     });
     expect(count.status).toBe(200);

@@ -13,6 +13,8 @@ export interface ServeProcessOptions {
   dataDir: string;
   configDir: string;
   jwtSecret: string;
+  /** More variables, e.g. `DATABASE_URL`, or a `LOG_LEVEL` other than warn. */
+  env?: Record<string, string>;
   /** Called as soon as the process exists, so the caller can kill it even if startup fails. */
   onSpawn?: (server: ServeProcess) => void;
 }
@@ -37,6 +39,7 @@ export async function startServe(options: ServeProcessOptions): Promise<ServePro
     CONFIG_DIR: options.configDir,
     JWT_SECRET_KEY: options.jwtSecret,
     LOG_LEVEL: 'warn',
+    ...options.env,
   });
   const run = spawnAgnes(['serve', '--host', '127.0.0.1', '--port', String(port)], { cwd: options.cwd, env });
   const server: ServeProcess = Object.assign(run, { port });
@@ -51,4 +54,24 @@ export async function startServe(options: ServeProcessOptions): Promise<ServePro
       throw new Error(`agnes serve did not answer within 25 s: ${server.stdout}${server.stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A JSON request to a served process; `auth` is the whole `Authorization` value. */
+export async function serveApi(
+  server: ServeProcess,
+  method: string,
+  path: string,
+  options: { auth?: string; body?: unknown } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary response shapes
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(`http://127.0.0.1:${server.port}${path}`, {
+    method,
+    headers: {
+      ...(options.auth ? { authorization: options.auth } : {}),
+      ...(options.body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: options.body ? JSON.stringify(options.body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
 }

@@ -121,7 +121,7 @@ let counter = 0;
 
 /** A user with a password (Argon2id) and a PAT, created straight in the state store. */
 export async function createUser(
-  ctx: Runtime,
+  ctx: Pick<Runtime, 'repos'>,
   role: Role,
   options: { email?: string; service?: boolean; active?: boolean; password?: string } = {},
 ): Promise<TestUser> {
