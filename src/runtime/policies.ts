@@ -3,7 +3,7 @@ import type { PolicyEnforcement } from '../core/policies/enforce.js';
 import { loadEffectiveViews } from '../core/policies/load.js';
 import type { PolicySalt } from '../core/policies/salt.js';
 import { SliceProfiles } from '../core/policies/slice-profiles.js';
-import { PolicySlices } from '../core/policies/slices.js';
+import { PolicySlices, type PolicySlicesOptions } from '../core/policies/slices.js';
 import type { TableColumn } from '../core/policies/types.js';
 import { profileTable } from '../core/profiler/index.js';
 import type { QueryEngine } from '../core/query/engine.js';
@@ -21,6 +21,8 @@ export interface PolicyEnforcementParts {
   /** DuckDB threads of one slice build (`query.threads`). */
   threads: number;
   log: { error(detail: Record<string, unknown>, message: string): void };
+  /** Set with replicas: a cluster-wide lock, so one replica builds each slice. */
+  clusterLock?: PolicySlicesOptions['clusterLock'];
 }
 
 /** Row-policy enforcement of the running instance: effective views from the state store, slices on disk. */
@@ -34,6 +36,7 @@ export function createPolicyEnforcement(parts: PolicyEnforcementParts): PolicyEn
     waitSeconds: config.policies.slice_wait_seconds,
     threads: parts.threads,
     log: parts.log,
+    ...(parts.clusterLock ? { clusterLock: parts.clusterLock } : {}),
   });
   // Only the rows' figures: the catalog adds the table's description, strategy and key from its
   // stored profile, so one cached profile serves every reader with that slice key.

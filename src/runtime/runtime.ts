@@ -180,6 +180,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     salt: policySalt,
     threads: config.query.threads,
     log,
+    ...(store ? { clusterLock: (name, work) => whileHolding(db, name, work) } : {}),
   });
   // Stopped in reverse: running jobs are interrupted first, then queries, so that neither waits
   // on the other; the state store outlives them all.

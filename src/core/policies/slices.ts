@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openDuck, queryOne, queryRows, toNumber } from '../duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../duckdb/sql.js';
 import { AgnesError, errorMessage } from '../errors.js';
@@ -125,7 +126,15 @@ export interface PolicySlicesOptions {
   log: { error(detail: Record<string, unknown>, message: string): void };
   /** A slice's `last_used_at` is written at most this often (one write per minute, not per request). */
   touchIntervalMs?: number;
+  /**
+   * With replicas (13 §3): runs `work` holding the cluster-wide lock `name`, or answers null when
+   * another replica holds it, so one replica builds a key while the others wait for its record.
+   */
+  clusterLock?: (name: string, work: () => Promise<Slice>) => Promise<{ value: Slice } | null>;
 }
+
+/** How often a replica waiting for another's build of a slice looks for its record. */
+const CLUSTER_POLL_MS = 100;
 
 /** The published table a binding reads: its view map row (local, with files and a hash). */
 export type SliceTable = Pick<ViewMapRow, 'table_id' | 'hash' | 'layout' | 'files' | 'query_mode'>;
@@ -202,12 +211,28 @@ export class PolicySlices {
     // Checked again: another request may have started the build while this one looked on disk.
     let build = this.#building.get(key);
     if (!build) {
-      build = this.#build(table, view, key).finally(() => this.#building.delete(key));
+      build = this.#buildOnce(table, view, key).finally(() => this.#building.delete(key));
       // The build outlives a request that stopped waiting; its failure is logged in #build.
       build.catch(() => undefined);
       this.#building.set(key, build);
     }
     return { build };
+  }
+
+  /** Single-flight across replicas too: the holder of the key's lock builds, unless it is built already. */
+  async #buildOnce(table: SliceTable, view: EffectiveView, key: string): Promise<Slice> {
+    const lock = this.#options.clusterLock;
+    if (!lock) return this.#build(table, view, key);
+    for (;;) {
+      const held = await lock(
+        `agnes:slice:${key}`,
+        async () => (await this.#existing(table.table_id, key)) ?? this.#build(table, view, key),
+      );
+      if (held) return held.value;
+      await sleep(CLUSTER_POLL_MS);
+      const built = await this.#existing(table.table_id, key);
+      if (built) return built;
+    }
   }
 
   #wait(build: Promise<Slice>): Promise<Slice> {

@@ -187,13 +187,15 @@ export interface PolicyServerOptions {
   /** A data directory to keep (a restart reuses an earlier server's: crm is published once). */
   dataDir?: string;
   salt?: string;
+  /** More environment, e.g. `DATABASE_URL` for a replica. */
+  env?: Record<string, string>;
 }
 
 /** The real app with `crm` published (`publishCrm`), an admin and the admin's API. */
 export async function policyServer(options: PolicyServerOptions = {}) {
   const server = await withServer({
     config: { ...NO_RATE_LIMIT, ...options.config },
-    env: { AGNES_POLICY_SALT: options.salt ?? SALT },
+    env: { AGNES_POLICY_SALT: options.salt ?? SALT, ...options.env },
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
   });
   if ((await server.ctx.repos.registry.list()).length === 0) await publishCrm(server.ctx, server.dataDir);

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeJira, issueEvent, sendWebhook } from '../../fakes/jira.js';
 import { eventually, fastJira, jiraSection, WEBHOOK_SECRET } from '../../support/jira.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
+import { everyone, policyAdmin, policyServer, REGION_FILTER } from '../policies/policy-fixture.js';
 import { openTestDatabase, skipWithoutPostgres, type TestDatabase } from './repositories/fresh-store.js';
 
 /**
@@ -218,5 +219,56 @@ describe('the Jira worker of two replicas', () => {
       'the worker taken over and the second event applied',
     );
     expect(leading(logs[replicas.indexOf(other)]!)).toBe(1);
+  });
+});
+
+/** Policy slices across replicas (13 §3): one replica builds a slice, the others use it. */
+describe('the policy slices of two replicas', () => {
+  let database: TestDatabase | undefined;
+  const replicas: TestServer[] = [];
+
+  beforeEach(async (context) => {
+    skipWithoutPostgres(context);
+    database = await openTestDatabase({ migrated: false });
+    // The first publishes crm into the shared DATA_DIR; the second finds it registered.
+    for (let i = 0; i < 2; i += 1)
+      replicas.push(
+        (await policyServer({ dataDir: database.dataDir, env: { DATABASE_URL: database.postgres!.url } }))
+          .server,
+      );
+  });
+
+  afterEach(async () => {
+    for (const replica of replicas.splice(0)) await replica.close();
+    await database?.remove();
+  });
+
+  it('builds one slice for readers of one binding asking both replicas at once', async () => {
+    const [a, b] = replicas;
+    const admin = await createUser(a!.ctx, 'admin');
+    const api = policyAdmin(a!, admin);
+    await api.addPolicy('sales', { name: 'Regions', applies_to: everyone, row_filter: REGION_FILTER });
+    const readers = await Promise.all(Array.from({ length: 10 }, () => createUser(a!.ctx, 'analyst')));
+    for (const reader of readers) {
+      await api.grant(reader.id, 'crm.*');
+      await api.setAttributes(reader.id, { regions: ['EU'] });
+    }
+    const builds = () => a!.ctx.policies.slices.builds + b!.ctx.policies.slices.builds;
+    const before = builds();
+
+    const answers = await Promise.all(
+      readers.map((reader, i) =>
+        call(i % 2 ? a! : b!, 'POST', '/api/query', {
+          auth: reader.auth,
+          body: { sql: 'SELECT DISTINCT region FROM sales' },
+        }),
+      ),
+    );
+
+    expect(answers.map((answer) => [answer.status, answer.body.rows])).toEqual(
+      Array(10).fill([200, [['EU']]]),
+    );
+    // One build of `sales`; a sandbox also slices the reader's other bound tables (none here).
+    expect(builds() - before).toBe(1);
   });
 });
