@@ -14,6 +14,7 @@ export const MaintenanceReportSchema = Type.Object({
     policy_slices: Type.Integer({
       description: 'Policy slices deleted: unused, or of a changed or unpublished table',
     }),
+    rate_limit_counters: Type.Integer({ description: 'Rate-limit windows that had ended' }),
   }),
   memory_expired: Type.Integer({
     description: 'Approved or mandatory items past their review date, now expired',

@@ -21,7 +21,7 @@ export const MAINTENANCE_ACTION = 'maintenance.run';
 /**
  * One maintenance pass (03 §12, daily by default through the scheduler): every store drops what
  * is past its retention period, reviewed knowledge past its review date expires (08 §4.2), and
- * stale or unused policy slices are deleted (12 §3).
+ * stale or unused policy slices are deleted (12 §3), and ended rate-limit windows (13 §3) go.
  * The run is audited whether it succeeds or not, so the scheduler sees when it last ran.
  */
 export async function runMaintenance(
@@ -56,6 +56,7 @@ export async function runMaintenance(
         jira_events: jiraEvents,
         jira_deleted_issues: jiraIssues,
         policy_slices: await pruneSlices(deps, cutoff),
+        rate_limit_counters: await repos.rateLimits.pruneEnded(),
       },
       memory_expired: await repos.knowledge.expireDue(),
     };

@@ -26,7 +26,12 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
           config: {
             jobs: { heartbeat_seconds: 1 },
             scheduler: { in_process: false },
-            auth: { rate_limits: { login: { max: 4, window_seconds: 60 } } },
+            auth: {
+              rate_limits: {
+                login: { max: 4, window_seconds: 60 },
+                login_per_email: { max: 2, window_seconds: 900 },
+              },
+            },
           },
           startServices: true,
           logs: log,
@@ -109,5 +114,27 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
 
     expect(statuses).toEqual([401, 401, 401, 401]);
     expect(over.map((reply) => reply.status)).toEqual([429, 429]);
+  });
+
+  it('counts failed logins for one email made on either replica against one per-email limit', async () => {
+    const [a, b] = replicas;
+    const user = await createUser(a!.ctx, 'viewer');
+    const login = (replica: TestServer, password: string) =>
+      call(replica, 'POST', '/auth/password/login', { body: { email: user.email.toUpperCase(), password } });
+
+    const failed = [
+      (await login(a!, 'Wrong-Password-123')).status,
+      (await login(b!, 'Wrong-Password-123')).status,
+    ];
+    // Four attempts from one address stay within the per-address `login` limit (4), so a 429 here
+    // is the per-email limit, which only the two replicas' failures together have reached.
+    const locked = [await login(a!, user.password), await login(b!, user.password)];
+
+    expect(failed).toEqual([401, 401]);
+    expect(locked.map((reply) => reply.status)).toEqual([429, 429]);
+    expect(locked.every((reply) => Number(reply.headers.get('retry-after')) > 0)).toBe(true);
+    expect(
+      await a!.ctx.repos.rateLimits.read(`login_per_email:email:${user.email.toLowerCase()}`, 900_000),
+    ).toMatchObject({ count: 2 });
   });
 });

@@ -58,7 +58,10 @@ describe('POST /api/admin/maintenance', () => {
       actor: admin.id,
       review_by: new Date(clock.now().getTime() + 20 * DAY).toISOString(),
     });
+    // A rate-limit window counted in the store (as with PostgreSQL), long ended by the run.
+    await repos.rateLimits.hit('login_per_email:email:old@example.com', 900_000);
     clock.advance(40 * DAY);
+    await repos.rateLimits.hit('login_per_email:email:recent@example.com', 900_000);
     // Recent rows, which stay.
     await repos.audit.append({ action: 'test.recent', result: 'ok' });
     await repos.notifications.create([
@@ -95,6 +98,7 @@ describe('POST /api/admin/maintenance', () => {
         jira_events: 0,
         jira_deleted_issues: 0,
         policy_slices: 0,
+        rate_limit_counters: 1,
       },
       memory_expired: 1,
     });
@@ -106,6 +110,9 @@ describe('POST /api/admin/maintenance', () => {
     expect(run).toHaveLength(1);
     expect(run[0]).toMatchObject({ user_id: admin.id, result: 'ok' });
     expect(run[0]?.params).toMatchObject({ pruned: { notifications: 1 }, memory_expired: 1 });
+    expect(await repos.rateLimits.read('login_per_email:email:recent@example.com', 900_000)).toMatchObject({
+      count: 1,
+    });
     const inbox = await repos.notifications.listForUser(analyst.id);
     expect(inbox.items.map((n) => n.title)).toEqual(['recent']);
 
