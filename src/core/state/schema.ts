@@ -364,6 +364,14 @@ export interface RateLimitCountersTable {
   window_ends_at: string;
 }
 
+/** A running replica (13 §3): registered at start, its heartbeat kept while it runs. */
+export interface ReplicasTable {
+  instance_id: string;
+  host: string;
+  started_at: string;
+  heartbeat_at: string;
+}
+
 export interface AlertsTable {
   id: string;
   owner_id: string;
@@ -450,6 +458,7 @@ export interface Database {
   row_policies: RowPoliciesTable;
   policy_slices: PolicySlicesTable;
   rate_limit_counters: RateLimitCountersTable;
+  replicas: ReplicasTable;
 }
 
 /** Column names holding booleans / JSON in any table; the SQLite plugin converts these by name. */

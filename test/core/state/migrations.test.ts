@@ -50,6 +50,7 @@ const DATABASE_TABLES = {
   row_policies: true,
   policy_slices: true,
   rate_limit_counters: true,
+  replicas: true,
 } satisfies Record<keyof Database, true>;
 
 /** The named indexes of `table`, without the one backing its primary key. */

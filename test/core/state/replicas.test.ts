@@ -1,3 +1,6 @@
+import { readdir, stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { call, createUser, type TestServer, withServer } from '../../support/server.js';
@@ -136,5 +139,73 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
     expect(
       await a!.ctx.repos.rateLimits.read(`login_per_email:email:${user.email.toLowerCase()}`, 900_000),
     ).toMatchObject({ count: 2 });
+  });
+
+  it('registers both replicas as alive, with heartbeats that keep moving', async () => {
+    const [a, b] = replicas;
+    const ids = [a!.ctx.replica.instance_id, b!.ctx.replica.instance_id].sort();
+    const live = async () => await a!.ctx.repos.replicas.live(3_000);
+
+    const first = await live();
+    await expect
+      .poll(async () => (await live()).every((r, i) => r.heartbeat_at > first[i]!.heartbeat_at), {
+        timeout: 5_000,
+      })
+      .toBe(true);
+
+    expect(first.map((r) => r.instance_id).sort()).toEqual(ids);
+    expect(first.find((r) => r.instance_id === a!.ctx.replica.instance_id)).toMatchObject({
+      host: a!.ctx.replica.host,
+      started_at: a!.ctx.replica.started_at,
+    });
+  });
+
+  it('gives each replica its own temp directory: an upload in flight on one is never in the other’s', async () => {
+    const [a, b] = replicas;
+    const analyst = await createUser(a!.ctx, 'analyst');
+    expect(a!.ctx.tempDir).toBe(join(database!.dataDir, 'tmp', a!.ctx.replica.instance_id));
+    expect(b!.ctx.tempDir).toBe(join(database!.dataDir, 'tmp', b!.ctx.replica.instance_id));
+    expect((await stat(a!.ctx.tempDir)).mode & 0o777).toBe(0o700);
+
+    const boundary = 'replica-boundary';
+    const url = new URL(a!.url);
+    const request = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: '/api/upload/sessions',
+      method: 'POST',
+      headers: { authorization: analyst.auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      request.on('response', (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      });
+      request.on('error', reject);
+    });
+    request.write(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="in-flight.jsonl"\r\nContent-Type: application/octet-stream\r\n\r\n{"a":1}\n`,
+    );
+    const parts = (dir: string) => readdir(join(dir, 'uploads')).catch(() => [] as string[]);
+    await expect.poll(() => parts(a!.ctx.tempDir), { timeout: 10_000 }).toHaveLength(1);
+    const otherWhileInFlight = await readdir(b!.ctx.tempDir, { recursive: true });
+    request.end(`\r\n--${boundary}--\r\n`);
+
+    expect(otherWhileInFlight).toEqual([]);
+    expect(await answered).toBe(200);
+    expect(await parts(a!.ctx.tempDir)).toEqual([]);
+  });
+
+  it('leaves a stopped replica no row and no temp directory', async () => {
+    const [a, b] = replicas.splice(0, 2);
+    replicas.push(b!);
+    const { instance_id } = a!.ctx.replica;
+
+    await a!.close();
+
+    expect((await b!.ctx.repos.replicas.live(60_000)).map((r) => r.instance_id)).toEqual([
+      b!.ctx.replica.instance_id,
+    ]);
+    expect(await readdir(join(database!.dataDir, 'tmp'))).not.toContain(instance_id);
   });
 });

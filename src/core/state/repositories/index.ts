@@ -18,6 +18,7 @@ import { createPrincipalsRepository, type PrincipalsRepository } from './princip
 import { createProfilesRepository, type ProfilesRepository } from './profiles.js';
 import { createRateLimitsRepository, type RateLimitsRepository } from './rate-limits.js';
 import { createRegistryRepository, type RegistryRepository } from './registry.js';
+import { createReplicasRepository, type ReplicasRepository } from './replicas.js';
 import { createRevisionsRepository, type RevisionsRepository } from './revisions.js';
 import { createScriptsRepository, type ScriptsRepository } from './scripts.js';
 import { createSyncStateRepository, type SyncStateRepository } from './sync-state.js';
@@ -42,6 +43,7 @@ export type { PatPrincipalRecord, PrincipalRecord, SessionPrincipalRecord } from
 export * from './profiles.js';
 export * from './rate-limits.js';
 export * from './registry.js';
+export * from './replicas.js';
 export * from './revisions.js';
 export * from './scripts.js';
 export * from './sync-state.js';
@@ -73,6 +75,7 @@ export interface Repositories {
   userAttributes: UserAttributesRepository;
   policySlices: PolicySlicesRepository;
   rateLimits: RateLimitsRepository;
+  replicas: ReplicasRepository;
   /**
    * Runs `work` in one transaction with every repository bound to it, for changes spanning
    * aggregates (approve + grant, unregister + revoke + cancel). Inside a transaction it joins it.
@@ -118,6 +121,7 @@ export function createRepositories(
     userAttributes: createUserAttributesRepository(db),
     policySlices: createPolicySlicesRepository(db, clock),
     rateLimits: createRateLimitsRepository(db, clock),
+    replicas: createReplicasRepository(db, clock),
     transaction: async (work) => {
       if (committed) return inTransaction(db, (trx) => work(createRepositories(trx, clock, committed)));
       const effects: (() => void)[] = [];
