@@ -60,6 +60,10 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
     ]);
     expect(a!.ctx.replica.instance_id).not.toBe(b!.ctx.replica.instance_id);
     expect(seen.every((body) => body.services.state_store.dialect === 'postgres')).toBe(true);
+    for (const body of seen)
+      expect(body.services.replicas.map((r: { instance_id: string }) => r.instance_id).sort()).toEqual(
+        [a!.ctx.replica.instance_id, b!.ctx.replica.instance_id].sort(),
+      );
   });
 
   it('runs each queued job on exactly one replica', async () => {
