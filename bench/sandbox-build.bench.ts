@@ -28,6 +28,7 @@ const benchmark: Benchmark = {
         throw new Error(`published ${grantSet.length} views`);
       const settings: SandboxSettings = {
         dataDir: ctx.workDir,
+        tempDir: join(ctx.workDir, 'tmp'),
         analyticsPath: instance.orchestrator.analyticsPath,
         threads: 2,
         memoryLimitBytes: 1024 ** 3,

@@ -61,6 +61,17 @@ export const HealthDetailedSchema = Type.Object({
     replica: Type.Optional(
       Type.Object({ instance_id: Type.String(), host: Type.String(), started_at: Timestamp }),
     ),
+    /** Admins only: every replica with a recent heartbeat, oldest first (13 §3). */
+    replicas: Type.Optional(
+      Type.Array(
+        Type.Object({
+          instance_id: Type.String(),
+          host: Type.String(),
+          started_at: Timestamp,
+          heartbeat_at: Timestamp,
+        }),
+      ),
+    ),
   }),
 });
 export type HealthDetailed = Static<typeof HealthDetailedSchema>;

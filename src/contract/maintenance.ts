@@ -14,6 +14,12 @@ export const MaintenanceReportSchema = Type.Object({
     policy_slices: Type.Integer({
       description: 'Policy slices deleted: unused, or of a changed or unpublished table',
     }),
+    rate_limit_counters: Type.Integer({ description: 'Rate-limit windows that had ended' }),
+    temp_dirs: Type.Integer({
+      description:
+        'Temp directories of replicas no longer running, and older loose temp entries, unchanged for 24 h',
+    }),
+    replicas: Type.Integer({ description: 'Rows of replicas without a heartbeat for 24 h' }),
   }),
   memory_expired: Type.Integer({
     description: 'Approved or mandatory items past their review date, now expired',

@@ -11,6 +11,8 @@ import type { Repositories } from '../core/state/repositories/index.js';
 
 export interface PolicyEnforcementParts {
   dataDir: string;
+  /** This replica's temp directory; slice builds spill under `slices/`. */
+  tempDir: string;
   repos: Repositories;
   config: InstanceConfig;
   query: QueryEngine;
@@ -31,6 +33,7 @@ export function createPolicyEnforcement(parts: PolicyEnforcementParts): PolicyEn
   const salt = async () => parts.salt;
   const slices = new PolicySlices({
     dataDir,
+    tempDir: parts.tempDir,
     repo: repos.policySlices,
     salt,
     waitSeconds: config.policies.slice_wait_seconds,

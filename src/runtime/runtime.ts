@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { openMetadataEnricher } from '../connectors/openmetadata/index.js';
 import type { CatalogEnricher } from '../core/catalog/enrichment.js';
@@ -18,6 +19,7 @@ import type { PolicyEnforcement } from '../core/policies/enforce.js';
 import { type PolicySalt, resolvePolicySalt } from '../core/policies/salt.js';
 import { QueryEngine } from '../core/query/engine.js';
 import { newReplicaIdentity, type ReplicaIdentity } from '../core/replica/identity.js';
+import { makeTempDir } from '../core/replica/temp-dirs.js';
 import { ScriptRunner } from '../core/scripts/runner.js';
 import { whileHolding } from '../core/state/advisory-lock.js';
 import { openStateDb, postgresStore, type StateDb, stateDialect } from '../core/state/db.js';
@@ -26,6 +28,7 @@ import { createRepositories, type Repositories } from '../core/state/repositorie
 import { type Clock, systemClock } from '../core/time.js';
 import { ledByOneReplica } from './leadership.js';
 import { createPolicyEnforcement } from './policies.js';
+import { replicaHeartbeat } from './replica-heartbeat.js';
 import { type Service, ServiceList } from './services.js';
 
 /**
@@ -43,6 +46,11 @@ export interface Runtime {
   clock: Clock;
   /** This process among the replicas sharing the state store (13 §3). */
   replica: ReplicaIdentity;
+  /**
+   * `DATA_DIR/tmp/<instance_id>` (0700): every temp file of this process (uploads in flight, query
+   * and slice spill, script scratch), so replicas sharing DATA_DIR never touch each other's.
+   */
+  tempDir: string;
   db: StateDb;
   repos: Repositories;
   connectors: ConnectorRegistry;
@@ -110,6 +118,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
   const replica = newReplicaIdentity(clock);
   const repos = createRepositories(db, clock);
+  let tempDir: string;
+  try {
+    tempDir = await makeTempDir(dataDir, replica.instance_id);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
   const remoteExtensions = config.analytics.remote_extensions;
   const orchestrator = new SyncOrchestrator({
     dataDir,
@@ -153,6 +168,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   try {
     query = await QueryEngine.open({
       dataDir,
+      tempDir,
       analyticsPath: orchestrator.analyticsPath,
       settings: config.query,
       remoteExtensions,
@@ -165,7 +181,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     await db.destroy();
     throw error;
   }
-  const scripts = new ScriptRunner({ settings: config.scripts, dataDir, log });
+  const scripts = new ScriptRunner({ settings: config.scripts, dataDir, tempDir, log });
   const policyColumns = new PublishedColumns({
     dataDir,
     analyticsPath: orchestrator.analyticsPath,
@@ -173,6 +189,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   });
   const policies = createPolicyEnforcement({
     dataDir,
+    tempDir,
     repos,
     config,
     query,
@@ -185,6 +202,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   // Stopped in reverse: running jobs are interrupted first, then queries, so that neither waits
   // on the other; the state store outlives them all.
   const services = new ServiceList(log, [
+    // First, so it stops last: the replica is alive while anything of it still runs.
+    replicaHeartbeat(repos.replicas, replica, config.jobs.heartbeat_seconds * 1000, log),
     { name: 'query-engine', start: async () => undefined, stop: () => query.close() },
     { name: 'job-runner', start: () => jobs.start(), stop: () => jobs.shutdown() },
     {
@@ -205,6 +224,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     env,
     clock,
     replica,
+    tempDir,
     db,
     repos,
     connectors: options.connectors,
@@ -225,6 +245,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     close() {
       closing ??= (async () => {
         await services.stop();
+        // After the server has closed, when no request can still be writing there.
+        await rm(tempDir, { recursive: true, force: true });
         await db.destroy();
       })();
       return closing;

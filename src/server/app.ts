@@ -56,7 +56,7 @@ import { HealthMonitor } from './health-monitor.js';
 import { registerAudit } from './plugins/audit.js';
 import { CsrfProtection } from './plugins/csrf.js';
 import { registerOpenApi } from './plugins/openapi.js';
-import { EmailLimiter, limitOf, registerRateLimits } from './plugins/rate-limits.js';
+import { EmailLimiter, limitOf, registerRateLimits, type WindowCounters } from './plugins/rate-limits.js';
 import { registerRouteAuth } from './plugins/route-auth.js';
 import { addRouteHook, isMutating } from './plugins/route-hooks.js';
 import { registerCors, securityHeaders } from './plugins/security-headers.js';
@@ -121,10 +121,26 @@ function services(ctx: Runtime): AppServices {
     mailer: Mailer.fromConfig(config.email),
     google: new GoogleLogin(config, repos, deriveKey(secrets.current, 'oidc-state')),
     limits: {
-      loginPerEmail: new EmailLimiter(limitOf(config, 'login_per_email')),
-      mailPerEmail: new EmailLimiter(limitOf(config, 'mail_per_email')),
+      loginPerEmail: new EmailLimiter(
+        'login_per_email',
+        limitOf(config, 'login_per_email'),
+        sharedCounters(ctx),
+      ),
+      mailPerEmail: new EmailLimiter(
+        'mail_per_email',
+        limitOf(config, 'mail_per_email'),
+        sharedCounters(ctx),
+      ),
     },
   };
+}
+
+/**
+ * Where rate limits count (13 §3): in the state store when it is PostgreSQL, which replicas may
+ * share; in this process's memory on SQLite (undefined), where there is one process by design.
+ */
+function sharedCounters(ctx: Runtime): WindowCounters | undefined {
+  return stateDialect(ctx.db) === 'postgres' ? ctx.repos.rateLimits : undefined;
 }
 
 export interface AppOptions {
@@ -194,11 +210,7 @@ export async function buildApp(ctx: Runtime, options: AppOptions = {}): Promise<
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await registerCors(app, config);
   registerRouteAuth(app, shared.authenticator);
-  await registerRateLimits(
-    app,
-    config,
-    stateDialect(ctx.db) === 'postgres' ? ctx.repos.rateLimits : undefined,
-  );
+  await registerRateLimits(app, config, sharedCounters(ctx));
   registerAudit(app, ctx.repos);
   // Cookie-authenticated writes and the anonymous web forms carry the CSRF token (04 §4.2).
   const verifyCsrf = async (request: FastifyRequest) => {

@@ -48,6 +48,14 @@ export class HealthMonitor {
     return this.#ctx.replica;
   }
 
+  /**
+   * The replicas alive now: a heartbeat within 3 × `jobs.heartbeat_seconds`, the rule that also
+   * judges a replica's jobs interrupted. A process whose services are not running is not listed.
+   */
+  liveReplicas(): Promise<(ReplicaIdentity & { heartbeat_at: string })[]> {
+    return this.#ctx.repos.replicas.live(3 * this.#ctx.config.jobs.heartbeat_seconds * 1000);
+  }
+
   snapshot(): Promise<HealthSnapshot> {
     const now = Date.now();
     if (!this.#cached || now - this.#cached.at > CACHE_MS) {

@@ -67,7 +67,7 @@ describe('agnes serve: SIGTERM during a query (R16)', () => {
     );
     // Wait until the sandbox exists: the query is then past the guard and running in the engine.
     const deadline = Date.now() + 10_000;
-    while ((await readdir(join(dataDir, 'tmp', 'query')).catch(() => [])).length === 0) {
+    while ((await sandboxDirs(dataDir)) === 0) {
       if (Date.now() > deadline) throw new Error(`the query never started: ${server.stdout}${server.stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -83,3 +83,11 @@ describe('agnes serve: SIGTERM during a query (R16)', () => {
     expect(await filesUnder(join(dataDir, 'tmp'))).toEqual([]);
   });
 });
+
+/** Query sandboxes open under the replica's temp directory (`DATA_DIR/tmp/<instance_id>/query`). */
+async function sandboxDirs(dataDir: string): Promise<number> {
+  let count = 0;
+  for (const replica of await readdir(join(dataDir, 'tmp')).catch(() => []))
+    count += (await readdir(join(dataDir, 'tmp', replica, 'query')).catch(() => [])).length;
+  return count;
+}

@@ -41,6 +41,7 @@ it('starts the runtime services when the app is ready, and app.close() stops the
   });
   // A push connector's worker (and the profiling of what it publishes) follows the job runner.
   expect(runtime.services.names).toEqual([
+    'replica-heartbeat',
     'query-engine',
     'job-runner',
     'scripts',

@@ -38,6 +38,7 @@ describe('the scheduler inside the app', () => {
     server = await serve(true, logs);
     const { ctx } = server;
     expect(ctx.services.names).toEqual([
+      'replica-heartbeat',
       'query-engine',
       'job-runner',
       'scripts',
@@ -91,6 +92,7 @@ describe('the scheduler inside the app', () => {
   it('is not on the service list with scheduler.in_process off', async () => {
     server = await serve(false);
     expect(server.ctx.services.names).toEqual([
+      'replica-heartbeat',
       'query-engine',
       'job-runner',
       'scripts',

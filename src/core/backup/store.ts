@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { type Kysely, sql } from 'kysely';
 import { fsyncFile, SECRET_MODE } from '../fs/atomic.js';
 import { type StateDb, stateDialect } from '../state/db.js';
-import { STATE_TABLES } from '../state/tables.js';
+import { EPHEMERAL_TABLES, STATE_TABLES } from '../state/tables.js';
 import { BackupError, type Manifest, tableFile } from './manifest.js';
 import { parseRow, portableRow, storeRow } from './rows.js';
 
@@ -22,9 +22,16 @@ type Rows = Kysely<Record<string, Record<string, unknown>>>;
 
 const ORDER = new Map<string, number>(STATE_TABLES.map((name, i) => [name, i]));
 
-/** The state tables the store holds, in load order; a table the list does not know is an error. */
+const EPHEMERAL = new Set<string>(EPHEMERAL_TABLES);
+
+/**
+ * The state tables the store holds, in load order, ephemeral ones left out; a table neither list
+ * knows is an error.
+ */
 async function storedTables(db: StateDb): Promise<string[]> {
-  const tables = (await db.introspection.getTables()).filter((t) => !t.isView).map((t) => t.name);
+  const tables = (await db.introspection.getTables())
+    .filter((t) => !t.isView && !EPHEMERAL.has(t.name))
+    .map((t) => t.name);
   const unknown = tables.filter((name) => !ORDER.has(name));
   if (unknown.length > 0)
     throw new BackupError(

@@ -116,6 +116,8 @@ export const whereOf = (filter: string | null) => (filter === null ? '' : ` WHER
 
 export interface PolicySlicesOptions {
   dataDir: string;
+  /** This replica's temp directory (`DATA_DIR/tmp/<instance_id>`); builds spill under `slices/`. */
+  tempDir: string;
   repo: PolicySlicesRepository;
   /** Asked for only when a binding hashes a column (`src/core/policies/salt.ts` through the runtime). */
   salt(): Promise<PolicySalt>;
@@ -263,7 +265,7 @@ export class PolicySlices {
     const dir = sliceDir(dataDir, table.table_id);
     const path = slicePath(dataDir, table.table_id, key);
     const temp = tempPathFor(path);
-    const scratch = join(dataDir, 'tmp', 'slices', randomBytes(8).toString('hex'));
+    const scratch = join(this.#options.tempDir, 'slices', randomBytes(8).toString('hex'));
     await mkdir(dir, { recursive: true, mode: 0o750 });
     await mkdir(scratch, { recursive: true, mode: 0o700 });
     const files = table.files.map((f) => join(dataDir, f.path));

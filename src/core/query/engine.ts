@@ -25,6 +25,8 @@ export type QuerySettings = InstanceConfig['query'];
 
 export interface QueryEngineOptions {
   dataDir: string;
+  /** This replica's temp directory (`DATA_DIR/tmp/<instance_id>`); sandboxes spill under `query/`. */
+  tempDir: string;
   /** `analytics/server.duckdb`. */
   analyticsPath: string;
   settings: QuerySettings;
@@ -116,6 +118,7 @@ export class QueryEngine {
     this.#published = new PublishedViews(options.analyticsPath);
     const sandboxSettings = {
       dataDir: options.dataDir,
+      tempDir: options.tempDir,
       analyticsPath: options.analyticsPath,
       threads: options.settings.threads,
       memoryLimitBytes: options.settings.memory_limit,

@@ -17,6 +17,8 @@ import type { TableBinding } from './types.js';
 /** How every sandbox of one engine is configured (05 §4). */
 export interface SandboxSettings {
   dataDir: string;
+  /** This replica's temp directory (`DATA_DIR/tmp/<instance_id>`); sandboxes spill under `query/`. */
+  tempDir: string;
   /** `analytics/server.duckdb`: the file the self-check must fail to read. */
   analyticsPath: string;
   threads: number;
@@ -104,7 +106,7 @@ export class Sandbox {
     settings: SandboxSettings,
     bindings: ReadonlyMap<string, TableBinding> = new Map(),
   ): Promise<Sandbox> {
-    const tempDir = join(settings.dataDir, 'tmp', 'query', randomBytes(8).toString('hex'));
+    const tempDir = join(settings.tempDir, 'query', randomBytes(8).toString('hex'));
     await mkdir(join(tempDir, 'export'), { recursive: true, mode: 0o700 });
     let instance: DuckDBInstance | null = null;
     try {

@@ -38,6 +38,8 @@ export interface ScriptRunOutcome extends BoundedOutcome {
 export interface ScriptRunnerOptions {
   settings: InstanceConfig['scripts'];
   dataDir: string;
+  /** This replica's temp directory (`DATA_DIR/tmp/<instance_id>`); runs get scratch under `scripts/`. */
+  tempDir: string;
   log: Logger;
   /** The node that runs node scripts: the app's own binary. */
   nodePath?: string;
@@ -173,7 +175,7 @@ export class ScriptRunner {
     interpreter: string,
     isolated: boolean,
   ): Promise<ScriptRunOutcome> {
-    const scratchDir = join(this.#options.dataDir, 'tmp', 'scripts', randomUUID());
+    const scratchDir = join(this.#options.tempDir, 'scripts', randomUUID());
     const extractsDir = join(this.#options.dataDir, 'extracts');
     await mkdir(extractsDir, { recursive: true });
     await mkdir(scratchDir, { recursive: true, mode: 0o700 });

@@ -10,6 +10,7 @@ import * as m0011 from './migrations/0011_memory_item_revisions.js';
 import * as m0012 from './migrations/0012_row_policies.js';
 import * as m0013 from './migrations/0013_replicas.js';
 import * as m0014 from './migrations/0014_rebuild_requests.js';
+import * as m0015 from './migrations/0015_replica_heartbeats.js';
 
 /**
  * Forward-only migrations, in order. A new migration is a new file added at the END, numbered after
@@ -27,6 +28,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0012_row_policies': m0012,
   '0013_replicas': m0013,
   '0014_rebuild_requests': m0014,
+  '0015_replica_heartbeats': m0015,
 };
 
 export class MigrationError extends Error {

@@ -381,6 +381,14 @@ export type RebuildOutcome =
   | { report: Record<string, unknown> }
   | { error: { code: string; message: string } };
 
+/** A running replica (13 §3): registered at start, its heartbeat kept while it runs. */
+export interface ReplicasTable {
+  instance_id: string;
+  host: string;
+  started_at: string;
+  heartbeat_at: string;
+}
+
 export interface AlertsTable {
   id: string;
   owner_id: string;
@@ -468,6 +476,7 @@ export interface Database {
   policy_slices: PolicySlicesTable;
   rate_limit_counters: RateLimitCountersTable;
   rebuild_requests: RebuildRequestsTable;
+  replicas: ReplicasTable;
 }
 
 /** Column names holding booleans / JSON in any table; the SQLite plugin converts these by name. */

@@ -4,7 +4,8 @@ import type { Database } from './schema.js';
  * Every state table, parents before children (foreign keys), so a loader inserting in this order
  * and deleting in the reverse never breaks a constraint, on a dialect whose foreign keys cannot be
  * deferred too. Kysely's own `kysely_migration*` tables are the migration ledger, not state.
- * `test/core/state/tables.test.ts` fails when a migration adds a table that is not listed here.
+ * `test/core/state/tables.test.ts` fails when a migration adds a table that is not listed here or
+ * in `EPHEMERAL_TABLES`.
  */
 export const STATE_TABLES: readonly (keyof Database)[] = [
   'schema_version',
@@ -38,5 +39,11 @@ export const STATE_TABLES: readonly (keyof Database)[] = [
   'row_policies',
   'policy_slices',
   'rate_limit_counters',
-  'rebuild_requests',
 ];
+
+/**
+ * Tables of the running processes, not of the instance: which replicas are alive now, and the
+ * rebuilds they have asked for. A backup leaves them out, and a restore leaves the target's
+ * (emptied) rows to the replicas that run there.
+ */
+export const EPHEMERAL_TABLES: readonly (keyof Database)[] = ['replicas', 'rebuild_requests'];

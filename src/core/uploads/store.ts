@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AgnesError } from '../errors.js';
@@ -9,7 +9,7 @@ import { DIR_MODE, FILE_MODE, fsyncDir } from '../fs/atomic.js';
 
 /**
  * User uploads under `DATA_DIR/uploads/<user_id>/` (01 §4, 03 §14). Bytes stream into
- * `DATA_DIR/tmp/uploads/` first and are renamed into place only when complete and within the
+ * `uploads/` of the replica's temp directory (`DATA_DIR/tmp/<instance_id>/`, 13 §3) first and are renamed into place only when complete and within the
  * limit, so readers (the session collector) never see a partial file. No symlink is followed: every
  * directory below `DATA_DIR` is created or checked one component at a time with `lstat`, files are
  * opened with `O_NOFOLLOW | O_EXCL`, and listings skip anything that is not a regular file.
@@ -67,9 +67,16 @@ const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | 
 
 export class UploadStore {
   readonly #dataDir: string;
+  /** The replica's temp directory as segments below `DATA_DIR`, walked like every other path. */
+  readonly #tempSegments: readonly string[];
 
-  constructor(dataDir: string) {
+  /** `tempDir` is the replica's temp directory, inside `dataDir`. */
+  constructor(dataDir: string, tempDir: string) {
     this.#dataDir = dataDir;
+    const inside = relative(dataDir, tempDir);
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside))
+      throw new Error('the upload temp directory must be inside DATA_DIR');
+    this.#tempSegments = inside.split(sep);
   }
 
   /**
@@ -101,7 +108,7 @@ export class UploadStore {
   }
 
   async #tempFile(): Promise<string> {
-    const dir = await this.#ensureDir(['tmp', 'uploads']);
+    const dir = await this.#ensureDir([...this.#tempSegments, 'uploads']);
     return join(dir, `${randomUUID()}.part`);
   }
 

@@ -3,17 +3,24 @@ import type { InstanceConfig } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import type { PushSource } from '../extract/push.js';
 import { pruneSlices, unusedCutoff } from '../policies/slice-gc.js';
+import type { ReplicaIdentity } from '../replica/identity.js';
+import { pruneTempDirs } from '../replica/temp-dirs.js';
 import type { Repositories } from '../state/repositories/index.js';
 import type { Clock } from '../time.js';
 
 export interface MaintenanceDeps {
   repos: Repositories;
-  config: Pick<InstanceConfig, 'limits' | 'sync' | 'notifications' | 'policies'>;
+  config: Pick<InstanceConfig, 'limits' | 'sync' | 'notifications' | 'policies' | 'jobs'>;
   push: ReadonlyMap<string, PushSource>;
-  /** Where policy slices live (`DATA_DIR/slices`). */
+  /** Where policy slices (`DATA_DIR/slices`) and the replicas' temp directories (`DATA_DIR/tmp`) live. */
   dataDir: string;
+  /** The replica running maintenance: its own temp directory is never pruned. */
+  replica: Pick<ReplicaIdentity, 'instance_id'>;
   clock: Clock;
 }
+
+/** A dead replica's temp directory and row, and loose temp entries, go once unchanged this long (13 §3). */
+const TEMP_MAX_AGE_MS = 24 * 3600_000;
 
 /** The audit action of a maintenance run; its newest entry is the job's `last_run_at` for the scheduler. */
 export const MAINTENANCE_ACTION = 'maintenance.run';
@@ -21,7 +28,8 @@ export const MAINTENANCE_ACTION = 'maintenance.run';
 /**
  * One maintenance pass (03 §12, daily by default through the scheduler): every store drops what
  * is past its retention period, reviewed knowledge past its review date expires (08 §4.2), and
- * stale or unused policy slices are deleted (12 §3).
+ * stale or unused policy slices are deleted (12 §3); ended rate-limit windows, dead replicas' temp
+ * directories and rows go (13 §3).
  * The run is audited whether it succeeds or not, so the scheduler sees when it last ran.
  */
 export async function runMaintenance(
@@ -56,6 +64,9 @@ export async function runMaintenance(
         jira_events: jiraEvents,
         jira_deleted_issues: jiraIssues,
         policy_slices: await pruneSlices(deps, cutoff),
+        rate_limit_counters: await repos.rateLimits.pruneEnded(),
+        temp_dirs: await pruneReplicaTemp(deps),
+        replicas: await repos.replicas.pruneSilent(TEMP_MAX_AGE_MS),
       },
       memory_expired: await repos.knowledge.expireDue(),
     };
@@ -65,6 +76,20 @@ export async function runMaintenance(
     await record(repos, requestedBy, started, 'error', { error: errorMessage(error).slice(0, 200) });
     throw error;
   }
+}
+
+/**
+ * The temp directories of replicas without a heartbeat in 3 × `jobs.heartbeat_seconds` (the rule
+ * that also judges their jobs interrupted), and older loose entries, unchanged for 24 h.
+ */
+async function pruneReplicaTemp(deps: MaintenanceDeps): Promise<number> {
+  const live = await deps.repos.replicas.live(3 * deps.config.jobs.heartbeat_seconds * 1000);
+  return pruneTempDirs({
+    dataDir: deps.dataDir,
+    live: new Set([deps.replica.instance_id, ...live.map((r) => r.instance_id)]),
+    now: deps.clock.now(),
+    maxAgeMs: TEMP_MAX_AGE_MS,
+  });
 }
 
 function record(

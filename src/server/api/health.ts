@@ -83,6 +83,7 @@ export async function healthRoutes(
           ...(principal.role === 'admin' ? { users: { count: await repos.users.count() } } : {}),
           ...(principal.role === 'admin' ? { state_store: monitor.stateStore() } : {}),
           ...(principal.role === 'admin' ? { replica: monitor.replica() } : {}),
+          ...(principal.role === 'admin' ? { replicas: await monitor.liveReplicas() } : {}),
         },
       };
     },

@@ -39,16 +39,16 @@ const oneFileOnly = () =>
 
 /**
  * Uploads (03 §14): session transcripts, artifacts and the user's CLAUDE.local.md, stored by user
- * id. Multipart bodies stream through a size counter and SHA-256 into `DATA_DIR/tmp`; crossing
- * `limits.upload_max_bytes` answers 413 at once (the connection is then closed, so the rest of
- * the body is never read) and leaves no file behind. Responses never contain server paths.
+ * id. Multipart bodies stream through a size counter and SHA-256 into the replica's temp
+ * directory; crossing `limits.upload_max_bytes` answers 413 at once (the connection is then
+ * closed, so the rest of the body is never read) and leaves no file behind. Responses never contain server paths.
  */
 export async function uploadRoutes(app: AgnesApp, services: AppServices): Promise<void> {
-  const { config, dataDir } = services.ctx;
+  const { config, dataDir, tempDir } = services.ctx;
   const maxBytes = config.limits.upload_max_bytes;
   const localMdMax = config.limits.local_md_max_bytes;
   const artifactExtensions = new Set(config.limits.artifact_extensions.map((e) => e.toLowerCase()));
-  const store = new UploadStore(dataDir);
+  const store = new UploadStore(dataDir, tempDir);
   const rate = routeLimit(config, 'upload');
 
   // Scoped to this router: no other route accepts multipart bodies.

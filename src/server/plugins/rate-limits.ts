@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { InstanceConfig } from '../../core/config/index.js';
 import type { RATE_LIMIT_NAMES } from '../../core/config/schema.js';
 import { AgnesError } from '../../core/errors.js';
-import type { RateLimitsRepository } from '../../core/state/repositories/index.js';
+import type { WindowCount } from '../../core/state/repositories/index.js';
 import type { AgnesApp } from '../app.js';
 
 export type RateLimitName = (typeof RATE_LIMIT_NAMES)[number];
@@ -54,44 +54,35 @@ export function routeLimit(config: InstanceConfig, name: RateLimitName) {
   };
 }
 
-/**
- * One counter space for every route. The plugin gives each route its own store by default, which
- * would turn a limit shared by several routes (`login` on three routes, `mail` and `verify` on two
- * or three, `default` on every other /api route) into one budget per route. Keys carry the limit's
- * name, so different limits never share a counter. Bounded: expired windows are dropped as it grows.
- */
-class SharedCounters implements FastifyRateLimitStore {
+/** Fixed-window counters by key: in this process's memory, or in the state store (`RateLimitsRepository`). */
+export interface WindowCounters {
+  /** Counts one request and answers the window's count, this one included. */
+  hit(key: string, windowMs: number): Promise<WindowCount>;
+  /** The current window without counting. */
+  read(key: string, windowMs: number): Promise<WindowCount>;
+}
+
+/** In-memory windows, bounded: expired windows are dropped as the map grows, then the oldest. */
+export class MemoryCounters implements WindowCounters {
   readonly #windows = new Map<string, { current: number; resetAt: number }>();
 
-  incr(
-    key: string,
-    callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
-    timeWindow: number,
-  ): void {
+  async hit(key: string, windowMs: number): Promise<WindowCount> {
     const now = Date.now();
     let window = this.#windows.get(key);
     if (!window || window.resetAt <= now) {
       this.#makeRoom(now);
-      window = { current: 0, resetAt: now + timeWindow };
+      window = { current: 0, resetAt: now + windowMs };
       this.#windows.set(key, window);
     }
     window.current += 1;
-    callback(null, { current: window.current, ttl: window.resetAt - now });
+    return { count: window.current, ttlMs: window.resetAt - now };
   }
 
-  read(
-    key: string,
-    callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
-    timeWindow: number,
-  ): void {
+  async read(key: string, windowMs: number): Promise<WindowCount> {
     const now = Date.now();
     const window = this.#windows.get(key);
-    if (!window || window.resetAt <= now) callback(null, { current: 0, ttl: timeWindow });
-    else callback(null, { current: window.current, ttl: window.resetAt - now });
-  }
-
-  child(): FastifyRateLimitStore {
-    return this;
+    if (!window || window.resetAt <= now) return { count: 0, ttlMs: windowMs };
+    return { count: window.current, ttlMs: window.resetAt - now };
   }
 
   #makeRoom(now: number): void {
@@ -106,11 +97,14 @@ class SharedCounters implements FastifyRateLimitStore {
 }
 
 /**
- * The same one counter space in the state store, for replicas sharing it (13 §3): every counted
- * request is one upsert, so a limit holds however requests spread over the replicas.
+ * One counter space for every route. The plugin gives each route its own store by default, which
+ * would turn a limit shared by several routes (`login` on three routes, `mail` and `verify` on two
+ * or three, `default` on every other /api route) into one budget per route. Keys carry the limit's
+ * name, so different limits never share a counter. In the state store (replicas sharing it, 13 §3)
+ * every counted request is one upsert, so a limit holds however requests spread over the replicas.
  */
-function storeCounters(counters: RateLimitsRepository): new () => FastifyRateLimitStore {
-  return class StoreCounters implements FastifyRateLimitStore {
+function sharedStore(counters: WindowCounters): new () => FastifyRateLimitStore {
+  return class SharedCounters implements FastifyRateLimitStore {
     incr(
       key: string,
       callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
@@ -135,12 +129,12 @@ function storeCounters(counters: RateLimitsRepository): new () => FastifyRateLim
 export async function registerRateLimits(
   app: AgnesApp,
   config: InstanceConfig,
-  counters?: RateLimitsRepository,
+  counters?: WindowCounters,
 ): Promise<void> {
   await app.register(rateLimit, {
     global: false,
     // Instantiated once per app; every route's `child()` is this same store.
-    store: counters ? storeCounters(counters) : SharedCounters,
+    store: sharedStore(counters ?? new MemoryCounters()),
     // After the auth guard, so user-keyed limits can key on the caller.
     hook: 'preHandler',
     errorResponseBuilder: (_request, context) => {
@@ -164,41 +158,46 @@ export async function registerRateLimits(
 }
 
 /**
- * Fixed-window counters keyed by email, for the limits @fastify/rate-limit cannot express (failed
- * logins and mails per address). Bounded: expired windows are dropped as the map grows.
+ * Fixed-window limits keyed by email, for those @fastify/rate-limit cannot express (failed logins
+ * and mails per address, 04 §4.1), counted where the route limits are: the state store when
+ * replicas share it, else memory. Keys are `<limit>:email:<trimmed, lowercased address>`.
  */
 export class EmailLimiter {
-  readonly #windows = new Map<string, { count: number; resetAt: number }>();
+  readonly #windowMs: number;
 
-  constructor(private readonly limit: Limit) {}
+  constructor(
+    private readonly name: Extract<RateLimitName, 'login_per_email' | 'mail_per_email'>,
+    private readonly limit: Limit,
+    private readonly counters: WindowCounters = new MemoryCounters(),
+  ) {
+    this.#windowMs = limit.window_seconds * 1000;
+  }
 
-  #current(email: string, now: number) {
-    const key = email.trim().toLowerCase();
-    const window = this.#windows.get(key);
-    if (window && window.resetAt > now) return { key, window };
-    if (this.#windows.size > 10_000) {
-      for (const [k, w] of this.#windows) if (w.resetAt <= now) this.#windows.delete(k);
-    }
-    return { key, window: undefined };
+  #key(email: string): string {
+    return `${this.name}:email:${email.trim().toLowerCase()}`;
   }
 
   /** Seconds until the email may try again, or 0 when it is under the limit. */
-  retryAfter(email: string, now = Date.now()): number {
-    const { window } = this.#current(email, now);
-    return window && window.count >= this.limit.max ? Math.ceil((window.resetAt - now) / 1000) : 0;
+  async retryAfter(email: string): Promise<number> {
+    const { count, ttlMs } = await this.counters.read(this.#key(email), this.#windowMs);
+    return count >= this.limit.max ? waitOf(ttlMs) : 0;
   }
 
-  hit(email: string, now = Date.now()): void {
-    const { key, window } = this.#current(email, now);
-    if (window) window.count += 1;
-    else this.#windows.set(key, { count: 1, resetAt: now + this.limit.window_seconds * 1000 });
+  async hit(email: string): Promise<void> {
+    await this.counters.hit(this.#key(email), this.#windowMs);
   }
 
-  /** Counts a hit; throws 429 when the email is already over the limit. */
-  consume(email: string, now = Date.now()): void {
-    const wait = this.retryAfter(email, now);
-    if (wait > 0)
-      throw Object.assign(new AgnesError('rate_limited', 'too many requests'), { retryAfter: wait });
-    this.hit(email, now);
+  /**
+   * Counts a hit; throws 429 when the email was already at the limit. One atomic count, so
+   * requests racing on several replicas cannot all pass the check before any of them counts.
+   */
+  async consume(email: string): Promise<void> {
+    const { count, ttlMs } = await this.counters.hit(this.#key(email), this.#windowMs);
+    if (count > this.limit.max) throw rateLimited(waitOf(ttlMs));
   }
 }
+
+const waitOf = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs / 1000));
+
+export const rateLimited = (retryAfter: number) =>
+  Object.assign(new AgnesError('rate_limited', 'too many requests'), { retryAfter });

@@ -105,6 +105,7 @@ describe('policy slices (12 §3)', () => {
     let calls = 0;
     const gated = new PolicySlices({
       dataDir: server.dataDir,
+      tempDir: server.ctx.tempDir,
       repo: server.ctx.repos.policySlices,
       salt: async () => {
         calls += 1;

@@ -125,6 +125,7 @@ describe('sandbox cache (05 §4)', () => {
     await writeFile(analyticsPath, 'not for sandboxes');
     settings = {
       dataDir,
+      tempDir: join(dataDir, 'tmp'),
       analyticsPath,
       threads: 1,
       memoryLimitBytes: 256 * 1024 * 1024,

@@ -34,7 +34,7 @@ function settings(overrides: Partial<InstanceConfig['scripts']> = {}): InstanceC
 }
 
 function runner(overrides: Partial<InstanceConfig['scripts']> = {}): ScriptRunner {
-  return new ScriptRunner({ settings: settings(overrides), dataDir, log });
+  return new ScriptRunner({ settings: settings(overrides), dataDir, tempDir: join(dataDir, 'tmp'), log });
 }
 
 let sandbox: ScriptRunner;

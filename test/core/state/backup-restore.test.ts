@@ -6,7 +6,7 @@ import { BackupError } from '../../../src/core/backup/manifest.js';
 import { openStateDb, type PostgresStore, type StateDb } from '../../../src/core/state/db.js';
 import { stateStoreInUse } from '../../../src/core/state/in-use.js';
 import { createRepositories } from '../../../src/core/state/repositories/index.js';
-import { STATE_TABLES } from '../../../src/core/state/tables.js';
+import { EPHEMERAL_TABLES, STATE_TABLES } from '../../../src/core/state/tables.js';
 import { backup, restore } from '../../../src/operator/commands/backup.js';
 import { publishShop } from '../../server/api/sync-fixtures.js';
 import { tempDir } from '../../support/extracts.js';
@@ -312,7 +312,7 @@ describe(`agnes backup and restore with the state on ${TEST_DIALECT}`, () => {
     await withStore(target, async (db) => {
       expect(await emails(db)).toEqual(snapshotEmails);
       const tables = (await db.introspection.getTables()).map((t) => t.name).sort();
-      expect(tables).toEqual([...STATE_TABLES].sort());
+      expect(tables).toEqual([...STATE_TABLES, ...EPHEMERAL_TABLES].sort());
     });
   });
 });

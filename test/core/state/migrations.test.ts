@@ -51,6 +51,7 @@ const DATABASE_TABLES = {
   policy_slices: true,
   rate_limit_counters: true,
   rebuild_requests: true,
+  replicas: true,
 } satisfies Record<keyof Database, true>;
 
 /** The named indexes of `table`, without the one backing its primary key. */

@@ -1,3 +1,6 @@
+import { readdir, stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeJira, issueEvent, sendWebhook } from '../../fakes/jira.js';
@@ -29,7 +32,12 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
           config: {
             jobs: { heartbeat_seconds: 1 },
             scheduler: { in_process: false },
-            auth: { rate_limits: { login: { max: 4, window_seconds: 60 } } },
+            auth: {
+              rate_limits: {
+                login: { max: 4, window_seconds: 60 },
+                login_per_email: { max: 2, window_seconds: 900 },
+              },
+            },
           },
           startServices: true,
           logs: log,
@@ -55,6 +63,10 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
     ]);
     expect(a!.ctx.replica.instance_id).not.toBe(b!.ctx.replica.instance_id);
     expect(seen.every((body) => body.services.state_store.dialect === 'postgres')).toBe(true);
+    for (const body of seen)
+      expect(body.services.replicas.map((r: { instance_id: string }) => r.instance_id).sort()).toEqual(
+        [a!.ctx.replica.instance_id, b!.ctx.replica.instance_id].sort(),
+      );
   });
 
   it('runs ten rebuilds requested on both replicas at once at most twice', async () => {
@@ -137,6 +149,96 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
 
     expect(statuses).toEqual([401, 401, 401, 401]);
     expect(over.map((reply) => reply.status)).toEqual([429, 429]);
+  });
+
+  it('counts failed logins for one email made on either replica against one per-email limit', async () => {
+    const [a, b] = replicas;
+    const user = await createUser(a!.ctx, 'viewer');
+    const login = (replica: TestServer, password: string) =>
+      call(replica, 'POST', '/auth/password/login', { body: { email: user.email.toUpperCase(), password } });
+
+    const failed = [
+      (await login(a!, 'Wrong-Password-123')).status,
+      (await login(b!, 'Wrong-Password-123')).status,
+    ];
+    // Four attempts from one address stay within the per-address `login` limit (4), so a 429 here
+    // is the per-email limit, which only the two replicas' failures together have reached.
+    const locked = [await login(a!, user.password), await login(b!, user.password)];
+
+    expect(failed).toEqual([401, 401]);
+    expect(locked.map((reply) => reply.status)).toEqual([429, 429]);
+    expect(locked.every((reply) => Number(reply.headers.get('retry-after')) > 0)).toBe(true);
+    expect(
+      await a!.ctx.repos.rateLimits.read(`login_per_email:email:${user.email.toLowerCase()}`, 900_000),
+    ).toMatchObject({ count: 2 });
+  });
+
+  it('registers both replicas as alive, with heartbeats that keep moving', async () => {
+    const [a, b] = replicas;
+    const ids = [a!.ctx.replica.instance_id, b!.ctx.replica.instance_id].sort();
+    const live = async () => await a!.ctx.repos.replicas.live(3_000);
+
+    const first = await live();
+    await expect
+      .poll(async () => (await live()).every((r, i) => r.heartbeat_at > first[i]!.heartbeat_at), {
+        timeout: 5_000,
+      })
+      .toBe(true);
+
+    expect(first.map((r) => r.instance_id).sort()).toEqual(ids);
+    expect(first.find((r) => r.instance_id === a!.ctx.replica.instance_id)).toMatchObject({
+      host: a!.ctx.replica.host,
+      started_at: a!.ctx.replica.started_at,
+    });
+  });
+
+  it('gives each replica its own temp directory: an upload in flight on one is never in the other’s', async () => {
+    const [a, b] = replicas;
+    const analyst = await createUser(a!.ctx, 'analyst');
+    expect(a!.ctx.tempDir).toBe(join(database!.dataDir, 'tmp', a!.ctx.replica.instance_id));
+    expect(b!.ctx.tempDir).toBe(join(database!.dataDir, 'tmp', b!.ctx.replica.instance_id));
+    expect((await stat(a!.ctx.tempDir)).mode & 0o777).toBe(0o700);
+
+    const boundary = 'replica-boundary';
+    const url = new URL(a!.url);
+    const request = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: '/api/upload/sessions',
+      method: 'POST',
+      headers: { authorization: analyst.auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      request.on('response', (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      });
+      request.on('error', reject);
+    });
+    request.write(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="in-flight.jsonl"\r\nContent-Type: application/octet-stream\r\n\r\n{"a":1}\n`,
+    );
+    const parts = (dir: string) => readdir(join(dir, 'uploads')).catch(() => [] as string[]);
+    await expect.poll(() => parts(a!.ctx.tempDir), { timeout: 10_000 }).toHaveLength(1);
+    const otherWhileInFlight = await readdir(b!.ctx.tempDir, { recursive: true });
+    request.end(`\r\n--${boundary}--\r\n`);
+
+    expect(otherWhileInFlight).toEqual([]);
+    expect(await answered).toBe(200);
+    expect(await parts(a!.ctx.tempDir)).toEqual([]);
+  });
+
+  it('leaves a stopped replica no row and no temp directory', async () => {
+    const [a, b] = replicas.splice(0, 2);
+    replicas.push(b!);
+    const { instance_id } = a!.ctx.replica;
+
+    await a!.close();
+
+    expect((await b!.ctx.repos.replicas.live(60_000)).map((r) => r.instance_id)).toEqual([
+      b!.ctx.replica.instance_id,
+    ]);
+    expect(await readdir(join(database!.dataDir, 'tmp'))).not.toContain(instance_id);
   });
 });
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStateDb, type StateDb, sqliteHandle } from '../../../src/core/state/db.js';
 import { migrateToLatest } from '../../../src/core/state/migrate.js';
-import { STATE_TABLES } from '../../../src/core/state/tables.js';
+import { EPHEMERAL_TABLES, STATE_TABLES } from '../../../src/core/state/tables.js';
 import { tempDir } from '../../support/extracts.js';
 
 /** The list backup and restore copy: every table a migration creates, parents first. */
@@ -21,9 +21,9 @@ describe('STATE_TABLES', () => {
     await cleanup();
   });
 
-  it('lists exactly the tables of a migrated store, Kysely ledger aside', async () => {
+  it('lists exactly the tables of a migrated store, Kysely ledger aside, each once as state or ephemeral', async () => {
     const tables = (await db.introspection.getTables()).filter((t) => !t.isView).map((t) => t.name);
-    expect([...STATE_TABLES].sort()).toEqual(tables.sort());
+    expect([...STATE_TABLES, ...EPHEMERAL_TABLES].sort()).toEqual(tables.sort());
   });
 
   it('puts every table after the tables its foreign keys reference', () => {

@@ -53,6 +53,7 @@ describe('GET /api/health/detailed', () => {
     expect(forViewer.body.services).not.toHaveProperty('users');
     expect(forViewer.body.services).not.toHaveProperty('state_store');
     expect(forViewer.body.services).not.toHaveProperty('replica');
+    expect(forViewer.body.services).not.toHaveProperty('replicas');
 
     const forAdmin = await call(server, 'GET', '/api/health/detailed', { auth: admin.auth });
     expect(forAdmin.body.services.data.stale_tables).toEqual(['old_public', 'old_secret']);
@@ -64,6 +65,8 @@ describe('GET /api/health/detailed', () => {
       started_at: server.ctx.replica.started_at,
     });
     expect(server.ctx.replica.instance_id).toMatch(/^[0-9a-f-]{36}$/);
+    // This test server never starts its services, so it has not registered as a live replica.
+    expect(forAdmin.body.services.replicas).toEqual([]);
   });
 
   it('reports the last job, and needs a credential', async () => {

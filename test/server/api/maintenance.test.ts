@@ -1,4 +1,7 @@
+import { mkdir, readdir, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newReplicaIdentity } from '../../../src/core/replica/identity.js';
 import { ManualClock } from '../../core/state/repositories/fresh-store.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
 
@@ -10,6 +13,8 @@ describe('POST /api/admin/maintenance', () => {
   let admin: TestUser;
   let analyst: TestUser;
   const clock = new ManualClock('2025-01-01T00:00:00.000Z');
+  const dead = newReplicaIdentity(clock);
+  const alive = newReplicaIdentity(clock);
 
   beforeAll(async () => {
     server = await withServer({
@@ -58,7 +63,19 @@ describe('POST /api/admin/maintenance', () => {
       actor: admin.id,
       review_by: new Date(clock.now().getTime() + 20 * DAY).toISOString(),
     });
+    // A rate-limit window counted in the store (as with PostgreSQL), long ended by the run.
+    await repos.rateLimits.hit('login_per_email:email:old@example.com', 900_000);
+    // Two other replicas' temp directories, both unchanged since: one died then, one still beats.
+    await repos.replicas.heartbeat(dead);
+    await repos.replicas.heartbeat(alive);
+    for (const replica of [dead, alive]) {
+      const dir = join(server.dataDir, 'tmp', replica.instance_id);
+      await mkdir(join(dir, 'uploads'), { recursive: true });
+      await utimes(dir, clock.now(), clock.now());
+    }
     clock.advance(40 * DAY);
+    await repos.rateLimits.hit('login_per_email:email:recent@example.com', 900_000);
+    await repos.replicas.heartbeat(alive);
     // Recent rows, which stay.
     await repos.audit.append({ action: 'test.recent', result: 'ok' });
     await repos.notifications.create([
@@ -95,6 +112,9 @@ describe('POST /api/admin/maintenance', () => {
         jira_events: 0,
         jira_deleted_issues: 0,
         policy_slices: 0,
+        rate_limit_counters: 1,
+        temp_dirs: 1,
+        replicas: 1,
       },
       memory_expired: 1,
     });
@@ -106,6 +126,13 @@ describe('POST /api/admin/maintenance', () => {
     expect(run).toHaveLength(1);
     expect(run[0]).toMatchObject({ user_id: admin.id, result: 'ok' });
     expect(run[0]?.params).toMatchObject({ pruned: { notifications: 1 }, memory_expired: 1 });
+    expect(await repos.rateLimits.read('login_per_email:email:recent@example.com', 900_000)).toMatchObject({
+      count: 1,
+    });
+    expect((await readdir(join(server.dataDir, 'tmp'))).sort()).toEqual(
+      [alive.instance_id, server.ctx.replica.instance_id].sort(),
+    );
+    expect((await repos.replicas.live(DAY)).map((r) => r.instance_id)).toEqual([alive.instance_id]);
     const inbox = await repos.notifications.listForUser(analyst.id);
     expect(inbox.items.map((n) => n.title)).toEqual(['recent']);
 

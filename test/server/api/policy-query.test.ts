@@ -300,6 +300,7 @@ describe('row policies on the query path (12 §3)', () => {
     let saltReads = 0;
     server.ctx.policies.slices = new PolicySlices({
       dataDir: server.dataDir,
+      tempDir: server.ctx.tempDir,
       repo: server.ctx.repos.policySlices,
       salt: async () => {
         saltReads += 1;
@@ -333,6 +334,7 @@ describe('row policies on the query path (12 §3)', () => {
     beforeAll(async () => {
       unguarded = await QueryEngine.open({
         dataDir: server.dataDir,
+        tempDir: server.ctx.tempDir,
         analyticsPath: server.ctx.orchestrator.analyticsPath,
         settings: server.ctx.config.query,
         remoteExtensions: [],

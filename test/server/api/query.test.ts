@@ -237,8 +237,8 @@ describe('query API (/api/query, /api/query/export, catalog preview)', () => {
         duck.close();
       }
       const leftovers: string[] = [];
-      for (const dir of await readdir(join(server.dataDir, 'tmp', 'query')))
-        leftovers.push(...(await readdir(join(server.dataDir, 'tmp', 'query', dir, 'export'))));
+      for (const dir of await readdir(join(server.ctx.tempDir, 'query')))
+        leftovers.push(...(await readdir(join(server.ctx.tempDir, 'query', dir, 'export'))));
       expect(leftovers).toEqual([]);
     });
 
@@ -282,6 +282,7 @@ describe('query API (/api/query, /api/query/export, catalog preview)', () => {
     beforeAll(async () => {
       unguarded = await QueryEngine.open({
         dataDir: server.dataDir,
+        tempDir: server.ctx.tempDir,
         analyticsPath: server.ctx.orchestrator.analyticsPath,
         settings: server.ctx.config.query,
         remoteExtensions: [],

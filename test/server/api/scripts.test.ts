@@ -153,7 +153,7 @@ describe('scripts API (03 §15)', () => {
     const [entry] = await auditEntries(server, 'scripts.run', id, 2);
     expect(entry?.params).toMatchObject({ isolation: 'bwrap', exit_code: 0, notified: true });
     expect(entry?.params).not.toHaveProperty('unisolated');
-    expect(await readdir(join(server.dataDir, 'tmp', 'scripts'))).toEqual([]);
+    expect(await readdir(join(server.ctx.tempDir, 'scripts'))).toEqual([]);
   });
 
   it('reports output that breaks the contract as output_error and sends nothing', async () => {

@@ -19,6 +19,7 @@ import { createProfilesRepository, type ProfilesRepository } from './profiles.js
 import { createRateLimitsRepository, type RateLimitsRepository } from './rate-limits.js';
 import { createRebuildRequestsRepository, type RebuildRequestsRepository } from './rebuild-requests.js';
 import { createRegistryRepository, type RegistryRepository } from './registry.js';
+import { createReplicasRepository, type ReplicasRepository } from './replicas.js';
 import { createRevisionsRepository, type RevisionsRepository } from './revisions.js';
 import { createScriptsRepository, type ScriptsRepository } from './scripts.js';
 import { createSyncStateRepository, type SyncStateRepository } from './sync-state.js';
@@ -44,6 +45,7 @@ export * from './profiles.js';
 export * from './rate-limits.js';
 export * from './rebuild-requests.js';
 export * from './registry.js';
+export * from './replicas.js';
 export * from './revisions.js';
 export * from './scripts.js';
 export * from './sync-state.js';
@@ -76,6 +78,7 @@ export interface Repositories {
   policySlices: PolicySlicesRepository;
   rateLimits: RateLimitsRepository;
   rebuildRequests: RebuildRequestsRepository;
+  replicas: ReplicasRepository;
   /**
    * Runs `work` in one transaction with every repository bound to it, for changes spanning
    * aggregates (approve + grant, unregister + revoke + cancel). Inside a transaction it joins it.
@@ -122,6 +125,7 @@ export function createRepositories(
     policySlices: createPolicySlicesRepository(db, clock),
     rateLimits: createRateLimitsRepository(db, clock),
     rebuildRequests: createRebuildRequestsRepository(db, clock),
+    replicas: createReplicasRepository(db, clock),
     transaction: async (work) => {
       if (committed) return inTransaction(db, (trx) => work(createRepositories(trx, clock, committed)));
       const effects: (() => void)[] = [];

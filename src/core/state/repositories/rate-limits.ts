@@ -32,6 +32,28 @@ export function createRateLimitsRepository(db: Kysely<Database>, clock: Clock = 
         .executeTakeFirstOrThrow();
       return { count: Number(row.count), ttlMs: Math.max(0, Date.parse(row.window_ends_at) - now.getTime()) };
     },
+
+    /** The key's current window without counting: 0 and a whole window when none is open. */
+    async read(key: string, windowMs: number): Promise<WindowCount> {
+      const now = clock.now();
+      const row = await db
+        .selectFrom('rate_limit_counters')
+        .select(['count', 'window_ends_at'])
+        .where('key', '=', key)
+        .where('window_ends_at', '>', now.toISOString())
+        .executeTakeFirst();
+      if (!row) return { count: 0, ttlMs: windowMs };
+      return { count: Number(row.count), ttlMs: Date.parse(row.window_ends_at) - now.getTime() };
+    },
+
+    /** Deletes the windows that have ended (maintenance): a key seen once would otherwise stay forever. */
+    async pruneEnded(): Promise<number> {
+      const result = await db
+        .deleteFrom('rate_limit_counters')
+        .where('window_ends_at', '<=', clock.now().toISOString())
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
   };
 }
 

@@ -37,7 +37,7 @@ export async function magicLinkRoutes(app: AgnesApp, services: AppServices): Pro
     },
     async (request, reply) => {
       request.audit = { action: 'auth.magic_link_sent', params: { email: request.body.email } };
-      requestMagicLink(
+      await requestMagicLink(
         { repos, config, mailer: services.mailer, perEmail: services.limits.mailPerEmail, log: request.log },
         request.body.email,
         request.body.next,

@@ -131,7 +131,7 @@ export async function setPasswordRoutes(app: AgnesApp, services: AppServices): P
     },
     async (request, reply) => {
       request.audit = { action: 'auth.password_reset_requested', params: { email: request.body.email } };
-      requestPasswordReset(
+      await requestPasswordReset(
         { repos, config, mailer: services.mailer, perEmail: services.limits.mailPerEmail, log: request.log },
         request.body.email,
       );

@@ -25,10 +25,14 @@ export function magicLinksEnabled(deps: Pick<MagicLinkDeps, 'config' | 'mailer'>
  * Starts a magic-link sign-in (04 §1.3). The answer is the same for every address; the lookup and
  * the mail happen after the response, so its timing says nothing about the account.
  */
-export function requestMagicLink(deps: MagicLinkDeps, email: string, next: string | undefined): void {
+export async function requestMagicLink(
+  deps: MagicLinkDeps,
+  email: string,
+  next: string | undefined,
+): Promise<void> {
   if (!magicLinksEnabled(deps))
     throw new AgnesError('email_not_configured', 'sign-in links are not available on this instance');
-  deps.perEmail.consume(email);
+  await deps.perEmail.consume(email);
   setImmediate(() => {
     sendLink(deps, email, next).catch((error: unknown) =>
       deps.log.warn({ err: errorMessage(error) }, 'magic link not sent'),

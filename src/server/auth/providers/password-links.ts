@@ -86,7 +86,7 @@ export async function completePasswordLink(
 }
 
 /** Starts a reset (04 §1.7): same answer for every address; the mail goes out after the response. */
-export function requestPasswordReset(
+export async function requestPasswordReset(
   deps: {
     repos: Repositories;
     config: InstanceConfig;
@@ -95,10 +95,10 @@ export function requestPasswordReset(
     log: FastifyBaseLogger;
   },
   email: string,
-): void {
+): Promise<void> {
   if (!deps.mailer)
     throw new AgnesError('email_not_configured', 'password reset by email is not available on this instance');
-  deps.perEmail.consume(email);
+  await deps.perEmail.consume(email);
   const mailer = deps.mailer;
   setImmediate(async () => {
     try {

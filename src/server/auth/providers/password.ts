@@ -1,7 +1,7 @@
 import type { InstanceConfig } from '../../../core/config/index.js';
 import { AgnesError } from '../../../core/errors.js';
 import type { Repositories, User } from '../../../core/state/repositories/index.js';
-import type { EmailLimiter } from '../../plugins/rate-limits.js';
+import { type EmailLimiter, rateLimited } from '../../plugins/rate-limits.js';
 import { passwordProblem } from '../password-policy.js';
 import { hashPassword, randomPassword, verifyPassword } from '../passwords.js';
 
@@ -33,13 +33,12 @@ export async function passwordLogin(
   password: string,
 ): Promise<User> {
   if (!config.auth.password.enabled) throw invalid();
-  const wait = failures.retryAfter(email);
-  if (wait > 0)
-    throw Object.assign(new AgnesError('rate_limited', 'too many requests'), { retryAfter: wait });
+  const wait = await failures.retryAfter(email);
+  if (wait > 0) throw rateLimited(wait);
   const user = await repos.users.getByEmail(email);
   const ok = await verifyPassword(user?.password_hash ?? (await dummy()), password);
   if (!user?.password_hash || !ok || !user.active || user.is_service) {
-    failures.hit(email);
+    await failures.hit(email);
     throw invalid();
   }
   const patch: Parameters<Repositories['users']['update']>[1] = { last_login_at: new Date().toISOString() };
