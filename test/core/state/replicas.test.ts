@@ -10,46 +10,56 @@ import { everyone, policyAdmin, policyServer, REGION_FILTER } from '../policies/
 import { openTestDatabase, skipWithoutPostgres, type TestDatabase } from './repositories/fresh-store.js';
 
 /**
+ * Two replicas started one after the other before each test (each rebuilds the shared analytics
+ * DB as it starts), on a new PostgreSQL database and DATA_DIR, and closed after it. `start` opens
+ * one, given the database and that replica's log lines.
+ */
+function useTwoReplicas(start: (database: TestDatabase, log: string[]) => Promise<TestServer>) {
+  const state = {
+    database: undefined as TestDatabase | undefined,
+    replicas: [] as TestServer[],
+    logs: [[], []] as string[][],
+  };
+  beforeEach(async (context) => {
+    skipWithoutPostgres(context);
+    state.database = await openTestDatabase({ migrated: false });
+    for (const log of state.logs) {
+      log.length = 0;
+      state.replicas.push(await start(state.database, log));
+    }
+  });
+  afterEach(async () => {
+    for (const replica of state.replicas.splice(0)) await replica.close();
+    await state.database?.remove();
+  });
+  return state;
+}
+
+/**
  * Two replicas (13 §3, §5): two runtimes and apps in this one test process, each with its own
  * connection pool, job runner and rate-limit store, sharing only the PostgreSQL database and the
  * DATA_DIR. Runs in the `postgres` project only: with SQLite there is one process by design.
  */
 describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
-  let database: TestDatabase | undefined;
-  const replicas: TestServer[] = [];
-  const logs: string[][] = [[], []];
-
-  beforeEach(async (context) => {
-    skipWithoutPostgres(context);
-    database = await openTestDatabase({ migrated: false });
-    // One after the other: each rebuilds the shared analytics DB as it starts.
-    for (const log of logs) {
-      log.length = 0;
-      replicas.push(
-        await withServer({
-          dataDir: database.dataDir,
-          env: { DATABASE_URL: database.postgres!.url },
-          config: {
-            jobs: { heartbeat_seconds: 1 },
-            scheduler: { in_process: false },
-            auth: {
-              rate_limits: {
-                login: { max: 4, window_seconds: 60 },
-                login_per_email: { max: 2, window_seconds: 900 },
-              },
-            },
+  const shared = useTwoReplicas((database, log) =>
+    withServer({
+      dataDir: database.dataDir,
+      env: { DATABASE_URL: database.postgres!.url },
+      config: {
+        jobs: { heartbeat_seconds: 1 },
+        scheduler: { in_process: false },
+        auth: {
+          rate_limits: {
+            login: { max: 4, window_seconds: 60 },
+            login_per_email: { max: 2, window_seconds: 900 },
           },
-          startServices: true,
-          logs: log,
-        }),
-      );
-    }
-  });
-
-  afterEach(async () => {
-    for (const replica of replicas.splice(0)) await replica.close();
-    await database?.remove();
-  });
+        },
+      },
+      startServices: true,
+      logs: log,
+    }),
+  );
+  const { replicas, logs } = shared;
 
   it('gives each replica its own instance_id', async () => {
     const [a, b] = replicas;
@@ -195,8 +205,8 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
   it('gives each replica its own temp directory: an upload in flight on one is never in the other’s', async () => {
     const [a, b] = replicas;
     const analyst = await createUser(a!.ctx, 'analyst');
-    expect(a!.ctx.tempDir).toBe(join(database!.dataDir, 'tmp', a!.ctx.replica.instance_id));
-    expect(b!.ctx.tempDir).toBe(join(database!.dataDir, 'tmp', b!.ctx.replica.instance_id));
+    expect(a!.ctx.tempDir).toBe(join(shared.database!.dataDir, 'tmp', a!.ctx.replica.instance_id));
+    expect(b!.ctx.tempDir).toBe(join(shared.database!.dataDir, 'tmp', b!.ctx.replica.instance_id));
     expect((await stat(a!.ctx.tempDir)).mode & 0o777).toBe(0o700);
 
     const boundary = 'replica-boundary';
@@ -238,7 +248,7 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
     expect((await b!.ctx.repos.replicas.live(60_000)).map((r) => r.instance_id)).toEqual([
       b!.ctx.replica.instance_id,
     ]);
-    expect(await readdir(join(database!.dataDir, 'tmp'))).not.toContain(instance_id);
+    expect(await readdir(join(shared.database!.dataDir, 'tmp'))).not.toContain(instance_id);
   });
 });
 
@@ -247,39 +257,27 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
  * one worker applies them, and another replica takes the worker over when the leader stops.
  */
 describe('the Jira worker of two replicas', () => {
-  let database: TestDatabase | undefined;
   let fake: FakeJira | undefined;
-  const replicas: TestServer[] = [];
-  const logs: string[][] = [[], []];
-
-  beforeEach(async (context) => {
-    skipWithoutPostgres(context);
-    database = await openTestDatabase({ migrated: false });
+  beforeEach(async () => {
     fake = await FakeJira.start();
-    for (const log of logs) {
-      log.length = 0;
-      replicas.push(
-        await withServer({
-          dataDir: database.dataDir,
-          env: { DATABASE_URL: database.postgres!.url },
-          config: {
-            jobs: { heartbeat_seconds: 1 },
-            scheduler: { in_process: false },
-            jira: jiraSection(fake),
-          },
-          connectors: [fastJira],
-          startServices: true,
-          logs: log,
-        }),
-      );
-    }
   });
-
   afterEach(async () => {
-    for (const replica of replicas.splice(0)) await replica.close();
     await fake?.close();
-    await database?.remove();
   });
+  const { replicas, logs } = useTwoReplicas((database, log) =>
+    withServer({
+      dataDir: database.dataDir,
+      env: { DATABASE_URL: database.postgres!.url },
+      config: {
+        jobs: { heartbeat_seconds: 1 },
+        scheduler: { in_process: false },
+        jira: jiraSection(fake!),
+      },
+      connectors: [fastJira],
+      startServices: true,
+      logs: log,
+    }),
+  );
 
   const leading = (log: string[]) =>
     log.filter((line) => line.includes('"lock":"jira-worker"') && line.includes('"msg":"leading"')).length;
@@ -326,24 +324,12 @@ describe('the Jira worker of two replicas', () => {
 
 /** Policy slices across replicas (13 §3): one replica builds a slice, the others use it. */
 describe('the policy slices of two replicas', () => {
-  let database: TestDatabase | undefined;
-  const replicas: TestServer[] = [];
-
-  beforeEach(async (context) => {
-    skipWithoutPostgres(context);
-    database = await openTestDatabase({ migrated: false });
-    // The first publishes crm into the shared DATA_DIR; the second finds it registered.
-    for (let i = 0; i < 2; i += 1)
-      replicas.push(
-        (await policyServer({ dataDir: database.dataDir, env: { DATABASE_URL: database.postgres!.url } }))
-          .server,
-      );
-  });
-
-  afterEach(async () => {
-    for (const replica of replicas.splice(0)) await replica.close();
-    await database?.remove();
-  });
+  // The first publishes crm into the shared DATA_DIR; the second finds it registered.
+  const { replicas } = useTwoReplicas(
+    async (database) =>
+      (await policyServer({ dataDir: database.dataDir, env: { DATABASE_URL: database.postgres!.url } }))
+        .server,
+  );
 
   it('builds one slice for readers of one binding asking both replicas at once', async () => {
     const [a, b] = replicas;
