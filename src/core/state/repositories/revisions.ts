@@ -10,7 +10,7 @@ export interface RevisionsRepository {
    * (database triggers): equal values mean what a cache derived from those tables still holds.
    */
   catalog(): Promise<number>;
-  /** Likewise for users, group memberships and names, and token revocation or expiry. */
+  /** Likewise for users, group memberships and names, token revocation or expiry, and user attributes. */
   principals(): Promise<number>;
   /** Likewise for direct and group grants, memberships and group names. */
   grants(): Promise<number>;
