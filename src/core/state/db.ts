@@ -10,6 +10,7 @@ import {
   SqliteAdapter,
   SqliteDialect,
 } from 'kysely';
+import type pg from 'pg';
 import { postgresPool } from './postgres-pool.js';
 import type { Database } from './schema.js';
 import { SqlitePortabilityPlugin } from './sqlite-plugin.js';
@@ -62,8 +63,22 @@ export function stateDialect(db: Kysely<any>): StateDialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
+const POSTGRES_POOLS = new WeakMap<StateDb, pg.Pool>();
+
 function openPostgres(store: PostgresStore): StateDb {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(store) }) });
+  const pool = postgresPool(store);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  POSTGRES_POOLS.set(db, pool);
+  return db;
+}
+
+/**
+ * The pool under a PostgreSQL state store opened here, for the one-row reads made on every request
+ * (revision counters) as named statements, which the server parses and plans once per connection;
+ * undefined for any other handle (a transaction, another dialect), whose callers use Kysely.
+ */
+export function postgresHandle(db: unknown): pg.Pool | undefined {
+  return POSTGRES_POOLS.get(db as StateDb);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** Personal access tokens (04 §1.5): `agnes_pat_` + 43 base64url characters; only a SHA-256 is stored. */
 export const PAT_PREFIX = 'agnes_pat_';
@@ -13,8 +13,9 @@ export function isPatShaped(credential: string): boolean {
   return PAT_PATTERN.test(credential);
 }
 
+/** One-shot hashing: a PAT is hashed on every request it authenticates, and a Hash object per call costs more than the digest. */
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return hash('sha256', value, 'hex');
 }
 
 /** A random single-use token for links (magic link, invite, reset): 32 bytes, base64url. */

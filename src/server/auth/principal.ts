@@ -4,10 +4,12 @@ import { toPrincipal } from '../../core/access/principal.js';
 import { AgnesError } from '../../core/errors.js';
 import type {
   PatPrincipalRecord,
+  PrincipalRecord,
   Repositories,
   SessionPrincipalRecord,
   User,
 } from '../../core/state/repositories/index.js';
+import type { UserAttributes } from '../../core/state/repositories/user-attributes.js';
 import { RevisionCache } from '../../core/state/revision-cache.js';
 import { cookiesOf } from '../cookies.js';
 import {
@@ -25,6 +27,8 @@ export interface Authentication {
   principal: Principal;
   /** The user row loaded for this request (handlers need not load it again). */
   user: User;
+  /** The user's stored attributes (12 §1), read with the user row. */
+  attributes: UserAttributes;
   method: 'jwt' | 'pat' | 'ws_ticket';
   via: 'bearer' | 'cookie';
   /** The JWT's `jti`, or the PAT's id. */
@@ -36,6 +40,13 @@ export interface Authentication {
 const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
 const TOUCH_INTERVAL_MS = 60_000;
 const CACHED_PRINCIPALS = 10_000;
+
+/** What a credential resolves to: the stored record and what is derived from it once, not per request. */
+interface Resolved<R extends PrincipalRecord> {
+  record: R;
+  principal: Principal;
+  attributes: UserAttributes;
+}
 
 function unauthorized(): AgnesError {
   return new AgnesError('unauthorized', 'invalid or missing credentials');
@@ -53,11 +64,11 @@ function invalidToken(): AgnesError {
  */
 export class Authenticator {
   readonly #touched = new Map<string, number>();
-  // The user row, groups and token state by credential, while the principals revision holds:
-  // any change to a user, a membership, a group name or a token's revocation moves it (a database
-  // trigger, from any process), so a deactivated user or a revoked token is refused at once.
-  readonly #pats = new RevisionCache<PatPrincipalRecord>(CACHED_PRINCIPALS);
-  readonly #sessions = new RevisionCache<SessionPrincipalRecord>(CACHED_PRINCIPALS);
+  // The user row, groups, attributes and token state by credential, while the principals revision
+  // holds: any change to a user, a membership, a group name, a user's attributes or a token's
+  // revocation moves it (from any process), so a deactivated user or a revoked token is refused at once.
+  readonly #pats = new RevisionCache<Resolved<PatPrincipalRecord>>(CACHED_PRINCIPALS);
+  readonly #sessions = new RevisionCache<Resolved<SessionPrincipalRecord>>(CACHED_PRINCIPALS);
 
   constructor(
     private readonly repos: Repositories,
@@ -92,7 +103,9 @@ export class Authenticator {
    * accepted (and spent) there and nowhere else (08 §9). The in-process gateway calls this directly.
    */
   bearer(token: string, ip: string, options: { wsTicket?: boolean } = {}): Promise<Authentication> {
-    if (options.wsTicket && claimedAudience(token) === WS_TICKET_AUDIENCE) return this.#ticket(token);
+    // A PAT is never a ticket: decoding it as a JWT would only build and throw away an error.
+    if (options.wsTicket && !token.startsWith(PAT_PREFIX) && claimedAudience(token) === WS_TICKET_AUDIENCE)
+      return this.#ticket(token);
     return this.#credential(token, 'bearer', ip);
   }
 
@@ -100,27 +113,43 @@ export class Authenticator {
     return credential.startsWith(PAT_PREFIX) ? this.#pat(credential, ip) : this.#jwt(credential, via);
   }
 
+  /** The principals revision is read on every call; the record only when that revision moved. */
+  async #resolve<R extends PrincipalRecord>(
+    cache: RevisionCache<Resolved<R>>,
+    key: string,
+    load: () => Promise<R | undefined>,
+  ): Promise<Resolved<R> | undefined> {
+    const revision = await this.repos.revisions.principals();
+    const cached = cache.get(key, revision);
+    if (cached) return cached;
+    const record = await load();
+    if (!record) return undefined;
+    const resolved: Resolved<R> = {
+      record,
+      principal: toPrincipal(record.user, record.groups),
+      attributes: await this.repos.userAttributes.get(record.user.id),
+    };
+    cache.set(key, revision, resolved);
+    return resolved;
+  }
+
   async #pat(token: string, ip: string): Promise<Authentication> {
     const hash = sha256Hex(token);
-    const revision = await this.repos.revisions.principals();
-    let record = this.#pats.get(hash, revision);
-    if (!record) {
-      record = await this.repos.principals.byTokenHash(hash);
-      if (record) this.#pats.set(hash, revision, record);
-    }
+    const resolved = await this.#resolve(this.#pats, hash, () => this.repos.principals.byTokenHash(hash));
     const now = Date.now();
-    const row = record?.token;
-    if (!record || !row || row.revoked_at || (row.expires_at && Date.parse(row.expires_at) <= now))
+    const row = resolved?.record.token;
+    if (!resolved || !row || row.revoked_at || (row.expires_at && Date.parse(row.expires_at) <= now))
       throw unauthorized();
-    if (!record.user.active) throw unauthorized();
+    if (!resolved.record.user.active) throw unauthorized();
     const last = this.#touched.get(row.id) ?? 0;
     if (now - last >= TOUCH_INTERVAL_MS) {
       this.#touched.set(row.id, now);
       await this.repos.tokens.touchLastUsed(row.id, ip);
     }
     return {
-      principal: toPrincipal(record.user, record.groups),
-      user: record.user,
+      principal: resolved.principal,
+      user: resolved.record.user,
+      attributes: resolved.attributes,
       method: 'pat',
       via: 'bearer',
       tokenId: row.id,
@@ -131,10 +160,11 @@ export class Authenticator {
 
   async #jwt(token: string, via: 'bearer' | 'cookie'): Promise<Authentication> {
     const claims = await verified(() => this.jwt.verify(token));
-    const record = await this.#session(claims.sub, claims.jti, claims.iat);
+    const session = await this.#session(claims.sub, claims.jti, claims.iat);
     return {
-      principal: toPrincipal(record.user, record.groups),
-      user: record.user,
+      principal: session.principal,
+      user: session.record.user,
+      attributes: session.attributes,
       method: 'jwt',
       via,
       tokenId: claims.jti,
@@ -144,18 +174,14 @@ export class Authenticator {
   }
 
   /** The user row, groups and revocation of a session `jti` in one query, checked as 04 §2 says. */
-  async #session(userId: string, jti: string, issuedAt: number): Promise<SessionPrincipalRecord> {
-    const key = `${userId}\u0000${jti}`;
-    const revision = await this.repos.revisions.principals();
-    let record = this.#sessions.get(key, revision);
-    if (!record) {
-      record = await this.repos.principals.bySession(userId, jti);
-      if (record) this.#sessions.set(key, revision, record);
-    }
-    if (!record || record.revoked || !record.user.active) throw invalidToken();
-    const validAfter = record.user.sessions_valid_after;
+  async #session(userId: string, jti: string, issuedAt: number): Promise<Resolved<SessionPrincipalRecord>> {
+    const resolved = await this.#resolve(this.#sessions, `${userId}\u0000${jti}`, () =>
+      this.repos.principals.bySession(userId, jti),
+    );
+    if (!resolved || resolved.record.revoked || !resolved.record.user.active) throw invalidToken();
+    const validAfter = resolved.record.user.sessions_valid_after;
     if (validAfter && issuedAt * 1000 < Date.parse(validAfter)) throw invalidToken();
-    return record;
+    return resolved;
   }
 
   /**
@@ -166,13 +192,14 @@ export class Authenticator {
   async #ticket(token: string): Promise<Authentication> {
     const claims = await verified(() => this.jwt.verifyTicket(token));
     if (claims.sexp * 1000 <= Date.now()) throw invalidToken();
-    const record = await this.#session(claims.sub, claims.sid, claims.iat);
+    const session = await this.#session(claims.sub, claims.sid, claims.iat);
     // Kept while the ticket would still verify, so a replay within the clock tolerance is refused too.
     const spentUntil = new Date((claims.exp + CLOCK_TOLERANCE_SECONDS) * 1000).toISOString();
     if (!(await this.repos.tokens.consumeJti(claims.jti, claims.sub, spentUntil))) throw invalidToken();
     return {
-      principal: toPrincipal(record.user, record.groups),
-      user: record.user,
+      principal: session.principal,
+      user: session.record.user,
+      attributes: session.attributes,
       method: 'ws_ticket',
       via: 'bearer',
       tokenId: claims.sid,

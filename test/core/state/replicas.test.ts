@@ -146,6 +146,20 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
     expect((await call(b!, 'GET', '/auth/me', { auth: session })).status).toBe(401);
   });
 
+  it('shows on one replica, at the next request, attributes set and a PAT revoked on the other', async () => {
+    const [a, b] = replicas;
+    const user = await createUser(a!.ctx, 'analyst');
+    const me = () => call(b!, 'GET', '/auth/me', { auth: user.auth });
+    expect((await me()).body.attributes).toEqual({});
+
+    await a!.ctx.repos.userAttributes.replace(user.id, { region: ['eu'] });
+    expect((await me()).body.attributes).toEqual({ region: ['eu'] });
+
+    const [pat] = await a!.ctx.repos.tokens.listByUser(user.id);
+    await a!.ctx.repos.tokens.revoke(pat!.id, user.id);
+    expect((await me()).status).toBe(401);
+  });
+
   it('counts login attempts made on either replica against one limit', async () => {
     const [a, b] = replicas;
     const attempt = (replica: TestServer, i: number) =>

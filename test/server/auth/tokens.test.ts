@@ -354,6 +354,19 @@ describe('session JWTs and PATs (S1)', () => {
       expect((await me(bearer(token))).status).toBe(200);
     });
 
+    it('shows at once attributes set by another process, for a PAT and a session alike', async () => {
+      const user = await createUser(server.ctx, 'analyst');
+      const token = await loginJwt(server, user);
+      const me = (auth: string) => call(server, 'GET', '/auth/me', { auth });
+      expect((await me(user.auth)).body.attributes).toEqual({});
+      expect((await me(bearer(token))).body.attributes).toEqual({});
+      await otherProcess((repos) => repos.userAttributes.replace(user.id, { region: ['eu', 'us'] }));
+      expect((await me(user.auth)).body.attributes).toEqual({ region: ['eu', 'us'] });
+      expect((await me(bearer(token))).body.attributes).toEqual({ region: ['eu', 'us'] });
+      await otherProcess((repos) => repos.userAttributes.replace(user.id, {}));
+      expect((await me(user.auth)).body.attributes).toEqual({});
+    });
+
     it('does not reload principals when only a token’s last use is written', async () => {
       const before = await server.ctx.repos.revisions.principals();
       const user = await createUser(server.ctx, 'analyst');

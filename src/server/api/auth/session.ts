@@ -43,7 +43,7 @@ export async function sessionRoutes(app: AgnesApp, services: AppServices): Promi
           expires_at: auth.expiresAt,
           token_id: auth.tokenId,
         },
-        attributes: await repos.userAttributes.get(auth.user.id),
+        attributes: auth.attributes,
       };
     },
   );
