@@ -23,16 +23,28 @@ const POSTGRES_REVISION = {
 };
 
 export function createRevisionsRepository(db: Kysely<Database>): RevisionsRepository {
+  const viaKysely = async (name: RevisionName) => {
+    const row = await db
+      .selectFrom('state_revisions')
+      .select('n')
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  };
   // SQLite answers this one-row read directly: through Kysely it would wait its turn behind every
   // query queued on the connection, which is the cost the caches exist to avoid. (Statements are
-  // cached by text, so preparing on each call is a map lookup.) PostgreSQL gets it as a named
-  // statement: one round trip either way, but parsed and planned once per connection rather than
-  // on every request.
+  // cached by text, so preparing on each call is a map lookup.) Not while a transaction is open on
+  // the connection, though: the read would see its uncommitted bump, and a value cached under that
+  // number after a rollback would be served again once a later write reaches the same number.
+  // PostgreSQL gets it as a named statement: one round trip either way, but parsed and planned once
+  // per connection rather than on every request.
   const handle = sqliteHandle(db);
   const pool = postgresHandle(db);
   const read = handle
     ? async (name: RevisionName) =>
-        Number(handle.prepare<[string], { n: number | bigint }>(REVISION_SQL).get(name)?.n ?? 0)
+        handle.inTransaction
+          ? viaKysely(name)
+          : Number(handle.prepare<[string], { n: number | bigint }>(REVISION_SQL).get(name)?.n ?? 0)
     : pool
       ? async (name: RevisionName) => {
           // Through connect(), not pool.query(): the pool's connect names the store in its errors.
@@ -44,14 +56,7 @@ export function createRevisionsRepository(db: Kysely<Database>): RevisionsReposi
             client.release();
           }
         }
-      : async (name: RevisionName) => {
-          const row = await db
-            .selectFrom('state_revisions')
-            .select('n')
-            .where('name', '=', name)
-            .executeTakeFirst();
-          return Number(row?.n ?? 0);
-        };
+      : viaKysely;
   return {
     catalog: () => read('catalog'),
     principals: () => read('principals'),
