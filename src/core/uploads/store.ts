@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AgnesError } from '../errors.js';
 import { DIR_MODE, FILE_MODE, fsyncDir } from '../fs/atomic.js';
+import { noteReceived } from './scavenge.js';
 
 /**
  * User uploads under `DATA_DIR/uploads/<user_id>/` (01 §4, 03 §14). Bytes stream into
@@ -138,6 +139,7 @@ export class UploadStore {
             size += chunk.length;
             if (size > maxBytes) throw tooLarge(maxBytes);
             hash.update(chunk);
+            noteReceived(chunk.length);
             yield chunk;
           }
         },
