@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AgnesError } from '../errors.js';
 import { DIR_MODE, FILE_MODE, fsyncDir } from '../fs/atomic.js';
+import { noteReceived } from './scavenge.js';
 
 /**
  * User uploads under `DATA_DIR/uploads/<user_id>/` (01 §4, 03 §14). Bytes stream into
@@ -64,6 +65,14 @@ async function lstatOrNull(path: string): Promise<Stats | null> {
 }
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/**
+ * The temp file's write buffer. Socket chunks arrive at up to 64 KiB; with the default 16 KiB
+ * mark every chunk was one write through the thread pool and the next chunk waited for it. A
+ * 1 MiB mark lets chunks gather while a write is in flight and go out in one `writev`, and it is
+ * also about the most an upload holds in memory on this side of the parser.
+ */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 export class UploadStore {
   readonly #dataDir: string;
@@ -130,11 +139,12 @@ export class UploadStore {
             size += chunk.length;
             if (size > maxBytes) throw tooLarge(maxBytes);
             hash.update(chunk);
+            noteReceived(chunk.length);
             yield chunk;
           }
         },
         // The stream owns the handle: it fsyncs and closes it before the pipeline settles.
-        handle.createWriteStream({ flush: true }),
+        handle.createWriteStream({ flush: true, highWaterMark: WRITE_BUFFER_BYTES }),
       );
     } catch (error) {
       await handle.close().catch(() => undefined);
