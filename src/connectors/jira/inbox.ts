@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FILE_MODE, fsyncDir, tempPathFor, writeFileAtomic } from '../../core/fs/atomic.js';
+import { eachLimited } from '../../core/each-limited.js';
+import { fsyncDir, tempPathFor, writeFileAtomic, writeSyncedFile } from '../../core/fs/atomic.js';
 import { compactTime, ensureDir, isObject, readNoFollow } from './files.js';
 
 /**
@@ -31,6 +32,9 @@ export interface FailureRecord {
   last_error_code: string;
   last_attempt_at: string;
 }
+
+/** Processed events moved at once: few, so the webhook intake's writes are not queued behind them. */
+const MOVE_CONCURRENCY = 4;
 
 const EVENT_FILE = /^(\d{8}T\d{9}Z)-([0-9a-f-]{36})\.json$/;
 
@@ -84,6 +88,7 @@ export class Inbox {
   /** The last `received_at` handed out: kept strictly increasing so file names keep arrival order. */
   #lastReceived = 0;
   readonly #dirSync: DirectorySync;
+  #inboxReady: Promise<void> | null = null;
 
   constructor(jiraDir: string) {
     this.dir = join(jiraDir, 'inbox');
@@ -106,15 +111,16 @@ export class Inbox {
     const file = `${compactTime(event.received_at)}-${event.event_id}.json`;
     const path = join(this.dir, file);
     const temp = tempPathFor(path);
-    await ensureDir(this.dir);
+    const data = JSON.stringify(event);
     try {
-      const handle = await open(temp, 'wx', FILE_MODE);
-      try {
-        await handle.writeFile(JSON.stringify(event));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await this.#ensureInbox();
+      await writeSyncedFile(temp, data).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        // The directory went away while the app ran: made again, once.
+        this.#inboxReady = null;
+        await this.#ensureInbox();
+        await writeSyncedFile(temp, data);
+      });
       await rename(temp, path);
     } catch (error) {
       await rm(temp, { force: true });
@@ -122,6 +128,15 @@ export class Inbox {
     }
     await this.#dirSync.sync();
     return file;
+  }
+
+  /** The inbox directory made once, not on every append (one thread-pool hop less per event). */
+  #ensureInbox(): Promise<void> {
+    this.#inboxReady ??= ensureDir(this.dir).catch((error: unknown) => {
+      this.#inboxReady = null;
+      throw error;
+    });
+    return this.#inboxReady;
   }
 
   /** Event files waiting, oldest first. */
@@ -147,19 +162,22 @@ export class Inbox {
     };
   }
 
-  /** Moves processed events to `raw/events/<day>/`; each directory is fsynced once. */
+  /**
+   * Moves processed events to `raw/events/<day>/`, a few renames at once (a group holds up to a
+   * thousand); each directory is fsynced once.
+   */
   async complete(files: readonly string[]): Promise<void> {
-    const touched = new Set<string>();
-    for (const file of files) {
-      if (!isEventFile(file)) continue;
-      const target = join(this.processedDir, dayOf(file));
-      if (!touched.has(target)) await ensureDir(target);
-      await rename(join(this.dir, file), join(target, file)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
-      });
-      touched.add(target);
-    }
-    for (const dir of [...touched, this.dir]) if (files.length > 0) await fsyncDir(dir);
+    const moving = files.filter(isEventFile);
+    const targets = new Set(moving.map((file) => join(this.processedDir, dayOf(file))));
+    for (const target of targets) await ensureDir(target);
+    await eachLimited(moving, MOVE_CONCURRENCY, async (file) => {
+      await rename(join(this.dir, file), join(this.processedDir, dayOf(file), file)).catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+        },
+      );
+    });
+    for (const dir of [...targets, this.dir]) if (files.length > 0) await fsyncDir(dir);
   }
 
   /** Moves an event that failed for good to `failed/`, with `<stem>.error` beside it. */

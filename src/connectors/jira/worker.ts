@@ -32,6 +32,8 @@ const TRANSFORMS_PER_TURN = 25;
 /** Most batches written as one group, and most fetched batches waiting for the writer. */
 const MAX_GROUP_BATCHES = 10;
 const MAX_DELAY_MS = 60_000;
+/** Inbox files read at once. */
+const READ_CONCURRENCY = 4;
 
 export interface WorkerOptions {
   inbox: Inbox;
@@ -203,7 +205,14 @@ export class JiraWorker {
     const { inbox, attempts } = this.#o;
     const now = this.#now();
     const files = (await inbox.list()).filter((f) => !this.#inFlight.has(f));
-    const known = await attempts.get(files.map(eventIdOf));
+    // Under a backlog the inbox lists thousands of files: asking SQLite about each of them (on the
+    // event loop, for every batch) held up the webhook intake. Only failed events have a row.
+    const pending = await attempts.pending();
+    const known = new Map<string, JiraEventAttempt>();
+    for (const file of files) {
+      const attempt = pending.get(eventIdOf(file));
+      if (attempt) known.set(attempt.event_id, attempt);
+    }
     let nextDueAt: number | null = null;
     const ready: string[] = [];
     for (const file of files) {
@@ -211,15 +220,18 @@ export class JiraWorker {
       if (due > now) nextDueAt = Math.min(nextDueAt ?? due, due);
       else if (ready.length < (this.#o.batchSize ?? 100)) ready.push(file);
     }
-    const events: QueuedEvent[] = [];
-    for (const file of ready) {
+    // Read a few at a time (one after another, each read waits its turn in the thread pool), and
+    // kept in arrival order for the coalescing.
+    const read: (QueuedEvent | null)[] = new Array(ready.length).fill(null);
+    await eachLimited([...ready.keys()], READ_CONCURRENCY, async (index) => {
+      const file = ready[index] as string;
       try {
-        const event = await inbox.read(file);
-        if (event) events.push(event);
+        read[index] = await inbox.read(file);
       } catch {
         await this.#fail([{ file, event_id: eventIdOf(file) }], 'damaged_event', null, known, true);
       }
-    }
+    });
+    const events = read.filter((event): event is QueuedEvent => event !== null);
     for (const event of events) this.#inFlight.add(event.file);
     const outcomes = new Map<Group, Outcome>();
     const stamp = new Date(now).toISOString();

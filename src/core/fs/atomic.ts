@@ -23,6 +23,24 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
+/**
+ * Creates a new file (never an existing one) and fsyncs it through the one handle that wrote it:
+ * three thread-pool hops fewer than writing and then reopening the file to fsync it.
+ */
+export async function writeSyncedFile(
+  path: string,
+  data: string | Uint8Array,
+  mode: number = FILE_MODE,
+): Promise<void> {
+  const handle = await open(path, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Makes a rename durable: the directory entry itself must reach the disk. */
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
