@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eachLimited } from '../../core/each-limited.js';
-import { fsyncDir, tempPathFor, writeFileAtomic, writeSyncedFile } from '../../core/fs/atomic.js';
+import { fsyncDir, writeFileAtomic, writeSyncedFile } from '../../core/fs/atomic.js';
 import { compactTime, ensureDir, isObject, readNoFollow } from './files.js';
 
 /**
@@ -89,6 +89,8 @@ export class Inbox {
   #lastReceived = 0;
   readonly #dirSync: DirectorySync;
   #inboxReady: Promise<void> | null = null;
+  /** Files being written by `append`: not complete yet, so not listed. */
+  readonly #appending = new Set<string>();
 
   constructor(jiraDir: string) {
     this.dir = join(jiraDir, 'inbox');
@@ -104,29 +106,32 @@ export class Inbox {
   }
 
   /**
-   * Stores an event durably before the webhook answers: a temp file written and fsynced through
-   * one handle, renamed, and the directory fsynced (shared with concurrent appends).
+   * Stores an event durably before the webhook answers: the file created under its final name and
+   * written and fsynced through one handle while the directory is fsynced (an fsync shared with
+   * concurrent appends). No temp file and rename: the rename needed a journal commit of its own
+   * after the file's, so every event waited for two; the worker leaves a file alone while it is
+   * written.
+   * A crash mid-write leaves a file that was never acknowledged, which the worker moves to
+   * `failed/` as damaged.
    */
   async append(event: InboxEvent): Promise<string> {
     const file = `${compactTime(event.received_at)}-${event.event_id}.json`;
     const path = join(this.dir, file);
-    const temp = tempPathFor(path);
     const data = JSON.stringify(event);
+    const write = () => writeSyncedFile(path, data, { created: () => this.#dirSync.sync() });
+    this.#appending.add(file);
     try {
       await this.#ensureInbox();
-      await writeSyncedFile(temp, data).catch(async (error: NodeJS.ErrnoException) => {
+      await write().catch(async (error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
         // The directory went away while the app ran: made again, once.
         this.#inboxReady = null;
         await this.#ensureInbox();
-        await writeSyncedFile(temp, data);
+        await write();
       });
-      await rename(temp, path);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
+    } finally {
+      this.#appending.delete(file);
     }
-    await this.#dirSync.sync();
     return file;
   }
 
@@ -139,10 +144,10 @@ export class Inbox {
     return this.#inboxReady;
   }
 
-  /** Event files waiting, oldest first. */
+  /** Event files waiting, oldest first (not those still being written). */
   async list(): Promise<string[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    return names.filter(isEventFile).sort();
+    return names.filter((name) => isEventFile(name) && !this.#appending.has(name)).sort();
   }
 
   async read(file: string): Promise<QueuedEvent | null> {
