@@ -14,9 +14,9 @@ import { type IssueRows, type RawIssue, transformIssue } from './transform.js';
 
 /**
  * The one worker that drains `jira/inbox/` (07 §5.2, §5.7): batches of up to 100 events, coalesced
- * per issue in arrival order, one fetch per issue, then the raw documents, then the shards of the
- * touched months (for every batch fetched while the previous write ran, at once), and only then
- * are the events moved out of the inbox. A crash anywhere before
+ * per issue in arrival order, one fetch per issue, then the raw documents and, beside them, the
+ * shards of the touched months (for every batch fetched while the previous write ran, at once),
+ * and only then are the events moved out of the inbox. A crash anywhere before
  * that move replays the batch, which is harmless: the worker always writes the issue's current
  * state, and a shard rewrite replaces an issue's rows instead of adding to them.
  */
@@ -261,14 +261,20 @@ export class JiraWorker {
         if (outcome.kind === 'failed')
           for (const event of group.events) failedEvents.set(event.file, { event, outcome });
       try {
-        const change = await this.#apply(
-          outcomes.map(([, outcome]) => outcome),
-          stamp,
-        );
-        if (change.upserts.length > 0 || change.removed.length > 0) {
-          await writeShards(this.#o.extractDir, this.#o.columns, change, { now: stamp });
-          this.#o.changed();
-        }
+        const latest = latestPerIssue(outcomes.map(([, outcome]) => outcome));
+        const fetched = [...latest.values()].flatMap((o) => (o.kind === 'upsert' ? [o.doc] : []));
+        // The raw documents wait on fsyncs, the shards on DuckDB: written side by side, and both
+        // are on disk before any event leaves the inbox. They never touch the same issue's document
+        // (an issue has one outcome per group).
+        const written = await Promise.allSettled([
+          this.#o.raw.writeMany(fetched),
+          this.#apply(latest, stamp).then(async (change) => {
+            if (change.upserts.length === 0 && change.removed.length === 0) return;
+            await writeShards(this.#o.extractDir, this.#o.columns, change, { now: stamp });
+            this.#o.changed();
+          }),
+        ]);
+        for (const result of written) if (result.status === 'rejected') throw result.reason;
       } catch (error) {
         this.#o.log.error({ err: errorMessage(error) }, 'jira batch could not be published');
         const outcome = { kind: 'failed' as const, code: 'publish_failed', retryAfterMs: null };
@@ -312,18 +318,14 @@ export class JiraWorker {
     }
   }
 
-  /** Writes raw documents (deletions keep theirs, marked) and returns the rows to publish. */
-  async #apply(outcomes: readonly Outcome[], stamp: string): Promise<ShardChange> {
+  /**
+   * The rows to publish: fetched documents transformed, deletions marked in their raw documents,
+   * re-transforms read from theirs.
+   */
+  async #apply(byKey: ReadonlyMap<string, Outcome>, stamp: string): Promise<ShardChange> {
     const { raw, transform } = this.#o;
-    const byKey = new Map<string, Outcome>();
-    for (const outcome of outcomes) {
-      if (outcome.kind === 'failed') continue;
-      byKey.set(outcome.kind === 'upsert' ? outcome.doc.key : outcome.key, outcome);
-    }
     const upserts: IssueRows[] = [];
     const removed: string[] = [];
-    const fetched = [...byKey.values()].flatMap((o) => (o.kind === 'upsert' ? [o.doc] : []));
-    await raw.writeMany(fetched);
     let transformed = 0;
     for (const [key, outcome] of byKey) {
       // A group holds up to a thousand issues: let the webhook intake in between transforms.
@@ -378,6 +380,16 @@ export class JiraWorker {
       });
     }
   }
+}
+
+/** The last outcome of each issue in a group (failures leave their issue out). */
+function latestPerIssue(outcomes: readonly Outcome[]): Map<string, Outcome> {
+  const byKey = new Map<string, Outcome>();
+  for (const outcome of outcomes) {
+    if (outcome.kind === 'failed') continue;
+    byKey.set(outcome.kind === 'upsert' ? outcome.doc.key : outcome.key, outcome);
+  }
+  return byKey;
 }
 
 /** `<time>-<uuid>.json` → the uuid (the event id the file carries). */
