@@ -33,6 +33,8 @@ export interface FailureRecord {
   last_attempt_at: string;
 }
 
+/** Most event text (characters) kept in memory for the worker (a burst of large events falls back to the files). */
+const RECENT_CHARS = 32 * 1024 * 1024;
 /** Processed events moved at once: few, so the webhook intake's writes are not queued behind them. */
 const MOVE_CONCURRENCY = 4;
 
@@ -91,6 +93,13 @@ export class Inbox {
   #inboxReady: Promise<void> | null = null;
   /** Files being written by `append`: not complete yet, so not listed. */
   readonly #appending = new Set<string>();
+  /**
+   * The content of events this process stored and the worker has not taken out yet, up to
+   * `RECENT_CHARS`: the worker reads them from here instead of through the thread pool that the
+   * webhook intake's writes are waiting on. The files stay the truth (listing, restarts).
+   */
+  readonly #recent = new Map<string, string>();
+  #recentChars = 0;
 
   constructor(jiraDir: string) {
     this.dir = join(jiraDir, 'inbox');
@@ -132,6 +141,10 @@ export class Inbox {
     } finally {
       this.#appending.delete(file);
     }
+    if (this.#recentChars + data.length <= RECENT_CHARS) {
+      this.#recent.set(file, data);
+      this.#recentChars += data.length;
+    }
     return file;
   }
 
@@ -144,6 +157,13 @@ export class Inbox {
     return this.#inboxReady;
   }
 
+  #forget(file: string): void {
+    const text = this.#recent.get(file);
+    if (text === undefined) return;
+    this.#recent.delete(file);
+    this.#recentChars -= text.length;
+  }
+
   /** Event files waiting, oldest first (not those still being written). */
   async list(): Promise<string[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
@@ -152,7 +172,7 @@ export class Inbox {
 
   async read(file: string): Promise<QueuedEvent | null> {
     if (!isEventFile(file)) return null;
-    const text = await readNoFollow(join(this.dir, file));
+    const text = this.#recent.get(file) ?? (await readNoFollow(join(this.dir, file)));
     if (text === null) return null;
     const parsed = JSON.parse(text) as unknown;
     if (!isObject(parsed) || typeof parsed.event !== 'string') throw new Error('inbox event is damaged');
@@ -173,6 +193,7 @@ export class Inbox {
    */
   async complete(files: readonly string[]): Promise<void> {
     const moving = files.filter(isEventFile);
+    for (const file of moving) this.#forget(file);
     const targets = new Set(moving.map((file) => join(this.processedDir, dayOf(file))));
     for (const target of targets) await ensureDir(target);
     await eachLimited(moving, MOVE_CONCURRENCY, async (file) => {
@@ -188,6 +209,7 @@ export class Inbox {
   /** Moves an event that failed for good to `failed/`, with `<stem>.error` beside it. */
   async fail(file: string, record: FailureRecord): Promise<void> {
     if (!isEventFile(file)) return;
+    this.#forget(file);
     await ensureDir(this.failedDir);
     await writeFileAtomic(join(this.failedDir, `${file.slice(0, -5)}.error`), JSON.stringify(record));
     await rename(join(this.dir, file), join(this.failedDir, file));
