@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FILE_MODE, fsyncDir, tempPathFor, writeFileAtomic } from '../../core/fs/atomic.js';
+import { eachLimited } from '../../core/each-limited.js';
+import { fsyncDir, writeFileAtomic, writeSyncedFile } from '../../core/fs/atomic.js';
 import { compactTime, ensureDir, isObject, readNoFollow } from './files.js';
 
 /**
@@ -31,6 +32,11 @@ export interface FailureRecord {
   last_error_code: string;
   last_attempt_at: string;
 }
+
+/** Most event text (characters) kept in memory for the worker (a burst of large events falls back to the files). */
+const RECENT_CHARS = 32 * 1024 * 1024;
+/** Processed events moved at once: few, so the webhook intake's writes are not queued behind them. */
+const MOVE_CONCURRENCY = 4;
 
 const EVENT_FILE = /^(\d{8}T\d{9}Z)-([0-9a-f-]{36})\.json$/;
 
@@ -84,6 +90,16 @@ export class Inbox {
   /** The last `received_at` handed out: kept strictly increasing so file names keep arrival order. */
   #lastReceived = 0;
   readonly #dirSync: DirectorySync;
+  #inboxReady: Promise<void> | null = null;
+  /** Files being written by `append`: not complete yet, so not listed. */
+  readonly #appending = new Set<string>();
+  /**
+   * The content of events this process stored and the worker has not taken out yet, up to
+   * `RECENT_CHARS`: the worker reads them from here instead of through the thread pool that the
+   * webhook intake's writes are waiting on. The files stay the truth (listing, restarts).
+   */
+  readonly #recent = new Map<string, string>();
+  #recentChars = 0;
 
   constructor(jiraDir: string) {
     this.dir = join(jiraDir, 'inbox');
@@ -99,40 +115,64 @@ export class Inbox {
   }
 
   /**
-   * Stores an event durably before the webhook answers: a temp file written and fsynced through
-   * one handle, renamed, and the directory fsynced (shared with concurrent appends).
+   * Stores an event durably before the webhook answers: the file created under its final name and
+   * written and fsynced through one handle while the directory is fsynced (an fsync shared with
+   * concurrent appends). No temp file and rename: the rename needed a journal commit of its own
+   * after the file's, so every event waited for two; the worker leaves a file alone while it is
+   * written.
+   * A crash mid-write leaves a file that was never acknowledged, which the worker moves to
+   * `failed/` as damaged.
    */
   async append(event: InboxEvent): Promise<string> {
     const file = `${compactTime(event.received_at)}-${event.event_id}.json`;
     const path = join(this.dir, file);
-    const temp = tempPathFor(path);
-    await ensureDir(this.dir);
+    const data = JSON.stringify(event);
+    const write = () => writeSyncedFile(path, data, { created: () => this.#dirSync.sync() });
+    this.#appending.add(file);
     try {
-      const handle = await open(temp, 'wx', FILE_MODE);
-      try {
-        await handle.writeFile(JSON.stringify(event));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, path);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
+      await this.#ensureInbox();
+      await write().catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        // The directory went away while the app ran: made again, once.
+        this.#inboxReady = null;
+        await this.#ensureInbox();
+        await write();
+      });
+    } finally {
+      this.#appending.delete(file);
     }
-    await this.#dirSync.sync();
+    if (this.#recentChars + data.length <= RECENT_CHARS) {
+      this.#recent.set(file, data);
+      this.#recentChars += data.length;
+    }
     return file;
   }
 
-  /** Event files waiting, oldest first. */
+  /** The inbox directory made once, not on every append (one thread-pool hop less per event). */
+  #ensureInbox(): Promise<void> {
+    this.#inboxReady ??= ensureDir(this.dir).catch((error: unknown) => {
+      this.#inboxReady = null;
+      throw error;
+    });
+    return this.#inboxReady;
+  }
+
+  #forget(file: string): void {
+    const text = this.#recent.get(file);
+    if (text === undefined) return;
+    this.#recent.delete(file);
+    this.#recentChars -= text.length;
+  }
+
+  /** Event files waiting, oldest first (not those still being written). */
   async list(): Promise<string[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    return names.filter(isEventFile).sort();
+    return names.filter((name) => isEventFile(name) && !this.#appending.has(name)).sort();
   }
 
   async read(file: string): Promise<QueuedEvent | null> {
     if (!isEventFile(file)) return null;
-    const text = await readNoFollow(join(this.dir, file));
+    const text = this.#recent.get(file) ?? (await readNoFollow(join(this.dir, file)));
     if (text === null) return null;
     const parsed = JSON.parse(text) as unknown;
     if (!isObject(parsed) || typeof parsed.event !== 'string') throw new Error('inbox event is damaged');
@@ -147,24 +187,29 @@ export class Inbox {
     };
   }
 
-  /** Moves processed events to `raw/events/<day>/`; each directory is fsynced once. */
+  /**
+   * Moves processed events to `raw/events/<day>/`, a few renames at once (a group holds up to a
+   * thousand); each directory is fsynced once.
+   */
   async complete(files: readonly string[]): Promise<void> {
-    const touched = new Set<string>();
-    for (const file of files) {
-      if (!isEventFile(file)) continue;
-      const target = join(this.processedDir, dayOf(file));
-      if (!touched.has(target)) await ensureDir(target);
-      await rename(join(this.dir, file), join(target, file)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
-      });
-      touched.add(target);
-    }
-    for (const dir of [...touched, this.dir]) if (files.length > 0) await fsyncDir(dir);
+    const moving = files.filter(isEventFile);
+    for (const file of moving) this.#forget(file);
+    const targets = new Set(moving.map((file) => join(this.processedDir, dayOf(file))));
+    for (const target of targets) await ensureDir(target);
+    await eachLimited(moving, MOVE_CONCURRENCY, async (file) => {
+      await rename(join(this.dir, file), join(this.processedDir, dayOf(file), file)).catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+        },
+      );
+    });
+    for (const dir of [...targets, this.dir]) if (files.length > 0) await fsyncDir(dir);
   }
 
   /** Moves an event that failed for good to `failed/`, with `<stem>.error` beside it. */
   async fail(file: string, record: FailureRecord): Promise<void> {
     if (!isEventFile(file)) return;
+    this.#forget(file);
     await ensureDir(this.failedDir);
     await writeFileAtomic(join(this.failedDir, `${file.slice(0, -5)}.error`), JSON.stringify(record));
     await rename(join(this.dir, file), join(this.failedDir, file));

@@ -1,7 +1,7 @@
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eachLimited } from '../../core/each-limited.js';
-import { FILE_MODE, fsyncDir, fsyncFile, tempPathFor } from '../../core/fs/atomic.js';
+import { fsyncDir, tempPathFor, writeSyncedFile } from '../../core/fs/atomic.js';
 import { ensureDir, isObject, readNoFollow } from './files.js';
 import { isAttachmentId, isIssueKey } from './names.js';
 import type { RawIssue } from './transform.js';
@@ -78,8 +78,7 @@ export class RawStore {
     const path = this.#path(doc.key);
     const temp = tempPathFor(path);
     try {
-      await writeFile(temp, JSON.stringify(doc), { mode: FILE_MODE });
-      await fsyncFile(temp);
+      await writeSyncedFile(temp, JSON.stringify(doc));
       await rename(temp, path);
     } catch (error) {
       await rm(temp, { force: true });

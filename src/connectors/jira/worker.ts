@@ -14,9 +14,9 @@ import { type IssueRows, type RawIssue, transformIssue } from './transform.js';
 
 /**
  * The one worker that drains `jira/inbox/` (07 §5.2, §5.7): batches of up to 100 events, coalesced
- * per issue in arrival order, one fetch per issue, then the raw documents, then the shards of the
- * touched months (for every batch fetched while the previous write ran, at once), and only then
- * are the events moved out of the inbox. A crash anywhere before
+ * per issue in arrival order, one fetch per issue, then the raw documents and, beside them, the
+ * shards of the touched months (for every batch fetched while the previous write ran, at once),
+ * and only then are the events moved out of the inbox. A crash anywhere before
  * that move replays the batch, which is harmless: the worker always writes the issue's current
  * state, and a shard rewrite replaces an issue's rows instead of adding to them.
  */
@@ -32,6 +32,8 @@ const TRANSFORMS_PER_TURN = 25;
 /** Most batches written as one group, and most fetched batches waiting for the writer. */
 const MAX_GROUP_BATCHES = 10;
 const MAX_DELAY_MS = 60_000;
+/** Inbox files read at once. */
+const READ_CONCURRENCY = 4;
 
 export interface WorkerOptions {
   inbox: Inbox;
@@ -212,7 +214,14 @@ export class JiraWorker {
     const { inbox, attempts } = this.#o;
     const now = this.#now();
     const files = (await inbox.list()).filter((f) => !this.#inFlight.has(f));
-    const known = await attempts.get(files.map(eventIdOf));
+    // Under a backlog the inbox lists thousands of files: asking SQLite about each of them (on the
+    // event loop, for every batch) held up the webhook intake. Only failed events have a row.
+    const pending = await attempts.pending();
+    const known = new Map<string, JiraEventAttempt>();
+    for (const file of files) {
+      const attempt = pending.get(eventIdOf(file));
+      if (attempt) known.set(attempt.event_id, attempt);
+    }
     let nextDueAt: number | null = null;
     const ready: string[] = [];
     for (const file of files) {
@@ -220,15 +229,18 @@ export class JiraWorker {
       if (due > now) nextDueAt = Math.min(nextDueAt ?? due, due);
       else if (ready.length < (this.#o.batchSize ?? 100)) ready.push(file);
     }
-    const events: QueuedEvent[] = [];
-    for (const file of ready) {
+    // Read a few at a time (one after another, each read waits its turn in the thread pool), and
+    // kept in arrival order for the coalescing.
+    const read: (QueuedEvent | null)[] = new Array(ready.length).fill(null);
+    await eachLimited([...ready.keys()], READ_CONCURRENCY, async (index) => {
+      const file = ready[index] as string;
       try {
-        const event = await inbox.read(file);
-        if (event) events.push(event);
+        read[index] = await inbox.read(file);
       } catch {
         await this.#fail([{ file, event_id: eventIdOf(file) }], 'damaged_event', null, known, true);
       }
-    }
+    });
+    const events = read.filter((event): event is QueuedEvent => event !== null);
     for (const event of events) this.#inFlight.add(event.file);
     const outcomes = new Map<Group, Outcome>();
     const stamp = new Date(now).toISOString();
@@ -258,14 +270,20 @@ export class JiraWorker {
         if (outcome.kind === 'failed')
           for (const event of group.events) failedEvents.set(event.file, { event, outcome });
       try {
-        const change = await this.#apply(
-          outcomes.map(([, outcome]) => outcome),
-          stamp,
-        );
-        if (change.upserts.length > 0 || change.removed.length > 0) {
-          await writeShards(this.#o.extractDir, this.#o.columns, change, { now: stamp });
-          this.#o.changed();
-        }
+        const latest = latestPerIssue(outcomes.map(([, outcome]) => outcome));
+        const fetched = [...latest.values()].flatMap((o) => (o.kind === 'upsert' ? [o.doc] : []));
+        // The raw documents wait on fsyncs, the shards on DuckDB: written side by side, and both
+        // are on disk before any event leaves the inbox. They never touch the same issue's document
+        // (an issue has one outcome per group).
+        const written = await Promise.allSettled([
+          this.#o.raw.writeMany(fetched),
+          this.#apply(latest, stamp).then(async (change) => {
+            if (change.upserts.length === 0 && change.removed.length === 0) return;
+            await writeShards(this.#o.extractDir, this.#o.columns, change, { now: stamp });
+            this.#o.changed();
+          }),
+        ]);
+        for (const result of written) if (result.status === 'rejected') throw result.reason;
       } catch (error) {
         this.#o.log.error({ err: errorMessage(error) }, 'jira batch could not be published');
         const outcome = { kind: 'failed' as const, code: 'publish_failed', retryAfterMs: null };
@@ -309,18 +327,14 @@ export class JiraWorker {
     }
   }
 
-  /** Writes raw documents (deletions keep theirs, marked) and returns the rows to publish. */
-  async #apply(outcomes: readonly Outcome[], stamp: string): Promise<ShardChange> {
+  /**
+   * The rows to publish: fetched documents transformed, deletions marked in their raw documents,
+   * re-transforms read from theirs.
+   */
+  async #apply(byKey: ReadonlyMap<string, Outcome>, stamp: string): Promise<ShardChange> {
     const { raw, transform } = this.#o;
-    const byKey = new Map<string, Outcome>();
-    for (const outcome of outcomes) {
-      if (outcome.kind === 'failed') continue;
-      byKey.set(outcome.kind === 'upsert' ? outcome.doc.key : outcome.key, outcome);
-    }
     const upserts: IssueRows[] = [];
     const removed: string[] = [];
-    const fetched = [...byKey.values()].flatMap((o) => (o.kind === 'upsert' ? [o.doc] : []));
-    await raw.writeMany(fetched);
     let transformed = 0;
     for (const [key, outcome] of byKey) {
       // A group holds up to a thousand issues: let the webhook intake in between transforms.
@@ -375,6 +389,16 @@ export class JiraWorker {
       });
     }
   }
+}
+
+/** The last outcome of each issue in a group (failures leave their issue out). */
+function latestPerIssue(outcomes: readonly Outcome[]): Map<string, Outcome> {
+  const byKey = new Map<string, Outcome>();
+  for (const outcome of outcomes) {
+    if (outcome.kind === 'failed') continue;
+    byKey.set(outcome.kind === 'upsert' ? outcome.doc.key : outcome.key, outcome);
+  }
+  return byKey;
 }
 
 /** `<time>-<uuid>.json` → the uuid (the event id the file carries). */

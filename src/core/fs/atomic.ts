@@ -23,6 +23,37 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
+/**
+ * Creates a new file (never an existing one) and fsyncs it through the one handle that wrote it:
+ * three thread-pool hops fewer than writing and then reopening the file to fsync it. A write or
+ * fsync that fails removes the file. `created` runs once the file exists, alongside its write and
+ * fsync, and is awaited with them: a directory fsync started there covers the new entry, and
+ * fsyncs issued together share the file system's journal commit instead of waiting for one each.
+ */
+export async function writeSyncedFile(
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number; created?: () => Promise<void> } = {},
+): Promise<void> {
+  const handle = await open(path, 'wx', options.mode ?? FILE_MODE);
+  const alongside = options.created?.().then(
+    () => null,
+    (error: unknown) => ({ error }),
+  );
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await alongside;
+    await handle.close().catch(() => undefined);
+    await rm(path, { force: true });
+    throw error;
+  }
+  await handle.close();
+  const failed = await alongside;
+  if (failed) throw failed.error;
+}
+
 /** Makes a rename durable: the directory entry itself must reach the disk. */
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);

@@ -5,8 +5,9 @@ export type JiraEventAttempt = Selectable<JiraEventAttemptsTable>;
 
 /**
  * Attempt counts of Jira webhook events that failed (07 §5.7): a row exists from an event's first
- * failure until it succeeds or is moved to `jira/failed/`. Lookups take one batch (at most 100
- * events), far below SQLite's bound on parameters.
+ * failure until it succeeds or is moved to `jira/failed/`, so the table holds only events waiting
+ * for a retry. Lookups by id take one batch (at most 100 events), far below SQLite's bound on
+ * parameters.
  */
 export function createJiraEventsRepository(db: Kysely<Database>) {
   return {
@@ -17,6 +18,12 @@ export function createJiraEventsRepository(db: Kysely<Database>) {
         .selectAll()
         .where('event_id', 'in', [...eventIds])
         .execute();
+      return new Map(rows.map((row) => [row.event_id, row]));
+    },
+
+    /** Every event waiting for a retry: what the worker checks its inbox listing against. */
+    async pending(): Promise<Map<string, JiraEventAttempt>> {
+      const rows = await db.selectFrom('jira_event_attempts').selectAll().execute();
       return new Map(rows.map((row) => [row.event_id, row]));
     },
 
