@@ -33,6 +33,8 @@ export interface FailureRecord {
   last_attempt_at: string;
 }
 
+/** An unreadable event file younger than this may still be being written by another replica. */
+const WRITING_GRACE_MS = 30_000;
 /** Most event text (characters) kept in memory for the worker (a burst of large events falls back to the files). */
 const RECENT_CHARS = 32 * 1024 * 1024;
 /** Processed events moved at once: few, so the webhook intake's writes are not queued behind them. */
@@ -172,9 +174,19 @@ export class Inbox {
 
   async read(file: string): Promise<QueuedEvent | null> {
     if (!isEventFile(file)) return null;
-    const text = this.#recent.get(file) ?? (await readNoFollow(join(this.dir, file)));
+    const path = join(this.dir, file);
+    const text = this.#recent.get(file) ?? (await readNoFollow(path));
     if (text === null) return null;
-    const parsed = JSON.parse(text) as unknown;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      // Files are created under their final name, so another replica's intake may still be
+      // writing this one (this process leaves out only its own): damaged only once it is old.
+      const info = await stat(path).catch(() => null);
+      if (info && Date.now() - info.mtimeMs < WRITING_GRACE_MS) return null;
+      throw error;
+    }
     if (!isObject(parsed) || typeof parsed.event !== 'string') throw new Error('inbox event is damaged');
     return {
       file,

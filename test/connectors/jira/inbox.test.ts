@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Inbox, type InboxEvent } from '../../../src/connectors/jira/inbox.js';
@@ -50,6 +50,22 @@ describe('Jira inbox', () => {
     const restarted = new Inbox(dir);
     expect(await restarted.list()).toEqual([file]);
     expect(await restarted.read(file)).toMatchObject({ issue_key: 'B-7' });
+  });
+
+  it('leaves alone an event file another replica is still writing, and calls it damaged once it is old', async () => {
+    const dir = await jiraDir();
+    const inbox = new Inbox(dir);
+    await inbox.append(event(inbox, 'D-0'));
+    // Another process's append: created under its final name, its JSON not all there yet.
+    const file = '20261208T050000000Z-0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f.json';
+    await writeFile(join(inbox.dir, file), '{"event":"jira:issue_upd');
+
+    expect(await inbox.list()).toContain(file);
+    expect(await inbox.read(file)).toBeNull();
+
+    const old = new Date(Date.now() - 60_000);
+    await utimes(join(inbox.dir, file), old, old);
+    await expect(inbox.read(file)).rejects.toThrow();
   });
 
   it('fails an append when the event cannot be written, leaving no file behind', async () => {
