@@ -10,7 +10,7 @@ import { EXTRACT_FILE } from '../extract/contract.js';
 import type { AttachRemote } from '../extract/remote-attach.js';
 import type { RemoteAttachRecord, ViewMapRow } from '../orchestrator/view-map.js';
 import { maskedSelectList, whereOf } from '../policies/slices.js';
-import { lockDown, verifyLockedDown } from './lockdown.js';
+import { lockDownSql, verifyLockedDown } from './lockdown.js';
 import type { PublishedGeneration } from './published-views.js';
 import type { TableBinding } from './types.js';
 
@@ -107,10 +107,11 @@ export class Sandbox {
     bindings: ReadonlyMap<string, TableBinding> = new Map(),
   ): Promise<Sandbox> {
     const tempDir = join(settings.tempDir, 'query', randomBytes(8).toString('hex'));
-    await mkdir(join(tempDir, 'export'), { recursive: true, mode: 0o700 });
-    let instance: DuckDBInstance | null = null;
-    try {
-      instance = await DuckDBInstance.create(':memory:', {
+    // The scratch directory and the instance are made at once: every step of a cold build is a
+    // hop through the libuv pool, and a build waits for each in turn.
+    const [made, created] = await Promise.allSettled([
+      mkdir(join(tempDir, 'export'), { recursive: true, mode: 0o700 }),
+      DuckDBInstance.create(':memory:', {
         autoinstall_known_extensions: 'false',
         autoload_known_extensions: 'false',
         // DuckDB counts the calling thread in `threads`; the engine never runs tasks on its own
@@ -119,7 +120,12 @@ export class Sandbox {
         memory_limit: toDuckSize(settings.memoryLimitBytes),
         temp_directory: tempDir,
         max_temp_directory_size: toDuckSize(settings.maxTempBytes),
-      });
+      }),
+    ]);
+    const instance = created.status === 'fulfilled' ? created.value : null;
+    try {
+      if (made.status === 'rejected') throw made.reason;
+      if (!instance) throw (created as PromiseRejectedResult).reason;
       const sandbox = new Sandbox(key, published.generation, instance, tempDir);
       const conn = await instance.connect();
       try {
@@ -196,17 +202,11 @@ async function configure(
 ): Promise<void> {
   const allowedPaths: string[] = [];
   const allowedDirectories: string[] = [sandbox.exportDir];
-  const attached = new Set<string>();
-  for (const source of plan.sources) {
-    const extract = join(settings.dataDir, 'extracts', source, EXTRACT_FILE);
-    try {
-      await conn.run(`ATTACH ${quoteLiteral(extract)} AS ${quoteIdent(source)} (READ_ONLY)`);
-      attached.add(source);
-      allowedPaths.push(extract);
-    } catch (error) {
-      settings.log.warn({ source, err: errorMessage(error) }, 'query sandbox: extract could not be attached');
-    }
-  }
+  const extracts = new Map(
+    plan.sources.map((source) => [source, join(settings.dataDir, 'extracts', source, EXTRACT_FILE)]),
+  );
+  const attached = await attachExtracts(conn, extracts, settings.log);
+  for (const source of attached) allowedPaths.push(extracts.get(source)!);
   const remotes = new Set<string>();
   for (const remote of plan.remotes) {
     try {
@@ -251,8 +251,45 @@ async function configure(
       if (view.data_dir) allowedDirectories.push(join(settings.dataDir, view.data_dir));
     }
   }
-  if (ddl.length > 0) await conn.run(ddl.join(';\n'));
-  await lockDown(conn, { paths: allowedPaths, directories: allowedDirectories });
+  // One run for every view and the lock-down: a round trip per statement cost more than the
+  // statements themselves.
+  ddl.push(lockDownSql({ paths: allowedPaths, directories: allowedDirectories }));
+  await conn.run(ddl.join(';\n'));
+}
+
+/**
+ * Attaches the extracts read-only in one run. A source that no longer attaches is left out: if the
+ * run fails, the ones it attached are kept and the rest are attached one by one, so each failure
+ * is logged on its own.
+ */
+async function attachExtracts(
+  conn: DuckDBConnection,
+  extracts: ReadonlyMap<string, string>,
+  log: SandboxLog,
+): Promise<Set<string>> {
+  const statement = (source: string, path: string) =>
+    `ATTACH ${quoteLiteral(path)} AS ${quoteIdent(source)} (READ_ONLY)`;
+  if (extracts.size === 0) return new Set();
+  try {
+    await conn.run([...extracts].map(([source, path]) => statement(source, path)).join(';\n'));
+    return new Set(extracts.keys());
+  } catch {
+    const present = new Set(
+      (await queryRows<{ name: string }>(conn, 'SELECT database_name AS name FROM duckdb_databases()')).map(
+        (d) => d.name,
+      ),
+    );
+    const attached = new Set<string>();
+    for (const [source, path] of extracts) {
+      try {
+        if (!present.has(source)) await conn.run(statement(source, path));
+        attached.add(source);
+      } catch (error) {
+        log.warn({ source, err: errorMessage(error) }, 'query sandbox: extract could not be attached');
+      }
+    }
+    return attached;
+  }
 }
 
 /**
