@@ -114,9 +114,9 @@ export class Sandbox {
       DuckDBInstance.create(':memory:', {
         autoinstall_known_extensions: 'false',
         autoload_known_extensions: 'false',
-        // DuckDB counts the calling thread in `threads`; the engine never runs tasks on its own
-        // thread (it polls), so one more gives `query.threads` workers.
-        threads: String(settings.threads + 1),
+        // The build runs on the calling thread alone: with workers, every one of its hundreds of
+        // statements wakes them for nothing. `configure` sets the query threads last.
+        threads: '1',
         memory_limit: toDuckSize(settings.memoryLimitBytes),
         temp_directory: tempDir,
         max_temp_directory_size: toDuckSize(settings.maxTempBytes),
@@ -252,9 +252,19 @@ async function configure(
     }
   }
   // One run for every view and the lock-down: a round trip per statement cost more than the
-  // statements themselves.
-  ddl.push(lockDownSql({ paths: allowedPaths, directories: allowedDirectories }));
-  await conn.run(ddl.join(';\n'));
+  // statements themselves. The optimizer is off for this connection only (a client setting, not
+  // the instance's): it would plan every CREATE VIEW, a third of the build, and a view keeps its
+  // SQL, not a plan, so the queries' own connections are optimized as always.
+  await conn.run(
+    [
+      'PRAGMA disable_optimizer',
+      ...ddl,
+      // DuckDB counts the calling thread in `threads`; the engine never runs tasks on its own
+      // thread (it polls), so one more gives `query.threads` workers.
+      `SET threads = ${settings.threads + 1}`,
+      lockDownSql({ paths: allowedPaths, directories: allowedDirectories }),
+    ].join(';\n'),
+  );
 }
 
 /**

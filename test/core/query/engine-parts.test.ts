@@ -242,4 +242,19 @@ describe('sandbox cache (05 §4)', () => {
       await sandbox.removed;
     }
   });
+
+  it('hands out query connections with `query.threads` workers and the optimizer on', async () => {
+    // The build itself runs single-threaded with the optimizer off on its own connection.
+    const sandbox = await cache.acquire(generation(2), ['y']);
+    const conn = await sandbox!.connect();
+    try {
+      const threads = await conn.runAndReadAll(`SELECT current_setting('threads') AS threads`);
+      expect(threads.getRowObjects()).toEqual([{ threads: BigInt(settings.threads + 1) }]);
+      const plan = await conn.runAndReadAll('EXPLAIN SELECT * FROM range(10) WHERE 1 = 0');
+      expect(JSON.stringify(plan.getRowObjectsJson())).toMatch(/EMPTY_RESULT/);
+    } finally {
+      conn.closeSync();
+      sandbox!.release();
+    }
+  });
 });
