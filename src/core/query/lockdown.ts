@@ -11,14 +11,24 @@ import { errorMessage } from '../errors.js';
 
 const list = (values: readonly string[]) => `[${values.map(quoteLiteral).join(', ')}]`;
 
+/**
+ * The lock-down as one statement, in the order that matters: the allow-lists, then external
+ * access off, then the configuration locked. A caller may append it to its own last statement.
+ */
+export function lockDownSql(allowed: { paths: readonly string[]; directories: readonly string[] }): string {
+  return [
+    `SET allowed_paths = ${list(allowed.paths)}`,
+    `SET allowed_directories = ${list(allowed.directories)}`,
+    'SET enable_external_access = false',
+    'SET lock_configuration = true',
+  ].join(';\n');
+}
+
 export async function lockDown(
   conn: DuckDBConnection,
   allowed: { paths: readonly string[]; directories: readonly string[] },
 ): Promise<void> {
-  await conn.run(`SET allowed_paths = ${list(allowed.paths)}`);
-  await conn.run(`SET allowed_directories = ${list(allowed.directories)}`);
-  await conn.run('SET enable_external_access = false');
-  await conn.run('SET lock_configuration = true');
+  await conn.run(lockDownSql(allowed));
 }
 
 /** External access is off, the configuration locked, and `probePath` (outside the allow-list) unreadable. */

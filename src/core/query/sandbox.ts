@@ -10,7 +10,7 @@ import { EXTRACT_FILE } from '../extract/contract.js';
 import type { AttachRemote } from '../extract/remote-attach.js';
 import type { RemoteAttachRecord, ViewMapRow } from '../orchestrator/view-map.js';
 import { maskedSelectList, whereOf } from '../policies/slices.js';
-import { lockDown, verifyLockedDown } from './lockdown.js';
+import { lockDownSql, verifyLockedDown } from './lockdown.js';
 import type { PublishedGeneration } from './published-views.js';
 import type { TableBinding } from './types.js';
 
@@ -107,19 +107,25 @@ export class Sandbox {
     bindings: ReadonlyMap<string, TableBinding> = new Map(),
   ): Promise<Sandbox> {
     const tempDir = join(settings.tempDir, 'query', randomBytes(8).toString('hex'));
-    await mkdir(join(tempDir, 'export'), { recursive: true, mode: 0o700 });
-    let instance: DuckDBInstance | null = null;
-    try {
-      instance = await DuckDBInstance.create(':memory:', {
+    // The scratch directory and the instance are made at once: every step of a cold build is a
+    // hop through the libuv pool, and a build waits for each in turn.
+    const [made, created] = await Promise.allSettled([
+      mkdir(join(tempDir, 'export'), { recursive: true, mode: 0o700 }),
+      DuckDBInstance.create(':memory:', {
         autoinstall_known_extensions: 'false',
         autoload_known_extensions: 'false',
-        // DuckDB counts the calling thread in `threads`; the engine never runs tasks on its own
-        // thread (it polls), so one more gives `query.threads` workers.
-        threads: String(settings.threads + 1),
+        // The build runs on the calling thread alone: with workers, every one of its hundreds of
+        // statements wakes them for nothing. `configure` sets the query threads last.
+        threads: '1',
         memory_limit: toDuckSize(settings.memoryLimitBytes),
         temp_directory: tempDir,
         max_temp_directory_size: toDuckSize(settings.maxTempBytes),
-      });
+      }),
+    ]);
+    const instance = created.status === 'fulfilled' ? created.value : null;
+    try {
+      if (made.status === 'rejected') throw made.reason;
+      if (!instance) throw (created as PromiseRejectedResult).reason;
       const sandbox = new Sandbox(key, published.generation, instance, tempDir);
       const conn = await instance.connect();
       try {
@@ -196,17 +202,11 @@ async function configure(
 ): Promise<void> {
   const allowedPaths: string[] = [];
   const allowedDirectories: string[] = [sandbox.exportDir];
-  const attached = new Set<string>();
-  for (const source of plan.sources) {
-    const extract = join(settings.dataDir, 'extracts', source, EXTRACT_FILE);
-    try {
-      await conn.run(`ATTACH ${quoteLiteral(extract)} AS ${quoteIdent(source)} (READ_ONLY)`);
-      attached.add(source);
-      allowedPaths.push(extract);
-    } catch (error) {
-      settings.log.warn({ source, err: errorMessage(error) }, 'query sandbox: extract could not be attached');
-    }
-  }
+  const extracts = new Map(
+    plan.sources.map((source) => [source, join(settings.dataDir, 'extracts', source, EXTRACT_FILE)]),
+  );
+  const attached = await attachExtracts(conn, extracts, settings.log);
+  for (const source of attached) allowedPaths.push(extracts.get(source)!);
   const remotes = new Set<string>();
   for (const remote of plan.remotes) {
     try {
@@ -251,8 +251,71 @@ async function configure(
       if (view.data_dir) allowedDirectories.push(join(settings.dataDir, view.data_dir));
     }
   }
-  if (ddl.length > 0) await conn.run(ddl.join(';\n'));
-  await lockDown(conn, { paths: allowedPaths, directories: allowedDirectories });
+  await createViews(sandbox, conn, ddl);
+  // The lock-down in one run: a round trip per statement cost more than the statements themselves.
+  await conn.run(
+    [
+      // DuckDB counts the calling thread in `threads`; the engine never runs tasks on its own
+      // thread (it polls), so one more gives `query.threads` workers.
+      `SET threads = ${settings.threads + 1}`,
+      lockDownSql({ paths: allowedPaths, directories: allowedDirectories }),
+    ].join(';\n'),
+  );
+}
+
+/**
+ * Creates the views in one run on each of two connections, each run one transaction. DuckDB binds
+ * a view when it is created, which opens its Parquet footer; two connections bind on two threads
+ * of the pool, and one commit per run costs less than one per view. The optimizer is off on these
+ * connections only (a client setting, not the instance's): it would plan every CREATE VIEW, and a
+ * view keeps its SQL, not a plan, so the queries' own connections are optimized as always.
+ */
+async function createViews(sandbox: Sandbox, conn: DuckDBConnection, ddl: readonly string[]): Promise<void> {
+  const other = await sandbox.connect();
+  try {
+    const create = (on: DuckDBConnection, part: readonly string[]) =>
+      on.run(['PRAGMA disable_optimizer', 'BEGIN', ...part, 'COMMIT'].join(';\n'));
+    const half = Math.ceil(ddl.length / 2);
+    const runs = await Promise.allSettled([create(conn, ddl.slice(0, half)), create(other, ddl.slice(half))]);
+    for (const run of runs) if (run.status === 'rejected') throw run.reason;
+  } finally {
+    other.closeSync();
+  }
+}
+
+/**
+ * Attaches the extracts read-only in one run. A source that no longer attaches is left out: if the
+ * run fails, the ones it attached are kept and the rest are attached one by one, so each failure
+ * is logged on its own.
+ */
+async function attachExtracts(
+  conn: DuckDBConnection,
+  extracts: ReadonlyMap<string, string>,
+  log: SandboxLog,
+): Promise<Set<string>> {
+  const statement = (source: string, path: string) =>
+    `ATTACH ${quoteLiteral(path)} AS ${quoteIdent(source)} (READ_ONLY)`;
+  if (extracts.size === 0) return new Set();
+  try {
+    await conn.run([...extracts].map(([source, path]) => statement(source, path)).join(';\n'));
+    return new Set(extracts.keys());
+  } catch {
+    const present = new Set(
+      (await queryRows<{ name: string }>(conn, 'SELECT database_name AS name FROM duckdb_databases()')).map(
+        (d) => d.name,
+      ),
+    );
+    const attached = new Set<string>();
+    for (const [source, path] of extracts) {
+      try {
+        if (!present.has(source)) await conn.run(statement(source, path));
+        attached.add(source);
+      } catch (error) {
+        log.warn({ source, err: errorMessage(error) }, 'query sandbox: extract could not be attached');
+      }
+    }
+    return attached;
+  }
 }
 
 /**

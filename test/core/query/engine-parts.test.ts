@@ -1,8 +1,11 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDuck } from '../../../src/core/duckdb/engine.js';
 import { AgnesError } from '../../../src/core/errors.js';
+import { EXTRACT_FILE } from '../../../src/core/extract/contract.js';
+import type { ViewMapRow } from '../../../src/core/orchestrator/view-map.js';
 import { mapEngineError, sanitizeEngineMessage } from '../../../src/core/query/engine-errors.js';
 import type { PublishedGeneration } from '../../../src/core/query/published-views.js';
 import { Sandbox, type SandboxSettings } from '../../../src/core/query/sandbox.js';
@@ -193,6 +196,62 @@ describe('sandbox cache (05 §4)', () => {
       expect(String(error)).toMatch(/Permission Error/);
       const locked = await conn.run('SET enable_external_access = true').catch((e: Error) => e);
       expect(String(locked)).toMatch(/lock/i);
+    } finally {
+      conn.closeSync();
+      sandbox!.release();
+    }
+  });
+
+  it('leaves out a source whose extract no longer attaches, keeping the sources around it', async () => {
+    // `b` sorts between the two good sources, so the one-run attach fails after attaching `a`.
+    for (const source of ['a', 'c']) {
+      await mkdir(join(dataDir, 'extracts', source), { recursive: true });
+      const duck = await openDuck(join(dataDir, 'extracts', source, EXTRACT_FILE));
+      await duck.conn.run(`CREATE VIEW ${source}_t AS SELECT 42 AS x`);
+      duck.close();
+    }
+    await mkdir(join(dataDir, 'extracts', 'b'), { recursive: true });
+    await writeFile(join(dataDir, 'extracts', 'b', EXTRACT_FILE), 'not a database');
+    const view = (source: string) =>
+      ({
+        view_name: `${source}_t`,
+        table_id: `${source}_t`,
+        source,
+        query_mode: 'local',
+        files: [],
+        data_dir: null,
+      }) as unknown as ViewMapRow;
+    const published: PublishedGeneration = {
+      ...generation(3),
+      views: new Map(['a', 'b', 'c'].map((s) => [`${s}_t`, view(s)])),
+    };
+    const warned: unknown[] = [];
+    const sandbox = await Sandbox.build('partial', published, ['a_t', 'b_t', 'c_t'], {
+      ...settings,
+      log: { warn: (detail) => warned.push(detail), error: () => undefined },
+    });
+    const conn = await sandbox.connect();
+    try {
+      expect(warned).toEqual([expect.objectContaining({ source: 'b' })]);
+      const rows = await conn.runAndReadAll('SELECT (SELECT x FROM a_t) + (SELECT x FROM c_t) AS total');
+      expect(rows.getRowObjects()).toEqual([{ total: 84 }]);
+      expect(String(await conn.run('SELECT * FROM b_t').catch((e: Error) => e))).toMatch(/b_t/);
+    } finally {
+      conn.closeSync();
+      sandbox.close();
+      await sandbox.removed;
+    }
+  });
+
+  it('hands out query connections with `query.threads` workers and the optimizer on', async () => {
+    // The build itself runs single-threaded with the optimizer off on its own connection.
+    const sandbox = await cache.acquire(generation(2), ['y']);
+    const conn = await sandbox!.connect();
+    try {
+      const threads = await conn.runAndReadAll(`SELECT current_setting('threads') AS threads`);
+      expect(threads.getRowObjects()).toEqual([{ threads: BigInt(settings.threads + 1) }]);
+      const plan = await conn.runAndReadAll('EXPLAIN SELECT * FROM range(10) WHERE 1 = 0');
+      expect(JSON.stringify(plan.getRowObjectsJson())).toMatch(/EMPTY_RESULT/);
     } finally {
       conn.closeSync();
       sandbox!.release();
