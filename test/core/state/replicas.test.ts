@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Connector } from '../../../src/core/extract/connector.js';
 import { FakeJira, issueEvent, sendWebhook } from '../../fakes/jira.js';
 import { eventually, fastJira, jiraSection, WEBHOOK_SECRET } from '../../support/jira.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
@@ -35,6 +36,22 @@ function useTwoReplicas(start: (database: TestDatabase, log: string[]) => Promis
   return state;
 }
 
+/** One replica with its services: heartbeats of a second, no scheduler, `extra` on top. */
+function startReplica(
+  database: TestDatabase,
+  log: string[],
+  extra: { config: Record<string, unknown>; connectors?: Connector[] },
+): Promise<TestServer> {
+  return withServer({
+    dataDir: database.dataDir,
+    env: { DATABASE_URL: database.postgres!.url },
+    config: { jobs: { heartbeat_seconds: 1 }, scheduler: { in_process: false }, ...extra.config },
+    ...(extra.connectors ? { connectors: extra.connectors } : {}),
+    startServices: true,
+    logs: log,
+  });
+}
+
 /**
  * Two replicas (13 §3, §5): two runtimes and apps in this one test process, each with its own
  * connection pool, job runner and rate-limit store, sharing only the PostgreSQL database and the
@@ -42,12 +59,8 @@ function useTwoReplicas(start: (database: TestDatabase, log: string[]) => Promis
  */
 describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
   const shared = useTwoReplicas((database, log) =>
-    withServer({
-      dataDir: database.dataDir,
-      env: { DATABASE_URL: database.postgres!.url },
+    startReplica(database, log, {
       config: {
-        jobs: { heartbeat_seconds: 1 },
-        scheduler: { in_process: false },
         auth: {
           rate_limits: {
             login: { max: 4, window_seconds: 60 },
@@ -55,8 +68,6 @@ describe('two replicas on one PostgreSQL database and one DATA_DIR', () => {
           },
         },
       },
-      startServices: true,
-      logs: log,
     }),
   );
   const { replicas, logs } = shared;
@@ -279,18 +290,7 @@ describe('the Jira worker of two replicas', () => {
     await fake?.close();
   });
   const { replicas, logs } = useTwoReplicas((database, log) =>
-    withServer({
-      dataDir: database.dataDir,
-      env: { DATABASE_URL: database.postgres!.url },
-      config: {
-        jobs: { heartbeat_seconds: 1 },
-        scheduler: { in_process: false },
-        jira: jiraSection(fake!),
-      },
-      connectors: [fastJira],
-      startServices: true,
-      logs: log,
-    }),
+    startReplica(database, log, { config: { jira: jiraSection(fake!) }, connectors: [fastJira] }),
   );
 
   const leading = (log: string[]) =>
