@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { sliceDir } from '../src/core/policies/slices.js';
 import { call, createUser } from '../test/support/server.js';
 import { type Benchmark, percentile } from './lib.js';
-import { directFacts, queryFixture } from './query-support.js';
+import { directFacts, postQuery, queryFixture } from './query-support.js';
 
 const SUM = 'SELECT sum(v) AS total, count(*) AS n FROM facts';
 /** `label` is `'label ' || (id % 100)`: id 4205 is in the reader's slice (labels 0–9). */
@@ -47,14 +47,9 @@ const benchmark: Benchmark = {
       if (response.status >= 300) throw new Error(`policy setup: ${response.status} ${response.text}`);
 
     const post = async (auth: string, sql: string) => {
-      const response = await fetch(`${server.url}/api/query`, {
-        method: 'POST',
-        headers: { authorization: auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ sql }),
-      });
-      const body = await response.text();
-      if (response.status !== 200) throw new Error(`${sql}: ${response.status} ${body}`);
-      return JSON.parse(body) as { rows: unknown[][] };
+      const response = await postQuery(server.url, auth, { sql });
+      if (response.status !== 200) throw new Error(`${sql}: ${response.status} ${response.body}`);
+      return JSON.parse(response.body) as { rows: unknown[][] };
     };
     // Warm-up: builds the slice and both sandboxes, and checks each reader sees what it should.
     const counted = async (auth: string) => Number((await post(auth, SUM)).rows[0]?.[1]);
