@@ -1,4 +1,4 @@
-import { JSON_COLUMNS } from '../state/schema.js';
+import { JSON_COLUMNS } from '../state/column-values.js';
 
 /**
  * Row values in the snapshot's portable form (02 §5). Kysely's dialect plugin already gives

@@ -9,7 +9,7 @@ import {
   type UnknownRow,
   type ValueNode,
 } from 'kysely';
-import { BOOLEAN_COLUMNS, JSON_COLUMNS } from './schema.js';
+import { BOOLEAN_COLUMNS, JSON_COLUMNS } from './column-values.js';
 
 const toSqliteValue = (value: unknown): unknown => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
 

@@ -7,7 +7,7 @@ import type { Principal } from '../../../src/core/access/decide.js';
 import { openDuck, queryRows, toNumber } from '../../../src/core/duckdb/engine.js';
 import { quoteIdent, quoteLiteral } from '../../../src/core/duckdb/sql.js';
 import type { EffectiveView, MaskedColumn } from '../../../src/core/policies/types.js';
-import { toJson } from '../../../src/core/state/schema.js';
+import { toJson } from '../../../src/core/state/column-values.js';
 import { nowIso } from '../../../src/core/time.js';
 import type { Runtime } from '../../../src/runtime/runtime.js';
 import { registerTable } from '../../server/api/fixtures.js';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { type Clock, nowIso, systemClock } from '../../time.js';
-import { type AlertsTable, type Database, toJson } from '../schema.js';
+import { toJson } from '../column-values.js';
+import type { AlertsTable, Database } from '../schema.js';
 import { translateViolations } from './constraint-errors.js';
 
 export type Alert = Selectable<AlertsTable>;

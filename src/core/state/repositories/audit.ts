@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { type Clock, nowIso, systemClock } from '../../time.js';
-import { type AuditLogTable, type Database, toNullableJson } from '../schema.js';
+import { toNullableJson } from '../column-values.js';
+import type { AuditLogTable, Database } from '../schema.js';
 import { type Page, type PageRequest, paginate } from './paginate.js';
 import { retentionCutoff } from './retention.js';
 

@@ -1,15 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { type Clock, nowIso, systemClock } from '../../time.js';
+import { toJson, toNullableJson } from '../column-values.js';
 import { stateDialect } from '../db.js';
-import {
-  type Database,
-  type JobKind,
-  type JobStatus,
-  type SyncJobsTable,
-  toJson,
-  toNullableJson,
-} from '../schema.js';
+import type { Database, JobKind, JobStatus, SyncJobsTable } from '../schema.js';
 import { inTransaction } from './in-transaction.js';
 import { type Page, type PageRequest, paginate } from './paginate.js';
 

@@ -10,13 +10,8 @@ import {
 } from 'kysely';
 import { AgnesError } from '../../errors.js';
 import { type Clock, nowIso, systemClock } from '../../time.js';
-import {
-  type Database,
-  type KnowledgeItemsTable,
-  type KnowledgeStatus,
-  type MemoryItemRevisionsTable,
-  toJson,
-} from '../schema.js';
+import { toJson } from '../column-values.js';
+import type { Database, KnowledgeItemsTable, KnowledgeStatus, MemoryItemRevisionsTable } from '../schema.js';
 import { isIn } from './in-list.js';
 import { inTransaction } from './in-transaction.js';
 import { type Page, type PageRequest, paginate } from './paginate.js';

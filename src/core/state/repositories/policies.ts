@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { AppliesTo, MaskedColumn, RowPolicy } from '../../policies/types.js';
 import { type Clock, nowIso, systemClock } from '../../time.js';
-import { type Database, type RowPoliciesTable, toJson } from '../schema.js';
+import { toJson } from '../column-values.js';
+import type { Database, RowPoliciesTable } from '../schema.js';
 import { translateViolations } from './constraint-errors.js';
 import { isIn } from './in-list.js';
 

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { type Clock, nowIso, systemClock } from '../../time.js';
-import { type Database, type TableProfilesTable, toJson } from '../schema.js';
+import { toJson } from '../column-values.js';
+import type { Database, TableProfilesTable } from '../schema.js';
 
 export type TableProfile = Selectable<TableProfilesTable>;
 

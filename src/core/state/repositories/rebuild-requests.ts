@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Clock, nowIso, systemClock } from '../../time.js';
-import { type Database, type RebuildOutcome, toJson } from '../schema.js';
+import { toJson } from '../column-values.js';
+import type { Database, RebuildOutcome } from '../schema.js';
 
 export interface QueuedRebuild {
   kind: 'full' | 'source';

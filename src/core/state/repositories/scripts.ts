@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { type Clock, nowIso, systemClock } from '../../time.js';
-import { type Database, type ScriptRegistryTable, toJson, toNullableJson } from '../schema.js';
+import { toJson, toNullableJson } from '../column-values.js';
+import type { Database, ScriptRegistryTable } from '../schema.js';
 
 export type Script = Selectable<ScriptRegistryTable>;
 

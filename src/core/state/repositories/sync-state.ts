@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { type Clock, nowIso, systemClock } from '../../time.js';
-import {
-  type Database,
-  type SyncHistoryTable,
-  type SyncStateTable,
-  toJson,
-  type UserSyncSettingsTable,
-} from '../schema.js';
+import { toJson } from '../column-values.js';
+import type { Database, SyncHistoryTable, SyncStateTable, UserSyncSettingsTable } from '../schema.js';
 import { isIn } from './in-list.js';
 import { inTransaction } from './in-transaction.js';
 import { type Page, type PageRequest, paginate } from './paginate.js';

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
+import { toJson } from '../column-values.js';
 import { preparedQuery } from '../prepared.js';
-import { type Database, toJson } from '../schema.js';
+import type { Database } from '../schema.js';
 import { translateViolations } from './constraint-errors.js';
 import { inTransaction } from './in-transaction.js';
 
