@@ -1,38 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type CliHome,
-  type CliServer,
-  cliHome,
-  loginWithToken,
-  runDa,
-  withCliServer,
-} from '../support/cli.js';
+import { describe, expect, it } from 'vitest';
+import { daJson, runDa, useAdminCli } from '../support/cli.js';
 import { call } from '../support/server.js';
 
 describe('da admin', { timeout: 180_000 }, () => {
-  let fixture: CliServer;
-  let admin: CliHome;
-  let analyst: CliHome;
-  const da = (...args: string[]) => runDa(args, { env: admin.env });
-  const json = async (...args: string[]) => {
-    const result = await da(...args, '--json');
-    if (result.code !== 0)
-      throw new Error(`da ${args.join(' ')} exited ${result.code}: ${result.stdout}${result.stderr}`);
-    return JSON.parse(result.stdout);
-  };
-
-  beforeAll(async () => {
-    fixture = await withCliServer();
-    admin = await cliHome();
-    analyst = await cliHome();
-    await loginWithToken(admin, fixture.server.url, fixture.admin);
-    await loginWithToken(analyst, fixture.server.url, fixture.analyst);
-  });
-  afterAll(async () => {
-    await fixture.close();
-    await admin.cleanup();
-    await analyst.cleanup();
-  });
+  const cli = useAdminCli();
+  const da = (...args: string[]) => runDa(args, { env: cli.admin.env });
+  const json = (...args: string[]) => daJson(cli.admin, ...args);
 
   it('refuses an analyst with exit 4 and one line, for every admin group', async () => {
     for (const args of [
@@ -43,12 +16,12 @@ describe('da admin', { timeout: 180_000 }, () => {
       ['admin', 'access-requests', 'list'],
       ['admin', 'rebuild'],
     ]) {
-      const result = await runDa(args, { env: analyst.env });
+      const result = await runDa(args, { env: cli.analyst.env });
       expect(result.code, args.join(' ')).toBe(4);
       expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(result.stderr).toMatch(/^error: /);
     }
-    const doc = await runDa(['admin', 'users', 'list', '--json'], { env: analyst.env });
+    const doc = await runDa(['admin', 'users', 'list', '--json'], { env: cli.analyst.env });
     expect(doc.code).toBe(4);
     expect(JSON.parse(doc.stdout).error).toMatchObject({ status: 403 });
   });
@@ -96,11 +69,11 @@ describe('da admin', { timeout: 180_000 }, () => {
   });
 
   it('grants, lists, checks and revokes user permissions', async () => {
-    const email = fixture.analyst.email;
+    const email = cli.fixture.analyst.email;
     const before = await json('admin', 'permissions', 'check', '--user', email, '--table', 'refunds');
     expect(before).toMatchObject({ allowed: false, reason: 'no_grant' });
     const grant = await json('admin', 'permissions', 'grant', '--user', email, '--dataset', 'refunds');
-    expect(grant).toMatchObject({ user_id: fixture.analyst.id, dataset: 'refunds', access: 'read' });
+    expect(grant).toMatchObject({ user_id: cli.fixture.analyst.id, dataset: 'refunds', access: 'read' });
     const mine = await json('admin', 'permissions', 'list', '--user', email);
     expect(mine.readable_tables).toContain('refunds');
     const all = await json('admin', 'permissions', 'list');
@@ -120,8 +93,8 @@ describe('da admin', { timeout: 180_000 }, () => {
   it('creates a group, manages members and grants by name, and deletes it', async () => {
     const group = await json('admin', 'groups', 'create', 'finance', '--description', 'Finance team');
     expect(group).toMatchObject({ name: 'finance' });
-    expect((await da('admin', 'groups', 'add-member', 'Finance', fixture.analyst.email)).stdout).toBe(
-      `Added ${fixture.analyst.email} to Finance\n`,
+    expect((await da('admin', 'groups', 'add-member', 'Finance', cli.fixture.analyst.email)).stdout).toBe(
+      `Added ${cli.fixture.analyst.email} to Finance\n`,
     );
     expect((await da('admin', 'groups', 'grant', 'finance', 'hr.*')).code).toBe(0);
     const check = await json(
@@ -129,7 +102,7 @@ describe('da admin', { timeout: 180_000 }, () => {
       'permissions',
       'check',
       '--user',
-      fixture.analyst.email,
+      cli.fixture.analyst.email,
       '--table',
       'salaries',
     );
@@ -140,7 +113,7 @@ describe('da admin', { timeout: 180_000 }, () => {
       permission_count: 1,
     });
     expect((await da('admin', 'groups', 'revoke', 'finance', 'hr.*')).code).toBe(0);
-    expect((await da('admin', 'groups', 'remove-member', group.id, fixture.analyst.id)).code).toBe(0);
+    expect((await da('admin', 'groups', 'remove-member', group.id, cli.fixture.analyst.id)).code).toBe(0);
     expect((await da('admin', 'groups', 'delete', 'finance')).code).toBe(0);
     const gone = await da('admin', 'groups', 'delete', 'finance');
     expect(gone.code).toBe(5);
@@ -188,12 +161,12 @@ describe('da admin', { timeout: 180_000 }, () => {
   });
 
   it('lists, approves and denies access requests', async () => {
-    const auth = fixture.analyst.auth;
-    const first = await call(fixture.server, 'POST', '/api/access-requests', {
+    const auth = cli.fixture.analyst.auth;
+    const first = await call(cli.fixture.server, 'POST', '/api/access-requests', {
       auth,
       body: { table_id: 'refunds' },
     });
-    const second = await call(fixture.server, 'POST', '/api/access-requests', {
+    const second = await call(cli.fixture.server, 'POST', '/api/access-requests', {
       auth,
       body: { table_id: 'salaries' },
     });

@@ -5,6 +5,7 @@ import {
   type CliHome,
   type CliServer,
   cliHome,
+  daJson,
   loginWithToken,
   runDa,
   withCliServer,
@@ -15,12 +16,7 @@ describe('da memory', { timeout: 180_000 }, () => {
   let fixture: CliServer;
   let analyst: CliHome;
   let viewer: CliHome;
-  const json = async (home: CliHome, ...args: string[]) => {
-    const result = await runDa([...args, '--json'], { env: home.env });
-    if (result.code !== 0)
-      throw new Error(`da ${args.join(' ')} exited ${result.code}: ${result.stdout}${result.stderr}`);
-    return JSON.parse(result.stdout);
-  };
+  const json = daJson;
 
   beforeAll(async () => {
     fixture = await withCliServer();

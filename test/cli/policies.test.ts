@@ -1,47 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type CliHome,
-  type CliServer,
-  cliHome,
-  loginWithToken,
-  runDa,
-  withCliServer,
-} from '../support/cli.js';
+import { describe, expect, it } from 'vitest';
+import { daJson, runDa, useAdminCli } from '../support/cli.js';
 
 /** `da admin policies …` and `da admin users attributes …` against the real server (06 §5.3, 12 §5). */
 describe('da admin policies and attributes', { timeout: 180_000 }, () => {
-  let fixture: CliServer;
-  let admin: CliHome;
-  let analyst: CliHome;
-  const da = (...args: string[]) => runDa(args, { env: admin.env });
-  const json = async (...args: string[]) => {
-    const result = await da(...args, '--json');
-    if (result.code !== 0)
-      throw new Error(`da ${args.join(' ')} exited ${result.code}: ${result.stdout}${result.stderr}`);
-    return JSON.parse(result.stdout);
-  };
-
-  beforeAll(async () => {
-    fixture = await withCliServer();
-    admin = await cliHome();
-    analyst = await cliHome();
-    await loginWithToken(admin, fixture.server.url, fixture.admin);
-    await loginWithToken(analyst, fixture.server.url, fixture.analyst);
-  });
-  afterAll(async () => {
-    await fixture.close();
-    await admin.cleanup();
-    await analyst.cleanup();
-  });
+  const cli = useAdminCli();
+  const da = (...args: string[]) => runDa(args, { env: cli.admin.env });
+  const json = (...args: string[]) => daJson(cli.admin, ...args);
 
   it('sets and gets a user’s attributes by email, values kept as given, the derived ones beside them', async () => {
-    const email = fixture.analyst.email;
+    const email = cli.fixture.analyst.email;
     const set = await json('admin', 'users', 'attributes', 'set', email, "regions=EU,o'brien,EU", 'teams=');
     expect(set.attributes).toEqual({ regions: ['EU', "o'brien"], teams: [] });
-    const got = await json('admin', 'users', 'attributes', 'get', fixture.analyst.id);
+    const got = await json('admin', 'users', 'attributes', 'get', cli.fixture.analyst.id);
     expect(got).toEqual({
       attributes: { regions: ['EU', "o'brien"], teams: [] },
-      derived: { email, user_id: fixture.analyst.id, groups: [] },
+      derived: { email, user_id: cli.fixture.analyst.id, groups: [] },
     });
     const text = await da('admin', 'users', 'attributes', 'get', email);
     expect(text.stdout).toContain("regions = EU, o'brien");
@@ -58,7 +31,7 @@ describe('da admin policies and attributes', { timeout: 180_000 }, () => {
   });
 
   it('adds, lists, updates and removes a policy; a hostile filter is refused with the rule, not the text', async () => {
-    const email = fixture.analyst.email;
+    const email = cli.fixture.analyst.email;
     const hostile = await da(
       'admin',
       'policies',
@@ -98,7 +71,7 @@ describe('da admin policies and attributes', { timeout: 180_000 }, () => {
       name: 'Low ids',
       description: 'first ten',
       row_filter: 'id < 10',
-      applies_to: { everyone: false, users: [fixture.analyst.id], groups: [] },
+      applies_to: { everyone: false, users: [cli.fixture.analyst.id], groups: [] },
       masked_columns: [
         { column: 'label', mask: 'hash' },
         { column: 'amount', mask: 'null' },
@@ -148,7 +121,7 @@ describe('da admin policies and attributes', { timeout: 180_000 }, () => {
   });
 
   it('da catalog lists the readable tables, unmarked while no policy binds them', async () => {
-    const listed = await runDa(['catalog', '--json'], { env: analyst.env });
+    const listed = await runDa(['catalog', '--json'], { env: cli.analyst.env });
     expect(listed.code).toBe(0);
     const doc = JSON.parse(listed.stdout);
     const ids = doc.tables.map((t: { id: string }) => t.id);
@@ -158,11 +131,11 @@ describe('da admin policies and attributes', { timeout: 180_000 }, () => {
       name: 'Orders',
       policy: null,
     });
-    const text = await runDa(['catalog', '--search', 'customer'], { env: analyst.env });
+    const text = await runDa(['catalog', '--search', 'customer'], { env: cli.analyst.env });
     expect(text.stdout.split('\n')[0]).toMatch(/^id +name +dataset +mode +rows +updated +policy$/);
     expect(text.stdout).toContain('Orders');
     expect(text.stdout).not.toContain('holidays');
-    const status = JSON.parse((await runDa(['status', '--json'], { env: analyst.env })).stdout);
+    const status = JSON.parse((await runDa(['status', '--json'], { env: cli.analyst.env })).stdout);
     expect(status.local.filtered).toEqual([]);
   });
 
@@ -177,26 +150,26 @@ describe('da admin policies and attributes', { timeout: 180_000 }, () => {
       '--filter',
       'id < 5',
       '--user',
-      fixture.analyst.email,
+      cli.fixture.analyst.email,
       '--mask',
       'label=hash',
     );
     try {
-      const doc = JSON.parse((await runDa(['catalog', '--json'], { env: analyst.env })).stdout);
+      const doc = JSON.parse((await runDa(['catalog', '--json'], { env: cli.analyst.env })).stdout);
       const orders = doc.tables.find((t: { id: string }) => t.id === 'orders');
       expect(orders).toMatchObject({
         policy: { names: ['First five'], masked_columns: [{ column: 'label', mask: 'hash' }] },
       });
       expect(doc.tables.find((t: { id: string }) => t.id === 'holidays').policy).toBeNull();
-      const text = await runDa(['catalog'], { env: analyst.env });
+      const text = await runDa(['catalog'], { env: cli.analyst.env });
       expect(text.stdout.split('\n').find((line) => line.startsWith('orders'))).toMatch(
         /filtered: First five; masked label$/,
       );
-      const status = JSON.parse((await runDa(['status', '--json'], { env: analyst.env })).stdout);
+      const status = JSON.parse((await runDa(['status', '--json'], { env: cli.analyst.env })).stdout);
       expect(status.local.filtered).toEqual([
         { table: 'orders', names: ['First five'], masked_columns: [{ column: 'label', mask: 'hash' }] },
       ]);
-      const statusText = await runDa(['status'], { env: analyst.env });
+      const statusText = await runDa(['status'], { env: cli.analyst.env });
       expect(statusText.stdout).toContain('Filtered    orders (policy First five; masked label=hash)');
       // Admins are never bound.
       expect(JSON.parse((await da('status', '--json')).stdout).local.filtered).toEqual([]);
@@ -206,7 +179,7 @@ describe('da admin policies and attributes', { timeout: 180_000 }, () => {
   });
 
   it('previews what a user would see with the saved policies and a draft from the flags', async () => {
-    const email = fixture.analyst.email;
+    const email = cli.fixture.analyst.email;
     const saved = await json(
       'admin',
       'policies',
@@ -272,9 +245,9 @@ describe('da admin policies and attributes', { timeout: 180_000 }, () => {
   it('refuses an analyst with exit 4', async () => {
     for (const args of [
       ['admin', 'policies', 'list', 'orders'],
-      ['admin', 'users', 'attributes', 'get', fixture.analyst.id],
+      ['admin', 'users', 'attributes', 'get', cli.fixture.analyst.id],
     ]) {
-      const result = await runDa(args, { env: analyst.env });
+      const result = await runDa(args, { env: cli.analyst.env });
       expect(result.code, args.join(' ')).toBe(4);
     }
   });

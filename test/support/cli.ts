@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { publishShop } from '../server/api/sync-fixtures.js';
 import { type ChildRun, spawnNode } from './processes.js';
 import { createUser, type ServerOptions, type TestServer, type TestUser, withServer } from './server.js';
@@ -114,4 +115,50 @@ export async function loginWithToken(home: CliHome, url: string, user: TestUser)
   });
   if (result.code !== 0) throw new Error(`da auth login failed: ${result.stderr}`);
   return result;
+}
+
+/** `da ARGS --json` as `home`, parsed; throws with the output when it exits non-zero. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON shapes
+export async function daJson(home: CliHome, ...args: string[]): Promise<any> {
+  const result = await runDa([...args, '--json'], { env: home.env });
+  if (result.code !== 0)
+    throw new Error(`da ${args.join(' ')} exited ${result.code}: ${result.stdout}${result.stderr}`);
+  return JSON.parse(result.stdout);
+}
+
+/**
+ * A served instance (`withCliServer`) with its admin and analyst logged in through `da`, each in a
+ * HOME of their own: started before the suite's tests, closed after them.
+ */
+export function useAdminCli(): {
+  readonly fixture: CliServer;
+  readonly admin: CliHome;
+  readonly analyst: CliHome;
+} {
+  let fixture: CliServer;
+  let admin: CliHome;
+  let analyst: CliHome;
+  beforeAll(async () => {
+    fixture = await withCliServer();
+    admin = await cliHome();
+    analyst = await cliHome();
+    await loginWithToken(admin, fixture.server.url, fixture.admin);
+    await loginWithToken(analyst, fixture.server.url, fixture.analyst);
+  });
+  afterAll(async () => {
+    await fixture.close();
+    await admin.cleanup();
+    await analyst.cleanup();
+  });
+  return {
+    get fixture() {
+      return fixture;
+    },
+    get admin() {
+      return admin;
+    },
+    get analyst() {
+      return analyst;
+    },
+  };
 }
