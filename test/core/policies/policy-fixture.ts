@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { RowPolicyInput, RowPolicyPatch, RowPolicyView } from '../../../src/contract/index.js';
 import type { Principal } from '../../../src/core/access/decide.js';
 import { openDuck, queryRows, toNumber } from '../../../src/core/duckdb/engine.js';
@@ -201,6 +202,25 @@ export async function policyServer(options: PolicyServerOptions = {}) {
   if ((await server.ctx.repos.registry.list()).length === 0) await publishCrm(server.ctx, server.dataDir);
   const admin = await createUser(server.ctx, 'admin');
   return { server, admin, api: policyAdmin(server, admin) };
+}
+
+/**
+ * `policyServer()` for one suite: started before its tests (with its reader helpers), closed after
+ * them. The fields are set once the suite's `beforeAll` has run.
+ */
+export function usePolicyServer(): {
+  server: TestServer;
+  admin: TestUser;
+  api: ReturnType<typeof policyAdmin>;
+  read: ReturnType<typeof reading>;
+} {
+  const suite = {} as ReturnType<typeof usePolicyServer>;
+  beforeAll(async () => {
+    Object.assign(suite, await policyServer());
+    suite.read = reading(suite.server);
+  });
+  afterAll(async () => suite.server?.close());
+  return suite;
 }
 
 export interface Answer {

@@ -6,14 +6,14 @@ import {
   everyone,
   parquetBytesRows,
   parquetRows,
-  type policyAdmin,
   policyServer,
   publishWebEvents,
   REGION_FILTER,
   reading,
+  usePolicyServer,
 } from '../../core/policies/policy-fixture.js';
 import { makeExtract } from '../../support/extracts.js';
-import { call, createUser, type TestServer, type TestUser } from '../../support/server.js';
+import { call, createUser, type TestUser } from '../../support/server.js';
 import { registerTable } from './fixtures.js';
 
 /**
@@ -32,44 +32,40 @@ const SALES = (rows: number, withRegion = true) =>
   `SELECT range AS id, ${withRegion ? "['EU', 'US', 'APAC', 'LATAM'][(range % 4) + 1] AS region, " : ''}'c' || (range % 7) AS customer, (range * 10)::INTEGER AS amount FROM range(${rows})`;
 
 describe('who is bound and by what (12 §1, §2, §4)', () => {
-  let server: TestServer;
-  let api: ReturnType<typeof policyAdmin>;
-  let read: ReturnType<typeof reading>;
-  let admin: TestUser;
-
-  beforeAll(async () => {
-    ({ server, admin, api } = await policyServer());
-    read = reading(server);
-  });
-  afterAll(async () => server.close());
+  const s = usePolicyServer();
 
   it('binds km_admins like analysts, through group names and the email', async () => {
     const [kmAdmin, other] = await Promise.all([
-      createUser(server.ctx, 'km_admin', { email: "o'brien@example.com" }),
-      createUser(server.ctx, 'analyst'),
+      createUser(s.server.ctx, 'km_admin', { email: "o'brien@example.com" }),
+      createUser(s.server.ctx, 'analyst'),
     ]);
-    for (const user of [kmAdmin, other]) await api.grant(user.id, 'crm.*');
+    for (const user of [kmAdmin, other]) await s.api.grant(user.id, 'crm.*');
     // A group named like a region: `{{user.groups}}` binds the names.
-    const group = await api.createGroup('US');
-    await api.addMember(group, kmAdmin.id);
-    await api.addPolicy('sales', {
+    const group = await s.api.createGroup('US');
+    await s.api.addMember(group, kmAdmin.id);
+    await s.api.addPolicy('sales', {
       name: 'By group name',
       applies_to: everyone,
       row_filter: 'list_contains({{user.groups}}, region)',
     });
-    await api.addPolicy('customers', {
+    await s.api.addPolicy('customers', {
       name: 'By email',
       applies_to: everyone,
       row_filter: "{{user.email}} = 'o''brien@example.com' OR name = 'Name 0'",
     });
-    expect(await read.regions(kmAdmin)).toEqual(['US']);
-    expect(await read.scalar(kmAdmin, 'SELECT count(*) FROM customers')).toBe(7);
-    expect(await read.regions(other)).toEqual([]);
-    expect(await read.scalar(other, 'SELECT count(*) FROM customers')).toBe(1);
+    expect(await s.read.regions(kmAdmin)).toEqual(['US']);
+    expect(await s.read.scalar(kmAdmin, 'SELECT count(*) FROM customers')).toBe(7);
+    expect(await s.read.regions(other)).toEqual([]);
+    expect(await s.read.scalar(other, 'SELECT count(*) FROM customers')).toBe(1);
 
-    const check = await call(server, 'GET', `/api/admin/access-check?user_id=${kmAdmin.id}&table_id=sales`, {
-      auth: admin.auth,
-    });
+    const check = await call(
+      s.server,
+      'GET',
+      `/api/admin/access-check?user_id=${kmAdmin.id}&table_id=sales`,
+      {
+        auth: s.admin.auth,
+      },
+    );
     expect(check.status).toBe(200);
     expect(check.body.policy).toMatchObject({
       kind: 'slice',
@@ -78,153 +74,135 @@ describe('who is bound and by what (12 §1, §2, §4)', () => {
       error: null,
     });
     expect(check.body.policy.bound_filter).toContain("'US'");
-    const bypass = await call(server, 'GET', `/api/admin/access-check?user_id=${admin.id}&table_id=sales`, {
-      auth: admin.auth,
-    });
+    const bypass = await call(
+      s.server,
+      'GET',
+      `/api/admin/access-check?user_id=${s.admin.id}&table_id=sales`,
+      {
+        auth: s.admin.auth,
+      },
+    );
     expect(bypass.body.policy).toBeNull();
   });
 
   it('shows the bound filter of hostile values as quoted literals in the access check', async () => {
-    const reader = await createUser(server.ctx, 'analyst');
-    await api.grant(reader.id, 'crm.*');
-    await api.addPolicy('plain', {
+    const reader = await createUser(s.server.ctx, 'analyst');
+    await s.api.grant(reader.id, 'crm.*');
+    await s.api.addPolicy('plain', {
       name: 'Attr',
       applies_to: everyone,
       row_filter: 'list_contains({{user.attr.labels}}, label)',
     });
-    await api.setAttributes(reader.id, { labels: ["v1') OR TRUE --", 'v2'] });
-    expect((await read.query(reader, 'SELECT label FROM plain')).rows).toEqual([['v2']]);
-    const check = await call(server, 'GET', `/api/admin/access-check?user_id=${reader.id}&table_id=plain`, {
-      auth: admin.auth,
+    await s.api.setAttributes(reader.id, { labels: ["v1') OR TRUE --", 'v2'] });
+    expect((await s.read.query(reader, 'SELECT label FROM plain')).rows).toEqual([['v2']]);
+    const check = await call(s.server, 'GET', `/api/admin/access-check?user_id=${reader.id}&table_id=plain`, {
+      auth: s.admin.auth,
     });
     expect(check.body.policy.bound_filter).toContain("'v1'') OR TRUE --'");
   });
 });
 
 describe('a bound table whose content changes, then is unregistered (12 §3)', () => {
-  let server: TestServer;
-  let admin: TestUser;
-  let api: ReturnType<typeof policyAdmin>;
-  let read: ReturnType<typeof reading>;
+  const s = usePolicyServer();
+
   let reader: TestUser;
 
   beforeAll(async () => {
-    ({ server, admin, api } = await policyServer());
-    read = reading(server);
-    reader = await createUser(server.ctx, 'analyst');
-    await api.grant(reader.id, 'crm.*');
+    reader = await createUser(s.server.ctx, 'analyst');
+    await s.api.grant(reader.id, 'crm.*');
   });
-  afterAll(async () => server.close());
 
   const republish = async (salesSelect: string) => {
-    await makeExtract(join(server.dataDir, 'extracts'), 'crm', crmTables(salesSelect));
-    expect((await server.ctx.orchestrator.rebuild()).sources.crm?.status).toBe('ok');
+    await makeExtract(join(s.server.dataDir, 'extracts'), 'crm', crmTables(salesSelect));
+    expect((await s.server.ctx.orchestrator.rebuild()).sources.crm?.status).toBe('ok');
   };
   const maintenance = async () => {
-    const response = await call(server, 'POST', '/api/admin/maintenance', { auth: admin.auth });
+    const response = await call(s.server, 'POST', '/api/admin/maintenance', { auth: s.admin.auth });
     expect(response.status).toBe(200);
     return response.body.pruned.policy_slices as number;
   };
 
   it('builds a new slice for new content and deletes the old one at the next maintenance', async () => {
-    await api.addPolicy('sales', { name: 'Regions', applies_to: everyone, row_filter: REGION_FILTER });
-    await api.setAttributes(reader.id, { regions: ['EU'] });
-    expect(await read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(10);
-    const [before] = await read.sliceFiles('sales');
-    const oldHash = (await read.manifestEntry(reader, 'sales')).hash;
+    await s.api.addPolicy('sales', { name: 'Regions', applies_to: everyone, row_filter: REGION_FILTER });
+    await s.api.setAttributes(reader.id, { regions: ['EU'] });
+    expect(await s.read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(10);
+    const [before] = await s.read.sliceFiles('sales');
+    const oldHash = (await s.read.manifestEntry(reader, 'sales')).hash;
 
     await republish(SALES(80));
-    expect(await read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(20);
-    const entry = await read.manifestEntry(reader, 'sales');
+    expect(await s.read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(20);
+    const entry = await s.read.manifestEntry(reader, 'sales');
     expect(entry).toMatchObject({ rows: 20 });
     expect(entry.hash).not.toBe(oldHash);
-    expect(await read.sliceFiles('sales')).toHaveLength(2);
+    expect(await s.read.sliceFiles('sales')).toHaveLength(2);
     // The default TTL is a week: only the slice of the old content goes.
     expect(await maintenance()).toBe(1);
-    const after = await read.sliceFiles('sales');
+    const after = await s.read.sliceFiles('sales');
     expect(after).toHaveLength(1);
     expect(after).not.toContain(before);
   });
 
   it('unregistering the table deletes its policies; maintenance deletes its slices', async () => {
-    expect(await read.sliceFiles('sales')).not.toEqual([]);
-    const removed = await call(server, 'DELETE', '/api/admin/registry/sales', { auth: admin.auth });
+    expect(await s.read.sliceFiles('sales')).not.toEqual([]);
+    const removed = await call(s.server, 'DELETE', '/api/admin/registry/sales', { auth: s.admin.auth });
     expect(removed.status).toBe(204);
-    expect((await call(server, 'GET', '/api/admin/tables/sales/policies', { auth: admin.auth })).status).toBe(
-      404,
-    );
-    expect(await server.ctx.repos.policies.listForTables(['sales'])).toEqual([]);
+    expect(
+      (await call(s.server, 'GET', '/api/admin/tables/sales/policies', { auth: s.admin.auth })).status,
+    ).toBe(404);
+    expect(await s.server.ctx.repos.policies.listForTables(['sales'])).toEqual([]);
     expect(await maintenance()).toBeGreaterThanOrEqual(1);
-    expect(await read.sliceFiles('sales')).toEqual([]);
+    expect(await s.read.sliceFiles('sales')).toEqual([]);
 
     // Registered again, the table is no longer bound: the old policies did not come back.
-    const registered = await call(server, 'POST', '/api/admin/register-table', {
-      auth: admin.auth,
+    const registered = await call(s.server, 'POST', '/api/admin/register-table', {
+      auth: s.admin.auth,
       body: { name: 'sales', source_type: 'local', source: 'crm', bucket: 'crm' },
     });
     expect(registered.status, registered.text).toBe(201);
-    expect(await read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(80);
+    expect(await s.read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(80);
   });
 });
 
 describe('a policy that recovers and fails again notifies again (12 §2)', () => {
-  let server: TestServer;
-  let admin: TestUser;
-  let api: ReturnType<typeof policyAdmin>;
-  let read: ReturnType<typeof reading>;
-
-  beforeAll(async () => {
-    ({ server, admin, api } = await policyServer());
-    read = reading(server);
-  });
-  afterAll(async () => server.close());
+  const s = usePolicyServer();
 
   it('clears the error when the column is back and notifies each admin again at the next failure', async () => {
-    const reader = await createUser(server.ctx, 'analyst');
-    await api.grant(reader.id, 'crm.*');
-    await api.addPolicy('sales', { name: 'Regions', applies_to: everyone, row_filter: REGION_FILTER });
-    await api.setAttributes(reader.id, { regions: ['EU'] });
+    const reader = await createUser(s.server.ctx, 'analyst');
+    await s.api.grant(reader.id, 'crm.*');
+    await s.api.addPolicy('sales', { name: 'Regions', applies_to: everyone, row_filter: REGION_FILTER });
+    await s.api.setAttributes(reader.id, { regions: ['EU'] });
     const failures = async () =>
-      (await server.ctx.repos.notifications.listForUser(admin.id)).items.filter(
+      (await s.server.ctx.repos.notifications.listForUser(s.admin.id)).items.filter(
         (n) => n.title === 'Row policy failed: sales / Regions',
       ).length;
     const publish = async (withRegion: boolean) => {
-      await makeExtract(join(server.dataDir, 'extracts'), 'crm', crmTables(SALES(40, withRegion)));
-      expect((await server.ctx.orchestrator.rebuild()).sources.crm?.status).toBe('ok');
+      await makeExtract(join(s.server.dataDir, 'extracts'), 'crm', crmTables(SALES(40, withRegion)));
+      expect((await s.server.ctx.orchestrator.rebuild()).sources.crm?.status).toBe('ok');
     };
 
     await publish(false);
-    expect(await read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(0);
+    expect(await s.read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(0);
     expect(await failures()).toBe(1);
     await publish(true);
-    expect(await read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(10);
-    expect((await api.policies('sales'))[0]?.error).toBeNull();
+    expect(await s.read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(10);
+    expect((await s.api.policies('sales'))[0]?.error).toBeNull();
     expect(await failures()).toBe(1);
     await publish(false);
-    expect(await read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(0);
+    expect(await s.read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(0);
     expect(await failures()).toBe(2);
   });
 });
 
 describe('a type change that makes a filter fail (12 §2 fails closed)', () => {
-  let server: TestServer;
-  let admin: TestUser;
-  let api: ReturnType<typeof policyAdmin>;
-  let read: ReturnType<typeof reading>;
-
-  beforeAll(async () => {
-    ({ server, admin, api } = await policyServer());
-    read = reading(server);
-  });
-  afterAll(async () => server.close());
+  const s = usePolicyServer();
 
   it("refuses at write time a filter that does not fit the table's column types (422)", async () => {
     for (const row_filter of [
       "region + 1 > 0 OR region = 'secret-literal'",
       'list_contains({{user.attr.regions}}, id)',
     ]) {
-      const response = await call(server, 'POST', '/api/admin/tables/sales/policies', {
-        auth: admin.auth,
+      const response = await call(s.server, 'POST', '/api/admin/tables/sales/policies', {
+        auth: s.admin.auth,
         body: { name: 'Mistyped', applies_to: everyone, row_filter },
       });
       expect([row_filter, response.status, response.body.code]).toEqual([row_filter, 422, 'invalid_policy']);
@@ -233,63 +211,55 @@ describe('a type change that makes a filter fail (12 §2 fails closed)', () => {
   });
 
   it('shows the empty view, records the error and tells each admin once, then recovers', async () => {
-    const reader = await createUser(server.ctx, 'analyst');
-    await api.grant(reader.id, 'crm.*');
-    await api.addPolicy('sales', { name: 'Big', applies_to: everyone, row_filter: 'amount + 1 > 300' });
-    expect(await read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(10);
+    const reader = await createUser(s.server.ctx, 'analyst');
+    await s.api.grant(reader.id, 'crm.*');
+    await s.api.addPolicy('sales', { name: 'Big', applies_to: everyone, row_filter: 'amount + 1 > 300' });
+    expect(await s.read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(10);
     const textAmounts =
       "SELECT range AS id, ['EU', 'US', 'APAC', 'LATAM'][(range % 4) + 1] AS region, 'c' || (range % 7) AS customer, 'x' || range AS amount FROM range(40)";
-    await makeExtract(join(server.dataDir, 'extracts'), 'crm', crmTables(textAmounts));
-    expect((await server.ctx.orchestrator.rebuild()).sources.crm?.status).toBe('ok');
+    await makeExtract(join(s.server.dataDir, 'extracts'), 'crm', crmTables(textAmounts));
+    expect((await s.server.ctx.orchestrator.rebuild()).sources.crm?.status).toBe('ok');
 
     for (let i = 0; i < 2; i += 1) {
-      const answer = await read.query(reader, 'SELECT * FROM sales');
+      const answer = await s.read.query(reader, 'SELECT * FROM sales');
       expect(answer.rows).toEqual([]);
       expect(answer.column_types).toEqual(['BIGINT', 'VARCHAR', 'VARCHAR', 'VARCHAR']);
     }
-    expect((await api.policies('sales'))[0]?.error).toEqual(expect.any(String));
-    const failures = (await server.ctx.repos.notifications.listForUser(admin.id)).items.filter(
+    expect((await s.api.policies('sales'))[0]?.error).toEqual(expect.any(String));
+    const failures = (await s.server.ctx.repos.notifications.listForUser(s.admin.id)).items.filter(
       (n) => n.title === 'Row policy failed: sales / Big',
     );
     expect(failures).toHaveLength(1);
 
-    await makeExtract(join(server.dataDir, 'extracts'), 'crm', crmTables(SALES(40)));
-    expect((await server.ctx.orchestrator.rebuild()).sources.crm?.status).toBe('ok');
-    expect(await read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(10);
-    expect((await api.policies('sales'))[0]?.error).toBeNull();
+    await makeExtract(join(s.server.dataDir, 'extracts'), 'crm', crmTables(SALES(40)));
+    expect((await s.server.ctx.orchestrator.rebuild()).sources.crm?.status).toBe('ok');
+    expect(await s.read.scalar(reader, 'SELECT count(*) FROM sales')).toBe(10);
+    expect((await s.api.policies('sales'))[0]?.error).toBeNull();
   });
 });
 
 describe('a filter that fails on the data (12 §2 fails closed)', () => {
-  let server: TestServer;
-  let api: ReturnType<typeof policyAdmin>;
-  let read: ReturnType<typeof reading>;
-
-  beforeAll(async () => {
-    ({ server, api } = await policyServer());
-    read = reading(server);
-  });
-  afterAll(async () => server.close());
+  const s = usePolicyServer();
 
   it("shows that table's empty view, leaves the reader's other tables alone and does not rebuild", async () => {
-    const reader = await createUser(server.ctx, 'analyst');
-    await api.grant(reader.id, 'crm.*');
+    const reader = await createUser(s.server.ctx, 'analyst');
+    await s.api.grant(reader.id, 'crm.*');
     // Binds (customer is VARCHAR), but no value of customer ('c0' …) converts to an integer.
-    await api.addPolicy('sales', {
+    await s.api.addPolicy('sales', {
       name: 'Cast',
       applies_to: everyone,
       row_filter: 'CAST(customer AS INTEGER) > 3',
     });
-    expect(await read.scalar(reader, 'SELECT count(*) FROM plain')).toBe(3);
-    const builds = server.ctx.policies.slices.builds;
-    const answer = await read.query(reader, 'SELECT * FROM sales');
+    expect(await s.read.scalar(reader, 'SELECT count(*) FROM plain')).toBe(3);
+    const builds = s.server.ctx.policies.slices.builds;
+    const answer = await s.read.query(reader, 'SELECT * FROM sales');
     expect(answer.rows).toEqual([]);
     expect(answer.columns).toEqual(['id', 'region', 'customer', 'amount']);
-    expect(server.ctx.policies.slices.builds).toBe(builds);
-    const entry = await read.manifestEntry(reader, 'sales');
+    expect(s.server.ctx.policies.slices.builds).toBe(builds);
+    const entry = await s.read.manifestEntry(reader, 'sales');
     expect(entry).toMatchObject({ rows: 0 });
     expect(
-      await parquetBytesRows(await read.download(reader, 'sales'), 'SELECT count(*) AS n FROM served'),
+      await parquetBytesRows(await s.read.download(reader, 'sales'), 'SELECT count(*) AS n FROM served'),
     ).toEqual([{ n: 0 }]);
   });
 });
@@ -337,33 +307,29 @@ describe('a new salt after a restart (12 §6)', () => {
 });
 
 describe('a bound multi-file table (12 §3 manifest)', () => {
-  let server: TestServer;
-  let api: ReturnType<typeof policyAdmin>;
-  let read: ReturnType<typeof reading>;
+  const s = usePolicyServer();
+
   let reader: TestUser;
 
   beforeAll(async () => {
-    ({ server, api } = await policyServer());
-    await publishWebEvents(server.ctx, server.dataDir);
-    read = reading(server);
-    reader = await createUser(server.ctx, 'analyst');
-    await api.grant(reader.id, 'web.*');
-    await api.addPolicy('events', { name: 'Regions', applies_to: everyone, row_filter: REGION_FILTER });
-    await api.setAttributes(reader.id, { regions: ['EU'] });
+    await publishWebEvents(s.server.ctx, s.server.dataDir);
+    reader = await createUser(s.server.ctx, 'analyst');
+    await s.api.grant(reader.id, 'web.*');
+    await s.api.addPolicy('events', { name: 'Regions', applies_to: everyone, row_filter: REGION_FILTER });
+    await s.api.setAttributes(reader.id, { regions: ['EU'] });
   });
-  afterAll(async () => server.close());
 
   it('lists the slice of its shards as one file, served by name and whole', async () => {
-    expect(await read.scalar(reader, "SELECT count(*) FROM events WHERE region = 'EU' OR TRUE")).toBe(9);
-    const entry = await read.manifestEntry(reader, 'events');
+    expect(await s.read.scalar(reader, "SELECT count(*) FROM events WHERE region = 'EU' OR TRUE")).toBe(9);
+    const entry = await s.read.manifestEntry(reader, 'events');
     expect(entry).toMatchObject({ layout: 'single', rows: 9 });
     expect(entry.files).toEqual([{ name: 'events.parquet', size: entry.size_bytes, hash: entry.hash }]);
-    const byName = await fetch(`${server.url}/api/data/events/files/events.parquet`, {
+    const byName = await fetch(`${s.server.url}/api/data/events/files/events.parquet`, {
       headers: { authorization: reader.auth },
     });
     expect(byName.status).toBe(200);
     const bytes = Buffer.from(await byName.arrayBuffer());
-    expect(bytes).toEqual(await read.download(reader, 'events'));
+    expect(bytes).toEqual(await s.read.download(reader, 'events'));
     expect(
       await parquetBytesRows(
         bytes,
@@ -371,7 +337,7 @@ describe('a bound multi-file table (12 §3 manifest)', () => {
       ),
     ).toEqual([{ region: 'EU', shards: 3, n: 9 }]);
     // A shard's own name is not the reader's to fetch.
-    const shard = await fetch(`${server.url}/api/data/events/files/part-0.parquet`, {
+    const shard = await fetch(`${s.server.url}/api/data/events/files/part-0.parquet`, {
       headers: { authorization: reader.auth },
     });
     await shard.arrayBuffer();
@@ -380,28 +346,23 @@ describe('a bound multi-file table (12 §3 manifest)', () => {
 });
 
 describe('columns with unusual names (12 §1, §2)', () => {
-  let server: TestServer;
-  let api: ReturnType<typeof policyAdmin>;
-  let read: ReturnType<typeof reading>;
+  const s = usePolicyServer();
 
   beforeAll(async () => {
-    ({ server, api } = await policyServer());
-    read = reading(server);
-    await makeExtract(join(server.dataDir, 'extracts'), 'odd', [
+    await makeExtract(join(s.server.dataDir, 'extracts'), 'odd', [
       {
         name: 'odd',
         select: `SELECT range AS "ID", ['EU', 'US'][(range % 2) + 1] AS "Région", 'k' || range AS "a""b", range * 2 AS "Total Amount" FROM range(6)`,
       },
     ]);
-    expect((await server.ctx.orchestrator.rebuild()).sources.odd?.status).toBe('ok');
-    await registerTable(server.ctx, 'odd', { source: 'odd', source_type: 'local', bucket: 'odd' });
+    expect((await s.server.ctx.orchestrator.rebuild()).sources.odd?.status).toBe('ok');
+    await registerTable(s.server.ctx, 'odd', { source: 'odd', source_type: 'local', bucket: 'odd' });
   });
-  afterAll(async () => server.close());
 
   it('filters and masks quoted, accented and mixed-case columns', async () => {
-    const reader = await createUser(server.ctx, 'analyst');
-    await api.grant(reader.id, 'odd.*');
-    await api.addPolicy('odd', {
+    const reader = await createUser(s.server.ctx, 'analyst');
+    await s.api.grant(reader.id, 'odd.*');
+    await s.api.addPolicy('odd', {
       name: 'Odd',
       applies_to: everyone,
       row_filter: 'list_contains({{user.attr.regions}}, "Région") AND "Total Amount" >= 0 AND id >= 0',
@@ -410,8 +371,8 @@ describe('columns with unusual names (12 §1, §2)', () => {
         { column: 'total amount', mask: 'null' },
       ],
     });
-    await api.setAttributes(reader.id, { regions: ['EU'] });
-    const answer = await read.query(reader, 'SELECT * FROM odd ORDER BY "ID"');
+    await s.api.setAttributes(reader.id, { regions: ['EU'] });
+    const answer = await s.read.query(reader, 'SELECT * FROM odd ORDER BY "ID"');
     expect(answer.columns).toEqual(['ID', 'Région', 'a"b', 'Total Amount']);
     expect(answer.rows.map((row) => [row[0], row[1], row[3]])).toEqual([
       [0, 'EU', null],
@@ -421,7 +382,7 @@ describe('columns with unusual names (12 §1, §2)', () => {
     expect(answer.rows.every((row) => typeof row[2] === 'string' && /^[0-9a-f]{64}$/.test(row[2]))).toBe(
       true,
     );
-    const entry = await read.manifestEntry(reader, 'odd');
+    const entry = await s.read.manifestEntry(reader, 'odd');
     expect(entry).toMatchObject({
       rows: 3,
       policy: {
