@@ -10,6 +10,7 @@ import { EPHEMERAL_TABLES, STATE_TABLES } from '../../../src/core/state/tables.j
 import { backup, restore } from '../../../src/operator/commands/backup.js';
 import { publishShop } from '../../server/api/sync-fixtures.js';
 import { tempDir } from '../../support/extracts.js';
+import { expectServesTheSnapshot } from '../../support/restored.js';
 import { call, createUser, type TestServer, type TestUser, withServer } from '../../support/server.js';
 import {
   openTestDatabase,
@@ -193,26 +194,7 @@ describe(`agnes backup and restore with the state on ${TEST_DIALECT}`, () => {
       env: target.postgres ? { DATABASE_URL: target.postgres.url } : {},
     });
     try {
-      const me = await call(restored, 'GET', '/auth/me', { auth: reader.auth });
-      expect(me.status).toBe(200);
-      expect(me.body).toMatchObject({ email: reader.email, role: 'analyst' });
-      const login = await call(restored, 'POST', '/auth/token', {
-        body: { email: admin.email, password: admin.password },
-      });
-      expect(login.status).toBe(200);
-      const rows = await call(restored, 'POST', '/api/query', {
-        auth: reader.auth,
-        body: { sql: 'SELECT count(*) AS n FROM orders' },
-      });
-      expect(rows.status, rows.text).toBe(200);
-      expect(rows.body.rows).toEqual([[50]]);
-      const refused = await call(restored, 'POST', '/api/query', {
-        auth: reader.auth,
-        body: { sql: 'SELECT count(*) FROM salaries' },
-      });
-      expect(refused.status).toBe(403);
-      const memory = await call(restored, 'GET', '/api/memory', { auth: reader.auth });
-      expect(JSON.stringify(memory.body)).toContain('Fiscal year');
+      await expectServesTheSnapshot(restored, { admin, reader });
       const health = await call(restored, 'GET', '/api/health/detailed', { auth: admin.auth });
       expect(health.body.services.state_store).toEqual({ dialect: TEST_DIALECT });
     } finally {
