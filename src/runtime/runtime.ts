@@ -214,7 +214,15 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       stop: () => scripts.stop(),
     },
   ]);
-  const push = openPushSources(options, { dataDir, env, repos, orchestrator, jobs, services });
+  const push = openPushSources(options, {
+    dataDir,
+    env,
+    repos,
+    orchestrator,
+    jobs,
+    services,
+    replicated: store !== undefined,
+  });
   let closing: Promise<void> | null = null;
   const runtime: Runtime = {
     config,
@@ -276,13 +284,14 @@ function openPushSources(
     orchestrator: SyncOrchestrator;
     jobs: JobRunner;
     services: ServiceList;
+    /** Whether replicas may share the store (PostgreSQL): other processes then accept webhooks too. */
+    replicated: boolean;
   },
 ): Map<string, PushSource> {
   const push = new Map<string, PushSource>();
   const connectors = options.connectors.all.filter((c) => c.openPush);
   if (connectors.length === 0) return push;
   const { config, log } = options;
-  const replicated = postgresStore(config.state, parts.env.DATABASE_URL) !== undefined;
   const profiles = new Map<string, ProfileQueue>();
   const publish = async (source: string) => {
     const report = await parts.orchestrator.rebuildSource(source);
@@ -314,7 +323,7 @@ function openPushSources(
       log,
       repos: parts.repos,
       publish,
-      ...(replicated ? { inboxPollMs: INBOX_POLL_MS } : {}),
+      ...(parts.replicated ? { inboxPollMs: INBOX_POLL_MS } : {}),
     });
     for (const [kind, run] of opened.tasks) parts.jobs.addTask(kind, run);
     parts.services.add(ledByOneReplica({ config, env: parts.env, log }, opened.service));
